@@ -1,0 +1,149 @@
+// Builds every runtime bundle with esbuild and copies the WebAssembly files next to them.
+//   node scripts/build.mjs            extension + CLI into dist/
+//   node scripts/build.mjs --tests    also every test/**/*.test.ts into out/test/
+//   node scripts/build.mjs --production  minified, no source maps (used for the VSIX)
+import * as esbuild from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const args = new Set(process.argv.slice(2));
+const production = args.has('--production');
+const withTests = args.has('--tests');
+const withScripts = args.has('--scripts');
+
+/** Grammar packages and the .wasm files they ship; copied into <bundle dir>/wasm. */
+export const GRAMMAR_WASM = [
+  ['tree-sitter-typescript', 'tree-sitter-typescript.wasm'],
+  ['tree-sitter-typescript', 'tree-sitter-tsx.wasm'],
+  ['tree-sitter-javascript', 'tree-sitter-javascript.wasm'],
+  ['tree-sitter-python', 'tree-sitter-python.wasm'],
+  ['tree-sitter-go', 'tree-sitter-go.wasm'],
+  ['tree-sitter-rust', 'tree-sitter-rust.wasm'],
+  ['tree-sitter-java', 'tree-sitter-java.wasm'],
+  ['tree-sitter-c', 'tree-sitter-c.wasm'],
+  ['tree-sitter-cpp', 'tree-sitter-cpp.wasm'],
+  ['tree-sitter-c-sharp', 'tree-sitter-c_sharp.wasm'],
+  ['tree-sitter-ruby', 'tree-sitter-ruby.wasm'],
+  ['tree-sitter-php', 'tree-sitter-php.wasm'],
+];
+
+function copyWasm(outDir) {
+  const wasmDir = path.join(outDir, 'wasm');
+  fs.mkdirSync(wasmDir, { recursive: true });
+  const runtime = path.join(path.dirname(require.resolve('web-tree-sitter')), 'web-tree-sitter.wasm');
+  fs.copyFileSync(runtime, path.join(wasmDir, 'web-tree-sitter.wasm'));
+  for (const [pkg, file] of GRAMMAR_WASM) {
+    const src = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
+    fs.copyFileSync(src, path.join(wasmDir, file));
+  }
+}
+
+/**
+ * vectra's package entry pulls in its whole barrel (~0.45 s, ~120 MB at require time); we only need
+ * LocalIndex and its storage/codec types, which its exports map hides. Resolve the deep import to
+ * the file directly.
+ */
+const vectraDeepImport = {
+  name: 'vectra-deep-import',
+  setup(build) {
+    build.onResolve({ filter: /^vectra\/lib\// }, (a) => {
+      const libDir = path.dirname(require.resolve('vectra'));
+      const rel = a.path.slice('vectra/lib/'.length);
+      return { path: require.resolve(path.join(libDir, rel)) };
+    });
+  },
+};
+
+/**
+ * The ESM build of web-tree-sitter relies on import.meta.url and fails in a CJS bundle; use its CJS
+ * build (which the package's exports map only offers to `require`, hence the explicit resolution).
+ */
+const webTreeSitterCjs = {
+  name: 'web-tree-sitter-cjs',
+  setup(build) {
+    build.onResolve({ filter: /^web-tree-sitter$/ }, () => ({
+      path: require.resolve('web-tree-sitter'), // the "require" condition: web-tree-sitter.cjs
+    }));
+  },
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'warning',
+  plugins: [vectraDeepImport, webTreeSitterCjs],
+  // transformers.js imports sharp at top level; text embeddings never touch images.
+  external: ['vscode', 'sharp', 'onnxruntime-node'],
+};
+
+function listTests(dir) {
+  const out = [];
+  if (!fs.existsSync(dir)) return out;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name === 'fixtures') continue;
+      out.push(...listTests(p));
+    } else if (e.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+async function main() {
+  const dist = path.join(root, 'dist');
+  const builds = [];
+  const entries = [];
+  if (fs.existsSync(path.join(root, 'src/vscode/extension.ts'))) {
+    entries.push({ in: path.join(root, 'src/vscode/extension.ts'), out: 'extension' });
+  }
+  builds.push(
+    esbuild.build({ ...common, entryPoints: entries.length ? entries : [], outdir: dist }),
+    esbuild.build({
+      ...common,
+      entryPoints: [{ in: path.join(root, 'src/cli/main.ts'), out: 'cli' }],
+      outdir: dist,
+      banner: { js: '#!/usr/bin/env node' },
+    }),
+  );
+  copyWasm(dist);
+  if (withTests) {
+    const outTest = path.join(root, 'out', 'test');
+    const tests = listTests(path.join(root, 'test'));
+    builds.push(
+      esbuild.build({
+        ...common,
+        sourcemap: 'inline',
+        entryPoints: tests,
+        outbase: path.join(root, 'test'),
+        outdir: outTest,
+        external: [...common.external, 'mocha'],
+      }),
+    );
+    copyWasm(path.join(root, 'out'));
+  }
+  if (withScripts) {
+    const scripts = fs.readdirSync(path.join(root, 'scripts')).filter((f) => f.endsWith('.ts'));
+    builds.push(
+      esbuild.build({
+        ...common,
+        entryPoints: scripts.map((f) => path.join(root, 'scripts', f)),
+        outdir: path.join(root, 'out', 'scripts'),
+      }),
+    );
+    copyWasm(path.join(root, 'out'));
+  }
+  await Promise.all(builds);
+  fs.chmodSync(path.join(dist, 'cli.js'), 0o755);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

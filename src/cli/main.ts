@@ -1,0 +1,410 @@
+/**
+ * `groundwork` — the command-line front end on the same engine as the extension.
+ * stdout carries results only (so `--json` output can be piped); logs and progress go to stderr.
+ * Exit codes: 0 success, 1 failure, 2 bad usage.
+ */
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { SKIP_REASON_TEXT, type SkipReason } from '../core/discovery';
+import {
+  computeMetrics,
+  formatMetrics,
+  readQueryFile,
+  reciprocalRank,
+  QueryFileError,
+  WholeFileBm25,
+  type EvalResult,
+} from '../core/evaluation';
+import { search, SEARCH_DEFAULTS, type SearchHit } from '../core/retrieval';
+import { HashingTestEmbedder } from '../core/testEmbedder';
+import type { Embedder, Logger } from '../core/types';
+import { codeTerms } from '../core/tokenize';
+import {
+  DEFAULT_CHUNK_CHARS,
+  defaultIndexDir,
+  IndexError,
+  rootsFromDirs,
+  WorkspaceIndex,
+  type IndexRunSummary,
+  type IndexOptions,
+} from '../core/workspaceIndex';
+import { formatBytes, formatCounts, ProgressBar, stderrLogger, UsageError } from './output';
+import { runBench } from './bench';
+
+const HELP = `groundwork — search your codebase and get answers that cite files and lines
+
+Usage:
+  groundwork index  [--workspace DIR]... [--index-dir DIR]
+  groundwork search "query" [--k N] [--json] [--workspace DIR]... [--index-dir DIR] [--no-update]
+  groundwork stats  [--workspace DIR]... [--index-dir DIR] [--json]
+  groundwork eval   --workspace DIR --queries FILE.jsonl [--k N] [--json] [--baseline]
+  groundwork bench  [--corpus DIR] [--record docs/benchmarks.md]
+
+Options:
+  --workspace DIR    folder to index (repeat for several roots; default: current folder)
+  --index-dir DIR    where the index lives (default: under your cache folder, keyed by workspace)
+  --k N              number of results (default 10)
+  --json             machine-readable output on stdout
+  --max-file-bytes N skip files larger than N bytes (default 1048576)
+  --chunk-chars N    chunk budget in characters (default 800)
+  --exclude GLOB     extra exclude pattern, gitignore syntax (repeatable)
+  --embedder NAME    none (default) | test-hashing (deterministic TEST embedder, not semantic)
+  --verbose          more logging on stderr
+  -h, --help         show this help
+`;
+
+const OPTIONS = {
+  workspace: { type: 'string', multiple: true },
+  'index-dir': { type: 'string' },
+  k: { type: 'string' },
+  json: { type: 'boolean' },
+  queries: { type: 'string' },
+  baseline: { type: 'boolean' },
+  mode: { type: 'string' },
+  'max-file-bytes': { type: 'string' },
+  'chunk-chars': { type: 'string' },
+  exclude: { type: 'string', multiple: true },
+  embedder: { type: 'string' },
+  'no-update': { type: 'boolean' },
+  corpus: { type: 'string' },
+  record: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+type Values = {
+  workspace?: string[];
+  'index-dir'?: string;
+  k?: string;
+  json?: boolean;
+  queries?: string;
+  baseline?: boolean;
+  mode?: string;
+  'max-file-bytes'?: string;
+  'chunk-chars'?: string;
+  exclude?: string[];
+  embedder?: string;
+  'no-update'?: boolean;
+  corpus?: string;
+  record?: string;
+  verbose?: boolean;
+  help?: boolean;
+};
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} must be a whole number between 1 and ${max} (got "${raw}")`);
+  return n;
+}
+
+function makeEmbedder(name: string | undefined): Embedder | undefined {
+  if (!name || name === 'none') return undefined;
+  if (name === 'test-hashing') return new HashingTestEmbedder(64);
+  throw new UsageError(`unknown --embedder "${name}" (use none or test-hashing)`);
+}
+
+function indexOptions(v: Values): IndexOptions {
+  return {
+    maxFileBytes: positiveInt('max-file-bytes', v['max-file-bytes'], 1_048_576),
+    chunkChars: positiveInt('chunk-chars', v['chunk-chars'], DEFAULT_CHUNK_CHARS, 100_000),
+    extraExcludes: v.exclude,
+  };
+}
+
+function indexDirFor(v: Values): { roots: ReturnType<typeof rootsFromDirs>; indexDir: string } {
+  const dirs = v.workspace?.length ? v.workspace : [process.cwd()];
+  const roots = rootsFromDirs(dirs);
+  return { roots, indexDir: path.resolve(v['index-dir'] ?? defaultIndexDir(roots.map((r) => r.dir))) };
+}
+
+async function openIndex(v: Values, logger: Logger, indexDirOverride?: string): Promise<WorkspaceIndex> {
+  const { roots, indexDir } = indexDirFor(v);
+  const embedder = makeEmbedder(v.embedder);
+  const options = indexOptions(v);
+  return WorkspaceIndex.open({ roots, indexDir: indexDirOverride ?? indexDir, embedder, options, logger });
+}
+
+async function runIndex(index: WorkspaceIndex, logger: Logger, quiet = false): Promise<IndexRunSummary> {
+  const bar = new ProgressBar();
+  const abort = new AbortController();
+  const onSignal = () => {
+    logger.warn('interrupted: saving what has been indexed so far…');
+    abort.abort(new Error('interrupted'));
+  };
+  process.once('SIGINT', onSignal);
+  try {
+    const summary = await index.update({ signal: abort.signal, onProgress: (p) => bar.update(p) });
+    bar.finish();
+    if (!quiet) printSummary(summary, index, logger);
+    return summary;
+  } finally {
+    bar.finish();
+    process.removeListener('SIGINT', onSignal);
+  }
+}
+
+function printSummary(s: IndexRunSummary, index: WorkspaceIndex, logger: Logger): void {
+  const skippedTotal = Object.values(s.skipped).reduce((a, b) => a + (b ?? 0), 0);
+  logger.info(
+    `Indexed ${s.filesIndexed} files (${s.filesChanged} new or changed, ${s.filesUnchanged} unchanged, ${s.filesRemoved} removed) → ${s.chunks} chunks in ${(s.millis / 1000).toFixed(1)} s`,
+  );
+  logger.info(`Languages: ${formatCounts(s.languages)}`);
+  logger.info(`Skipped ${skippedTotal}: ${formatCounts(s.skipped)}`);
+  if (s.fallbacks) logger.info(`Parse fallbacks (chunked by blank lines): ${s.fallbacks} files`);
+  logger.info(
+    s.vectors === 'off'
+      ? 'Vectors: off (no embedding model configured; search is lexical only)'
+      : `Vectors: ${s.vectors} (${s.chunksEmbedded} embedded, ${s.chunksFromCache} from cache)`,
+  );
+  logger.info(`Index: ${index.indexDir}`);
+}
+
+/** The lines of a hit that best match the query, for a short snippet. */
+export function snippet(hit: SearchHit, query: string, maxLines = 4): string[] {
+  const terms = new Set(codeTerms(query));
+  const lines = hit.text.split('\n');
+  const scored = lines.map((line, i) => {
+    let s = 0;
+    for (const t of codeTerms(line)) if (terms.has(t)) s++;
+    return { i, s };
+  });
+  const best = scored.filter((x) => x.s > 0).sort((a, b) => b.s - a.s || a.i - b.i)[0];
+  const start = best ? Math.max(0, Math.min(best.i - 1, lines.length - maxLines)) : 0;
+  return lines.slice(start, start + maxLines).map((l, j) => {
+    const n = hit.startLine + start + j;
+    const text = l.length > 160 ? `${l.slice(0, 157)}…` : l;
+    return `${String(n).padStart(6)} │ ${text}`;
+  });
+}
+
+async function cmdSearch(query: string, v: Values, logger: Logger): Promise<void> {
+  const k = positiveInt('k', v.k, SEARCH_DEFAULTS.k, 100);
+  const index = await openIndex(v, logger);
+  try {
+    if (!v['no-update'] || index.fileCount === 0) {
+      const fresh = index.fileCount === 0;
+      if (fresh) logger.info('No index yet for this workspace: indexing it first…');
+      await runIndex(index, logger, !fresh);
+    }
+    const started = process.hrtime.bigint();
+    const hits = await search(index, query, { k });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (v.json) {
+      process.stdout.write(
+        `${JSON.stringify({
+          query,
+          vectors: index.vectorState(),
+          millis: Math.round(ms * 10) / 10,
+          hits: hits.map((h) => ({
+            path: h.path,
+            startLine: h.startLine,
+            endLine: h.endLine,
+            score: round(h.score),
+            retrievers: h.retrievers,
+            symbols: h.symbols,
+            text: h.text,
+          })),
+        })}\n`,
+      );
+      return;
+    }
+    if (!hits.length) {
+      process.stdout.write(`No results for "${query}" (${index.fileCount} files indexed).\n`);
+      return;
+    }
+    const out: string[] = [];
+    hits.forEach((h, i) => {
+      const sym = h.symbols.length ? `  ${h.symbols.slice(0, 3).join(', ')}` : '';
+      out.push(`${String(i + 1).padStart(2)}. ${h.path}:L${h.startLine}-L${h.endLine}  (${h.score.toFixed(4)} · ${h.retrievers.join('+')})${sym}`);
+      out.push(...snippet(h, query));
+      out.push('');
+    });
+    out.push(`${hits.length} results in ${ms.toFixed(1)} ms · ${index.vectorState() === 'off' ? 'lexical only' : `hybrid (vectors ${index.vectorState()})`}`);
+    process.stdout.write(`${out.join('\n')}\n`);
+  } finally {
+    await index.close();
+  }
+}
+
+async function cmdStats(v: Values, logger: Logger): Promise<void> {
+  const { indexDir } = indexDirFor(v);
+  const exists = await fsp.stat(path.join(indexDir, 'manifest.json')).catch(() => undefined);
+  if (!exists) throw new IndexError('this workspace has not been indexed yet; run `groundwork index` first');
+  const index = await openIndex(v, logger);
+  try {
+    if (index.fileCount === 0) throw new IndexError('this workspace has not been indexed yet; run `groundwork index` first');
+    const st = await index.status();
+    if (v.json) {
+      process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
+      return;
+    }
+    const lines = [
+      `Workspace: ${st.roots.join(', ')}`,
+      `Index:     ${st.indexDir} (${formatBytes(st.sizeOnDiskBytes)} on disk)`,
+      `Indexed:   ${st.files} files, ${st.chunks} chunks${st.lastIndexedAt ? ` (last scan ${st.lastIndexedAt})` : ''}`,
+      `Languages: ${formatCounts(st.languages)}`,
+      `Chunking:  ${formatCounts(st.methods)}`,
+      `Vectors:   ${st.vectors.mode === 'off' ? 'off (no embedding model; lexical search only)' : `${st.vectors.mode}, ${st.vectors.count} vectors from ${st.vectors.embedder} (${st.vectors.dimensions}-d)`}`,
+      'Skipped:',
+    ];
+    const reasons = Object.entries(st.skipped) as Array<[SkipReason, number]>;
+    if (!reasons.length) lines.push('  nothing');
+    for (const [reason, count] of reasons.sort((a, b) => b[1] - a[1])) {
+      const sample = st.skippedSamples[reason]?.slice(0, 3).join(', ') ?? '';
+      lines.push(`  ${String(count).padStart(6)}  ${reason} — ${SKIP_REASON_TEXT[reason]}${sample ? ` (e.g. ${sample})` : ''}`);
+    }
+    if (st.fallbackFiles.length) {
+      lines.push('Parse fallbacks:');
+      for (const f of st.fallbackFiles.slice(0, 10)) lines.push(`  ${f.path}: ${f.reason}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await index.close();
+  }
+}
+
+async function cmdEval(v: Values, logger: Logger): Promise<void> {
+  if (!v.workspace?.length) throw new UsageError('eval needs --workspace DIR');
+  if (v.workspace.length > 1) throw new UsageError('eval takes exactly one --workspace');
+  if (!v.queries) throw new UsageError('eval needs --queries FILE.jsonl');
+  const k = positiveInt('k', v.k, 10, 100);
+  const mode = v.mode ?? 'hybrid';
+  if (!['hybrid', 'lexical', 'vector'].includes(mode)) throw new UsageError(`--mode must be hybrid, lexical or vector (got "${mode}")`);
+  const workspace = path.resolve(v.workspace[0]!);
+  const st = await fsp.stat(workspace).catch(() => undefined);
+  if (!st?.isDirectory()) throw new UsageError(`workspace folder not found: ${workspace}`);
+  const queries = await readQueryFile(v.queries);
+
+  // A first-time user's index: fresh, outside the workspace (which may be read-only), removed after.
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'groundwork-eval-'));
+  const started = Date.now();
+  let results: EvalResult[];
+  try {
+    const index = await openIndex({ ...v, workspace: [workspace] }, logger, v['index-dir'] ?? path.join(tmp, 'index'));
+    try {
+      await runIndex(index, logger, !v.verbose);
+      if (v.baseline) {
+        const baseline = new WholeFileBm25();
+        const files: Array<{ path: string; text: string }> = [];
+        for (const f of index.indexedPaths()) {
+          const abs = index.absolutePath(f);
+          if (!abs) continue;
+          files.push({ path: f, text: await fsp.readFile(abs, 'utf8') });
+        }
+        baseline.add(files);
+        results = queries.map((q) => ({ id: q.id, hits: baseline.search(q.query, k) }));
+      } else {
+        results = [];
+        for (const q of queries) {
+          const hits = await search(index, q.query, { k, mode: mode as 'hybrid' | 'lexical' | 'vector' });
+          results.push({
+            id: q.id,
+            hits: hits.map((h) => ({ path: h.path, startLine: h.startLine, endLine: h.endLine, score: round(h.score) })),
+          });
+        }
+      }
+    } finally {
+      await index.close();
+    }
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+  if (v.json) {
+    process.stdout.write(`${JSON.stringify({ version: 1, results })}\n`);
+    return;
+  }
+  const labelled = queries.filter((q) => q.expected?.length);
+  const lines: string[] = [`${queries.length} queries, ${((Date.now() - started) / 1000).toFixed(1)} s (including indexing)`];
+  if (labelled.length) {
+    lines.push(formatMetrics(v.baseline ? 'whole-file BM25 baseline' : `groundwork (${mode})`, computeMetrics(queries, results)));
+    const misses = labelled.filter((q) => reciprocalRank(q, results.find((r) => r.id === q.id)) === 0);
+    if (misses.length) lines.push(`Missed in the top 10: ${misses.map((q) => q.id).join(', ')}`);
+  } else {
+    for (const r of results) lines.push(`${r.id}: ${r.hits.slice(0, 3).map((h) => `${h.path}:L${h.startLine}-L${h.endLine}`).join('  ')}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    values = parsed.values;
+    positionals = parsed.positionals;
+  } catch (err) {
+    process.stderr.write(`groundwork: ${(err as Error).message.split('\n')[0]} (see groundwork --help)\n`);
+    return 2;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return command || values.help ? 0 : 2;
+  }
+  const logger = stderrLogger(Boolean(values.verbose));
+  try {
+    switch (command) {
+      case 'index': {
+        if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+        const index = await openIndex(values, logger);
+        try {
+          await runIndex(index, logger);
+        } finally {
+          await index.close();
+        }
+        return 0;
+      }
+      case 'search': {
+        const query = rest.join(' ').trim();
+        if (!query) throw new UsageError('search needs a query, e.g. groundwork search "where is the config loaded?"');
+        await cmdSearch(query, values, logger);
+        return 0;
+      }
+      case 'stats':
+        await cmdStats(values, logger);
+        return 0;
+      case 'eval':
+        await cmdEval(values, logger);
+        return 0;
+      case 'bench':
+        await runBench({ corpus: values.corpus, record: values.record, logger });
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}" (commands: index, search, stats, eval, bench)`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`groundwork: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof IndexError || err instanceof QueryFileError || (err as Error)?.name === 'IndexLockedError') {
+      process.stderr.write(`groundwork: ${(err as Error).message}\n`);
+      return 1;
+    }
+    if ((err as Error)?.message === 'interrupted' || (err as Error)?.name === 'AbortError') {
+      process.stderr.write('groundwork: interrupted; the index keeps what was done and resumes next time\n');
+      return 130;
+    }
+    process.stderr.write(`groundwork: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`groundwork: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

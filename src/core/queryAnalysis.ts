@@ -1,0 +1,100 @@
+/**
+ * Turns a question into retrieval inputs. Short questions pass through the code-aware tokenizer.
+ * Long ones (issue reports with logs and stack traces) are mined for the parts that point at code:
+ * stack-frame function names and file names, identifiers written in code style, quoted error text.
+ * Whether each of these helps was measured on the dev set; see docs/evaluation.md.
+ */
+import { codeTerms, pathTerms } from './tokenize';
+import type { WeightedTerm } from './lexicalIndex';
+
+/** A frame of a stack trace found in the query. */
+export interface StackFrame {
+  fn?: string;
+  file?: string;
+  line?: number;
+}
+
+export interface AnalyzedQuery {
+  /** Weighted lexical terms (repeats merged, the highest weight kept). */
+  terms: WeightedTerm[];
+  /** Text for the embedder (trimmed to the part most likely to carry meaning). */
+  embedText: string;
+  frames: StackFrame[];
+  /** Lower-cased file stems mentioned in the query (`linter` for `lib/linter/linter.js`). */
+  fileStems: Set<string>;
+  /** True when the query asks about tests, so test files are not demoted. */
+  mentionsTests: boolean;
+  long: boolean;
+}
+
+export interface QueryAnalysisOptions {
+  /** Weight of terms from stack-frame function names and file names (default 1 = no boost). */
+  frameWeight?: number;
+  /** Weight of code-style identifiers (camelCase, snake_case, `backticked`) (default 1 = no boost). */
+  identifierWeight?: number;
+}
+
+/** Queries longer than this many characters are treated as issue reports. */
+export const LONG_QUERY_CHARS = 400;
+
+/** The embedder sees at most this many characters of the query (models truncate at ~512 tokens). */
+const EMBED_TEXT_CHARS = 2000;
+
+// `at fn (path:line:col)` / `at path:line:col` (V8), `File "path", line N, in fn` (Python),
+// `path:line` anywhere (Go, Rust, compilers), `fn(path:line)` (Java).
+const V8_FRAME = /^\s*at\s+(?:(?:async\s+)?([\w$.<>[\] ]+?)\s+\()?((?:[A-Za-z]:)?[^\s():]+):(\d+)(?::\d+)?\)?\s*$/gm;
+const PY_FRAME = /File "([^"]+)", line (\d+)(?:, in ([\w<>]+))?/g;
+const JAVA_FRAME = /^\s*at\s+([\w$.]+)\(([\w$.-]+):(\d+)\)/gm;
+const PATH_LINE = /((?:[\w.-]+\/)*[\w.-]+\.[A-Za-z]{1,5}):(\d+)/g;
+const CODE_SPAN = /`([^`\n]{1,80})`/g;
+const IDENTIFIER = /\b(?:[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*|[A-Za-z]+_[A-Za-z0-9_]+)\b/g;
+const TEST_WORDS = /\b(tests?|specs?|testing|unit test|test case|fixtures?)\b/i;
+
+function stemOf(file: string): string | undefined {
+  const base = file.split(/[\\/]/).pop() ?? '';
+  const dot = base.indexOf('.');
+  const stem = (dot > 0 ? base.slice(0, dot) : base).toLowerCase();
+  return stem && stem !== 'index' ? stem : undefined;
+}
+
+export function extractFrames(query: string): StackFrame[] {
+  const frames: StackFrame[] = [];
+  for (const m of query.matchAll(V8_FRAME)) frames.push({ fn: m[1]?.trim(), file: m[2], line: Number(m[3]) });
+  for (const m of query.matchAll(PY_FRAME)) frames.push({ fn: m[3], file: m[1], line: Number(m[2]) });
+  for (const m of query.matchAll(JAVA_FRAME)) frames.push({ fn: m[1], file: m[2], line: Number(m[3]) });
+  if (!frames.length) for (const m of query.matchAll(PATH_LINE)) frames.push({ file: m[1], line: Number(m[2]) });
+  // Frames inside dependencies or Node internals say nothing about the user's own code.
+  return frames.filter((f) => !f.file || !/^node:|^internal\//.test(f.file));
+}
+
+export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}): AnalyzedQuery {
+  const frameWeight = options.frameWeight ?? 1;
+  const identifierWeight = options.identifierWeight ?? 1;
+  const weights = new Map<string, number>();
+  const add = (terms: string[], w: number) => {
+    for (const t of terms) weights.set(t, Math.max(weights.get(t) ?? 0, w));
+  };
+  add(codeTerms(query), 1);
+  const long = query.length > LONG_QUERY_CHARS;
+  const frames = extractFrames(query);
+  const fileStems = new Set<string>();
+  for (const f of frames) {
+    if (f.fn) add(codeTerms(f.fn.replace(/^(?:new|async)\s+/, '')), frameWeight);
+    if (f.file) {
+      const stem = stemOf(f.file);
+      if (stem) fileStems.add(stem);
+      const segments = f.file.split(/[\\/]/);
+      add(pathTerms(segments.slice(-2).join('/')), frameWeight);
+    }
+  }
+  for (const m of query.matchAll(CODE_SPAN)) add(codeTerms(m[1]!), identifierWeight);
+  for (const m of query.matchAll(IDENTIFIER)) add(codeTerms(m[0]), identifierWeight);
+  for (const m of query.matchAll(/\b[\w-]+\.(?:[jt]sx?|mjs|cjs|py|go|rs|java|cs|rb|php|c|cc|cpp|h|hpp)\b/g)) {
+    const stem = stemOf(m[0]);
+    if (stem) fileStems.add(stem);
+  }
+  const terms = [...weights].map(([term, weight]) => ({ term, weight }));
+  // For the embedder, prose matters more than a wall of frames: drop frame lines from long queries.
+  const embedText = long ? query.replace(V8_FRAME, '').replace(JAVA_FRAME, '').replace(/\n{3,}/g, '\n\n').slice(0, EMBED_TEXT_CHARS) : query;
+  return { terms, embedText, frames, fileStems, mentionsTests: TEST_WORDS.test(query), long };
+}

@@ -1,0 +1,758 @@
+/**
+ * The workspace index: discovery → chunking → lexical index (+ vectors when an embedder is set),
+ * persisted under an index folder outside the workspace, updated incrementally.
+ *
+ * On-disk layout of `<indexDir>`:
+ *   manifest.json        schema/chunker/lexical versions, chunk budget, embedder id + dimensions
+ *   catalog/shard-NN.json files (size, mtime, content hash, chunks) and content-based skips
+ *   lexical.json         MiniSearch snapshot + the catalog generations it reflects
+ *   vectors/             sharded vectra store (binary codec), present only with an embedder
+ *   embeddings/          embedding cache keyed by chunk content hash
+ *   stats.json           last scan's skip counts and samples
+ *   lock                 held by the one process that writes
+ */
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { Catalog, CatalogCorruptError, contentHash, type FileEntry } from './catalog';
+import { Chunker, CHUNKER_VERSION } from './chunker';
+import {
+  classifyPath,
+  DEFAULT_MAX_FILE_BYTES,
+  discoverFiles,
+  errMessage,
+  readSourceFile,
+  type DiscoveredFile,
+  type DiscoveryOptions,
+  type SkipReason,
+  type WorkspaceRoot,
+} from './discovery';
+import { acquireLock, EmbeddingCache, IndexCorruptError, VectorStore } from './vectorStore';
+import { writeFileAtomic } from './fsUtil';
+import { LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
+import { languageForPath } from './languages';
+import type { Chunk, Embedder, Logger } from './types';
+import { silentLogger } from './types';
+
+/** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Default chunk budget in characters (~20 lines of code). Chosen on the dev set: MRR@10 was 0.741,
+ * 0.801, 0.727, 0.688, 0.703, 0.694 and 0.635 at 600, 800, 1000, 1200, 1500, 2500 and 4000
+ * characters; see docs/evaluation.md.
+ */
+export const DEFAULT_CHUNK_CHARS = 800;
+
+export interface IndexOptions extends DiscoveryOptions {
+  /**
+   * Chunk budget in characters (default {@link DEFAULT_CHUNK_CHARS}; useful range 400-6000). Smaller
+   * chunks make citations tighter and keyword matches more specific; larger ones keep more context
+   * per hit and produce fewer chunks (faster indexing, smaller index).
+   */
+  chunkChars?: number;
+  /** Texts per `embed` call (default 32). */
+  embedBatchSize?: number;
+}
+
+export interface Manifest {
+  schemaVersion: number;
+  chunkerVersion: number;
+  lexicalVersion: number;
+  chunkChars: number;
+  embedder: { id: string; dimensions: number } | null;
+  roots: string[];
+  createdAt: string;
+}
+
+export type IndexPhase = 'scan' | 'chunk' | 'embed' | 'write' | 'done';
+
+export interface IndexProgress {
+  phase: IndexPhase;
+  /** Files found so far (scan) or to process (later phases). */
+  filesTotal: number;
+  /** Files processed in the chunk phase. */
+  filesDone: number;
+  chunks: number;
+  /** Chunks that still need vectors, and those embedded in this run. */
+  embedTotal: number;
+  embedDone: number;
+  currentPath?: string;
+}
+
+export interface IndexRunSummary {
+  filesIndexed: number;
+  filesChanged: number;
+  filesUnchanged: number;
+  filesRemoved: number;
+  chunks: number;
+  chunksEmbedded: number;
+  chunksFromCache: number;
+  skipped: Partial<Record<SkipReason, number>>;
+  languages: Record<string, number>;
+  fallbacks: number;
+  vectors: 'ready' | 'partial' | 'off';
+  millis: number;
+}
+
+export interface IndexStatus {
+  indexDir: string;
+  roots: string[];
+  files: number;
+  chunks: number;
+  languages: Record<string, number>;
+  methods: Record<string, number>;
+  fallbackFiles: Array<{ path: string; reason: string }>;
+  skipped: Partial<Record<SkipReason, number>>;
+  skippedSamples: Partial<Record<SkipReason, string[]>>;
+  vectors: { mode: 'off' | 'ready' | 'partial'; embedder?: string; dimensions?: number; count: number };
+  sizeOnDiskBytes: number;
+  lastIndexedAt?: string;
+}
+
+interface ScanStats {
+  skipped: Partial<Record<SkipReason, number>>;
+  samples: Partial<Record<SkipReason, string[]>>;
+  at: string;
+}
+
+const SAMPLES_PER_REASON = 50;
+
+/** Default index folder for a set of roots: `<cache>/groundwork/<name>-<hash of the paths>`. */
+export function defaultIndexDir(roots: readonly string[]): string {
+  const base =
+    process.env.GROUNDWORK_CACHE_DIR ??
+    (process.platform === 'win32'
+      ? path.join(process.env.LOCALAPPDATA ?? path.join(os.homedir(), 'AppData', 'Local'), 'groundwork')
+      : process.platform === 'darwin'
+        ? path.join(os.homedir(), 'Library', 'Caches', 'groundwork')
+        : path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'groundwork'));
+  const resolved = roots.map((r) => path.resolve(r)).sort();
+  const key = createHash('sha256').update(resolved.join('\0')).digest('hex').slice(0, 12);
+  const name = (path.basename(resolved[0] ?? 'workspace') || 'workspace').replace(/[^A-Za-z0-9._-]/g, '_');
+  return path.join(base, `${name}-${key}`);
+}
+
+/** Roots from folder paths; names are folder basenames, made unique. */
+export function rootsFromDirs(dirs: readonly string[]): WorkspaceRoot[] {
+  const used = new Set<string>();
+  return dirs.map((d) => {
+    const dir = path.resolve(d);
+    let name = path.basename(dir) || 'root';
+    for (let i = 2; used.has(name); i++) name = `${path.basename(dir)}-${i}`;
+    used.add(name);
+    return { name, dir };
+  });
+}
+
+export class IndexError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IndexError';
+  }
+}
+
+export interface OpenOptions {
+  roots: WorkspaceRoot[];
+  indexDir: string;
+  embedder?: Embedder;
+  options?: IndexOptions;
+  logger?: Logger;
+  /**
+   * Take the writer lock (default true). Read-only openers (e.g. a search while another process
+   * indexes) pass false and never write.
+   */
+  write?: boolean;
+}
+
+export class WorkspaceIndex {
+  readonly roots: WorkspaceRoot[];
+  readonly indexDir: string;
+  readonly options: Required<Pick<IndexOptions, 'chunkChars' | 'embedBatchSize' | 'maxFileBytes'>> & IndexOptions;
+  readonly embedder?: Embedder;
+  private readonly logger: Logger;
+  private catalog!: Catalog;
+  lexical!: LexicalIndex;
+  vectors?: VectorStore;
+  private cache?: EmbeddingCache;
+  private chunker: Chunker;
+  private release?: () => Promise<void>;
+  /** chunk id → chunk, for every indexed chunk. */
+  private readonly chunksById = new Map<string, Chunk>();
+  private lexicalDirty = false;
+  private scanStats: ScanStats = { skipped: {}, samples: {}, at: '' };
+  private closed = false;
+  /** Serializes writers within this process (watcher events, a full scan, a rebuild). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(opts: OpenOptions) {
+    this.roots = opts.roots;
+    this.indexDir = opts.indexDir;
+    this.embedder = opts.embedder;
+    this.logger = opts.logger ?? silentLogger;
+    this.options = {
+      ...opts.options,
+      chunkChars: opts.options?.chunkChars ?? DEFAULT_CHUNK_CHARS,
+      embedBatchSize: opts.options?.embedBatchSize ?? 32,
+      maxFileBytes: opts.options?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    };
+    this.chunker = new Chunker({ maxChars: this.options.chunkChars });
+  }
+
+  /**
+   * Opens (or creates) the index for `roots` in `indexDir`. A version or settings mismatch, or a
+   * corrupt file, rebuilds the affected part with a log line saying why; it never throws for those.
+   * Throws {@link IndexError} when a root is missing, or when another process holds the lock.
+   */
+  static async open(opts: OpenOptions): Promise<WorkspaceIndex> {
+    if (!opts.roots.length) throw new IndexError('no workspace folder given');
+    for (const r of opts.roots) {
+      const st = await fsp.stat(r.dir).catch(() => undefined);
+      if (!st?.isDirectory()) throw new IndexError(`workspace folder not found: ${r.dir}`);
+    }
+    if (opts.roots.some((r) => isInside(r.dir, path.resolve(opts.indexDir)))) {
+      // Inside the workspace it would index itself; refuse rather than surprise.
+      throw new IndexError(`the index folder must be outside the workspace: ${opts.indexDir}`);
+    }
+    const index = new WorkspaceIndex(opts);
+    await fsp.mkdir(index.indexDir, { recursive: true });
+    if (opts.write !== false) index.release = await acquireLock(index.indexDir);
+    try {
+      await index.load();
+    } catch (err) {
+      await index.close();
+      throw err;
+    }
+    return index;
+  }
+
+  private file(name: string): string {
+    return path.join(this.indexDir, name);
+  }
+
+  private expectedManifest(): Manifest {
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      chunkerVersion: CHUNKER_VERSION,
+      lexicalVersion: LEXICAL_VERSION,
+      chunkChars: this.options.chunkChars,
+      embedder: this.embedder ? { id: this.embedder.id, dimensions: this.embedder.dimensions } : null,
+      roots: this.roots.map((r) => r.dir),
+      createdAt: new Date().toISOString(),
+    };
+  }
+
+  private async load(): Promise<void> {
+    const expected = this.expectedManifest();
+    const manifest = await readJson<Manifest>(this.file('manifest.json'));
+    let wipeAll = false;
+    let wipeVectors = false;
+    if (!manifest) {
+      wipeAll = true;
+    } else {
+      const reason =
+        manifest.schemaVersion !== expected.schemaVersion
+          ? `index format ${manifest.schemaVersion} → ${expected.schemaVersion}`
+          : manifest.chunkerVersion !== expected.chunkerVersion
+            ? `chunker version ${manifest.chunkerVersion} → ${expected.chunkerVersion}`
+            : manifest.chunkChars !== expected.chunkChars
+              ? `chunk budget ${manifest.chunkChars} → ${expected.chunkChars} characters`
+              : manifest.lexicalVersion !== expected.lexicalVersion
+                ? `lexical index version ${manifest.lexicalVersion} → ${expected.lexicalVersion}`
+                : JSON.stringify([...manifest.roots].sort()) !== JSON.stringify([...expected.roots].sort())
+                  ? 'different workspace folders'
+                  : undefined;
+      if (reason) {
+        this.logger.warn(`Rebuilding the index (${reason}).`);
+        wipeAll = true;
+      } else if (JSON.stringify(manifest.embedder) !== JSON.stringify(expected.embedder)) {
+        const from = manifest.embedder ? `${manifest.embedder.id} (${manifest.embedder.dimensions}-d)` : 'none';
+        const to = expected.embedder ? `${expected.embedder.id} (${expected.embedder.dimensions}-d)` : 'none';
+        this.logger.warn(`Embedding model changed from ${from} to ${to}: dropping the stored vectors (never mixing models).`);
+        wipeVectors = true;
+      }
+    }
+    if (wipeAll) await this.wipe(['catalog', 'lexical.json', 'vectors', 'stats.json', 'manifest.json']);
+    if (wipeVectors) await this.wipe(['vectors']);
+
+    try {
+      this.catalog = await Catalog.open(this.file('catalog'));
+    } catch (err) {
+      if (!(err instanceof CatalogCorruptError)) throw err;
+      this.logger.warn(`Rebuilding the index: ${err.message}.`);
+      await this.wipe(['catalog', 'lexical.json', 'vectors', 'stats.json']);
+      this.catalog = await Catalog.open(this.file('catalog'));
+    }
+    for (const f of this.catalog.files.values()) for (const c of f.chunks) this.chunksById.set(c.id, c);
+
+    await this.loadLexical();
+
+    if (this.embedder) {
+      const opts = { dimensions: this.embedder.dimensions, logger: this.logger };
+      try {
+        this.vectors = await VectorStore.open(this.file('vectors'), opts);
+      } catch (err) {
+        if (!(err instanceof IndexCorruptError)) throw err;
+        this.logger.warn(`Rebuilding the vector index: ${err.message}. Cached embeddings are reused.`);
+        await this.wipe(['vectors']);
+        this.vectors = await VectorStore.open(this.file('vectors'), opts);
+      }
+      this.cache = await EmbeddingCache.open(this.file('embeddings'), {
+        embedderId: this.embedder.id,
+        dimensions: this.embedder.dimensions,
+        logger: this.logger,
+      });
+    }
+    this.scanStats = (await readJson<ScanStats>(this.file('stats.json'))) ?? this.scanStats;
+    if (this.release) await writeFileAtomic(this.file('manifest.json'), JSON.stringify({ ...expected, createdAt: manifest && !wipeAll ? manifest.createdAt : expected.createdAt }, null, 2));
+  }
+
+  private async loadLexical(): Promise<void> {
+    const file = this.file('lexical.json');
+    const snapshot = await readJson<{ gens: number[]; index: unknown }>(file);
+    const gens = this.catalog.generations();
+    if (!snapshot && (await fsp.stat(file).catch(() => undefined))) {
+      this.logger.warn('The lexical index snapshot is unreadable; rebuilding it from stored chunks.');
+    } else if (snapshot && JSON.stringify(snapshot.gens) === JSON.stringify(gens)) {
+      try {
+        this.lexical = LexicalIndex.fromJSON(snapshot.index);
+        if (this.lexical.documentCount === this.chunksById.size) return;
+        this.logger.warn('The lexical index does not match the catalog; rebuilding it from stored chunks.');
+      } catch (err) {
+        this.logger.warn(`The lexical index snapshot is unreadable (${errMessage(err)}); rebuilding it from stored chunks.`);
+      }
+    } else if (snapshot) {
+      this.logger.info('The lexical index snapshot is older than the catalog (interrupted run); rebuilding it from stored chunks.');
+    }
+    this.lexical = new LexicalIndex();
+    const docs: LexicalDoc[] = [];
+    for (const c of this.chunksById.values()) docs.push(c);
+    this.lexical.add(docs);
+    this.lexicalDirty = docs.length > 0;
+  }
+
+  private async wipe(names: string[]): Promise<void> {
+    for (const n of names) await fsp.rm(this.file(n), { recursive: true, force: true });
+  }
+
+  /** Absolute path on disk of an index path. */
+  absolutePath(indexPath: string): string | undefined {
+    if (this.roots.length === 1) return path.join(this.roots[0]!.dir, ...indexPath.split('/'));
+    const slash = indexPath.indexOf('/');
+    const root = this.roots.find((r) => r.name === indexPath.slice(0, slash));
+    return root ? path.join(root.dir, ...indexPath.slice(slash + 1).split('/')) : undefined;
+  }
+
+  getChunk(id: string): Chunk | undefined {
+    return this.chunksById.get(id);
+  }
+
+  getFile(indexPath: string): FileEntry | undefined {
+    return this.catalog.files.get(indexPath);
+  }
+
+  /** Index paths of every indexed file. */
+  indexedPaths(): string[] {
+    return [...this.catalog.files.keys()];
+  }
+
+  get fileCount(): number {
+    return this.catalog.files.size;
+  }
+
+  get chunkCount(): number {
+    return this.chunksById.size;
+  }
+
+  /** 'ready' when every chunk has a vector, 'partial' while some are missing, 'off' without embedder. */
+  vectorState(): 'off' | 'ready' | 'partial' {
+    if (!this.vectors) return 'off';
+    return this.vectors.count >= this.chunksById.size ? 'ready' : 'partial';
+  }
+
+  private runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Brings the index up to date with the workspace: new and changed files are chunked and indexed,
+   * deleted ones forgotten (chunks and vectors removed from disk), then missing vectors embedded.
+   */
+  update(opts: { signal?: AbortSignal; onProgress?: (p: IndexProgress) => void } = {}): Promise<IndexRunSummary> {
+    return this.runExclusive(() => this.doUpdate(opts.signal, opts.onProgress));
+  }
+
+  private async doUpdate(signal?: AbortSignal, onProgress?: (p: IndexProgress) => void): Promise<IndexRunSummary> {
+    this.assertWritable();
+    const started = Date.now();
+    const progress: IndexProgress = { phase: 'scan', filesTotal: 0, filesDone: 0, chunks: this.chunksById.size, embedTotal: 0, embedDone: 0 };
+    const emit = () => onProgress?.({ ...progress });
+    const skipped: Partial<Record<SkipReason, number>> = {};
+    const samples: Partial<Record<SkipReason, string[]>> = {};
+    const noteSkip = (p: string, reason: SkipReason) => {
+      skipped[reason] = (skipped[reason] ?? 0) + 1;
+      const list = (samples[reason] ??= []);
+      if (list.length < SAMPLES_PER_REASON) list.push(p);
+    };
+
+    // Phase 1: scan (names, sizes, mtimes; no reading).
+    const found: DiscoveredFile[] = [];
+    emit();
+    for await (const ev of discoverFiles(this.roots, this.options, signal)) {
+      if (ev.kind === 'skip') noteSkip(ev.skip.path, ev.skip.reason);
+      else {
+        found.push(ev.file);
+        progress.filesTotal = found.length;
+        if (found.length % 500 === 0) emit();
+      }
+    }
+    const seen = new Set(found.map((f) => f.path));
+    let removed = 0;
+    for (const p of [...this.catalog.files.keys(), ...this.catalog.skipped.keys()]) {
+      if (!seen.has(p)) {
+        await this.forget(p);
+        removed++;
+      }
+    }
+
+    // Phase 2: read and chunk what changed.
+    progress.phase = 'chunk';
+    emit();
+    let changed = 0;
+    let unchanged = 0;
+    let lastFlush = Date.now();
+    for (const file of found) {
+      if (signal?.aborted) break;
+      progress.currentPath = file.path;
+      const known = this.catalog.files.get(file.path) ?? this.catalog.skipped.get(file.path);
+      if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
+        unchanged++;
+        const skip = this.catalog.skipped.get(file.path);
+        if (skip) noteSkip(file.path, skip.reason);
+      } else {
+        const outcome = await this.indexFile(file);
+        if (outcome === 'skipped') {
+          const skip = this.catalog.skipped.get(file.path);
+          if (skip) noteSkip(file.path, skip.reason);
+        }
+        if (outcome === 'changed') changed++;
+        else if (outcome === 'unchanged') unchanged++;
+      }
+      progress.filesDone++;
+      progress.chunks = this.chunksById.size;
+      emit();
+      // Persist every few seconds so an interrupted first index keeps most of its work.
+      if (Date.now() - lastFlush > 5000) {
+        await this.catalog.flush();
+        lastFlush = Date.now();
+      }
+    }
+    this.scanStats = { skipped, samples, at: new Date().toISOString() };
+    progress.phase = 'write';
+    progress.currentPath = undefined;
+    emit();
+    await this.persist();
+    signal?.throwIfAborted();
+
+    // Phase 3: vectors for chunks that lack them (cache first, then the embedder).
+    let embedded = 0;
+    let fromCache = 0;
+    if (this.vectors && this.embedder) {
+      progress.phase = 'embed';
+      const r = await this.embedMissing(signal, (done, total) => {
+        progress.embedTotal = total;
+        progress.embedDone = done;
+        emit();
+      });
+      embedded = r.embedded;
+      fromCache = r.fromCache;
+    }
+    progress.phase = 'done';
+    emit();
+    const languages: Record<string, number> = {};
+    let fallbacks = 0;
+    for (const f of this.catalog.files.values()) {
+      languages[f.language] = (languages[f.language] ?? 0) + 1;
+      if (f.method === 'fallback') fallbacks++;
+    }
+    return {
+      filesIndexed: this.catalog.files.size,
+      filesChanged: changed,
+      filesUnchanged: unchanged,
+      filesRemoved: removed,
+      chunks: this.chunksById.size,
+      chunksEmbedded: embedded,
+      chunksFromCache: fromCache,
+      skipped,
+      languages,
+      fallbacks,
+      vectors: this.vectorState(),
+      millis: Date.now() - started,
+    };
+  }
+
+  /**
+   * Re-checks specific files (from a watcher or a save): changed ones are re-indexed, deleted or
+   * newly ignored ones forgotten. Resolves when they are searchable (vectors follow if an embedder
+   * is set). Returns the index paths that changed.
+   */
+  updateFiles(absPaths: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<string[]> {
+    return this.runExclusive(async () => {
+      this.assertWritable();
+      const changedPaths: string[] = [];
+      for (const abs of absPaths) {
+        const info = await classifyPath(this.roots, abs, this.options);
+        if (!info) continue;
+        const st = await fsp.stat(abs).catch(() => undefined);
+        if (!st || !st.isFile() || info.ignoredBy) {
+          if (this.catalog.files.has(info.path) || this.catalog.skipped.has(info.path)) {
+            await this.forget(info.path);
+            changedPaths.push(info.path);
+          }
+          continue;
+        }
+        if (st.size > this.options.maxFileBytes) {
+          await this.forget(info.path);
+          this.catalog.setSkipped({ path: info.path, size: st.size, mtimeMs: st.mtimeMs, reason: 'too-large' });
+          changedPaths.push(info.path);
+          continue;
+        }
+        const outcome = await this.indexFile({ root: info.root, absPath: abs, path: info.path, size: st.size, mtimeMs: st.mtimeMs });
+        if (outcome !== 'unchanged') changedPaths.push(info.path);
+      }
+      await this.catalog.flush();
+      if (this.vectors && changedPaths.length) await this.embedMissing(opts.signal, () => {});
+      return changedPaths;
+    });
+  }
+
+  /** Drops everything about one path (chunks, lexical terms, vectors). */
+  private async forget(indexPath: string): Promise<void> {
+    const entry = this.catalog.files.get(indexPath);
+    if (entry) {
+      this.lexical.remove(entry.chunks);
+      for (const c of entry.chunks) this.chunksById.delete(c.id);
+      this.lexicalDirty = true;
+      await this.vectors?.applyFileChanges([{ path: indexPath, items: null }]);
+    }
+    this.catalog.remove(indexPath);
+  }
+
+  /** Reads, chunks and indexes one file (lexically). Never throws for file-level problems. */
+  private async indexFile(file: DiscoveredFile): Promise<'changed' | 'unchanged' | 'skipped'> {
+    const read = await readSourceFile(file.absPath, this.options.maxFileBytes);
+    if (!read.ok) {
+      await this.forget(file.path);
+      this.catalog.setSkipped({ path: file.path, size: file.size, mtimeMs: file.mtimeMs, reason: read.reason, detail: read.detail });
+      return 'skipped';
+    }
+    const hash = contentHash(read.text);
+    const previous = this.catalog.files.get(file.path);
+    if (previous && previous.contentHash === hash) {
+      // Touched but identical (e.g. a checkout that rewrote the file): only the stat changes.
+      this.catalog.setFile({ ...previous, size: file.size, mtimeMs: file.mtimeMs });
+      return 'unchanged';
+    }
+    const language = languageForPath(file.path);
+    let result;
+    try {
+      result = await this.chunker.chunkFile(file.path, read.text, language);
+    } catch (err) {
+      // The chunker has its own fallbacks; reaching here is a bug, but one file must not stop a run.
+      this.logger.warn(`Could not chunk ${file.path}: ${errMessage(err)}`);
+      await this.forget(file.path);
+      this.catalog.setSkipped({ path: file.path, size: file.size, mtimeMs: file.mtimeMs, reason: 'unreadable', detail: errMessage(err) });
+      return 'skipped';
+    }
+    if (previous) {
+      this.lexical.remove(previous.chunks);
+      for (const c of previous.chunks) this.chunksById.delete(c.id);
+    }
+    for (const c of result.chunks) this.chunksById.set(c.id, c);
+    this.lexical.add(result.chunks);
+    this.lexicalDirty = true;
+    this.catalog.setFile({
+      path: file.path,
+      size: file.size,
+      mtimeMs: file.mtimeMs,
+      contentHash: hash,
+      language,
+      method: result.method,
+      fallbackReason: result.fallbackReason,
+      chunks: result.chunks,
+    });
+    return 'changed';
+  }
+
+  /** Adds vectors for every chunk that lacks one: from the embedding cache, else the embedder. */
+  private async embedMissing(
+    signal: AbortSignal | undefined,
+    onProgress: (done: number, total: number) => void,
+  ): Promise<{ embedded: number; fromCache: number }> {
+    const vectors = this.vectors;
+    const embedder = this.embedder;
+    const cache = this.cache;
+    if (!vectors || !embedder || !cache) return { embedded: 0, fromCache: 0 };
+    const pending: FileEntry[] = [];
+    for (const f of this.catalog.files.values()) {
+      const have = new Set(vectors.itemsForPath(f.path).map((x) => x.id));
+      if (have.size !== f.chunks.length || f.chunks.some((c) => !have.has(c.id))) pending.push(f);
+    }
+    const total = pending.reduce((n, f) => n + f.chunks.length, 0);
+    let done = 0;
+    let embedded = 0;
+    let fromCache = 0;
+    onProgress(0, total);
+    const batch = this.options.embedBatchSize;
+    // Files are embedded in groups so each vector-shard write covers many files.
+    for (let i = 0; i < pending.length; ) {
+      signal?.throwIfAborted();
+      const group: FileEntry[] = [];
+      let groupChunks = 0;
+      while (i < pending.length && groupChunks < batch * 8) {
+        group.push(pending[i]!);
+        groupChunks += pending[i]!.chunks.length;
+        i++;
+      }
+      const need: Chunk[] = [];
+      for (const f of group) for (const c of f.chunks) if (!cache.get(embeddingKey(c))) need.push(c);
+      fromCache += groupChunks - need.length;
+      for (let j = 0; j < need.length; j += batch) {
+        signal?.throwIfAborted();
+        const slice = need.slice(j, j + batch);
+        const vecs = await embedder.embed(slice.map(embeddingText), signal);
+        if (vecs.length !== slice.length) {
+          throw new IndexError(`the embedding model returned ${vecs.length} vectors for ${slice.length} texts`);
+        }
+        slice.forEach((c, k) => {
+          const v = vecs[k]!;
+          if (v.length !== embedder.dimensions) {
+            throw new IndexError(
+              `the embedding model returned ${v.length}-d vectors but the index expects ${embedder.dimensions}-d; check the model setting, then rebuild the index`,
+            );
+          }
+          cache.set(embeddingKey(c), v);
+        });
+        embedded += slice.length;
+        done += slice.length;
+        onProgress(done, total);
+      }
+      await vectors.applyFileChanges(
+        group.map((f) => ({
+          path: f.path,
+          items: f.chunks.map((c) => ({ id: c.id, hash: c.hash, vector: cache.get(embeddingKey(c))! })),
+        })),
+      );
+      done = Math.min(total, done + (groupChunks - need.length));
+      onProgress(done, total);
+    }
+    await cache.flush();
+    return { embedded, fromCache };
+  }
+
+  /** Writes catalog shards, the lexical snapshot and scan stats. */
+  async persist(): Promise<void> {
+    if (!this.release) return;
+    await this.catalog.flush();
+    if (this.lexicalDirty) {
+      await writeFileAtomic(this.file('lexical.json'), JSON.stringify({ gens: this.catalog.generations(), index: this.lexical.toJSON() }));
+      this.lexicalDirty = false;
+    }
+    await writeFileAtomic(this.file('stats.json'), JSON.stringify(this.scanStats));
+  }
+
+  async status(): Promise<IndexStatus> {
+    const languages: Record<string, number> = {};
+    const methods: Record<string, number> = {};
+    const fallbackFiles: Array<{ path: string; reason: string }> = [];
+    for (const f of this.catalog.files.values()) {
+      languages[f.language] = (languages[f.language] ?? 0) + 1;
+      methods[f.method] = (methods[f.method] ?? 0) + 1;
+      if (f.method === 'fallback') fallbackFiles.push({ path: f.path, reason: f.fallbackReason ?? 'parse error' });
+    }
+    return {
+      indexDir: this.indexDir,
+      roots: this.roots.map((r) => r.dir),
+      files: this.catalog.files.size,
+      chunks: this.chunksById.size,
+      languages,
+      methods,
+      fallbackFiles,
+      skipped: this.scanStats.skipped,
+      skippedSamples: this.scanStats.samples,
+      vectors: {
+        mode: this.vectorState(),
+        embedder: this.embedder?.id,
+        dimensions: this.embedder?.dimensions,
+        count: this.vectors?.count ?? 0,
+      },
+      sizeOnDiskBytes: await dirSize(this.indexDir),
+      lastIndexedAt: this.scanStats.at || undefined,
+    };
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new IndexError('the index is closed');
+    if (!this.release) throw new IndexError('the index was opened read-only');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.queue;
+      if (this.release && this.catalog && this.lexical) await this.persist();
+      await this.vectors?.close();
+    } finally {
+      this.closed = true;
+      this.chunker.dispose();
+      await this.release?.();
+      this.release = undefined;
+    }
+  }
+}
+
+/**
+ * The text given to the embedder for a chunk: its header (path, enclosing signatures) or its path,
+ * then the code.
+ */
+export function embeddingText(c: Chunk): string {
+  return c.header ? `${c.header}\n${c.text}` : `${c.path}\n${c.text}`;
+}
+
+/**
+ * Embedding-cache key: the code and its enclosing signatures, without the path, so renaming or
+ * moving a file, switching branches or reverting an edit re-embeds nothing. (The cached vector was
+ * computed with the old path in its text, a negligible difference for retrieval.)
+ */
+export function embeddingKey(c: Chunk): string {
+  if (!c.header) return c.hash;
+  const header = c.header.startsWith(c.path) ? c.header.slice(c.path.length) : c.header;
+  return createHash('sha256').update(header).update('\n').update(c.text).digest('hex').slice(0, 16);
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(path.resolve(parent), child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += await dirSize(p);
+    else total += (await fsp.stat(p).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}

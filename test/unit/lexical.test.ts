@@ -1,0 +1,123 @@
+import { strict as assert } from 'node:assert';
+import { LexicalIndex, MAX_QUERY_TERMS, type LexicalDoc } from '../../src/core/lexicalIndex';
+import { analyzeQuery, extractFrames } from '../../src/core/queryAnalysis';
+import { codeTerms, pathTerms, splitIdentifier } from '../../src/core/tokenize';
+
+function doc(id: string, path: string, text: string, symbols: string[] = []): LexicalDoc {
+  return { id, path, text, symbols, header: '' };
+}
+
+describe('code-aware terms', () => {
+  it('splits camelCase, PascalCase, snake_case, kebab-case and digits, keeping the whole identifier', () => {
+    assert.deepEqual(splitIdentifier('parseHTTPResponse_v2'), ['parse', 'http', 'response', 'v', '2']);
+    assert.deepEqual(splitIdentifier('max-warnings'), ['max', 'warnings']);
+    const terms = codeTerms('const sessionTTL = getUserById(user_id);');
+    for (const t of ['sessionttl', 'session', 'ttl', 'getuserbyid', 'get', 'user', 'id', 'user_id', 'const']) {
+      assert.ok(terms.includes(t), `missing ${t} in ${terms.join(' ')}`);
+    }
+    assert.ok(codeTerms('the --max-warnings flag').includes('max-warning'), 'kebab-case kept whole (plural folded)');
+  });
+
+  it('folds plurals only (S-stemmer)', () => {
+    assert.deepEqual(codeTerms('todos properties matches class status parsed'), ['todo', 'property', 'match', 'class', 'status', 'parsed']);
+  });
+
+  it('drops stopwords but keeps code words', () => {
+    const terms = codeTerms('where is the function that returns a class');
+    assert.deepEqual(terms, ['function', 'return', 'class']);
+  });
+
+  it('makes path terms from folders and file stems', () => {
+    assert.deepEqual(pathTerms('src/auth/sessionManager.ts'), ['src', 'auth', 'sessionmanager', 'session', 'manager']);
+  });
+});
+
+describe('lexical index (BM25 on MiniSearch)', () => {
+  const docs = [
+    doc('a', 'src/auth/session.ts', 'export class SessionManager { verifyToken(token) { return hmac(token); } }', ['SessionManager', 'verifyToken']),
+    doc('b', 'src/store/todoStore.ts', 'export class TodoStore { async save() { await writeFile(tmp); await rename(tmp, file); } }', ['TodoStore', 'save']),
+    doc('c', 'src/http/router.ts', 'export class Router { handle(req, res) { res.statusCode = 404; } }', ['Router', 'handle']),
+    doc('d', 'docs/notes.md', 'Sessions expire after thirty minutes. The token is verified on every request.'),
+  ];
+
+  it('ranks the chunk that defines a term above those that mention it', () => {
+    const index = new LexicalIndex();
+    index.add(docs);
+    const hits = index.search(analyzeQuery('how is a session token verified').terms, 10);
+    assert.equal(hits[0]?.id, 'a');
+    assert.ok(hits.some((h) => h.id === 'd'));
+  });
+
+  it('matches a natural-language query to split identifiers', () => {
+    const index = new LexicalIndex();
+    index.add(docs);
+    assert.equal(index.search(analyzeQuery('todo store').terms, 3)[0]?.id, 'b');
+    assert.equal(index.search(analyzeQuery('TodoStore').terms, 3)[0]?.id, 'b');
+  });
+
+  it('removes documents and keeps document frequencies exact', () => {
+    const index = new LexicalIndex();
+    index.add(docs);
+    assert.equal(index.documentFrequency('token'), 2);
+    index.remove([docs[0]!]);
+    assert.equal(index.documentFrequency('token'), 1);
+    assert.equal(index.documentCount, 3);
+    assert.ok(!index.search(analyzeQuery('SessionManager').terms, 10).some((h) => h.id === 'a'));
+  });
+
+  it('survives a serialization round trip with identical results', () => {
+    const index = new LexicalIndex();
+    index.add(docs);
+    const copy = LexicalIndex.fromJSON(JSON.parse(JSON.stringify(index.toJSON())));
+    const q = analyzeQuery('router 404 handle').terms;
+    assert.deepEqual(copy.search(q, 10), index.search(q, 10));
+    assert.equal(copy.documentFrequency('token'), index.documentFrequency('token'));
+  });
+
+  it('rejects a snapshot of another version or shape', () => {
+    assert.throws(() => LexicalIndex.fromJSON({ version: -1 }));
+    assert.throws(() => LexicalIndex.fromJSON(null));
+  });
+
+  it('cuts long queries down to their informative terms', () => {
+    const index = new LexicalIndex();
+    const many: LexicalDoc[] = [];
+    for (let i = 0; i < 200; i++) many.push(doc(`x${i}`, `src/f${i}.ts`, `common words everywhere unique${i} value${i % 7}`));
+    index.add(many);
+    const long = Array.from({ length: 300 }, (_, i) => `unique${i} common everywhere`).join(' ');
+    const selected = index.selectTerms(analyzeQuery(long).terms);
+    assert.ok(selected.length <= MAX_QUERY_TERMS);
+    assert.ok(!selected.some((t) => t.term === 'common'), 'a term in every document is dropped from a long query');
+    assert.ok(index.search(analyzeQuery(long).terms, 5).length > 0);
+  });
+});
+
+describe('query analysis', () => {
+  it('extracts V8, Python and Java stack frames', () => {
+    const frames = extractFrames(
+      [
+        'TypeError: Cannot read properties of undefined',
+        '    at TodoStore.complete (/home/me/app/src/store/todoStore.ts:42:11)',
+        '    at async Router.handle (/home/me/app/src/http/router.ts:30:9)',
+        '    at node:internal/process/task_queues:95:5',
+        '  File "/srv/scripts/export_csv.py", line 18, in export_csv',
+        '\tat com.example.App.main(App.java:12)',
+      ].join('\n'),
+    );
+    const fns = frames.map((f) => f.fn);
+    assert.ok(fns.includes('TodoStore.complete'));
+    assert.ok(fns.includes('Router.handle'));
+    assert.ok(fns.includes('export_csv'));
+    assert.ok(fns.includes('com.example.App.main'));
+    assert.ok(!frames.some((f) => f.file?.startsWith('node:')));
+  });
+
+  it('weights frame names and notes file stems named in the query', () => {
+    const q = analyzeQuery('Crash when completing a todo\n    at TodoStore.complete (/app/src/store/todoStore.ts:42:11)', { frameWeight: 2 });
+    const w = new Map(q.terms.map((t) => [t.term, t.weight]));
+    assert.ok((w.get('complete') ?? 0) > 1);
+    assert.ok(q.fileStems.has('todostore'));
+    assert.equal(q.mentionsTests, false);
+    assert.equal(analyzeQuery('which unit tests cover the router?').mentionsTests, true);
+  });
+});

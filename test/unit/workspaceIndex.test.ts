@@ -1,0 +1,254 @@
+import { strict as assert } from 'node:assert';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { repoRoot } from '../repoRoot';
+import { search } from '../../src/core/retrieval';
+import { HashingTestEmbedder } from '../../src/core/testEmbedder';
+import type { Logger } from '../../src/core/types';
+import { IndexError, rootsFromDirs, WorkspaceIndex, type IndexProgress, type OpenOptions } from '../../src/core/workspaceIndex';
+
+const FIXTURE = path.join(repoRoot(), 'test/fixtures/workspace');
+
+/** A logger that records what it was told, to check that rebuilds say why. */
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(`info: ${m}`), warn: (m) => lines.push(`warn: ${m}`), error: (m) => lines.push(`error: ${m}`) };
+}
+
+describe('workspace index', function () {
+  let ws: string;
+  let indexDir: string;
+  let opened: WorkspaceIndex[] = [];
+
+  async function open(extra: Partial<OpenOptions> = {}): Promise<WorkspaceIndex> {
+    const index = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir, ...extra });
+    opened.push(index);
+    return index;
+  }
+
+  beforeEach(() => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'gw-index-'));
+    ws = path.join(tmp, 'ws');
+    indexDir = path.join(tmp, 'index');
+    cpSync(FIXTURE, ws, { recursive: true });
+  });
+  afterEach(async () => {
+    for (const i of opened) await i.close();
+    opened = [];
+    rmSync(path.dirname(ws), { recursive: true, force: true });
+  });
+
+  it('indexes a workspace, reports progress phases, and finds code by question', async () => {
+    const index = await open();
+    const phases = new Set<string>();
+    const summary = await index.update({ onProgress: (p: IndexProgress) => phases.add(p.phase) });
+    assert.ok(summary.filesIndexed >= 9, `indexed ${summary.filesIndexed}`);
+    assert.equal(summary.vectors, 'off');
+    assert.ok(summary.languages.typescript! >= 5);
+    assert.ok(['scan', 'chunk', 'write', 'done'].every((p) => phases.has(p)), [...phases].join());
+    const hits = await search(index, 'how are session tokens signed and verified?');
+    assert.equal(hits[0]?.path, 'src/auth/session.ts');
+    assert.ok(hits[0].startLine >= 1 && hits[0].endLine >= hits[0].startLine);
+    assert.deepEqual(hits[0].retrievers, ['lexical']);
+  });
+
+  it('re-indexes only changed files, forgets deleted ones, and keeps everything across a reopen', async () => {
+    let index = await open();
+    await index.update();
+    const second = await index.update();
+    assert.equal(second.filesChanged, 0);
+    assert.equal(second.filesUnchanged, second.filesIndexed);
+
+    writeFileSync(path.join(ws, 'src/http/rateLimit.ts'), `${readFileSync(path.join(ws, 'src/http/rateLimit.ts'), 'utf8')}\nexport function burstAllowanceForPlan(plan: string) { return plan === 'pro' ? 100 : 20; }\n`);
+    unlinkSync(path.join(ws, 'src/auth/passwords.ts'));
+    const third = await index.update();
+    assert.equal(third.filesChanged, 1);
+    assert.equal(third.filesRemoved, 1);
+    assert.equal((await search(index, 'burstAllowanceForPlan'))[0]?.path, 'src/http/rateLimit.ts');
+    assert.ok(!(await search(index, 'scrypt password hashing salt')).some((h) => h.path === 'src/auth/passwords.ts'));
+    const before = await search(index, 'rename temporary file so a crash never leaves half-written data');
+    await index.close();
+
+    index = await open();
+    assert.equal(index.fileCount, third.filesIndexed);
+    assert.deepEqual(await search(index, 'rename temporary file so a crash never leaves half-written data'), before);
+    // The deleted file is gone from disk, not only hidden.
+    const catalog = readdirSync(path.join(indexDir, 'catalog')).map((f) => readFileSync(path.join(indexDir, 'catalog', f), 'utf8')).join('');
+    assert.ok(!catalog.includes('passwords.ts'));
+    assert.ok(!readFileSync(path.join(indexDir, 'lexical.json'), 'utf8').includes('passwords.ts'));
+  });
+
+  it('makes a saved file searchable through updateFiles, and forgets a deleted or newly ignored one', async () => {
+    const index = await open();
+    await index.update();
+    const file = path.join(ws, 'src/store/todoStore.ts');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}\nexport function archiveCompletedTodos() { return 0; }\n`);
+    assert.deepEqual(await index.updateFiles([file]), ['src/store/todoStore.ts']);
+    assert.equal((await search(index, 'archiveCompletedTodos'))[0]?.path, 'src/store/todoStore.ts');
+    writeFileSync(path.join(ws, '.groundworkignore'), 'src/store/\n');
+    assert.deepEqual(await index.updateFiles([file]), ['src/store/todoStore.ts']);
+    assert.ok(!(await search(index, 'archiveCompletedTodos')).some((h) => h.path === 'src/store/todoStore.ts'));
+    unlinkSync(path.join(ws, 'src/http/router.ts'));
+    assert.deepEqual(await index.updateFiles([path.join(ws, 'src/http/router.ts')]), ['src/http/router.ts']);
+    assert.equal(index.getFile('src/http/router.ts'), undefined);
+  });
+
+  describe('with vectors (deterministic TEST embedder)', () => {
+    it('embeds every chunk, fuses both retrievers, and reopens without re-embedding', async () => {
+      const embedder = new HashingTestEmbedder(64);
+      let index = await open({ embedder });
+      const summary = await index.update();
+      assert.equal(summary.vectors, 'ready');
+      assert.equal(index.vectors?.count, index.chunkCount);
+      assert.equal(embedder.textsEmbedded, summary.chunks);
+      const hits = await search(index, 'token bucket rate limiting per client');
+      assert.equal(hits[0]?.path, 'src/http/rateLimit.ts');
+      assert.deepEqual([...hits[0].retrievers].sort(), ['lexical', 'vector']);
+      await index.close();
+
+      const again = new HashingTestEmbedder(64);
+      index = await open({ embedder: again });
+      const s2 = await index.update();
+      assert.equal(again.textsEmbedded, 0, 'nothing re-embedded after a reopen');
+      assert.equal(s2.vectors, 'ready');
+    });
+
+    it('renaming a file or reverting an edit re-embeds nothing (cache by content hash)', async () => {
+      const embedder = new HashingTestEmbedder(64);
+      const index = await open({ embedder });
+      await index.update();
+      const start = embedder.textsEmbedded;
+
+      renameSync(path.join(ws, 'src/http/router.ts'), path.join(ws, 'src/http/routes.ts'));
+      await index.update();
+      assert.equal(embedder.textsEmbedded, start, 'rename re-embedded chunks');
+      assert.ok(index.vectors!.itemsForPath('src/http/routes.ts').length > 0);
+      assert.equal(index.vectors!.itemsForPath('src/http/router.ts').length, 0);
+
+      const file = path.join(ws, 'src/auth/passwords.ts');
+      const original = readFileSync(file, 'utf8');
+      writeFileSync(file, original.replace('KEY_LENGTH = 64', 'KEY_LENGTH = 32'));
+      await index.update();
+      const afterEdit = embedder.textsEmbedded;
+      assert.ok(afterEdit > start, 'an edit embeds the changed chunk');
+      writeFileSync(file, original);
+      await index.update();
+      assert.equal(embedder.textsEmbedded, afterEdit, 'revert re-embedded chunks');
+      assert.equal(index.vectorState(), 'ready');
+    });
+
+    it('drops the vectors (never mixing models) when the embedder changes', async () => {
+      let index = await open({ embedder: new HashingTestEmbedder(64) });
+      await index.update();
+      await index.close();
+      const log = recordingLogger();
+      const other = new HashingTestEmbedder(32);
+      index = await open({ embedder: other, logger: log });
+      assert.ok(log.lines.some((l) => l.includes('Embedding model changed')), log.lines.join('\n'));
+      assert.equal(index.vectors?.count, 0);
+      await index.update();
+      assert.equal(index.vectors?.count, index.chunkCount);
+      assert.equal(other.textsEmbedded, index.chunkCount);
+    });
+
+    it('rebuilds the vector store when a shard is corrupt and reuses cached embeddings', async () => {
+      let index = await open({ embedder: new HashingTestEmbedder(64) });
+      await index.update();
+      await index.close();
+      const shards = readdirSync(path.join(indexDir, 'vectors')).filter((d) => d.startsWith('shard'));
+      const victim = shards.map((d) => path.join(indexDir, 'vectors', d)).flatMap((d) => readdirSync(d).map((f) => path.join(d, f))).find((f) => statSync(f).size > 100)!;
+      truncateSync(victim, 40);
+      const log = recordingLogger();
+      const embedder = new HashingTestEmbedder(64);
+      index = await open({ embedder, logger: log });
+      assert.ok(log.lines.some((l) => l.includes('Rebuilding the vector index')), log.lines.join('\n'));
+      await index.update();
+      assert.equal(index.vectorState(), 'ready');
+      assert.equal(embedder.textsEmbedded, 0, 'cached embeddings were reused');
+    });
+  });
+
+  it('rebuilds from scratch with a clear log line on a version mismatch', async () => {
+    let index = await open();
+    await index.update();
+    await index.close();
+    const manifestFile = path.join(indexDir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    writeFileSync(manifestFile, JSON.stringify({ ...manifest, chunkerVersion: -7 }));
+    const log = recordingLogger();
+    index = await open({ logger: log });
+    assert.ok(log.lines.some((l) => /Rebuilding the index \(chunker version -7/.test(l)), log.lines.join('\n'));
+    assert.equal(index.fileCount, 0);
+    await index.update();
+    assert.ok(index.fileCount > 0);
+  });
+
+  it('rebuilds when a catalog shard is truncated, and rebuilds the lexical index from chunks when its snapshot is corrupt', async () => {
+    let index = await open();
+    await index.update();
+    const files = index.fileCount;
+    await index.close();
+    writeFileSync(path.join(indexDir, 'lexical.json'), '{"gens": [1,2');
+    let log = recordingLogger();
+    index = await open({ logger: log });
+    assert.equal(index.fileCount, files);
+    assert.ok(log.lines.some((l) => l.includes('rebuilding it from stored chunks')), log.lines.join('\n'));
+    assert.equal((await search(index, 'SessionManager verifyToken'))[0]?.path, 'src/auth/session.ts');
+    await index.close();
+
+    const shard = readdirSync(path.join(indexDir, 'catalog')).map((f) => path.join(indexDir, 'catalog', f)).find((f) => statSync(f).size > 50)!;
+    truncateSync(shard, 20);
+    log = recordingLogger();
+    index = await open({ logger: log });
+    assert.ok(log.lines.some((l) => l.includes('Rebuilding the index: catalog shard')), log.lines.join('\n'));
+    await index.update();
+    assert.equal(index.fileCount, files);
+  });
+
+  it('stops on abort, keeps what was done, and finishes on the next run', async () => {
+    const index = await open();
+    const controller = new AbortController();
+    await assert.rejects(
+      index.update({
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.phase === 'chunk' && p.filesDone >= 3) controller.abort(new Error('stop'));
+        },
+      }),
+    );
+    const partial = index.fileCount;
+    assert.ok(partial >= 3 && partial < 11, `partial=${partial}`);
+    const summary = await index.update();
+    assert.equal(summary.filesIndexed, partial + summary.filesChanged);
+  });
+
+  it('allows one writer at a time and says which process holds the lock', async () => {
+    await open();
+    await assert.rejects(WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir }), (err: Error) => /pid|process|locked/i.test(err.message));
+  });
+
+  it('refuses a missing workspace and an index folder inside the workspace', async () => {
+    await assert.rejects(WorkspaceIndex.open({ roots: rootsFromDirs([path.join(ws, 'nope')]), indexDir }), IndexError);
+    await assert.rejects(WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(ws, '.index') }), /outside the workspace/);
+    assert.ok(!existsSync(path.join(ws, '.index')));
+  });
+
+  it('records skip reasons in the status', async () => {
+    writeFileSync(path.join(ws, '.env'), 'SESSION_SECRET=hunter2\n');
+    writeFileSync(path.join(ws, 'bundle.js'), `${'var a=function(b){return b*2};'.repeat(300)}\n`);
+    writeFileSync(path.join(ws, 'data.bin'), Buffer.from([1, 0, 2, 0, 3]));
+    writeFileSync(path.join(ws, 'todos.json'), '[]\n');
+    const index = await open();
+    await index.update();
+    const st = await index.status();
+    assert.equal(st.skipped.secret, 1);
+    assert.equal(st.skipped.minified, 1);
+    assert.equal(st.skipped.binary, 1);
+    assert.ok((st.skipped.ignored ?? 0) >= 1, 'todos.json is in the fixture .gitignore');
+    assert.ok(st.sizeOnDiskBytes > 0);
+    // The secret's content never reaches the index folder.
+    const all = readdirSync(indexDir, { recursive: true }).map(String).filter((f) => statSync(path.join(indexDir, f)).isFile());
+    for (const f of all) assert.ok(!readFileSync(path.join(indexDir, f)).includes('hunter2'), f);
+  });
+});
