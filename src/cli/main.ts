@@ -282,10 +282,12 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'groundwork-eval-'));
   const started = Date.now();
   let results: EvalResult[];
+  let label = 'whole-file BM25 baseline';
   try {
     const index = await openIndex({ ...v, workspace: [workspace] }, logger, v['index-dir'] ?? path.join(tmp, 'index'));
     try {
       await runIndex(index, logger, !v.verbose);
+      if (!v.baseline) label = index.vectorState() === 'off' ? 'groundwork (lexical, no embedder)' : `groundwork (${mode})`;
       if (v.baseline) {
         const baseline = new WholeFileBm25();
         const files: Array<{ path: string; text: string }> = [];
@@ -319,7 +321,7 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
   const labelled = queries.filter((q) => q.expected?.length);
   const lines: string[] = [`${queries.length} queries, ${((Date.now() - started) / 1000).toFixed(1)} s (including indexing)`];
   if (labelled.length) {
-    lines.push(formatMetrics(v.baseline ? 'whole-file BM25 baseline' : `groundwork (${mode})`, computeMetrics(queries, results)));
+    lines.push(formatMetrics(label, computeMetrics(queries, results)));
     const misses = labelled.filter((q) => reciprocalRank(q, results.find((r) => r.id === q.id)) === 0);
     if (misses.length) lines.push(`Missed in the top 10: ${misses.map((q) => q.id).join(', ')}`);
   } else {

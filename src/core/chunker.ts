@@ -198,11 +198,12 @@ interface Piece {
 }
 
 /**
- * Merges neighbouring pieces of split declarations when together they fit: the tail of a split
- * function (`  }\n};`) or the few statements before a nested oversized function would otherwise
- * be chunks of a few dozen characters. Only pieces whose headers are nested (one a prefix of the
- * other) merge, and the merged piece keeps the outer header. Top-level chunks (header '') are never
- * merged here: the packer already merged what fits.
+ * Merges a piece of a split declaration with the next chunk when together they fit: the tail of
+ * a split function (`  }\n};`), or the few statements before a nested oversized function, would
+ * otherwise be chunks of a few dozen characters. The merged chunk keeps the first piece's header,
+ * which describes where its text starts (later signatures are in the text itself), so the first
+ * piece must have a header, and the next one must be top-level or in the same or a nested or
+ * enclosing declaration: a split's first piece never loses its header to an unrelated one.
  */
 function mergeSmallPieces(ctx: Ctx): Piece[] {
   const out: Piece[] = [];
@@ -213,16 +214,10 @@ function mergeSmallPieces(ctx: Ctx): Piece[] {
       cur.part === undefined &&
       p.part === undefined &&
       cur.header &&
-      p.header &&
-      (p.header.startsWith(cur.header) || cur.header.startsWith(p.header)) &&
+      (!p.header || p.header.startsWith(cur.header) || cur.header.startsWith(p.header)) &&
       ctx.lines.size(cur.a, p.b) <= ctx.budget
     ) {
-      cur = {
-        a: cur.a,
-        b: p.b,
-        header: p.header.length < cur.header.length ? p.header : cur.header,
-        symbols: dedupe([...cur.symbols, ...p.symbols]),
-      };
+      cur = { a: cur.a, b: p.b, header: cur.header, symbols: dedupe([...cur.symbols, ...p.symbols]) };
       continue;
     }
     if (cur) out.push(cur);
@@ -578,6 +573,13 @@ const FUNCTION_VALUES = new Set([
   'arrow_function', 'function_expression', 'function', 'generator_function', 'class', 'class_expression',
 ]);
 
+/** `React.memo(function Item() {…})`, `forwardRef((props, ref) => …)`: a call whose argument is a function. */
+function wrapsFunction(value: Node): boolean {
+  if (value.type !== 'call_expression') return false;
+  const args = value.childForFieldName('arguments');
+  return !!args && args.namedChildren.some((a) => FUNCTION_VALUES.has(a.type));
+}
+
 function cleanName(s: string): string {
   const t = s.replace(/\s+/g, ' ').trim();
   return t.length > 120 ? t.slice(0, 120) : t;
@@ -589,7 +591,10 @@ function declaratorName(node: Node, requireFunction: boolean): string | null {
   let sawFunction = false;
   while (d) {
     if (d.type === 'function_declarator') sawFunction = true;
-    const inner = d.childForFieldName('declarator');
+    // C++ reference declarators (`T& f()`) hold their inner declarator without a field name.
+    const inner =
+      d.childForFieldName('declarator') ??
+      (d.type === 'reference_declarator' ? d.namedChildren.find((c) => c.type.endsWith('declarator')) ?? null : null);
     if (!inner) break;
     d = inner;
   }
@@ -618,7 +623,7 @@ function declarationName(node: Node): string | null {
     case 'public_field_definition':
     case 'field_definition': {
       const value = node.childForFieldName('value');
-      if (!value || !FUNCTION_VALUES.has(value.type)) return null;
+      if (!value || !(FUNCTION_VALUES.has(value.type) || wrapsFunction(value))) return null;
       const name = node.childForFieldName('name') ?? node.childForFieldName('property');
       return name ? cleanName(name.text) : null;
     }
@@ -684,10 +689,19 @@ function signatureStart(node: Node): number {
   return node.startIndex;
 }
 
-/** One-line signature of `node` up to `body`: `export class Foo extends Bar`, `def save(self, item)`. */
-function signature(ctx: Ctx, node: Node, body: Node): string {
+/**
+ * One-line signature of `node`, whose body is `body`: `export class Foo extends Bar`,
+ * `def save(self, item)`. `passed` are the nodes before the body on the way down from `node`; the
+ * signature ends with the last of them that is not a comment (Ruby and Python keep comments
+ * between the signature and the body).
+ */
+function signature(ctx: Ctx, node: Node, body: Node, passed: readonly Node[]): string {
   const from = signatureStart(node);
-  const to = Math.min(body.startIndex, from + 4 * MAX_SIGNATURE_CHARS);
+  let end = from;
+  for (const n of passed) {
+    if (!isComment(n.type) && n.startIndex >= from && n.endIndex > end) end = n.endIndex;
+  }
+  const to = Math.min(end > from ? end : body.startIndex, from + 4 * MAX_SIGNATURE_CHARS);
   if (to <= from) return '';
   let sig = ctx.lines.text
     .slice(from, to)
@@ -953,7 +967,7 @@ function splitNode(ctx: Ctx, node: Node, start: number, end: number, header: str
   }
   let childHeader = header || ctx.path;
   if (cur !== node) {
-    const sig = signature(ctx, node, cur);
+    const sig = signature(ctx, node, cur, before);
     if (sig) childHeader += HEADER_SEPARATOR + sig;
   }
   const own: string[] = [];

@@ -125,6 +125,12 @@ export interface VectorStoreOptions {
   shards?: number;
   /** Receives warnings (leftover files, repairs) and debug timings. */
   logger?: Logger;
+  /**
+   * Open without writing anything: no creation of a missing store (IndexCorruptError `missing` instead),
+   * no cleanup of leftover temp files, and {@link VectorStore.applyFileChanges} throws. For processes
+   * that only query (e.g. the CLI) and so do not take the writer lock. Default false.
+   */
+  readOnly?: boolean;
   /** See {@link VECTRA_INSERT_SCAN_BUDGET}; tests and benchmarks set it to force one write path. */
   vectraInsertScanBudget?: number;
 }
@@ -201,6 +207,8 @@ export class VectorStore {
     private readonly logger: Logger,
     initialCapacity: number,
     private readonly insertScanBudget: number,
+    /** True when opened with `readOnly`: writes throw. */
+    readonly readOnly: boolean,
   ) {
     this.codec = new BinaryVectorCodec(dimensions);
     this.capacity = Math.max(16, initialCapacity);
@@ -223,11 +231,12 @@ export class VectorStore {
     if (!Number.isInteger(dims) || dims < 1 || dims > 65536) throw new VectorStoreError(`dimensions must be an integer in 1..65536, got ${dims}`);
     if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new VectorStoreError(`shards must be an integer in 1..1024, got ${shards}`);
     const t0 = performance.now();
-    await fs.promises.mkdir(dir, { recursive: true });
+    if (!opts.readOnly) await fs.promises.mkdir(dir, { recursive: true });
     const metaFile = path.join(dir, STORE_META_FILE);
     const meta = await readMeta(metaFile);
     const codec = new BinaryVectorCodec(dims);
     const storage = new AtomicFileStorage();
+    if (!meta && opts.readOnly) throw new IndexCorruptError('missing', 'no vector store here (opened read-only)', metaFile);
     if (!meta) {
       // New store (or a creation that crashed before the descriptor was written: only empty shards
       // can exist then, so starting over loses nothing).
@@ -260,7 +269,7 @@ export class VectorStore {
       }
       capacity += Math.floor(size / (dims * 4 + 8));
     }
-    const store = new VectorStore(dir, dims, shards, logger, capacity, opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET);
+    const store = new VectorStore(dir, dims, shards, logger, capacity, opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET, opts.readOnly ?? false);
     // Read shard i+1 while shard i is checked and copied: overlaps disk I/O with decoding, at the cost
     // of two shard buffers (~2 × 5 MB at 100k × 384) alive at once.
     let next = store.readShard(0);
@@ -280,7 +289,7 @@ export class VectorStore {
       }
       store.appendRows(i, items);
     }
-    await store.removeOldTempFiles();
+    if (!opts.readOnly) await store.removeOldTempFiles();
     logger.debug?.(`vector store: opened ${store.count} vectors in ${shards} shards in ${(performance.now() - t0).toFixed(0)} ms`);
     return store;
   }
@@ -353,6 +362,7 @@ export class VectorStore {
    */
   async applyFileChanges(changes: FileChange[]): Promise<void> {
     this.assertOpen();
+    if (this.readOnly) throw new VectorStoreError('vector store was opened read-only');
     const run = this.queue.then(() => this.applyNow(changes));
     this.queue = run.catch(() => undefined);
     return run;

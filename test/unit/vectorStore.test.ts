@@ -228,6 +228,13 @@ describe('vector store', function () {
       assert.deepEqual(again.pathsIndexed(), ['src/a.ts']);
       assert.ok((await again.sizeOnDisk()) > 2 * dims * 4);
       await again.close();
+
+      const reader = await VectorStore.open(dir, { dimensions: dims, shards: 4, readOnly: true });
+      assert.deepEqual(reader.pathsIndexed(), ['src/a.ts']);
+      await assert.rejects(reader.applyFileChanges([{ path: 'x', items: null }]), /read-only/);
+      await reader.close();
+      await assert.rejects(VectorStore.open(path.join(tmp, 'none'), { dimensions: dims, readOnly: true }), (e: unknown) => e instanceof IndexCorruptError && e.reason === 'missing');
+      assert.ok(!fs.existsSync(path.join(tmp, 'none')));
     });
 
     it('rewrites only the shard of the changed path', async () => {
@@ -273,13 +280,20 @@ describe('vector store', function () {
         }
       };
       check();
-      // Many replacements: enough tombstones to force several compactions.
+      // Many replacements: enough tombstones to force several compactions. The private counters are read
+      // only to prove compaction really ran and the dead-row bound holds.
+      const internals = store as unknown as { rows: number; dead: number };
+      let compactions = 0;
       for (let round = 0; round < 6; round++) {
         const batch: FileChange[] = [];
         for (let f = round; f < 60; f += 2) batch.push(setPath(`p/${f}.ts`, f % 5 === 0 ? null : fileItems(`p/${f}.ts`, 1 + ((f + round) % 7), dims, rand, `r${round}`)));
+        const rowsBefore = internals.rows;
         await store.applyFileChanges(batch);
+        if (internals.rows < rowsBefore + batch.reduce((n, c) => n + (c.items?.length ?? 0), 0)) compactions++;
+        assert.ok(internals.dead <= 0.25 * internals.rows, 'dead rows bounded');
         check();
       }
+      assert.ok(compactions >= 2, `compactions: ${compactions}`);
       assert.deepEqual(store.query(randomUnit(dims, rand), 0), []);
       await store.close();
     });
