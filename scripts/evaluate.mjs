@@ -1,21 +1,81 @@
-// `npm run eval`: retrieval quality of Groundwork and of a whole-file BM25 baseline on both question
-// sets (eval/README.md). eslint is the held-out set; mocha is the dev set used for tuning.
+// `npm run eval [-- --record docs/evaluation.md]`: retrieval quality of Groundwork and of a
+// whole-file BM25 baseline on both question sets (eval/README.md), overall and per question kind.
+// It goes through the public `groundwork eval --json` contract and scores the output here, so the
+// numbers are exactly what an external harness would see. eslint is the held-out set; mocha is the
+// dev set used for tuning.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 
 const sets = [
-  ['held-out: eslint', 'node_modules/eslint', 'eval/eslint.jsonl'],
-  ['dev: mocha', 'node_modules/mocha', 'eval/dev-mocha.jsonl'],
+  { name: 'held-out: eslint', ws: 'node_modules/eslint', queries: 'eval/eslint.jsonl' },
+  { name: 'dev: mocha', ws: 'node_modules/mocha', queries: 'eval/dev-mocha.jsonl' },
 ];
+const systems = [
+  { name: 'whole-file BM25 baseline', args: ['--baseline'] },
+  { name: 'Groundwork', args: [] },
+];
+
+function distinct(paths) {
+  return [...new Set(paths)];
+}
+
+function score(questions, results) {
+  const byId = new Map(results.map((r) => [r.id, r]));
+  const acc = { n: 0, r1: 0, r5: 0, r10: 0, mrr: 0 };
+  for (const q of questions) {
+    const paths = distinct((byId.get(q.id)?.hits ?? []).map((h) => h.path));
+    const recall = (k) => q.expected.filter((e) => paths.slice(0, k).includes(e)).length / q.expected.length;
+    acc.n++;
+    acc.r1 += recall(1);
+    acc.r5 += recall(5);
+    acc.r10 += recall(10);
+    const first = paths.slice(0, 10).findIndex((p) => q.expected.includes(p));
+    if (first >= 0) acc.mrr += 1 / (first + 1);
+  }
+  const d = acc.n || 1;
+  return { n: acc.n, r1: acc.r1 / d, r5: acc.r5 / d, r10: acc.r10 / d, mrr: acc.mrr / d };
+}
+
+const f = (x) => x.toFixed(3);
+const lines = [];
 let failed = false;
-for (const [name, ws, queries] of sets) {
-  console.log(`\n${name} (${queries})`);
-  for (const extra of [[], ['--baseline']]) {
-    const r = spawnSync(process.execPath, ['dist/cli.js', 'eval', '--workspace', ws, '--queries', queries, '--k', '10', ...extra], { encoding: 'utf8' });
-    process.stdout.write(r.stdout);
+for (const set of sets) {
+  const questions = fs.readFileSync(set.queries, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const kinds = ['all', ...distinct(questions.map((q) => q.kind))];
+  lines.push(`### ${set.name} (${set.queries}, ${questions.length} questions)`, '');
+  lines.push('| system | questions | R@1 | R@5 | R@10 | MRR@10 |', '| --- | --- | --- | --- | --- | --- |');
+  for (const sys of systems) {
+    const r = spawnSync(process.execPath, ['dist/cli.js', 'eval', '--workspace', set.ws, '--queries', set.queries, '--k', '10', '--json', ...sys.args], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (r.status !== 0) {
       process.stderr.write(r.stderr);
       failed = true;
+      continue;
+    }
+    const { results } = JSON.parse(r.stdout);
+    for (const kind of kinds) {
+      const qs = kind === 'all' ? questions : questions.filter((q) => q.kind === kind);
+      const m = score(qs, results);
+      lines.push(`| ${sys.name}${kind === 'all' ? '' : ` — ${kind}`} | ${m.n} | ${f(m.r1)} | ${f(m.r5)} | ${f(m.r10)} | ${f(m.mrr)} |`);
     }
   }
+  lines.push('');
+}
+const table = lines.join('\n');
+process.stdout.write(`${table}\n`);
+const recordAt = process.argv.indexOf('--record');
+if (recordAt > 0 && process.argv[recordAt + 1]) {
+  const file = process.argv[recordAt + 1];
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const begin = '<!-- eval:begin -->';
+  const end = '<!-- eval:end -->';
+  const block = `${begin}\n${table}\n${end}`;
+  const next = current.includes(begin) && current.includes(end)
+    ? current.slice(0, current.indexOf(begin)) + block + current.slice(current.indexOf(end) + end.length)
+    : `${current}\n${block}\n`;
+  fs.writeFileSync(file, next);
+  console.error(`recorded in ${file}`);
 }
 process.exit(failed ? 1 : 0);

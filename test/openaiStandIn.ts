@@ -24,9 +24,11 @@ export type ChatScript =
       /**
        * How the stream ends: `done` = a chunk with finish_reason `stop` then `data: [DONE]`;
        * `no-finish` = the response ends cleanly after the tokens with no finish_reason and no
-       * `[DONE]`; `destroy` = the socket is destroyed after the tokens (a dropped connection).
+       * `[DONE]`; `destroy` = the socket is destroyed after the tokens (a dropped connection);
+       * `error-event` = an SSE `data: {"error": …}` event after the tokens, as OpenAI sends when a
+       * generation fails server-side after it started.
        */
-      end?: 'done' | 'no-finish' | 'destroy';
+      end?: 'done' | 'no-finish' | 'destroy' | 'error-event';
       /** Delay before the status line is sent (simulates a slow model loading). */
       headersDelayMs?: number;
       /** Delay before each token after the first (simulates slow generation). */
@@ -57,7 +59,8 @@ export type EmbeddingScript =
       dropLast?: boolean;
     }
   | { type: 'error'; status: number; message?: string; headers?: Record<string, string> }
-  | { type: 'reset' };
+  | { type: 'reset' }
+  | { type: 'hang' };
 
 /** A request as the stand-in received it. */
 export interface RecordedRequest {
@@ -66,8 +69,20 @@ export interface RecordedRequest {
   path: string;
   query: URLSearchParams;
   headers: http.IncomingHttpHeaders;
-  /** Parsed JSON body (undefined when the body was not JSON). */
-  body: any;
+  /** Parsed JSON body (`{}` when the body was not a JSON object). */
+  body: RecordedBody;
+}
+
+/** The request-body fields tests look at; anything else the client sent is kept too. */
+export interface RecordedBody {
+  model?: string;
+  messages?: { role: string; content: string }[];
+  stream?: boolean;
+  temperature?: number;
+  max_tokens?: number;
+  input?: string | string[];
+  encoding_format?: string;
+  [field: string]: unknown;
 }
 
 export interface StandInOptions {
@@ -126,16 +141,17 @@ export async function startOpenAIStandIn(options: StandInOptions = {}): Promise<
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://stand-in');
-      let body: any;
+      let body: RecordedBody = {};
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as RecordedBody;
       } catch {
-        body = undefined;
+        // Not JSON: recorded as an empty body; the routes below answer as a server would.
       }
       requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body });
 
       if (req.method !== 'POST') return sendError(res, 405, `Method ${req.method} not allowed`);
-      if (options.models && typeof body?.model === 'string' && !options.models.includes(body.model)) {
+      if (options.models && typeof body.model === 'string' && !options.models.includes(body.model)) {
         return sendError(res, 404, `model "${body.model}" not found, try pulling it first`, {}, 'not_found_error');
       }
       if (url.pathname === '/v1/chat/completions') return answerChat(req, res, chat.shift() ?? defaultChat());
@@ -222,6 +238,9 @@ async function streamChat(res: http.ServerResponse, script: Extract<ChatScript, 
     res.socket?.destroy();
     return;
   }
+  if (end === 'error-event') {
+    res.write(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } })}\n\n`);
+  }
   if (end === 'done') {
     send({ delta: {}, finish_reason: 'stop' });
     res.write('data: [DONE]\n\n');
@@ -229,13 +248,14 @@ async function streamChat(res: http.ServerResponse, script: Extract<ChatScript, 
   res.end();
 }
 
-function answerEmbeddings(req: http.IncomingMessage, res: http.ServerResponse, body: any, script: EmbeddingScript, defaultDimensions: number): void {
+function answerEmbeddings(req: http.IncomingMessage, res: http.ServerResponse, body: RecordedBody, script: EmbeddingScript, defaultDimensions: number): void {
   if (script.type === 'error') return sendError(res, script.status, script.message ?? `stand-in error ${script.status}`, script.headers);
   if (script.type === 'reset') {
     req.socket.destroy();
     return;
   }
-  const inputs: unknown[] = Array.isArray(body?.input) ? body.input : [body?.input];
+  if (script.type === 'hang') return;
+  const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input];
   const dims = script.dimensions ?? defaultDimensions;
   const format = script.format ?? 'float';
   let data = inputs.map((input, index) => {
@@ -248,5 +268,5 @@ function answerEmbeddings(req: http.IncomingMessage, res: http.ServerResponse, b
   if (script.reverse) data = data.reverse();
   if (script.dropLast) data = data.slice(0, -1);
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ object: 'list', data, model: body?.model, usage: { prompt_tokens: 0, total_tokens: 0 } }));
+  res.end(JSON.stringify({ object: 'list', data, model: body.model, usage: { prompt_tokens: 0, total_tokens: 0 } }));
 }

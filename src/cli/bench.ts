@@ -204,14 +204,17 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     t = process.hrtime.bigint();
     index = await WorkspaceIndex.open({ roots, indexDir: lexDir, logger: log });
     results['re-open (lexical)'] = `${ms(t).toFixed(0)} ms`;
+    log.info(`re-open: ${results['re-open (lexical)']}`);
     results['index size on disk (lexical)'] = formatBytes((await index.status()).sizeOnDiskBytes);
 
     // 3. Query latency.
+    log.info('making queries…');
     const queries = makeQueries(index);
     const lex = await measureQueries(index, queries, 'lexical');
     results['queries'] = `${queries.length} (200 short, 20 long ~10 KB)`;
     results['lexical query p50 / p95'] = `${lex.p50.toFixed(1)} / ${lex.p95.toFixed(1)} ms`;
     results['lexical p95 short / long'] = `${lex.shortP95.toFixed(1)} / ${lex.longP95.toFixed(1)} ms`;
+    log.info(`lexical queries: p50 ${lex.p50.toFixed(1)} ms, p95 ${lex.p95.toFixed(1)} ms`);
 
     // 4. One file's change → searchable.
     const change = await measureChangeToSearchable(index);

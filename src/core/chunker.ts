@@ -30,7 +30,7 @@ import type { Chunk, ChunkFileResult } from './types';
 export const CHUNKER_VERSION = 1;
 
 /** Default budget in characters; see {@link ChunkerOptions.maxChars}. */
-export const DEFAULT_MAX_CHARS = 1500;
+export const DEFAULT_MAX_CHARS = 800;
 /** Smallest budget accepted: below this most declarations degrade into line soup. */
 export const MIN_MAX_CHARS = 64;
 /** Largest budget accepted; far beyond any embedding model's input window. */
@@ -41,9 +41,10 @@ export interface ChunkerOptions {
   /**
    * Chunk budget in characters of chunk text (the header is not counted).
    *
-   * Default {@link DEFAULT_MAX_CHARS} (1500, about 350-450 tokens of code: inside a 512-token
-   * embedding window with room for the header). Accepted range {@link MIN_MAX_CHARS}–
-   * {@link MAX_MAX_CHARS}; useful range roughly 800–4000. Smaller budgets give more, narrower
+   * Default {@link DEFAULT_MAX_CHARS} (800, about 200-250 tokens of code: well inside a 512-token
+   * embedding window with room for the header; it had the best MRR@10 on the dev set, see
+   * docs/evaluation.md). Accepted range {@link MIN_MAX_CHARS}–{@link MAX_MAX_CHARS}; useful range
+   * roughly 400–4000. Smaller budgets give more, narrower
    * chunks (more precise citations, more embedding calls, more declarations split into pieces);
    * larger ones keep whole classes together but dilute the embedding and may exceed the model's
    * window (the excess is truncated by the embedder, i.e. not searchable).
@@ -70,6 +71,8 @@ const MAX_DEPTH = 48;
 const MAX_SYMBOLS = 50;
 /** Cap for one signature in a header. */
 const MAX_SIGNATURE_CHARS = 160;
+/** Cap for a whole header (path and signatures), reached only by deep nesting. */
+const MAX_HEADER_CHARS = 400;
 const HEADER_SEPARATOR = ' › ';
 
 // ---------------------------------------------------------------------------------------------
@@ -198,27 +201,37 @@ interface Piece {
 }
 
 /**
- * Merges a piece of a split declaration with the next chunk when together they fit: the tail of
- * a split function (`  }\n};`), or the few statements before a nested oversized function, would
- * otherwise be chunks of a few dozen characters. The merged chunk keeps the first piece's header,
- * which describes where its text starts (later signatures are in the text itself), so the first
- * piece must have a header, and the next one must be top-level or in the same or a nested or
- * enclosing declaration: a split's first piece never loses its header to an unrelated one.
+ * Merges a small piece of a split declaration into its neighbour when together they fit: the tail
+ * of a split function (`  }\n};`), or the few statements before a nested oversized function,
+ * would otherwise be chunks of a few dozen characters. Only pieces of the same split merge
+ * (headers equal, or one nested in the other), only when one of them is small (a quarter of the
+ * budget at most), and the merged chunk keeps the header of the larger one, so the header still
+ * describes most of the text. Top-level chunks (header '') never merge here: the packer already
+ * merged what fits, and gluing a function's tail onto the next declaration would mislabel it.
  */
 function mergeSmallPieces(ctx: Ctx): Piece[] {
+  const { lines, budget } = ctx;
   const out: Piece[] = [];
   let cur: Piece | undefined;
+  const nested = (outer: string, inner: string): boolean =>
+    inner === outer || inner.startsWith(outer + HEADER_SEPARATOR);
   for (const p of ctx.pieces) {
     if (
       cur &&
       cur.part === undefined &&
       p.part === undefined &&
       cur.header &&
-      (!p.header || p.header.startsWith(cur.header) || cur.header.startsWith(p.header)) &&
-      ctx.lines.size(cur.a, p.b) <= ctx.budget
+      p.header &&
+      (nested(cur.header, p.header) || nested(p.header, cur.header)) &&
+      lines.size(cur.a, p.b) <= budget
     ) {
-      cur = { a: cur.a, b: p.b, header: cur.header, symbols: dedupe([...cur.symbols, ...p.symbols]) };
-      continue;
+      const curSize = lines.size(cur.a, cur.b);
+      const nextSize = lines.size(p.a, p.b);
+      if (Math.min(curSize, nextSize) * 4 <= budget) {
+        const header = nextSize > curSize ? p.header : cur.header;
+        cur = { a: cur.a, b: p.b, header, symbols: dedupe([...cur.symbols, ...p.symbols]) };
+        continue;
+      }
     }
     if (cur) out.push(cur);
     cur = p;
@@ -398,8 +411,6 @@ function blankLineBlocks(lines: SourceLines, a: number, b: number, fenceAware: b
 
 interface Heading {
   line: number;
-  /** Lines the heading occupies (2 for a setext heading). */
-  span: number;
   level: number;
   text: string;
 }
@@ -433,7 +444,7 @@ function markdownHeadings(lines: SourceLines): Heading[] {
     if (fence) continue;
     const atx = ATX_HEADING.exec(line);
     if (atx?.[1]) {
-      out.push({ line: i, span: 1, level: atx[1].length, text: (atx[2] ?? '').trim() });
+      out.push({ line: i, level: atx[1].length, text: (atx[2] ?? '').trim() });
       continue;
     }
     if (
@@ -444,7 +455,7 @@ function markdownHeadings(lines: SourceLines): Heading[] {
     ) {
       const u = SETEXT_UNDERLINE.exec(lines.slice(i + 1, i + 1));
       if (u?.[1]) {
-        out.push({ line: i, span: 2, level: u[1][0] === '=' ? 1 : 2, text: line.trim() });
+        out.push({ line: i, level: u[1][0] === '=' ? 1 : 2, text: line.trim() });
         i++;
       }
     }
@@ -657,6 +668,12 @@ function collectSymbols(node: Node, out: string[], members: boolean, depth = 0):
   if (DECLARATIONS.has(type)) {
     const name = declarationName(node);
     if (name) out.push(name);
+    // `struct point { … } origin;`, a nested C++ class (`class Row { … };` is a field declaration):
+    // the type defined inline is the interesting name.
+    if (!name && (type === 'declaration' || type === 'field_declaration')) {
+      const inline = node.childForFieldName('type');
+      if (inline) collectSymbols(inline, out, members, depth + 1);
+    }
     if (members && CONTAINERS.has(type)) {
       for (const child of node.namedChildren) collectSymbols(child, out, members, depth + 1);
     }
@@ -968,13 +985,30 @@ function splitNode(ctx: Ctx, node: Node, start: number, end: number, header: str
   let childHeader = header || ctx.path;
   if (cur !== node) {
     const sig = signature(ctx, node, cur, before);
-    if (sig) childHeader += HEADER_SEPARATOR + sig;
+    if (sig) childHeader = appendToHeader(childHeader, sig);
   }
   const own: string[] = [];
   collectSymbols(node, own, false);
   ctx.pendingSymbols.push(...own);
   const list = cur === node ? cur.children : [...before, ...cur.children, ...after];
   chunkNodes(ctx, list, start, end, childHeader, Mode.Grouped, cur === node ? 0 : before.length, depth);
+}
+
+/**
+ * Adds a signature to a header. Deep nesting (callbacks in callbacks, minified code) would grow it
+ * without bound: past {@link MAX_HEADER_CHARS} the middle signatures give way to `…`, keeping the
+ * path, the outermost declaration and the innermost ones, which matter most for reading a piece.
+ */
+function appendToHeader(header: string, sig: string): string {
+  const full = header + HEADER_SEPARATOR + sig;
+  if (full.length <= MAX_HEADER_CHARS) return full;
+  const parts = full.split(HEADER_SEPARATOR);
+  // parts[0] is the path, parts[1] the outermost signature; drop from parts[2] on.
+  while (parts.length > 4 && parts.join(HEADER_SEPARATOR).length > MAX_HEADER_CHARS) {
+    if (parts[2] === '…') parts.splice(3, 1);
+    else parts[2] = '…';
+  }
+  return parts.join(HEADER_SEPARATOR);
 }
 
 /**

@@ -99,7 +99,8 @@ export class EmbeddingCache {
    * oldest first; `get` and `set` move an entry to the end.
    */
   private readonly entries = new Map<string, number | Float32Array>();
-  private pending = 0;
+  /** Keys whose vector is only in memory (set since the last successful flush). */
+  private readonly pending = new Set<string>();
   private fd: number | undefined;
   private fileEnd = 0;
   /** Set when the file must be (re)created from scratch at the next flush (absent or corrupt). */
@@ -207,7 +208,7 @@ export class EmbeddingCache {
       return;
     }
     this.entries.set(hash, Float32Array.from(vector));
-    this.pending++;
+    this.pending.add(hash);
   }
 
   /** Appends pending entries to the file (fsync'ed), then evicts the oldest if over `maxEntries`. */
@@ -218,14 +219,19 @@ export class EmbeddingCache {
     return run;
   }
 
-  /** Flushes, then closes the file. Idempotent. */
+  /** Flushes, then closes the file (also when the flush fails, whose error is rethrown). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flush();
-    this.closed = true;
-    if (this.fd !== undefined) await fsClose(this.fd);
-    this.fd = undefined;
-    this.entries.clear();
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      const fd = this.fd;
+      this.fd = undefined;
+      this.entries.clear();
+      this.pending.clear();
+      if (fd !== undefined) await fsClose(fd);
+    }
   }
 
   // ----- internals ---------------------------------------------------------------------------------
@@ -311,32 +317,35 @@ export class EmbeddingCache {
   private async flushNow(): Promise<void> {
     if (this.recreate) {
       // Absent or corrupt file: start a fresh one atomically (header only), then append as usual.
-      if (this.pending === 0) return;
+      if (this.pending.size === 0) return;
       const header = encodeHeader(this.embedderId, this.dimensions);
       await writeFileAtomic(this.file, header);
       this.fd = await fsOpen(this.file, 'r+');
       this.fileEnd = header.length;
       this.recreate = false;
     }
-    if (this.pending > 0) {
+    if (this.pending.size > 0) {
       const fd = this.fd!;
       const start = this.fileEnd;
+      // Snapshot: `set` may add keys while we await the writes; those wait for the next flush.
+      const batchKeys = [...this.pending];
       let keys: string[] = [];
       let vecs: Float32Array[] = [];
-      const placed: Array<[string, number]> = [];
+      const placed: Array<[string, Float32Array, number]> = [];
       const writeBatch = async (): Promise<void> => {
         const b = encodeBatch(keys, vecs, this.dimensions);
         const vecStart = this.fileEnd + BATCH_HEADER + b.readUInt32LE(8);
         let off = 0;
         while (off < b.length) off += await fsWrite(fd, b, off, b.length - off, this.fileEnd + off);
-        for (let i = 0; i < keys.length; i++) placed.push([keys[i]!, vecStart + i * this.vecBytes]);
+        for (let i = 0; i < keys.length; i++) placed.push([keys[i]!, vecs[i]!, vecStart + i * this.vecBytes]);
         this.fileEnd += b.length;
         keys = [];
         vecs = [];
       };
       try {
-        for (const [k, v] of this.entries) {
-          if (typeof v === 'number') continue;
+        for (const k of batchKeys) {
+          const v = this.entries.get(k);
+          if (v === undefined || typeof v === 'number') continue;
           keys.push(k);
           vecs.push(v);
           if (keys.length >= CACHE_BATCH_ENTRIES) await writeBatch();
@@ -350,8 +359,11 @@ export class EmbeddingCache {
         throw err;
       }
       // Only now (data durable) switch entries to offsets; Map.set on an existing key keeps its order.
-      for (const [k, off] of placed) if (this.entries.has(k)) this.entries.set(k, off);
-      this.pending = 0;
+      for (const [k, v, off] of placed) {
+        if (this.entries.get(k) === v) this.entries.set(k, off);
+        this.pending.delete(k);
+      }
+      for (const k of batchKeys) if (!this.entries.has(k)) this.pending.delete(k);
     }
     if (this.entries.size > this.maxEntries) await this.evict();
   }
@@ -426,9 +438,11 @@ export class EmbeddingCache {
     const late: Array<[string, Float32Array]> = [];
     for (const [k, v] of entries) if (typeof v !== 'number' && !next.has(k)) late.push([k, v]);
     entries.clear();
-    for (const [k, off] of next) entries.set(k, off);
+    for (const [k, off] of next) {
+      entries.set(k, off);
+      this.pending.delete(k);
+    }
     for (const [k, v] of late) entries.set(k, v);
-    this.pending = late.length;
     this.logger.debug?.(`embedding cache ${this.file}: evicted ${drop} least recently used entries, kept ${next.size}`);
   }
 }

@@ -5,7 +5,7 @@
  * On-disk layout of `<indexDir>`:
  *   manifest.json        schema/chunker/lexical versions, chunk budget, embedder id + dimensions
  *   catalog/shard-NN.json files (size, mtime, content hash, chunks) and content-based skips
- *   lexical.json         MiniSearch snapshot + the catalog generations it reflects
+ *   lexical.bin          BM25 index snapshot + the catalog generations it reflects
  *   vectors/             sharded vectra store (binary codec), present only with an embedder
  *   embeddings/          embedding cache keyed by chunk content hash
  *   stats.json           last scan's skip counts and samples
@@ -30,7 +30,7 @@ import {
 } from './discovery';
 import { acquireLock, EmbeddingCache, IndexCorruptError, VectorStore } from './vectorStore';
 import { writeFileAtomic } from './fsUtil';
-import { LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
+import { LEXICAL_VERSION, LexicalIndex } from './lexicalIndex';
 import { languageForPath } from './languages';
 import type { Chunk, Embedder, Logger } from './types';
 import { silentLogger } from './types';
@@ -273,7 +273,7 @@ export class WorkspaceIndex {
         wipeVectors = true;
       }
     }
-    if (wipeAll) await this.wipe(['catalog', 'lexical.json', 'vectors', 'stats.json', 'manifest.json']);
+    if (wipeAll) await this.wipe(['catalog', 'lexical.bin', 'vectors', 'stats.json', 'manifest.json']);
     if (wipeVectors) await this.wipe(['vectors']);
 
     try {
@@ -281,7 +281,7 @@ export class WorkspaceIndex {
     } catch (err) {
       if (!(err instanceof CatalogCorruptError)) throw err;
       this.logger.warn(`Rebuilding the index: ${err.message}.`);
-      await this.wipe(['catalog', 'lexical.json', 'vectors', 'stats.json']);
+      await this.wipe(['catalog', 'lexical.bin', 'vectors', 'stats.json']);
       this.catalog = await Catalog.open(this.file('catalog'));
     }
     for (const f of this.catalog.files.values()) for (const c of f.chunks) this.chunksById.set(c.id, c);
@@ -309,27 +309,27 @@ export class WorkspaceIndex {
   }
 
   private async loadLexical(): Promise<void> {
-    const file = this.file('lexical.json');
-    const snapshot = await readJson<{ gens: number[]; index: unknown }>(file);
+    const file = this.file('lexical.bin');
     const gens = this.catalog.generations();
-    if (!snapshot && (await fsp.stat(file).catch(() => undefined))) {
-      this.logger.warn('The lexical index snapshot is unreadable; rebuilding it from stored chunks.');
-    } else if (snapshot && JSON.stringify(snapshot.gens) === JSON.stringify(gens)) {
+    const buf = await fsp.readFile(file).catch(() => undefined);
+    if (buf) {
       try {
-        this.lexical = LexicalIndex.fromJSON(snapshot.index);
-        if (this.lexical.documentCount === this.chunksById.size) return;
-        this.logger.warn('The lexical index does not match the catalog; rebuilding it from stored chunks.');
+        const { index, meta } = LexicalIndex.deserialize(buf);
+        if (JSON.stringify(meta.gens) !== JSON.stringify(gens)) {
+          this.logger.info('The lexical index is older than the catalog (interrupted run); rebuilding it from stored chunks.');
+        } else if (index.documentCount !== this.chunksById.size) {
+          this.logger.warn('The lexical index does not match the catalog; rebuilding it from stored chunks.');
+        } else {
+          this.lexical = index;
+          return;
+        }
       } catch (err) {
-        this.logger.warn(`The lexical index snapshot is unreadable (${errMessage(err)}); rebuilding it from stored chunks.`);
+        this.logger.warn(`The lexical index is unreadable (${errMessage(err)}); rebuilding it from stored chunks.`);
       }
-    } else if (snapshot) {
-      this.logger.info('The lexical index snapshot is older than the catalog (interrupted run); rebuilding it from stored chunks.');
     }
     this.lexical = new LexicalIndex();
-    const docs: LexicalDoc[] = [];
-    for (const c of this.chunksById.values()) docs.push(c);
-    this.lexical.add(docs);
-    this.lexicalDirty = docs.length > 0;
+    this.lexical.add([...this.chunksById.values()]);
+    this.lexicalDirty = this.chunksById.size > 0;
   }
 
   private async wipe(names: string[]): Promise<void> {
@@ -658,7 +658,7 @@ export class WorkspaceIndex {
     if (!this.release) return;
     await this.catalog.flush();
     if (this.lexicalDirty) {
-      await writeFileAtomic(this.file('lexical.json'), JSON.stringify({ gens: this.catalog.generations(), index: this.lexical.toJSON() }));
+      await writeFileAtomic(this.file('lexical.bin'), this.lexical.serialize({ gens: this.catalog.generations() }));
       this.lexicalDirty = false;
     }
     await writeFileAtomic(this.file('stats.json'), JSON.stringify(this.scanStats));

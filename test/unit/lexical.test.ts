@@ -32,7 +32,7 @@ describe('code-aware terms', () => {
   });
 });
 
-describe('lexical index (BM25 on MiniSearch)', () => {
+describe('lexical index (BM25)', () => {
   const docs = [
     doc('a', 'src/auth/session.ts', 'export class SessionManager { verifyToken(token) { return hmac(token); } }', ['SessionManager', 'verifyToken']),
     doc('b', 'src/store/todoStore.ts', 'export class TodoStore { async save() { await writeFile(tmp); await rename(tmp, file); } }', ['TodoStore', 'save']),
@@ -43,7 +43,7 @@ describe('lexical index (BM25 on MiniSearch)', () => {
   it('ranks the chunk that defines a term above those that mention it', () => {
     const index = new LexicalIndex();
     index.add(docs);
-    const hits = index.search(analyzeQuery('how is a session token verified').terms, 10);
+    const hits = index.search(analyzeQuery('how does verifyToken check the session token').terms, 10);
     assert.equal(hits[0]?.id, 'a');
     assert.ok(hits.some((h) => h.id === 'd'));
   });
@@ -68,15 +68,32 @@ describe('lexical index (BM25 on MiniSearch)', () => {
   it('survives a serialization round trip with identical results', () => {
     const index = new LexicalIndex();
     index.add(docs);
-    const copy = LexicalIndex.fromJSON(JSON.parse(JSON.stringify(index.toJSON())));
+    index.remove([docs[2]!]);
+    const { index: copy, meta } = LexicalIndex.deserialize(index.serialize({ gens: [1, 2] }));
+    assert.deepEqual(meta, { gens: [1, 2] });
     const q = analyzeQuery('router 404 handle').terms;
     assert.deepEqual(copy.search(q, 10), index.search(q, 10));
     assert.equal(copy.documentFrequency('token'), index.documentFrequency('token'));
   });
 
-  it('rejects a snapshot of another version or shape', () => {
-    assert.throws(() => LexicalIndex.fromJSON({ version: -1 }));
-    assert.throws(() => LexicalIndex.fromJSON(null));
+  it('rejects a truncated or foreign snapshot', () => {
+    const index = new LexicalIndex();
+    index.add(docs);
+    const buf = index.serialize();
+    assert.throws(() => LexicalIndex.deserialize(buf.subarray(0, buf.length - 3)), /truncated/);
+    assert.throws(() => LexicalIndex.deserialize(Buffer.from('{"version": 1}')), /not a lexical index/);
+  });
+
+  it('keeps working after compaction and when adding to loaded posting lists', () => {
+    const index = new LexicalIndex();
+    index.add(docs);
+    index.remove([docs[1]!]);
+    index.compact();
+    const { index: loaded } = LexicalIndex.deserialize(index.serialize());
+    loaded.add([doc('e', 'src/http/router2.ts', 'another router that handles 404 responses', ['Router2'])]);
+    const hits = loaded.search(analyzeQuery('router 404').terms, 10).map((h) => h.id);
+    assert.deepEqual([...hits].sort(), ['c', 'e']);
+    assert.ok(!loaded.search(analyzeQuery('TodoStore').terms, 10).length);
   });
 
   it('cuts long queries down to their informative terms', () => {

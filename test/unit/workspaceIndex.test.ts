@@ -76,7 +76,7 @@ describe('workspace index', function () {
     // The deleted file is gone from disk, not only hidden.
     const catalog = readdirSync(path.join(indexDir, 'catalog')).map((f) => readFileSync(path.join(indexDir, 'catalog', f), 'utf8')).join('');
     assert.ok(!catalog.includes('passwords.ts'));
-    assert.ok(!readFileSync(path.join(indexDir, 'lexical.json'), 'utf8').includes('passwords.ts'));
+    assert.ok(!readFileSync(path.join(indexDir, 'lexical.bin')).includes('passwords.ts'));
   });
 
   it('makes a saved file searchable through updateFiles, and forgets a deleted or newly ignored one', async () => {
@@ -189,7 +189,7 @@ describe('workspace index', function () {
     await index.update();
     const files = index.fileCount;
     await index.close();
-    writeFileSync(path.join(indexDir, 'lexical.json'), '{"gens": [1,2');
+    writeFileSync(path.join(indexDir, 'lexical.bin'), 'GWLX garbage');
     let log = recordingLogger();
     index = await open({ logger: log });
     assert.equal(index.fileCount, files);
