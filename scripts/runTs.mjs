@@ -39,6 +39,8 @@ await esbuild.build({
   plugins: [vectraDeepImport],
   external: ['vscode', 'sharp', 'onnxruntime-node'],
 });
-const r = spawnSync(process.execPath, ['--enable-source-maps', outfile, ...args], { stdio: 'inherit' });
+// Extra node flags (e.g. --cpu-prof) come from GW_NODE_FLAGS, since NODE_OPTIONS refuses some.
+const flags = (process.env.GW_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const r = spawnSync(process.execPath, ['--enable-source-maps', ...flags, outfile, ...args], { stdio: 'inherit' });
 fs.rmSync(outfile, { force: true });
 process.exit(r.status ?? 1);
