@@ -30,9 +30,26 @@ export const GRAMMAR_WASM = [
   ['tree-sitter-php', 'tree-sitter-php.wasm'],
 ];
 
-function copyWasm(outDir) {
+/** Compiles the hand-written WebAssembly kernels (src/core/wasm/*.wat) with wabt, once per build. */
+let kernels;
+async function compileKernels() {
+  if (kernels) return kernels;
+  const wabt = await (await import('wabt')).default();
+  const dir = path.join(root, 'src', 'core', 'wasm');
+  kernels = fs.readdirSync(dir).filter((f) => f.endsWith('.wat')).map((f) => {
+    const mod = wabt.parseWat(f, fs.readFileSync(path.join(dir, f), 'utf8'), { simd: true });
+    mod.validate();
+    const { buffer } = mod.toBinary({});
+    mod.destroy();
+    return [f.replace(/\.wat$/, '.wasm'), Buffer.from(buffer)];
+  });
+  return kernels;
+}
+
+async function copyWasm(outDir) {
   const wasmDir = path.join(outDir, 'wasm');
   fs.mkdirSync(wasmDir, { recursive: true });
+  for (const [name, bytes] of await compileKernels()) fs.writeFileSync(path.join(wasmDir, name), bytes);
   const runtime = path.join(path.dirname(require.resolve('web-tree-sitter')), 'web-tree-sitter.wasm');
   fs.copyFileSync(runtime, path.join(wasmDir, 'web-tree-sitter.wasm'));
   for (const [pkg, file] of GRAMMAR_WASM) {
@@ -112,7 +129,7 @@ async function main() {
       banner: { js: '#!/usr/bin/env node' },
     }),
   );
-  copyWasm(dist);
+  await copyWasm(dist);
   if (withTests) {
     const outTest = path.join(root, 'out', 'test');
     const tests = listTests(path.join(root, 'test'));
@@ -126,7 +143,7 @@ async function main() {
         external: [...common.external, 'mocha'],
       }),
     );
-    copyWasm(path.join(root, 'out'));
+    await copyWasm(path.join(root, 'out'));
   }
   if (withScripts) {
     const scripts = fs.readdirSync(path.join(root, 'scripts')).filter((f) => f.endsWith('.ts'));
@@ -137,7 +154,7 @@ async function main() {
         outdir: path.join(root, 'out', 'scripts'),
       }),
     );
-    copyWasm(path.join(root, 'out'));
+    await copyWasm(path.join(root, 'out'));
   }
   await Promise.all(builds);
   fs.chmodSync(path.join(dist, 'cli.js'), 0o755);

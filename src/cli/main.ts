@@ -32,11 +32,15 @@ import {
 } from '../core/workspaceIndex';
 import { formatBytes, formatCounts, ProgressBar, stderrLogger, UsageError } from './output';
 import { runBench } from './bench';
+import { answerQuestion, type AnswerResult } from '../core/answer';
+import { renderMessages } from '../core/prompt';
+import { ConfigError, configFilePath, createLlm, readConfigFile, resolveLlmSettings } from '../providers/config';
 
 const HELP = `groundwork — search your codebase and get answers that cite files and lines
 
 Usage:
   groundwork index  [--workspace DIR]... [--index-dir DIR]
+  groundwork ask    "question" [--json] [--show-context] [--provider P] [--model M] [--base-url URL]
   groundwork search "query" [--k N] [--json] [--workspace DIR]... [--index-dir DIR] [--no-update]
   groundwork stats  [--workspace DIR]... [--index-dir DIR] [--json]
   groundwork eval   --workspace DIR --queries FILE.jsonl [--k N] [--json] [--baseline]
@@ -51,6 +55,14 @@ Options:
   --chunk-chars N    chunk budget in characters (default 800)
   --exclude GLOB     extra exclude pattern, gitignore syntax (repeatable)
   --embedder NAME    none (default) | test-hashing (deterministic TEST embedder, not semantic)
+  --provider P       auto (default: a model if one is configured, else quoting) | openai | extractive
+  --model M          chat model id (e.g. gpt-4o-mini, llama3.1:8b, a fine-tuned ft:… id)
+  --base-url URL     OpenAI-compatible endpoint (e.g. http://localhost:11434/v1 for Ollama)
+  --show-context     print exactly what the model was given
+
+Environment: OPENAI_API_KEY, OPENAI_BASE_URL, GROUNDWORK_MODEL, GROUNDWORK_PROVIDER,
+GROUNDWORK_CACHE_DIR; config file: $GROUNDWORK_CONFIG or ~/.config/groundwork/config.json,
+e.g. {"llm": {"baseURL": "http://localhost:11434/v1", "model": "llama3.1:8b"}}.
   --verbose          more logging on stderr
   -h, --help         show this help
 `;
@@ -69,6 +81,10 @@ const OPTIONS = {
   embedder: { type: 'string' },
   'no-update': { type: 'boolean' },
   corpus: { type: 'string' },
+  provider: { type: 'string' },
+  model: { type: 'string' },
+  'base-url': { type: 'string' },
+  'show-context': { type: 'boolean' },
   record: { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -88,6 +104,10 @@ type Values = {
   embedder?: string;
   'no-update'?: boolean;
   corpus?: string;
+  provider?: string;
+  model?: string;
+  'base-url'?: string;
+  'show-context'?: boolean;
   record?: string;
   verbose?: boolean;
   help?: boolean;
@@ -224,6 +244,65 @@ async function cmdSearch(query: string, v: Values, logger: Logger): Promise<void
     });
     out.push(`${hits.length} results in ${ms.toFixed(1)} ms · ${index.vectorState() === 'off' ? 'lexical only' : `hybrid (vectors ${index.vectorState()})`}`);
     process.stdout.write(`${out.join('\n')}\n`);
+  } finally {
+    await index.close();
+  }
+}
+
+const CLI_KEY_HINT = 'export OPENAI_API_KEY=… (or name another variable in the config file as "apiKeyEnv")';
+
+async function cmdAsk(question: string, v: Values, logger: Logger): Promise<number> {
+  const settings = resolveLlmSettings({ provider: v.provider, model: v.model, baseURL: v['base-url'] }, process.env, await readConfigFile(configFilePath()));
+  const llm = createLlm(settings, CLI_KEY_HINT);
+  const k = positiveInt('k', v.k, 10, 100);
+  const index = await openIndex(v, logger);
+  try {
+    const fresh = index.fileCount === 0;
+    if (fresh) logger.info('No index yet for this workspace: indexing it first…');
+    if (!v['no-update'] || fresh) await runIndex(index, logger, !fresh);
+    const abort = new AbortController();
+    const onSignal = () => abort.abort(new Error('interrupted'));
+    process.once('SIGINT', onSignal);
+    let result: AnswerResult;
+    try {
+      if (!v.json) logger.info(llm ? `Asking ${llm.label}…` : 'No model configured: answering by quoting the code.');
+      result = await answerQuestion(index, question, {
+        llm,
+        k,
+        signal: abort.signal,
+        noModelNote: llm ? undefined : 'No language model is configured, so this answer quotes the code. For written answers set OPENAI_API_KEY, or --base-url and --model for a local server (Ollama, LM Studio, llama.cpp).',
+        onToken: v.json || v['show-context'] ? undefined : (d) => process.stdout.write(d),
+      });
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+    }
+    if (v.json) {
+      // The exact messages are large; they are included only with --show-context.
+      process.stdout.write(`${JSON.stringify(v['show-context'] ? result : { ...result, messages: undefined }, null, 2)}\n`);
+      return 0;
+    }
+    if (v['show-context']) {
+      const context = result.messages.length
+        ? renderMessages(result.messages)
+        : result.sources.map((s) => `[${s.n}] ${s.path}:L${s.startLine}-L${s.endLine}\n${s.text}`).join('\n\n');
+      process.stdout.write(`=== context given to ${result.provider.label} ===\n${context}\n=== answer ===\n${result.answer}`);
+    }
+    const out: string[] = ['', ''];
+    if (result.flags.weakContext) out.push('Note: the workspace does not seem to contain a good answer to this (weak retrieval).');
+    if (result.error) out.push(`Model error (${result.error.kind}): ${result.error.message}`);
+    const cited = new Map<string, AnswerResult['citations'][number]>();
+    for (const c of result.citations) cited.set(c.n !== undefined ? `[${c.n}]` : c.marker, c);
+    out.push('Citations:');
+    if (!cited.size) out.push('  none');
+    for (const [key, c] of cited) {
+      const where = c.path ? `${c.path}:L${c.startLine}-L${c.endLine}` : '';
+      const status = c.status === 'verified' ? '' : ` (${c.status}: ${c.reason})`;
+      out.push(`  ${key} ${where}${status}`);
+    }
+    const ci = result.citationIntegrity;
+    out.push(`${ci.verified}/${ci.total} citations verified · ${result.provider.label} · ${Math.round(result.timings.totalMs)} ms`);
+    process.stdout.write(`${out.join('\n')}\n`);
+    return result.error && !result.answer ? 1 : 0;
   } finally {
     await index.close();
   }
@@ -369,6 +448,11 @@ export async function main(argv: string[]): Promise<number> {
         await cmdSearch(query, values, logger);
         return 0;
       }
+      case 'ask': {
+        const question = rest.join(' ').trim();
+        if (!question) throw new UsageError('ask needs a question, e.g. groundwork ask "how are sessions verified?"');
+        return await cmdAsk(question, values, logger);
+      }
       case 'stats':
         await cmdStats(values, logger);
         return 0;
@@ -379,14 +463,14 @@ export async function main(argv: string[]): Promise<number> {
         await runBench({ corpus: values.corpus, record: values.record, logger });
         return 0;
       default:
-        throw new UsageError(`unknown command "${command}" (commands: index, search, stats, eval, bench)`);
+        throw new UsageError(`unknown command "${command}" (commands: index, search, ask, stats, eval, bench)`);
     }
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`groundwork: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof IndexError || err instanceof QueryFileError || (err as Error)?.name === 'IndexLockedError') {
+    if (err instanceof IndexError || err instanceof QueryFileError || err instanceof ConfigError || (err as Error)?.name === 'IndexLockedError') {
       process.stderr.write(`groundwork: ${(err as Error).message}\n`);
       return 1;
     }

@@ -17,6 +17,8 @@ export interface Source {
   startLine: number;
   endLine: number;
   language: string;
+  /** Names the chunk defines. */
+  symbols: string[];
   /** The chunk text as indexed (what the model saw). */
   text: string;
   /** Content hash of the chunk at index time. */
@@ -54,8 +56,10 @@ export interface CitationReport {
 }
 
 const BRACKET = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
-// `path/to/file.ext:L12-L30`, `file.ext:12-30`, `file.ext:L12`, inside or outside backticks.
-const PATH_RANGE = /([A-Za-z0-9_.\-/\\]+\.[A-Za-z0-9]{1,8}):L?(\d+)(?:-L?(\d+))?/g;
+// `path/to/file.ext:L12-L30`, `file.ext:12-30`, `file.ext:L12`, inside or outside backticks. The
+// extension starts with a letter and the match may not follow `//`, so hosts and URLs
+// (`127.0.0.1:8080`, `http://example.com:80`) are not taken for files.
+const PATH_RANGE = /(?<![\w.\-/\\]|\/\/)([A-Za-z0-9_.\-/\\]+\.[A-Za-z][A-Za-z0-9]{0,7}):L?(\d+)(?:-L?(\d+))?/g;
 
 /** Finds `[n]`, `[n, m]` and `path:Lx-Ly` markers in order of appearance. */
 export function parseCitationMarkers(answer: string): Array<{ marker: string; offset: number; n?: number; path?: string; startLine?: number; endLine?: number }> {

@@ -1,0 +1,226 @@
+/**
+ * Grounded answers: question → standalone query → retrieval → numbered sources → model (or the
+ * extractive answer) → verified citations. Both front ends render the {@link AnswerResult}.
+ *
+ * Invariant: every citation in a result points at a source that was in the prompt (or the extractive
+ * answer), and is verified against the file as it is now before it is shown as a link.
+ */
+import { verifyCitations, type Citation, type Source } from './citations';
+import { renderExtractiveAnswer, NO_MODEL_NOTE } from './extractive';
+import { LlmError, type ChatMessage, type LlmProvider } from './llm';
+import { buildMessages, condenseMessages, selectSources } from './prompt';
+import { search, type SearchHit } from './retrieval';
+import { codeTerms, isStopword } from './tokenize';
+import type { WorkspaceIndex } from './workspaceIndex';
+
+export interface Turn {
+  question: string;
+  answer: string;
+}
+
+/**
+ * Below this retrieval coverage an answer is flagged as weak context: the workspace may not contain
+ * the answer. Chosen on the dev corpus (34 answerable mocha questions vs 20 unanswerable ones): best
+ * balanced accuracy, 76%, at 0.60 with the first five hits and all query terms (variants with the
+ * 4-12 most informative terms or 1-3 hits scored 58-72%). Held-out numbers: docs/evaluation.md.
+ */
+export const WEAK_CONTEXT_THRESHOLD = 0.6;
+
+export interface AnswerOptions {
+  /** The model; undefined means the extractive answer. */
+  llm?: LlmProvider;
+  history?: readonly Turn[];
+  /** Hits retrieved before fitting the context (default 10). */
+  k?: number;
+  /** Token budget for the sources (default from prompt.ts). */
+  contextTokens?: number;
+  signal?: AbortSignal;
+  /** Receives answer text as it streams (the extractive answer arrives in one piece). */
+  onToken?: (delta: string) => void;
+  /** Note appended to extractive answers (front ends say how to configure a model there). */
+  noModelNote?: string;
+  weakContextThreshold?: number;
+}
+
+export interface AnswerResult {
+  question: string;
+  /** The query used for retrieval (differs from the question for follow-ups). */
+  query: string;
+  answer: string;
+  citations: Citation[];
+  citationIntegrity: { verified: number; stale: number; invalid: number; total: number; ratio: number };
+  /** The sources given to the model, in prompt order, with scores and retrievers. */
+  sources: Source[];
+  flags: {
+    /** Retrieval found nothing convincing; the answer says so. */
+    weakContext: boolean;
+    /** At least one cited file changed since it was indexed. */
+    stale: boolean;
+    /** Some retrieved sources did not fit the context budget. */
+    truncated: boolean;
+    /** The model's stream was cut midway; `answer` holds the partial text. */
+    cut: boolean;
+    /** No model was used: the answer quotes the sources. */
+    extractive: boolean;
+  };
+  /** How well the sources cover the question's informative terms (0-1). */
+  coverage: number;
+  provider: { id: string; label: string; remote: boolean };
+  /** A model error that made the answer fall back to quoting, or cut it short. */
+  error?: { kind: string; message: string };
+  /** The exact messages sent to the model (empty for extractive answers). */
+  messages: ChatMessage[];
+  timings: { retrieveMs: number; generateMs: number; totalMs: number };
+}
+
+const PRONOUN = /\b(it|its|this|that|these|those|they|them|there|he|she|the same|above|previous)\b/i;
+
+/** The most informative terms of a text, by inverse document frequency in the index. */
+function salientTerms(index: WorkspaceIndex, text: string, max: number): string[] {
+  const seen = new Set<string>();
+  const scored: Array<[string, number]> = [];
+  for (const t of codeTerms(text)) {
+    if (seen.has(t) || isStopword(t) || t.length < 3) continue;
+    seen.add(t);
+    const df = index.lexical.documentFrequency(t);
+    if (!df) continue;
+    scored.push([t, -Math.log(df / Math.max(1, index.lexical.documentCount))]);
+  }
+  return scored
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, max)
+    .map(([t]) => t);
+}
+
+/**
+ * Turns a follow-up into a standalone retrieval query. With a model, the model rewrites it; without
+ * one (or if that fails), the most informative terms of the previous question are added when the
+ * follow-up is short or refers back ("how is it tested?").
+ */
+export async function standaloneQuery(index: WorkspaceIndex, question: string, history: readonly Turn[], llm?: LlmProvider, signal?: AbortSignal): Promise<string> {
+  if (!history.length) return question;
+  if (llm) {
+    try {
+      let out = '';
+      for await (const d of llm.stream({ messages: condenseMessages(history, question), signal, maxTokens: 80, temperature: 0 })) out += d;
+      const q = out.trim().replace(/^["'`]|["'`]$/g, '').split('\n')[0]?.trim();
+      if (q && q.length < 500) return q;
+    } catch (err) {
+      if (err instanceof LlmError && err.kind === 'aborted') throw err;
+      // Fall through to the model-free rewrite.
+    }
+  }
+  const ownTerms = codeTerms(question).filter((t) => !isStopword(t));
+  if (ownTerms.length > 6 && !PRONOUN.test(question)) return question;
+  const last = history[history.length - 1]!;
+  const carried = salientTerms(index, last.question, 6).filter((t) => !ownTerms.includes(t));
+  return carried.length ? `${question} ${carried.join(' ')}` : question;
+}
+
+/**
+ * Share of the query's informative weight that the top sources contain: each distinct query term
+ * weighs its inverse document frequency (a term absent from the whole index weighs the most), and
+ * counts as covered when any of the first five sources contains it, or a word with the same first
+ * five letters (so "verified" is covered by `verifyToken`).
+ */
+export function retrievalCoverage(
+  index: WorkspaceIndex,
+  query: string,
+  hits: readonly SearchHit[],
+  options: { maxTerms?: number; topHits?: number } = {},
+): number {
+  const n = Math.max(1, index.lexical.documentCount);
+  const terms = [...new Set(codeTerms(query))].filter((t) => !isStopword(t) && t.length > 1);
+  if (!terms.length || !hits.length) return 0;
+  const top = new Set<string>();
+  const prefixes = new Set<string>();
+  for (const h of hits.slice(0, options.topHits ?? 5)) {
+    for (const t of codeTerms(`${h.path}\n${h.symbols.join(' ')}\n${h.text}`)) {
+      top.add(t);
+      if (t.length >= 5) prefixes.add(t.slice(0, 5));
+    }
+  }
+  // `maxTerms` restricts the judgement to the most informative terms (measured: no better).
+  const weighted = terms
+    .map((t) => {
+      const df = index.lexical.documentFrequency(t);
+      return { t, idf: Math.log(1 + (n - df + 0.5) / (df + 0.5)) };
+    })
+    .sort((a, b) => b.idf - a.idf || (a.t < b.t ? -1 : 1))
+    .slice(0, options.maxTerms ?? Infinity);
+  let total = 0;
+  let covered = 0;
+  for (const { t, idf } of weighted) {
+    total += idf;
+    if (top.has(t) || (t.length >= 5 && prefixes.has(t.slice(0, 5)))) covered += idf;
+  }
+  return total ? covered / total : 0;
+}
+
+export async function answerQuestion(index: WorkspaceIndex, question: string, options: AnswerOptions = {}): Promise<AnswerResult> {
+  const started = performance.now();
+  const history = options.history ?? [];
+  const query = await standaloneQuery(index, question, history, options.llm, options.signal);
+  const hits = await search(index, query, { k: options.k ?? 10, signal: options.signal });
+  const coverage = retrievalCoverage(index, query, hits);
+  const weakContext = coverage < (options.weakContextThreshold ?? WEAK_CONTEXT_THRESHOLD);
+  const { sources, truncated } = selectSources(hits, { maxTokens: options.contextTokens });
+  const retrieveMs = performance.now() - started;
+
+  let answer = '';
+  let cut = false;
+  let extractive = !options.llm;
+  let error: AnswerResult['error'];
+  let messages: ChatMessage[] = [];
+  const genStart = performance.now();
+  const emit = (d: string) => {
+    answer += d;
+    options.onToken?.(d);
+  };
+  const extractiveAnswer = (note: string) => {
+    const text = weakContext
+      ? `The workspace may not contain an answer to this: the closest matches below are weak.\n\n${renderExtractiveAnswer(question, sources.slice(0, 2), note)}`
+      : renderExtractiveAnswer(question, sources, note);
+    emit(text);
+  };
+
+  if (options.llm) {
+    messages = buildMessages({ question, sources, history });
+    try {
+      for await (const d of options.llm.stream({ messages, signal: options.signal })) emit(d);
+    } catch (err) {
+      if (!(err instanceof LlmError)) throw err;
+      if (err.kind === 'aborted') throw err;
+      error = { kind: err.kind, message: err.message };
+      if (err.kind === 'stream-cut' || answer) {
+        // Keep what arrived and say it was cut; its citations are still verified.
+        cut = true;
+        if (!answer && err.partial) emit(err.partial);
+        emit(`\n\n_(The answer was cut off: ${err.message})_`);
+      } else {
+        extractive = true;
+        extractiveAnswer(`The model could not be used (${err.message}). This answer quotes the most relevant code instead.`);
+      }
+    }
+  } else {
+    extractiveAnswer(options.noModelNote ?? NO_MODEL_NOTE);
+  }
+  const generateMs = performance.now() - genStart;
+
+  const report = await verifyCitations(answer, sources, (p) => index.absolutePath(p));
+  const provider = extractive || !options.llm ? { id: 'extractive', label: 'extractive (no model)', remote: false } : { id: options.llm.id, label: options.llm.label, remote: options.llm.remote };
+  return {
+    question,
+    query,
+    answer,
+    citations: report.citations,
+    citationIntegrity: { verified: report.verified, stale: report.stale, invalid: report.invalid, total: report.citations.length, ratio: report.integrity },
+    sources,
+    flags: { weakContext, stale: report.stale > 0, truncated, cut, extractive },
+    coverage,
+    provider,
+    error,
+    messages,
+    timings: { retrieveMs, generateMs, totalMs: performance.now() - started },
+  };
+}
