@@ -39,6 +39,8 @@ export function docSummary(text: string): string | undefined {
   let started = false;
   for (const line of lines.slice(0, 30)) {
     if (COMMENT_LINE.test(line)) {
+      // A chunk that starts inside a comment (a split piece) has no summary of its own.
+      if (!started && /^\s*\*(?!\/)/.test(line)) return undefined;
       started = true;
       const content = line
         .replace(/^\s*(\/\*\*?|\*\/?|\/\/\/?|#|"""|'''|--)\s?/, '')
