@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+// The package's main entry is the o200k_base encoding.
+import { encode } from 'gpt-tokenizer';
 import { CHARS_PER_TOKEN, estimateTokens } from '../src/core/prompt';
 import { rootsFromDirs, WorkspaceIndex } from '../src/core/workspaceIndex';
 
