@@ -87,6 +87,48 @@ const webTreeSitterCjs = {
   },
 };
 
+/**
+ * The local-embedding worker (src/providers/localEmbedderWorker.ts) bundles transformers.js' own
+ * CJS build: its ESM build reads import.meta.url, which is empty in a CJS bundle. That build loads
+ * onnxruntime-node through createRequire(__filename), so the native runtime stays in node_modules
+ * and is resolved from the bundle's folder at run time; onnxruntime-common must stay external too,
+ * so transformers.js and onnxruntime-node share one copy (its Tensor class is checked with instanceof).
+ */
+const transformersCjs = {
+  name: 'transformers-cjs',
+  setup(build) {
+    build.onResolve({ filter: /^@huggingface\/transformers$/ }, () => ({
+      path: require.resolve('@huggingface/transformers'), // the "node"/"require" condition: transformers.node.cjs
+    }));
+  },
+};
+
+/**
+ * transformers.js requires sharp at load time and throws unless it is truthy; text embeddings never
+ * touch images, so a stub that fails on use replaces the native image library (~20 MB per platform).
+ */
+const sharpStub = {
+  name: 'sharp-stub',
+  setup(build) {
+    build.onResolve({ filter: /^sharp$/ }, () => ({ path: 'sharp', namespace: 'sharp-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'sharp-stub' }, () => ({
+      contents: "module.exports = function sharp() { throw new Error('Image processing is not available in Groundwork.'); };",
+      loader: 'js',
+    }));
+  },
+};
+
+/** Options for the worker bundle, written as <outdir>/localEmbedderWorker.js. */
+function workerBuild(outdir) {
+  return {
+    ...common,
+    entryPoints: [{ in: path.join(root, 'src/providers/localEmbedderWorker.ts'), out: 'localEmbedderWorker' }],
+    outdir,
+    plugins: [...common.plugins, transformersCjs, sharpStub],
+    external: ['onnxruntime-node', 'onnxruntime-common'],
+  };
+}
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -128,6 +170,7 @@ async function main() {
       outdir: dist,
       banner: { js: '#!/usr/bin/env node' },
     }),
+    esbuild.build(workerBuild(dist)),
   );
   await copyWasm(dist);
   if (withTests) {
@@ -142,6 +185,8 @@ async function main() {
         outdir: outTest,
         external: [...common.external, 'mocha'],
       }),
+      // Test bundles live in out/test/**; the worker sits in out/, where resolveWorkerScript looks.
+      esbuild.build(workerBuild(path.join(root, 'out'))),
     );
     await copyWasm(path.join(root, 'out'));
   }
