@@ -18,8 +18,7 @@ import {
   type EvalResult,
 } from '../core/evaluation';
 import { search, SEARCH_DEFAULTS, type SearchHit } from '../core/retrieval';
-import { HashingTestEmbedder } from '../core/testEmbedder';
-import type { Embedder, Logger } from '../core/types';
+import type { Logger } from '../core/types';
 import { codeTerms } from '../core/tokenize';
 import {
   DEFAULT_CHUNK_CHARS,
@@ -34,7 +33,8 @@ import { formatBytes, formatCounts, ProgressBar, stderrLogger, UsageError } from
 import { runBench } from './bench';
 import { answerQuestion, type AnswerResult } from '../core/answer';
 import { renderMessages } from '../core/prompt';
-import { ConfigError, configFilePath, createLlm, readConfigFile, resolveLlmSettings } from '../providers/config';
+import { ConfigError, configFilePath, createEmbedder, createLlm, readConfigFile, resolveEmbedSettings, resolveLlmSettings } from '../providers/config';
+import { DEFAULT_LOCAL_MODEL, defaultModelCacheDir, downloadModel, ModelDownloadError } from '../providers/localEmbedder';
 
 const HELP = `groundwork — search your codebase and get answers that cite files and lines
 
@@ -45,6 +45,7 @@ Usage:
   groundwork stats  [--workspace DIR]... [--index-dir DIR] [--json]
   groundwork eval   --workspace DIR --queries FILE.jsonl [--k N] [--json] [--baseline]
   groundwork bench  [--corpus DIR] [--record docs/benchmarks.md]
+  groundwork download-model [--embed-model ID]   fetch the local embedding model (needs huggingface.co)
 
 Options:
   --workspace DIR    folder to index (repeat for several roots; default: current folder)
@@ -54,7 +55,9 @@ Options:
   --max-file-bytes N skip files larger than N bytes (default 1048576)
   --chunk-chars N    chunk budget in characters (default 800)
   --exclude GLOB     extra exclude pattern, gitignore syntax (repeatable)
-  --embedder NAME    none (default) | test-hashing (deterministic TEST embedder, not semantic)
+  --embedder NAME    local (default: a model on this machine, lexical-only until it is installed)
+                     | openai | none | test-hashing (deterministic TEST embedder, not semantic)
+  --embed-model ID   embedding model (local default Xenova/bge-small-en-v1.5)
   --provider P       auto (default: a model if one is configured, else quoting) | openai | extractive
   --model M          chat model id (e.g. gpt-4o-mini, llama3.1:8b, a fine-tuned ft:… id)
   --base-url URL     OpenAI-compatible endpoint (e.g. http://localhost:11434/v1 for Ollama)
@@ -79,6 +82,7 @@ const OPTIONS = {
   'chunk-chars': { type: 'string' },
   exclude: { type: 'string', multiple: true },
   embedder: { type: 'string' },
+  'embed-model': { type: 'string' },
   'no-update': { type: 'boolean' },
   corpus: { type: 'string' },
   provider: { type: 'string' },
@@ -102,6 +106,7 @@ type Values = {
   'chunk-chars'?: string;
   exclude?: string[];
   embedder?: string;
+  'embed-model'?: string;
   'no-update'?: boolean;
   corpus?: string;
   provider?: string;
@@ -120,11 +125,10 @@ function positiveInt(name: string, raw: string | undefined, fallback: number, ma
   return n;
 }
 
-function makeEmbedder(name: string | undefined): Embedder | undefined {
-  if (!name || name === 'none') return undefined;
-  if (name === 'test-hashing') return new HashingTestEmbedder(64);
-  throw new UsageError(`unknown --embedder "${name}" (use none or test-hashing)`);
-}
+/** Cleanup run when the command ends (embedding workers). */
+const closers: Array<() => Promise<void>> = [];
+/** Why vectors are off in this run, for summaries. */
+let vectorsOffReason: string | undefined;
 
 function indexOptions(v: Values): IndexOptions {
   return {
@@ -142,9 +146,12 @@ function indexDirFor(v: Values): { roots: ReturnType<typeof rootsFromDirs>; inde
 
 async function openIndex(v: Values, logger: Logger, indexDirOverride?: string): Promise<WorkspaceIndex> {
   const { roots, indexDir } = indexDirFor(v);
-  const embedder = makeEmbedder(v.embedder);
   const options = indexOptions(v);
-  return WorkspaceIndex.open({ roots, indexDir: indexDirOverride ?? indexDir, embedder, options, logger });
+  const settings = resolveEmbedSettings({ embedder: v.embedder, embedModel: v['embed-model'] }, process.env, await readConfigFile(configFilePath()));
+  const status = await createEmbedder(settings, logger, 'run `groundwork download-model` where huggingface.co is reachable');
+  closers.push(() => status.close());
+  vectorsOffReason = status.reason;
+  return WorkspaceIndex.open({ roots, indexDir: indexDirOverride ?? indexDir, embedder: status.embedder, options, logger });
 }
 
 async function runIndex(index: WorkspaceIndex, logger: Logger, quiet = false): Promise<IndexRunSummary> {
@@ -176,7 +183,7 @@ function printSummary(s: IndexRunSummary, index: WorkspaceIndex, logger: Logger)
   if (s.fallbacks) logger.info(`Parse fallbacks (chunked by blank lines): ${s.fallbacks} files`);
   logger.info(
     s.vectors === 'off'
-      ? 'Vectors: off (no embedding model configured; search is lexical only)'
+      ? `Vectors: off, search is lexical only: ${vectorsOffReason ?? 'no embedding model is configured'}`
       : `Vectors: ${s.vectors} (${s.chunksEmbedded} embedded, ${s.chunksFromCache} from cache)`,
   );
   logger.info(`Index: ${index.indexDir}`);
@@ -326,7 +333,7 @@ async function cmdStats(v: Values, logger: Logger): Promise<void> {
       `Indexed:   ${st.files} files, ${st.chunks} chunks${st.lastIndexedAt ? ` (last scan ${st.lastIndexedAt})` : ''}`,
       `Languages: ${formatCounts(st.languages)}`,
       `Chunking:  ${formatCounts(st.methods)}`,
-      `Vectors:   ${st.vectors.mode === 'off' ? 'off (no embedding model; lexical search only)' : `${st.vectors.mode}, ${st.vectors.count} vectors from ${st.vectors.embedder} (${st.vectors.dimensions}-d)`}`,
+      `Vectors:   ${st.vectors.mode === 'off' ? `off, lexical search only: ${vectorsOffReason ?? 'no embedding model is configured'}` : `${st.vectors.mode}, ${st.vectors.count} vectors from ${st.vectors.embedder} (${st.vectors.dimensions}-d)`}`,
       'Skipped:',
     ];
     const reasons = Object.entries(st.skipped) as Array<[SkipReason, number]>;
@@ -459,18 +466,32 @@ export async function main(argv: string[]): Promise<number> {
       case 'eval':
         await cmdEval(values, logger);
         return 0;
+      case 'download-model': {
+        const settings = resolveEmbedSettings({ embedder: 'local', embedModel: values['embed-model'] }, process.env, await readConfigFile(configFilePath()));
+        const modelId = settings.model ?? DEFAULT_LOCAL_MODEL;
+        logger.info(`Downloading ${modelId} into ${settings.cacheDir ?? defaultModelCacheDir()}…`);
+        const reported = new Set<string>();
+        const r = await downloadModel({ modelId, cacheDir: settings.cacheDir }, (p) => {
+          if (p.totalBytes && p.loadedBytes >= p.totalBytes && !reported.has(p.file)) {
+            reported.add(p.file);
+            logger.info(`  ${p.file} (${formatBytes(p.totalBytes)})`);
+          }
+        });
+        logger.info(`Done: ${r.modelDir}. The next index run adds vectors.`);
+        return 0;
+      }
       case 'bench':
         await runBench({ corpus: values.corpus, record: values.record, logger });
         return 0;
       default:
-        throw new UsageError(`unknown command "${command}" (commands: index, search, ask, stats, eval, bench)`);
+        throw new UsageError(`unknown command "${command}" (commands: index, search, ask, stats, eval, bench, download-model)`);
     }
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`groundwork: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof IndexError || err instanceof QueryFileError || err instanceof ConfigError || (err as Error)?.name === 'IndexLockedError') {
+    if (err instanceof IndexError || err instanceof QueryFileError || err instanceof ConfigError || err instanceof ModelDownloadError || (err as Error)?.name === 'IndexLockedError') {
       process.stderr.write(`groundwork: ${(err as Error).message}\n`);
       return 1;
     }
@@ -480,6 +501,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`groundwork: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
+  } finally {
+    for (const close of closers.splice(0)) await close().catch(() => undefined);
   }
 }
 

@@ -6,7 +6,10 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LlmProvider } from '../core/llm';
+import type { Embedder, Logger } from '../core/types';
+import { DEFAULT_LOCAL_MODEL, LocalEmbedder, ModelUnavailableError } from './localEmbedder';
 import { DEFAULT_OPENAI_BASE_URL, OpenAIChatProvider } from './openaiChat';
+import { OpenAIEmbedder } from './openaiEmbedder';
 
 export type LlmProviderName = 'auto' | 'openai' | 'extractive';
 
@@ -44,6 +47,23 @@ export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
 
 interface FileConfig {
   llm?: { provider?: string; baseURL?: string; model?: string; apiKeyEnv?: string; timeoutMs?: number };
+  embeddings?: { provider?: string; baseURL?: string; model?: string; apiKeyEnv?: string; cacheDir?: string };
+}
+
+export type EmbedProviderName = 'local' | 'openai' | 'none' | 'test-hashing';
+
+export interface EmbedSettings {
+  /**
+   * `local` (default): transformers.js on this machine with a model from the model folder; while the
+   * model is absent, search is lexical only. `openai`: an OpenAI-compatible /v1/embeddings
+   * endpoint. `none`: lexical only. `test-hashing`: the deterministic TEST embedder (not semantic).
+   */
+  provider: EmbedProviderName;
+  model?: string;
+  baseURL?: string;
+  apiKey?: string;
+  /** Where local models live (default: the user cache folder, groundwork/models). */
+  cacheDir?: string;
 }
 
 /** Reads the config file; a missing file is an empty config, a broken one a clear error. */
@@ -105,4 +125,61 @@ export function createLlm(settings: LlmSettings, apiKeyHint?: string): LlmProvid
     model = DEFAULT_OPENAI_MODEL;
   }
   return new OpenAIChatProvider({ baseURL, apiKey: settings.apiKey, model, timeoutMs: settings.timeoutMs, apiKeyHint });
+}
+
+/** Embedding settings: flags, then GROUNDWORK_EMBEDDER / GROUNDWORK_EMBED_MODEL, then the config file. */
+export function resolveEmbedSettings(flags: { embedder?: string; embedModel?: string }, env: NodeJS.ProcessEnv, file: FileConfig): EmbedSettings {
+  const provider = flags.embedder ?? env.GROUNDWORK_EMBEDDER ?? file.embeddings?.provider ?? 'local';
+  if (!['local', 'openai', 'none', 'test-hashing'].includes(provider)) {
+    throw new ConfigError(`unknown embedder "${provider}" (use local, openai, none or test-hashing)`);
+  }
+  const keyEnv = file.embeddings?.apiKeyEnv ?? 'OPENAI_API_KEY';
+  return {
+    provider: provider as EmbedProviderName,
+    model: flags.embedModel ?? env.GROUNDWORK_EMBED_MODEL ?? file.embeddings?.model,
+    baseURL: file.embeddings?.baseURL ?? env.OPENAI_BASE_URL,
+    apiKey: env[keyEnv] || undefined,
+    cacheDir: file.embeddings?.cacheDir,
+  };
+}
+
+/** Why there are no vectors, for status lines; undefined when an embedder is available. */
+export interface EmbedderStatus {
+  embedder?: Embedder;
+  /** Present when vectors are off: says why and what to do. */
+  reason?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the embedder. A missing local model is not an error: the index runs lexical-only and the
+ * returned reason says where the model goes and how to get it. Other failures (a broken runtime, an
+ * unreachable endpoint) are also reported as a reason, so indexing and search keep working.
+ */
+export async function createEmbedder(settings: EmbedSettings, logger: Logger, downloadHint?: string): Promise<EmbedderStatus> {
+  const none = (reason?: string): EmbedderStatus => ({ reason, close: async () => {} });
+  if (settings.provider === 'none') return none('no embedding model is configured (embedder: none)');
+  if (settings.provider === 'test-hashing') {
+    const { HashingTestEmbedder } = await import('../core/testEmbedder');
+    return { embedder: new HashingTestEmbedder(64), close: async () => {} };
+  }
+  if (settings.provider === 'openai') {
+    if (!settings.model) throw new ConfigError('the openai embedder needs a model, e.g. --embed-model text-embedding-3-small');
+    try {
+      const embedder = await OpenAIEmbedder.create({ baseURL: settings.baseURL ?? DEFAULT_OPENAI_BASE_URL, apiKey: settings.apiKey, model: settings.model });
+      return { embedder, close: async () => {} };
+    } catch (err) {
+      return none(`the embedding endpoint could not be used: ${(err as Error).message}`);
+    }
+  }
+  try {
+    const embedder = await LocalEmbedder.open({ modelId: settings.model ?? DEFAULT_LOCAL_MODEL, cacheDir: settings.cacheDir, downloadHint });
+    return { embedder, close: () => embedder.close() };
+  } catch (err) {
+    if (err instanceof ModelUnavailableError) {
+      return none(`the local model ${err.modelId} is not installed in ${err.modelDir} (${downloadHint ?? 'download it'}, or copy its files there from https://huggingface.co/${err.modelId})`);
+    }
+    logger.warn(`The local embedding model could not be loaded: ${(err as Error).message}`);
+    return none(`the local embedding model could not be loaded (${(err as Error).message})`);
+  }
 }

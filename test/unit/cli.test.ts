@@ -55,6 +55,25 @@ describe('groundwork CLI', function () {
     assert.match(st.stdout, /Vectors: +off/);
   });
 
+  it('runs lexical-only while the local model is missing, then adds vectors once it is installed', () => {
+    const models = path.join(tmp, 'models');
+    const config = path.join(tmp, 'config.json');
+    writeFileSync(config, JSON.stringify({ embeddings: { provider: 'local', model: 'groundwork/tiny-bert', cacheDir: models } }));
+    const env = { GROUNDWORK_CACHE_DIR: cache, GROUNDWORK_CONFIG: config };
+    const before = run(['index', '--workspace', ws], env);
+    assert.equal(before.code, 0, before.stderr);
+    assert.match(before.stderr, /Vectors: off, search is lexical only: the local model groundwork\/tiny-bert is not installed in .*download-model/);
+    // Install the (generated, random-weight) model where the config says models live.
+    const made = spawnSync(process.execPath, [path.join(repoRoot(), 'scripts/makeTinyModel.mjs'), models], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const after = run(['index', '--workspace', ws], env);
+    assert.equal(after.code, 0, after.stderr);
+    assert.match(after.stderr, /Vectors: ready \(\d+ embedded, 0 from cache\)/);
+    const s = run(['search', 'token bucket rate limiting', '--workspace', ws, '--json', '--no-update'], env);
+    const hits = (JSON.parse(s.stdout) as { hits: Array<{ retrievers: string[] }> }).hits;
+    assert.ok(hits.some((h) => h.retrievers.includes('vector')), s.stdout);
+  });
+
   describe('eval contract', () => {
     it('prints exactly one JSON document with every id, relative paths and 1-based lines, and writes nothing into the workspace', () => {
       const queries = path.join(tmp, 'q.jsonl');
