@@ -64,7 +64,7 @@ Options:
   --show-context     print exactly what the model was given
 
 Environment: OPENAI_API_KEY, OPENAI_BASE_URL, GROUNDWORK_MODEL, GROUNDWORK_PROVIDER,
-GROUNDWORK_CACHE_DIR; config file: $GROUNDWORK_CONFIG or ~/.config/groundwork/config.json,
+GROUNDWORK_CACHE_DIR, GROUNDWORK_OFFLINE=1 (never download the embedding model); config file: $GROUNDWORK_CONFIG or ~/.config/groundwork/config.json,
 e.g. {"llm": {"baseURL": "http://localhost:11434/v1", "model": "llama3.1:8b"}}.
   --verbose          more logging on stderr
   -h, --help         show this help
@@ -148,7 +148,8 @@ async function openIndex(v: Values, logger: Logger, indexDirOverride?: string): 
   const { roots, indexDir } = indexDirFor(v);
   const options = indexOptions(v);
   const settings = resolveEmbedSettings({ embedder: v.embedder, embedModel: v['embed-model'] }, process.env, await readConfigFile(configFilePath()));
-  const status = await createEmbedder(settings, logger, 'run `groundwork download-model` where huggingface.co is reachable');
+  const offline = Boolean(process.env.GROUNDWORK_OFFLINE && process.env.GROUNDWORK_OFFLINE !== '0');
+  const status = await createEmbedder(settings, logger, 'run `groundwork download-model` where huggingface.co is reachable', !offline);
   closers.push(() => status.close());
   vectorsOffReason = status.reason;
   return WorkspaceIndex.open({ roots, indexDir: indexDirOverride ?? indexDir, embedder: status.embedder, options, logger });

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LlmProvider } from '../core/llm';
 import type { Embedder, Logger } from '../core/types';
-import { DEFAULT_LOCAL_MODEL, LocalEmbedder, ModelUnavailableError } from './localEmbedder';
+import { DEFAULT_LOCAL_MODEL, downloadModel, LocalEmbedder, ModelDownloadError, ModelUnavailableError } from './localEmbedder';
 import { DEFAULT_OPENAI_BASE_URL, OpenAIChatProvider } from './openaiChat';
 import { OpenAIEmbedder } from './openaiEmbedder';
 
@@ -156,7 +156,16 @@ export interface EmbedderStatus {
  * returned reason says where the model goes and how to get it. Other failures (a broken runtime, an
  * unreachable endpoint) are also reported as a reason, so indexing and search keep working.
  */
-export async function createEmbedder(settings: EmbedSettings, logger: Logger, downloadHint?: string): Promise<EmbedderStatus> {
+export async function createEmbedder(
+  settings: EmbedSettings,
+  logger: Logger,
+  downloadHint?: string,
+  /**
+   * Download a missing local model on first use (default false). Front ends turn it off when the
+   * user asked for offline operation (GROUNDWORK_OFFLINE=1) and in tests.
+   */
+  autoDownload = false,
+): Promise<EmbedderStatus> {
   const none = (reason?: string): EmbedderStatus => ({ reason, close: async () => {} });
   if (settings.provider === 'none') return none('no embedding model is configured (embedder: none)');
   if (settings.provider === 'test-hashing') {
@@ -172,10 +181,26 @@ export async function createEmbedder(settings: EmbedSettings, logger: Logger, do
       return none(`the embedding endpoint could not be used: ${(err as Error).message}`);
     }
   }
+  const modelId = settings.model ?? DEFAULT_LOCAL_MODEL;
+  const open = async () => LocalEmbedder.open({ modelId, cacheDir: settings.cacheDir, downloadHint });
   try {
-    const embedder = await LocalEmbedder.open({ modelId: settings.model ?? DEFAULT_LOCAL_MODEL, cacheDir: settings.cacheDir, downloadHint });
+    const embedder = await open();
     return { embedder, close: () => embedder.close() };
   } catch (err) {
+    if (err instanceof ModelUnavailableError && autoDownload) {
+      // First use: fetch the model (no workspace data is sent; only the model files are requested).
+      logger.info(`Downloading the embedding model ${modelId} (first use; set GROUNDWORK_OFFLINE=1 to skip)…`);
+      try {
+        await downloadModel({ modelId, cacheDir: settings.cacheDir });
+        const embedder = await open();
+        return { embedder, close: () => embedder.close() };
+      } catch (dlErr) {
+        if (dlErr instanceof ModelDownloadError) {
+          return none(`the local model ${modelId} could not be downloaded (${dlErr.message.split('. ')[0]}); search is lexical only until it is installed in ${err.modelDir}`);
+        }
+        return none(`the local embedding model could not be loaded after its download (${(dlErr as Error).message})`);
+      }
+    }
     if (err instanceof ModelUnavailableError) {
       return none(`the local model ${err.modelId} is not installed in ${err.modelDir} (${downloadHint ?? 'download it'}, or copy its files there from https://huggingface.co/${err.modelId})`);
     }

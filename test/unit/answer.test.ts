@@ -229,7 +229,7 @@ describe('answering questions', function () {
   });
 
   describe('groundwork ask (CLI)', () => {
-    const cliEnv = (env: Record<string, string>) => ({ ...process.env, CI: 'true', GROUNDWORK_CACHE_DIR: path.join(tmp, 'cache'), GROUNDWORK_CONFIG: path.join(tmp, 'none.json'), OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env });
+    const cliEnv = (env: Record<string, string>) => ({ ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', GROUNDWORK_CACHE_DIR: path.join(tmp, 'cache'), GROUNDWORK_CONFIG: path.join(tmp, 'none.json'), OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env });
     const run = (args: string[], env: Record<string, string> = {}) =>
       spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: cliEnv(env), timeout: 60_000 });
     /** Async variant: the stand-in server lives in this process, so its event loop must keep running. */

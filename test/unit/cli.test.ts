@@ -9,7 +9,7 @@ const CLI = path.join(repoRoot(), 'dist/cli.js');
 const FIXTURE = path.join(repoRoot(), 'test/fixtures/workspace');
 
 function run(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', ...env }, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
