@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { VectorStore, shardOf, type FileChange, type VectorItem } from '../src/core/vectorStore';
+import { seededRandom } from '../src/core/random';
 
 const CHUNKS_PER_FILE = 20;
 
@@ -22,19 +23,8 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function unitVectors(n: number, dims: number, seed: number): Float32Array {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const m = new Float32Array(n * dims);
   for (let r = 0; r < n; r++) {
     let s = 0;

@@ -16,6 +16,7 @@ import { HashingTestEmbedder } from '../core/testEmbedder';
 import type { Logger } from '../core/types';
 import { rootsFromDirs, WorkspaceIndex } from '../core/workspaceIndex';
 import { formatBytes } from './output';
+import { seededRandom } from '../core/random';
 
 export interface BenchOptions {
   corpus?: string;
@@ -64,24 +65,12 @@ function rssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) so query sets are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * 200 short queries (symbol names and phrases drawn from the corpus' own chunks) and 20 long ones
  * (~10 KB issue reports with a stack trace made of real function names and paths).
  */
 function makeQueries(index: WorkspaceIndex): string[] {
-  const rand = rng(42);
+  const rand = seededRandom(42);
   const paths = index.indexedPaths();
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const short: string[] = [];

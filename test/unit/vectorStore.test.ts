@@ -25,20 +25,9 @@ import {
   type VectorItem,
 } from '../../src/core/vectorStore';
 import { isAtomicTempFile } from '../../src/core/fsUtil';
+import { seededRandom } from '../../src/core/random';
 
 // ----- helpers ---------------------------------------------------------------------------------------
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomUnit(dims: number, rand: () => number): Float32Array {
   const v = new Float32Array(dims);
@@ -112,7 +101,7 @@ describe('vector store', function () {
   describe('BinaryVectorCodec', () => {
     const dims = 7;
     function sample(): IndexData {
-      const rand = rng(1);
+      const rand = seededRandom(1);
       const items = [];
       for (let i = 0; i < 5; i++) {
         const v = Array.from(randomUnit(dims, rand)); // float32-representable numbers
@@ -186,7 +175,7 @@ describe('vector store', function () {
     const dims = 19; // not a multiple of 4: exercises the scoring tail loop
 
     it('adds, replaces and deletes paths; reopening gives the same results', async () => {
-      const rand = rng(2);
+      const rand = seededRandom(2);
       const dir = path.join(tmp, 'idx');
       const store = await VectorStore.open(dir, { dimensions: dims, shards: 4 });
       assert.equal(store.count, 0);
@@ -238,7 +227,7 @@ describe('vector store', function () {
     });
 
     it('rewrites only the shard of the changed path', async () => {
-      const rand = rng(3);
+      const rand = seededRandom(3);
       const dir = path.join(tmp, 'idx');
       const shards = 8;
       const store = await VectorStore.open(dir, { dimensions: dims, shards });
@@ -261,7 +250,7 @@ describe('vector store', function () {
     });
 
     it('returns the same top-k as brute force on random data, across updates and compaction', async () => {
-      const rand = rng(4);
+      const rand = seededRandom(4);
       const store = await VectorStore.open(path.join(tmp, 'idx'), { dimensions: dims, shards: 5 });
       const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
       const setPath = (p: string, items: VectorItem[] | null): FileChange => {
@@ -299,14 +288,14 @@ describe('vector store', function () {
     });
 
     it('writes identical shard bytes through vectra and through the bulk codec path', async () => {
-      const rand = rng(5);
+      const rand = seededRandom(5);
       const changes: FileChange[] = [];
       for (let f = 0; f < 10; f++) changes.push({ path: `x/${f}.go`, items: fileItems(`x/${f}.go`, 6, dims, rand) });
       const viaVectra = await VectorStore.open(path.join(tmp, 'a'), { dimensions: dims, shards: 3, vectraInsertScanBudget: Infinity });
       const viaCodec = await VectorStore.open(path.join(tmp, 'b'), { dimensions: dims, shards: 3, vectraInsertScanBudget: 0 });
       for (const s of [viaVectra, viaCodec]) {
         await s.applyFileChanges(changes.slice(0, 6));
-        await s.applyFileChanges([...changes.slice(6), { path: 'x/2.go', items: fileItems('x/2.go', 2, dims, rng(9), 'q') }, { path: 'x/3.go', items: null }]);
+        await s.applyFileChanges([...changes.slice(6), { path: 'x/2.go', items: fileItems('x/2.go', 2, dims, seededRandom(9), 'q') }, { path: 'x/3.go', items: null }]);
       }
       for (let i = 0; i < 3; i++) {
         const rel = path.join(`shard-0${i}`, SHARD_INDEX_FILE);
@@ -317,7 +306,7 @@ describe('vector store', function () {
     });
 
     it('rejects wrong dimensions, non-finite values and duplicate ids without writing anything', async () => {
-      const rand = rng(6);
+      const rand = seededRandom(6);
       const dir = path.join(tmp, 'idx');
       const store = await VectorStore.open(dir, { dimensions: dims, shards: 2 });
       await store.applyFileChanges([{ path: 'ok.ts', items: fileItems('ok.ts', 2, dims, rand) }]);
@@ -340,7 +329,7 @@ describe('vector store', function () {
     });
 
     it('throws IndexCorruptError naming the shard when a shard is corrupt, truncated or missing', async () => {
-      const rand = rng(7);
+      const rand = seededRandom(7);
       const dir = path.join(tmp, 'idx');
       const store = await VectorStore.open(dir, { dimensions: dims, shards: 3 });
       const changes: FileChange[] = [];
@@ -384,7 +373,7 @@ describe('vector store', function () {
     });
 
     it('corrupt shard found during an update raises IndexCorruptError and leaves memory unchanged', async () => {
-      const rand = rng(8);
+      const rand = seededRandom(8);
       const dir = path.join(tmp, 'idx');
       const store = await VectorStore.open(dir, { dimensions: dims, shards: 1 });
       await store.applyFileChanges([{ path: 'a.ts', items: fileItems('a.ts', 3, dims, rand) }]);
@@ -444,7 +433,7 @@ describe('vector store', function () {
   describe('EmbeddingCache', () => {
     const dims = 12;
     it('persists vectors across reopen and keeps embedders apart', async () => {
-      const rand = rng(10);
+      const rand = seededRandom(10);
       const cache = await EmbeddingCache.open(tmp, { embedderId: 'model-a', dimensions: dims });
       const vecs = new Map<string, Float32Array>();
       for (let i = 0; i < 50; i++) {
@@ -469,7 +458,7 @@ describe('vector store', function () {
     });
 
     it('evicts the least recently used entries on flush when over the bound', async () => {
-      const rand = rng(11);
+      const rand = seededRandom(11);
       const cache = await EmbeddingCache.open(tmp, { embedderId: 'm', dimensions: dims, maxEntries: 20 });
       for (let i = 0; i < 20; i++) cache.set(`k${i}`, randomUnit(dims, rand));
       await cache.flush();
@@ -488,7 +477,7 @@ describe('vector store', function () {
     });
 
     it('starts empty with a warning on a corrupt file, and keeps the good part of a torn one', async () => {
-      const rand = rng(12);
+      const rand = seededRandom(12);
       const c1 = await EmbeddingCache.open(tmp, { embedderId: 'm', dimensions: dims });
       c1.set('first', randomUnit(dims, rand));
       await c1.flush();
