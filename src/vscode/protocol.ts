@@ -1,0 +1,157 @@
+/**
+ * The one typed protocol between the extension host and the chat webview (media/). Both sides
+ * import this file; it imports nothing (no `vscode`), so the webview bundle can include it.
+ *
+ * Rules: the webview never sends paths, only ids the host gave it (turn ids, citation ids, source
+ * numbers); every message is validated and size-bounded on receipt ({@link parseWebviewMessage} on
+ * the host, {@link parseHostMessage} in the webview).
+ */
+
+export type CitationStatus = 'verified' | 'stale' | 'invalid';
+
+export interface CitationView {
+  /** Index of the citation within its turn; what the webview sends back. */
+  id: number;
+  /** Source number when the marker was `[n]`. */
+  n?: number;
+  /** `path:Lx-Ly` for display (never sent back). */
+  label: string;
+  status: CitationStatus;
+  /** Why a citation is stale or invalid. */
+  reason?: string;
+}
+
+export interface SourceView {
+  n: number;
+  /** `path:Lx-Ly` for display. */
+  label: string;
+  score: number;
+  retrievers: string[];
+}
+
+export interface TurnView {
+  id: string;
+  question: string;
+  /** Markdown; rendered with raw HTML disabled. */
+  answer: string;
+  citations: CitationView[];
+  sources: SourceView[];
+  flags: { weakContext: boolean; stale: boolean; truncated: boolean; cut: boolean; extractive: boolean };
+  provider: string;
+  /** Verified / total, e.g. "3/3". */
+  integrity: string;
+  error?: ErrorView;
+  /** True while the answer streams. */
+  pending?: boolean;
+}
+
+/** Fix-it actions the webview may ask for; the host maps them to its own commands. */
+export type ActionId = 'setApiKey' | 'openSettings' | 'rebuildIndex' | 'showStatus' | 'downloadModel';
+
+export interface ErrorView {
+  kind: string;
+  message: string;
+  action?: { id: ActionId; label: string };
+}
+
+export interface StatusView {
+  /** e.g. "Indexing 120/900 files" or "Ready". */
+  state: string;
+  files: number;
+  chunks: number;
+  vectors: 'off' | 'partial' | 'ready';
+  /** Why vectors are off, if they are. */
+  vectorsReason?: string;
+  provider: string;
+  /** Set in an untrusted workspace: why remote models are not used. */
+  trustNote?: string;
+}
+
+export type HostMessage =
+  | { type: 'init'; turns: TurnView[]; status: StatusView }
+  | { type: 'status'; status: StatusView }
+  | { type: 'answerStart'; turn: TurnView }
+  | { type: 'answerDelta'; turnId: string; delta: string }
+  | { type: 'answerDone'; turn: TurnView }
+  | { type: 'cleared' }
+  | { type: 'reveal'; turnId: string }
+  | { type: 'preview'; requestId: number; label: string; language: string; startLine: number; lines: string[]; note?: string }
+  | { type: 'focusInput'; text?: string };
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'ask'; question: string }
+  | { type: 'stop' }
+  | { type: 'newChat' }
+  | { type: 'openCitation'; turnId: string; citationId: number }
+  | { type: 'openSource'; turnId: string; n: number }
+  | { type: 'previewCitation'; requestId: number; turnId: string; citationId: number }
+  | { type: 'runAction'; action: ActionId };
+
+/** Largest message the host accepts from the webview (a question is at most ~10 KB). */
+export const MAX_WEBVIEW_MESSAGE_BYTES = 32 * 1024;
+/** Longest question accepted. */
+export const MAX_QUESTION_CHARS = 10_000;
+
+const ACTIONS: readonly ActionId[] = ['setApiKey', 'openSettings', 'rebuildIndex', 'showStatus', 'downloadModel'];
+
+function isId(x: unknown): x is string {
+  return typeof x === 'string' && x.length > 0 && x.length <= 64 && /^[A-Za-z0-9_-]+$/.test(x);
+}
+
+function isIndex(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < 10_000;
+}
+
+/** Validates a message from the webview; anything malformed or oversized yields undefined. */
+export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  let size: number;
+  try {
+    size = JSON.stringify(raw).length;
+  } catch {
+    return undefined;
+  }
+  if (size > MAX_WEBVIEW_MESSAGE_BYTES) return undefined;
+  const m = raw as Record<string, unknown>;
+  switch (m.type) {
+    case 'ready':
+    case 'stop':
+    case 'newChat':
+      return { type: m.type };
+    case 'ask':
+      return typeof m.question === 'string' && m.question.trim() && m.question.length <= MAX_QUESTION_CHARS ? { type: 'ask', question: m.question } : undefined;
+    case 'openCitation':
+      return isId(m.turnId) && isIndex(m.citationId) ? { type: 'openCitation', turnId: m.turnId, citationId: m.citationId } : undefined;
+    case 'openSource':
+      return isId(m.turnId) && isIndex(m.n) ? { type: 'openSource', turnId: m.turnId, n: m.n } : undefined;
+    case 'previewCitation':
+      return isIndex(m.requestId) && isId(m.turnId) && isIndex(m.citationId)
+        ? { type: 'previewCitation', requestId: m.requestId, turnId: m.turnId, citationId: m.citationId }
+        : undefined;
+    case 'runAction':
+      return typeof m.action === 'string' && (ACTIONS as readonly string[]).includes(m.action) ? { type: 'runAction', action: m.action as ActionId } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Validates a message from the host (defence in depth in the webview). */
+export function parseHostMessage(raw: unknown): HostMessage | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const m = raw as { type?: unknown };
+  switch (m.type) {
+    case 'init':
+    case 'status':
+    case 'answerStart':
+    case 'answerDelta':
+    case 'answerDone':
+    case 'cleared':
+    case 'reveal':
+    case 'preview':
+    case 'focusInput':
+      return raw as HostMessage;
+    default:
+      return undefined;
+  }
+}
