@@ -44,7 +44,21 @@ export default tseslint.config(
     files: ['src/cli/**/*.ts', 'test/unit/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       // The host ⇄ webview protocol imports nothing and may be tested anywhere.
-      'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ group: ['**/vscode/**', '!**/vscode/protocol'], message: 'Only the extension imports src/vscode.' }] }],
+      'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ group: ['**/vscode/**', '!**/vscode/protocol', '!**/vscode/settingsDefaults'], message: 'Only the extension imports src/vscode.' }] }],
+    },
+  },
+  {
+    // The chat webview runs in a browser sandbox: no vscode, no Node built-ins, and from src/ only the
+    // dependency-free protocol file.
+    files: ['media/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [noVscode],
+        patterns: [
+          { group: ['**/src/core/**', '**/src/providers/**', '**/src/cli/**', '**/vscode/**', '!**/vscode/protocol'], message: 'The webview imports only src/vscode/protocol from src/.' },
+          { group: ['node:*'], message: 'The webview runs in a browser.' },
+        ],
+      }],
     },
   },
 );

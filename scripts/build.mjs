@@ -1,7 +1,10 @@
 // Builds every runtime bundle with esbuild and copies the WebAssembly files next to them.
-//   node scripts/build.mjs            extension + CLI into dist/
+//   node scripts/build.mjs            extension + CLI into dist/, the chat webview into dist/media/
 //   node scripts/build.mjs --tests    also every test/**/*.test.ts into out/test/
 //   node scripts/build.mjs --production  minified, no source maps (used for the VSIX)
+//   node scripts/build.mjs --integration  also the real-VS-Code suites into out/integration/: the
+//       extension-host suite (test/integration/suite → out/integration/suite, run by VS Code through
+//       extensionTestsPath) and the browser-driven UI tests (test/integration/ui → out/integration/ui)
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +16,7 @@ const args = new Set(process.argv.slice(2));
 const production = args.has('--production');
 const withTests = args.has('--tests');
 const withScripts = args.has('--scripts');
+const withIntegration = args.has('--integration');
 
 /** Grammar packages and the .wasm files they ship; copied into <bundle dir>/wasm. */
 export const GRAMMAR_WASM = [
@@ -142,17 +146,78 @@ const common = {
   external: ['vscode', 'sharp', 'onnxruntime-node'],
 };
 
-function listTests(dir) {
+/**
+ * The chat webview (media/): a browser IIFE and its stylesheet, plus the codicon font and CSS from
+ * @vscode/codicons, into dist/media, the webview's only localResourceRoot. The bundle includes
+ * markdown-it and the protocol file; it must not pull in Node modules (platform 'browser' fails the
+ * build if it does).
+ */
+async function buildWebview() {
+  const outdir = path.join(root, 'dist', 'media');
+  fs.mkdirSync(outdir, { recursive: true });
+  await esbuild.build({
+    entryPoints: [
+      { in: path.join(root, 'media/src/main.ts'), out: 'main' },
+      { in: path.join(root, 'media/main.css'), out: 'main' },
+    ],
+    outdir,
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: production ? false : 'linked',
+    minify: production,
+    logLevel: 'warning',
+  });
+  const codicons = path.join(path.dirname(require.resolve('@vscode/codicons/package.json')), 'dist');
+  for (const f of ['codicon.css', 'codicon.ttf']) fs.copyFileSync(path.join(codicons, f), path.join(outdir, f));
+}
+
+/** Every *.test.ts under dir, skipping fixtures and (for the unit build) the VS Code-only suites. */
+function listTests(dir, skip = ['fixtures', 'integration']) {
   const out = [];
   if (!fs.existsSync(dir)) return out;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) {
-      if (e.name === 'fixtures') continue;
-      out.push(...listTests(p));
+      if (skip.includes(e.name)) continue;
+      out.push(...listTests(p, skip));
     } else if (e.name.endsWith('.test.ts')) out.push(p);
   }
   return out;
+}
+
+/** Bundles of the integration suites; every bundle is self-contained except for the externals. */
+function integrationBuilds() {
+  const src = path.join(root, 'test', 'integration');
+  const out = path.join(root, 'out', 'integration');
+  fs.rmSync(out, { recursive: true, force: true });
+  const builds = [
+    // Runs inside the extension host: `vscode` is provided there, mocha is required from node_modules.
+    esbuild.build({
+      ...common,
+      sourcemap: 'inline',
+      entryPoints: [path.join(src, 'suite', 'index.ts'), ...listTests(path.join(src, 'suite'), ['fixtures'])],
+      outbase: src,
+      outdir: out,
+      external: [...common.external, 'mocha'],
+    }),
+  ];
+  // Runs in the test runner's Node process and drives Chromium; never imports `vscode`.
+  const uiTests = listTests(path.join(src, 'ui'), ['fixtures']);
+  if (uiTests.length) {
+    builds.push(
+      esbuild.build({
+        ...common,
+        sourcemap: 'inline',
+        entryPoints: uiTests,
+        outbase: src,
+        outdir: out,
+        external: ['mocha', 'playwright-core'],
+      }),
+    );
+  }
+  return builds;
 }
 
 async function main() {
@@ -161,6 +226,8 @@ async function main() {
   const entries = [];
   if (fs.existsSync(path.join(root, 'src/vscode/extension.ts'))) {
     entries.push({ in: path.join(root, 'src/vscode/extension.ts'), out: 'extension' });
+    // The engine runs in this worker so the extension host never blocks on indexing.
+    entries.push({ in: path.join(root, 'src/vscode/indexWorker.ts'), out: 'indexWorker' });
   }
   builds.push(
     esbuild.build({ ...common, entryPoints: entries.length ? entries : [], outdir: dist }),
@@ -171,6 +238,7 @@ async function main() {
       banner: { js: '#!/usr/bin/env node' },
     }),
     esbuild.build(workerBuild(dist)),
+    buildWebview(),
   );
   await copyWasm(dist);
   if (withTests) {
@@ -190,6 +258,7 @@ async function main() {
     );
     await copyWasm(path.join(root, 'out'));
   }
+  if (withIntegration) builds.push(...integrationBuilds());
   if (withScripts) {
     const scripts = fs.readdirSync(path.join(root, 'scripts')).filter((f) => f.endsWith('.ts'));
     builds.push(

@@ -11,7 +11,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { answerQuestion, retrievalCoverage, WEAK_CONTEXT_THRESHOLD } from '../src/core/answer';
+import { answerQuestion, localRetriever, retrievalCoverage, WEAK_CONTEXT_THRESHOLD } from '../src/core/answer';
 import { search } from '../src/core/retrieval';
 import { rootsFromDirs, WorkspaceIndex } from '../src/core/workspaceIndex';
 
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     let verified = 0;
     let total = 0;
     for (const qq of answerable) {
-      const r = await answerQuestion(index, qq.query);
+      const r = await answerQuestion(localRetriever(index), qq.query);
       const cited = new Set(r.citations.filter((c) => c.status === 'verified').map((c) => c.path));
       if (qq.expected?.some((e) => cited.has(e))) withExpected++;
       verified += r.citationIntegrity.verified;

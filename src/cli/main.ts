@@ -31,7 +31,7 @@ import {
 } from '../core/workspaceIndex';
 import { formatBytes, formatCounts, ProgressBar, stderrLogger, UsageError } from './output';
 import { runBench } from './bench';
-import { answerQuestion, type AnswerResult } from '../core/answer';
+import { answerQuestion, localRetriever, type AnswerResult } from '../core/answer';
 import { renderMessages } from '../core/prompt';
 import { ConfigError, configFilePath, createEmbedder, createLlm, readConfigFile, resolveEmbedSettings, resolveLlmSettings } from '../providers/config';
 import { DEFAULT_LOCAL_MODEL, defaultModelCacheDir, downloadModel, ModelDownloadError } from '../providers/localEmbedder';
@@ -274,7 +274,7 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
     let result: AnswerResult;
     try {
       if (!v.json) logger.info(llm ? `Asking ${llm.label}…` : 'No model configured: answering by quoting the code.');
-      result = await answerQuestion(index, question, {
+      result = await answerQuestion(localRetriever(index), question, {
         llm,
         k,
         signal: abort.signal,

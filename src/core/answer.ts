@@ -13,6 +13,33 @@ import { search, type SearchHit } from './retrieval';
 import { codeTerms, isStopword } from './tokenize';
 import type { WorkspaceIndex } from './workspaceIndex';
 
+/**
+ * What the answer pipeline needs from an index. {@link localRetriever} implements it over an open
+ * {@link WorkspaceIndex}; the extension implements it over its index worker, so answering runs on
+ * the extension host while indexing and retrieval run off it.
+ */
+export interface AnswerRetriever {
+  /** Best hits for a query and how well they cover it (see {@link retrievalCoverage}). */
+  retrieve(query: string, k: number, signal?: AbortSignal): Promise<{ hits: SearchHit[]; coverage: number }>;
+  /** The most informative terms of a text (for model-free follow-up rewriting). */
+  salientTerms(text: string, max: number): Promise<string[]>;
+  /** Absolute file of an index path, or undefined when it is not inside a workspace root. */
+  absolutePath(indexPath: string): string | undefined;
+}
+
+export function localRetriever(index: WorkspaceIndex): AnswerRetriever {
+  return {
+    async retrieve(query, k, signal) {
+      const hits = await search(index, query, { k, signal });
+      return { hits, coverage: retrievalCoverage(index, query, hits) };
+    },
+    async salientTerms(text, max) {
+      return salientTerms(index, text, max);
+    },
+    absolutePath: (p) => index.absolutePath(p),
+  };
+}
+
 export interface Turn {
   question: string;
   answer: string;
@@ -76,7 +103,7 @@ export interface AnswerResult {
 const PRONOUN = /\b(it|its|this|that|these|those|they|them|there|he|she|the same|above|previous)\b/i;
 
 /** The most informative terms of a text, by inverse document frequency in the index. */
-function salientTerms(index: WorkspaceIndex, text: string, max: number): string[] {
+export function salientTerms(index: WorkspaceIndex, text: string, max: number): string[] {
   const seen = new Set<string>();
   const scored: Array<[string, number]> = [];
   for (const t of codeTerms(text)) {
@@ -97,7 +124,7 @@ function salientTerms(index: WorkspaceIndex, text: string, max: number): string[
  * one (or if that fails), the most informative terms of the previous question are added when the
  * follow-up is short or refers back ("how is it tested?").
  */
-export async function standaloneQuery(index: WorkspaceIndex, question: string, history: readonly Turn[], llm?: LlmProvider, signal?: AbortSignal): Promise<string> {
+export async function standaloneQuery(retriever: AnswerRetriever, question: string, history: readonly Turn[], llm?: LlmProvider, signal?: AbortSignal): Promise<string> {
   if (!history.length) return question;
   if (llm) {
     try {
@@ -113,7 +140,7 @@ export async function standaloneQuery(index: WorkspaceIndex, question: string, h
   const ownTerms = codeTerms(question).filter((t) => !isStopword(t));
   if (ownTerms.length > 6 && !PRONOUN.test(question)) return question;
   const last = history[history.length - 1]!;
-  const carried = salientTerms(index, last.question, 6).filter((t) => !ownTerms.includes(t));
+  const carried = (await retriever.salientTerms(last.question, 6)).filter((t) => !ownTerms.includes(t));
   return carried.length ? `${question} ${carried.join(' ')}` : question;
 }
 
@@ -157,12 +184,11 @@ export function retrievalCoverage(
   return total ? covered / total : 0;
 }
 
-export async function answerQuestion(index: WorkspaceIndex, question: string, options: AnswerOptions = {}): Promise<AnswerResult> {
+export async function answerQuestion(retriever: AnswerRetriever, question: string, options: AnswerOptions = {}): Promise<AnswerResult> {
   const started = performance.now();
   const history = options.history ?? [];
-  const query = await standaloneQuery(index, question, history, options.llm, options.signal);
-  const hits = await search(index, query, { k: options.k ?? 10, signal: options.signal });
-  const coverage = retrievalCoverage(index, query, hits);
+  const query = await standaloneQuery(retriever, question, history, options.llm, options.signal);
+  const { hits, coverage } = await retriever.retrieve(query, options.k ?? 10, options.signal);
   const weakContext = coverage < (options.weakContextThreshold ?? WEAK_CONTEXT_THRESHOLD);
   const { sources, truncated } = selectSources(hits, { maxTokens: options.contextTokens });
   const retrieveMs = performance.now() - started;
@@ -207,7 +233,7 @@ export async function answerQuestion(index: WorkspaceIndex, question: string, op
   }
   const generateMs = performance.now() - genStart;
 
-  const report = await verifyCitations(answer, sources, (p) => index.absolutePath(p));
+  const report = await verifyCitations(answer, sources, (p) => retriever.absolutePath(p));
   const provider = extractive || !options.llm ? { id: 'extractive', label: 'extractive (no model)', remote: false } : { id: options.llm.id, label: options.llm.label, remote: options.llm.remote };
   return {
     question,

@@ -10,31 +10,8 @@ import { promises as fsp, Dirent, Stats } from 'node:fs';
 import * as path from 'node:path';
 import ignore, { Ignore } from 'ignore';
 
-/** Why a file was not indexed. Counted in the index stats. */
-export type SkipReason =
-  | 'ignored'
-  | 'too-large'
-  | 'binary'
-  | 'minified'
-  | 'generated'
-  | 'secret'
-  | 'unreadable'
-  | 'symlink-outside'
-  | 'symlink-loop'
-  | 'empty';
-
-export const SKIP_REASON_TEXT: Record<SkipReason, string> = {
-  ignored: 'excluded by .gitignore, .groundworkignore or a default exclude',
-  'too-large': 'larger than the size cap (maxFileBytes)',
-  binary: 'binary content',
-  minified: 'minified (very long lines)',
-  generated: 'marked as generated (e.g. "@generated", "DO NOT EDIT")',
-  secret: 'looks like a secret (keys, certificates, .env files)',
-  unreadable: 'could not be read (permissions, or deleted while indexing)',
-  'symlink-outside': 'symbolic link that points outside the workspace',
-  'symlink-loop': 'symbolic link that loops back into an already visited folder',
-  empty: 'empty or whitespace only',
-};
+export { SKIP_REASON_TEXT, type SkipReason } from './skipReasons';
+import type { SkipReason } from './skipReasons';
 
 /** A workspace root folder. `name` prefixes paths when there is more than one root. */
 export interface WorkspaceRoot {
@@ -57,7 +34,8 @@ export interface DiscoveryOptions {
   secretPatterns?: string[];
 }
 
-export const DEFAULT_MAX_FILE_BYTES = 1_048_576;
+export { DEFAULT_MAX_FILE_BYTES } from './defaults';
+import { DEFAULT_MAX_FILE_BYTES } from './defaults';
 
 /**
  * Folders and files nobody wants in answers: VCS data, dependencies, build output, caches, lock

@@ -38,12 +38,8 @@ import { silentLogger } from './types';
 /** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
 export const SCHEMA_VERSION = 2;
 
-/**
- * Default chunk budget in characters (~20 lines of code). Chosen on the dev set: MRR@10 was 0.741,
- * 0.801, 0.727, 0.688, 0.703, 0.694 and 0.635 at 600, 800, 1000, 1200, 1500, 2500 and 4000
- * characters; see docs/evaluation.md.
- */
-export const DEFAULT_CHUNK_CHARS = 800;
+export { DEFAULT_CHUNK_CHARS } from './defaults';
+import { DEFAULT_CHUNK_CHARS } from './defaults';
 
 export interface IndexOptions extends DiscoveryOptions {
   /**

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { answerQuestion, standaloneQuery } from '../../src/core/answer';
+import { answerQuestion, localRetriever, standaloneQuery } from '../../src/core/answer';
 import { isSafeRelativePath, parseCitationMarkers, verifyCitations, type Source } from '../../src/core/citations';
 import { bestPassage, docSummary, MAX_EXCERPT_LINES, renderExtractiveAnswer } from '../../src/core/extractive';
 import { buildMessages, escapeSourceText, selectSources, SYSTEM_PROMPT } from '../../src/core/prompt';
@@ -155,7 +155,7 @@ describe('answering questions', function () {
   const llm = () => new OpenAIChatProvider({ baseURL: server.baseURL, apiKey: 'test-key', model: 'stand-in-model', maxRetries: 0 });
 
   it('answers extractively with verified citations of the right file when no model is configured', async () => {
-    const r = await answerQuestion(index, 'how are passwords hashed with scrypt and a salt?');
+    const r = await answerQuestion(localRetriever(index), 'how are passwords hashed with scrypt and a salt?');
     assert.equal(r.flags.extractive, true);
     assert.equal(r.provider.id, 'extractive');
     assert.equal(r.sources[0]?.path, 'src/auth/passwords.ts');
@@ -167,7 +167,7 @@ describe('answering questions', function () {
   });
 
   it('flags weak context when the workspace does not contain the answer', async () => {
-    const r = await answerQuestion(index, 'How are Kubernetes deployment manifests generated for the GraphQL gateway?');
+    const r = await answerQuestion(localRetriever(index), 'How are Kubernetes deployment manifests generated for the GraphQL gateway?');
     assert.equal(r.flags.weakContext, true);
     assert.ok(r.coverage < 0.6);
     assert.match(r.answer, /may not contain an answer/);
@@ -176,7 +176,7 @@ describe('answering questions', function () {
   it('streams a model answer through the OpenAI protocol and verifies its citations', async () => {
     server.chat.push({ type: 'stream', tokens: ['Passwords are hashed with ', 'scrypt and a random salt [1]. ', 'Bogus claim [9].'] });
     const streamed: string[] = [];
-    const r = await answerQuestion(index, 'how are passwords hashed?', { llm: llm(), onToken: (d) => streamed.push(d) });
+    const r = await answerQuestion(localRetriever(index), 'how are passwords hashed?', { llm: llm(), onToken: (d) => streamed.push(d) });
     assert.equal(streamed.join(''), r.answer);
     assert.equal(r.flags.extractive, false);
     assert.equal(r.provider.id, llm().id);
@@ -190,7 +190,7 @@ describe('answering questions', function () {
 
   it('keeps a cut stream and says it was cut', async () => {
     server.chat.push({ type: 'stream', tokens: ['Sessions are signed with HMAC [1] and '], end: 'destroy' });
-    const r = await answerQuestion(index, 'how are sessions signed?', { llm: llm() });
+    const r = await answerQuestion(localRetriever(index), 'how are sessions signed?', { llm: llm() });
     assert.equal(r.flags.cut, true);
     assert.match(r.answer, /^Sessions are signed with HMAC \[1\] and/);
     assert.match(r.answer, /cut off/);
@@ -199,7 +199,7 @@ describe('answering questions', function () {
 
   it('falls back to the extractive answer and reports the error when the key is rejected', async () => {
     server.chat.push({ type: 'error', status: 401, message: 'invalid api key' });
-    const r = await answerQuestion(index, 'how are passwords hashed?', { llm: llm() });
+    const r = await answerQuestion(localRetriever(index), 'how are passwords hashed?', { llm: llm() });
     assert.equal(r.flags.extractive, true);
     assert.equal(r.error?.kind, 'auth');
     assert.ok(!r.error.message.includes('test-key'));
@@ -209,11 +209,11 @@ describe('answering questions', function () {
 
   it('turns a follow-up into a standalone query, with and without a model', async () => {
     const history = [{ question: 'How does the TodoStore persist todos?', answer: 'It writes JSON [1].' }];
-    const without = await standaloneQuery(index, 'how is it tested?', history);
+    const without = await standaloneQuery(localRetriever(index), 'how is it tested?', history);
     assert.match(without, /how is it tested\?/);
     assert.match(without, /todostore|todo/);
     server.chat.push({ type: 'stream', tokens: ['tests of TodoStore persistence'] });
-    const withModel = await standaloneQuery(index, 'how is it tested?', history, llm());
+    const withModel = await standaloneQuery(localRetriever(index), 'how is it tested?', history, llm());
     assert.equal(withModel, 'tests of TodoStore persistence');
     const hits = await search(index, without);
     assert.ok(hits.some((h) => h.path === 'test/todoStore.test.ts'));

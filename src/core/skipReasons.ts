@@ -1,0 +1,28 @@
+/** Skip reasons of file discovery, in a module with no imports (front ends show them). */
+
+/** Why a file was not indexed. Counted in the index stats. */
+export type SkipReason =
+  | 'ignored'
+  | 'too-large'
+  | 'binary'
+  | 'minified'
+  | 'generated'
+  | 'secret'
+  | 'unreadable'
+  | 'symlink-outside'
+  | 'symlink-loop'
+  | 'empty';
+
+export const SKIP_REASON_TEXT: Record<SkipReason, string> = {
+  ignored: 'excluded by .gitignore, .groundworkignore or a default exclude',
+  'too-large': 'larger than the size cap (maxFileBytes)',
+  binary: 'binary content',
+  minified: 'minified (very long lines)',
+  generated: 'marked as generated (e.g. "@generated", "DO NOT EDIT")',
+  secret: 'looks like a secret (keys, certificates, .env files)',
+  unreadable: 'could not be read (permissions, or deleted while indexing)',
+  'symlink-outside': 'symbolic link that points outside the workspace',
+  'symlink-loop': 'symbolic link that loops back into an already visited folder',
+  empty: 'empty or whitespace only',
+};
+

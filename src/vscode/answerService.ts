@@ -1,0 +1,271 @@
+/**
+ * Answers questions inside VS Code: chooses the model (settings, workspace trust, secret storage),
+ * keeps the conversation (workspace state, bounded), runs the engine's answer pipeline against the
+ * index worker, and remembers cited ranges for editor hovers.
+ */
+import { createHash } from 'node:crypto';
+import * as vscode from 'vscode';
+import { answerQuestion, type AnswerResult, type Turn } from '../core/answer';
+import type { Citation, Source } from '../core/citations';
+import { LlmError, type LlmProvider } from '../core/llm';
+import { ConfigError, DEFAULT_OPENAI_MODEL } from '../providers/config';
+import { DEFAULT_OPENAI_BASE_URL, OpenAIChatProvider } from '../providers/openaiChat';
+import type { IndexService } from './indexService';
+import type { ErrorView, TurnView } from './protocol';
+import { API_KEY_SECRET, readSettings } from './settings';
+import { VscodeLmProvider } from './vscodeLm';
+
+const TURNS_KEY = 'groundwork.turns';
+const CITED_KEY = 'groundwork.citedRanges';
+const MAX_TURNS = 50;
+const MAX_CITED = 500;
+
+/** A turn as stored: what the webview shows plus what the host needs to resolve ids. */
+export interface TurnRecord {
+  view: TurnView;
+  citations: Citation[];
+  sources: Array<Omit<Source, 'text'> & { textHash: string }>;
+  at: number;
+}
+
+/** A cited range remembered for hovers. */
+export interface CitedRange {
+  path: string;
+  startLine: number;
+  endLine: number;
+  turnId: string;
+  question: string;
+  /** The answer text around the citation marker. */
+  excerpt: string;
+  /** sha256 of the cited source text at answer time (to tell whether the file changed since). */
+  textHash: string;
+  at: number;
+}
+
+export interface ProviderChoice {
+  llm?: LlmProvider;
+  /** What the UI shows as the provider. */
+  label: string;
+  /** Why remote models are not used, in an untrusted workspace. */
+  trustNote?: string;
+  /** A configuration problem to show (the answer falls back to quoting). */
+  problem?: ErrorView;
+}
+
+export function hashText(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    const h = new URL(url).hostname;
+    return h === 'localhost' || h === '127.0.0.1' || h === '::1' || h === '[::1]' || h.endsWith('.localhost');
+  } catch {
+    return false;
+  }
+}
+
+export class AnswerService implements vscode.Disposable {
+  private turns: TurnRecord[];
+  private cited: CitedRange[];
+  private running: AbortController | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Fires when the remembered citations change (hovers and decorations refresh). */
+  readonly onDidChangeCitations = this.changed.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly index: IndexService,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.turns = context.workspaceState.get<TurnRecord[]>(TURNS_KEY, []);
+    this.cited = context.workspaceState.get<CitedRange[]>(CITED_KEY, []);
+  }
+
+  get history(): readonly TurnRecord[] {
+    return this.turns;
+  }
+
+  get citedRanges(): readonly CitedRange[] {
+    return this.cited;
+  }
+
+  turn(id: string): TurnRecord | undefined {
+    return this.turns.find((t) => t.view.id === id);
+  }
+
+  /** The model to use now, honouring the settings and workspace trust. */
+  async chooseProvider(): Promise<ProviderChoice> {
+    const s = readSettings();
+    const trusted = vscode.workspace.isTrusted;
+    const apiKey = await this.context.secrets.get(API_KEY_SECRET);
+    const trustNote = trusted ? undefined : 'This workspace is not trusted: nothing is sent to remote models; answers quote the code (or use a model on this machine).';
+    const wantsEndpoint = s.provider === 'openai' || (s.provider === 'auto' && Boolean(s.baseUrl || s.model || apiKey));
+    if (s.provider === 'extractive') return { label: 'quoted answers (no model)', trustNote };
+    if (wantsEndpoint) {
+      const baseURL = s.baseUrl || DEFAULT_OPENAI_BASE_URL;
+      if (!trusted && !isLoopback(baseURL)) return { label: 'quoted answers (untrusted workspace)', trustNote };
+      if (!s.model && baseURL !== DEFAULT_OPENAI_BASE_URL) {
+        return {
+          label: 'quoted answers',
+          trustNote,
+          problem: { kind: 'config', message: new ConfigError(`A model is needed for ${baseURL}: set groundwork.model (e.g. llama3.1:8b for Ollama).`).message, action: { id: 'openSettings', label: 'Open Settings' } },
+        };
+      }
+      const llm = new OpenAIChatProvider({
+        baseURL,
+        apiKey,
+        model: s.model || DEFAULT_OPENAI_MODEL,
+        apiKeyHint: 'run "Groundwork: Set API Key"',
+      });
+      return { llm, label: llm.label, trustNote };
+    }
+    if ((s.provider === 'vscode-lm' || s.provider === 'auto') && trusted) {
+      try {
+        const llm = await VscodeLmProvider.select(s.provider === 'vscode-lm' ? s.model || undefined : undefined);
+        if (llm) return { llm, label: llm.label, trustNote };
+      } catch (err) {
+        this.log.warn(`VS Code language models are unavailable: ${(err as Error).message}`);
+      }
+      if (s.provider === 'vscode-lm') {
+        return { label: 'quoted answers', trustNote, problem: { kind: 'config', message: 'No VS Code language model is available (is a chat extension such as Copilot installed and signed in?).', action: { id: 'openSettings', label: 'Open Settings' } } };
+      }
+    }
+    return { label: 'quoted answers (no model)', trustNote };
+  }
+
+  stop(): void {
+    this.running?.abort(new LlmError('aborted', 'Stopped.'));
+  }
+
+  async clear(): Promise<void> {
+    this.stop();
+    this.turns = [];
+    await this.context.workspaceState.update(TURNS_KEY, this.turns);
+  }
+
+  /**
+   * Answers `question`, streaming through the callbacks. Resolves with the finished turn (also when
+   * the model failed: the turn then carries the error and the fallback answer).
+   */
+  async ask(
+    question: string,
+    cb: { onStart?: (turn: TurnView) => void; onDelta?: (turnId: string, delta: string) => void; useHistory?: boolean; llmOverride?: LlmProvider | null } = {},
+  ): Promise<TurnRecord> {
+    this.stop();
+    const controller = new AbortController();
+    this.running = controller;
+    const id = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const choice = cb.llmOverride === undefined ? await this.chooseProvider() : { llm: cb.llmOverride ?? undefined, label: cb.llmOverride?.label ?? 'quoted answers (no model)' };
+    const pending: TurnView = {
+      id,
+      question,
+      answer: '',
+      citations: [],
+      sources: [],
+      flags: { weakContext: false, stale: false, truncated: false, cut: false, extractive: !choice.llm },
+      provider: choice.label,
+      integrity: '',
+      pending: true,
+    };
+    cb.onStart?.(pending);
+    await this.index.whenReady();
+    await this.index.settle();
+    const history: Turn[] = (cb.useHistory === false ? [] : this.turns.slice(-4)).map((t) => ({ question: t.view.question, answer: t.view.answer }));
+    let result: AnswerResult | undefined;
+    let error: ErrorView | undefined = 'problem' in choice ? choice.problem : undefined;
+    try {
+      const settings = readSettings();
+      result = await answerQuestion(this.index.requireClient().retriever((p) => this.index.absolutePath(p)), question, {
+        llm: choice.llm,
+        history,
+        k: settings.topK,
+        signal: controller.signal,
+        onToken: (d) => cb.onDelta?.(id, d),
+        noModelNote: 'No language model is configured, so this answer quotes the code. To get written answers, choose a provider in the Groundwork settings or run "Groundwork: Set API Key".',
+      });
+      if (result.error) error = errorView(result.error.kind, result.error.message);
+    } catch (err) {
+      const stopped = err instanceof LlmError && err.kind === 'aborted';
+      error = stopped ? undefined : errorView(err instanceof LlmError ? err.kind : 'error', (err as Error).message);
+      if (!stopped) this.log.error(`Answer failed: ${(err as Error).message}`);
+    } finally {
+      if (this.running === controller) this.running = undefined;
+    }
+    const record = this.toRecord(id, question, choice.label, result, error, controller.signal.aborted);
+    this.turns = [...this.turns, record].slice(-MAX_TURNS);
+    await this.context.workspaceState.update(TURNS_KEY, this.turns);
+    if (result) await this.remember(record, result);
+    return record;
+  }
+
+  private toRecord(id: string, question: string, provider: string, r: AnswerResult | undefined, error: ErrorView | undefined, stopped: boolean): TurnRecord {
+    const citations = r?.citations ?? [];
+    const view: TurnView = {
+      id,
+      question,
+      answer: r?.answer ?? (stopped ? '_Stopped._' : ''),
+      citations: citations.map((c, i) => ({
+        id: i,
+        n: c.n,
+        label: c.path ? `${c.path}:L${c.startLine}-L${c.endLine}` : c.marker,
+        status: c.status,
+        reason: c.reason,
+      })),
+      sources: (r?.sources ?? []).map((s) => ({ n: s.n, label: `${s.path}:L${s.startLine}-L${s.endLine}`, score: s.score, retrievers: s.retrievers })),
+      flags: r?.flags ?? { weakContext: false, stale: false, truncated: false, cut: false, extractive: true },
+      provider: r?.provider.label ?? provider,
+      integrity: r ? `${r.citationIntegrity.verified}/${r.citationIntegrity.total}` : '',
+      error,
+    };
+    return {
+      view,
+      citations,
+      sources: (r?.sources ?? []).map(({ text, ...s }) => ({ ...s, textHash: hashText(text) })),
+      at: Date.now(),
+    };
+  }
+
+  /** Stores verified cited ranges for hovers (bounded, newest kept). */
+  private async remember(record: TurnRecord, r: AnswerResult): Promise<void> {
+    const entries: CitedRange[] = [];
+    for (const c of r.citations) {
+      if (c.status === 'invalid' || !c.path || c.startLine === undefined || c.endLine === undefined) continue;
+      const src = r.sources.find((s) => s.n === c.n);
+      if (!src) continue;
+      const from = Math.max(0, c.offset - 160);
+      // Prose around the marker, without code fences or markdown noise, for the hover.
+      const excerpt = r.answer
+        .slice(from, c.offset + c.marker.length + 60)
+        .split('\n')
+        .filter((l) => !/^\s*(```|~~~)/.test(l))
+        .join(' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+      if (entries.some((e) => e.path === c.path && e.startLine === c.startLine && e.endLine === c.endLine)) continue;
+      // Hash exactly the cited lines as the model saw them (a path mention may cite part of a source).
+      const cited = src.text.split('\n').slice(c.startLine - src.startLine, c.endLine - src.startLine + 1).join('\n');
+      entries.push({ path: c.path, startLine: c.startLine, endLine: c.endLine, turnId: record.view.id, question: r.question, excerpt, textHash: hashText(cited), at: Date.now() });
+    }
+    if (!entries.length) return;
+    this.cited = [...this.cited, ...entries].slice(-MAX_CITED);
+    await this.context.workspaceState.update(CITED_KEY, this.cited);
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    this.stop();
+    this.changed.dispose();
+  }
+}
+
+/** An error for the UI, with the action that fixes it. */
+export function errorView(kind: string, message: string): ErrorView {
+  const action =
+    kind === 'auth'
+      ? ({ id: 'setApiKey', label: 'Set API Key' } as const)
+      : kind === 'not-found' || kind === 'unreachable' || kind === 'bad-request' || kind === 'config'
+        ? ({ id: 'openSettings', label: 'Open Settings' } as const)
+        : undefined;
+  return { kind, message, action };
+}

@@ -1,0 +1,65 @@
+/**
+ * Groundwork inside VS Code's own Chat: the `@groundwork` participant (answers with the same engine,
+ * sources shown with VS Code's reference UI) and the `groundwork_search` language-model tool, which
+ * agent mode can call to search the workspace.
+ */
+import * as vscode from 'vscode';
+import type { AnswerService } from './answerService';
+import type { IndexService } from './indexService';
+import { readSettings } from './settings';
+import { VscodeLmProvider } from './vscodeLm';
+
+export const PARTICIPANT_ID = 'groundwork.chat';
+export const SEARCH_TOOL = 'groundwork_search';
+
+export function registerChatFeatures(context: vscode.ExtensionContext, answers: AnswerService, index: IndexService, log: vscode.LogOutputChannel): void {
+  if (vscode.chat?.createChatParticipant) {
+    const participant = vscode.chat.createChatParticipant(PARTICIPANT_ID, async (request, _ctx, stream, token) => {
+      const abort = new AbortController();
+      const sub = token.onCancellationRequested(() => abort.abort());
+      try {
+        stream.progress('Searching the workspace…');
+        // The chat request carries the model the user picked; use it unless the workspace is untrusted.
+        const llm = vscode.workspace.isTrusted && request.model ? new VscodeLmProvider(request.model) : null;
+        const record = await answers.ask(request.prompt, { llmOverride: llm, onDelta: (_id, d) => stream.markdown(d) });
+        for (const s of record.sources) {
+          const abs = index.absolutePath(s.path);
+          if (abs) stream.reference(new vscode.Location(vscode.Uri.file(abs), new vscode.Range(s.startLine - 1, 0, s.endLine - 1, 0)));
+        }
+        const v = record.view;
+        if (v.flags.weakContext) stream.markdown('\n\n> The workspace may not contain an answer to this; the sources above are the closest matches.');
+        if (v.error) stream.markdown(`\n\n> ${v.error.message}`);
+        return { metadata: { turnId: v.id } };
+      } catch (err) {
+        log.error(`@groundwork failed: ${(err as Error).message}`);
+        stream.markdown(`Groundwork could not answer: ${(err as Error).message}`);
+        return { errorDetails: { message: (err as Error).message } };
+      } finally {
+        sub.dispose();
+      }
+    });
+    participant.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icons', 'groundwork.svg');
+    context.subscriptions.push(participant);
+  }
+
+  if (vscode.lm?.registerTool) {
+    context.subscriptions.push(
+      vscode.lm.registerTool<{ query: string; k?: number }>(SEARCH_TOOL, {
+        prepareInvocation: (options) => ({ invocationMessage: `Searching the workspace for “${options.input.query.slice(0, 80)}”` }),
+        invoke: async (options) => {
+          await index.whenReady();
+          await index.settle();
+          const k = Math.max(1, Math.min(20, Math.floor(options.input.k ?? 8)));
+          const { hits } = await index.requireClient().retrieve(options.input.query, Math.min(k, readSettings().topK * 2));
+          const text = hits.length
+            ? hits
+                .slice(0, k)
+                .map((h, i) => `[${i + 1}] ${h.path}:L${h.startLine}-L${h.endLine} (${h.language}, score ${h.score.toFixed(4)}, ${h.retrievers.join('+')})\n${h.text}`)
+                .join('\n\n')
+            : `No code in this workspace matches “${options.input.query}”.`;
+          return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(text)]);
+        },
+      }),
+    );
+  }
+}

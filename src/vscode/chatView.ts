@@ -1,0 +1,217 @@
+/**
+ * The sidebar chat panel (a WebviewView). The HTML has a strict CSP with a nonce and loads only the
+ * bundled webview (dist/media); every message from the webview goes through parseWebviewMessage
+ * (validated, size-bounded) and refers to turns, citations and sources by id, never by path.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as vscode from 'vscode';
+import type { AnswerService } from './answerService';
+import type { IndexService } from './indexService';
+import { parseWebviewMessage, type HostMessage, type StatusView } from './protocol';
+
+export const CHAT_VIEW_ID = 'groundwork.chat';
+
+export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private ready = false;
+  private readonly queue: HostMessage[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly answers: AnswerService,
+    private readonly index: IndexService,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      this.index.onDidChange(() => void this.pushStatus()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('groundwork')) void this.pushStatus();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.pushStatus()),
+    );
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    const media = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'media');
+    view.webview.options = { enableScripts: true, localResourceRoots: [media] };
+    view.webview.html = this.html(view.webview, media);
+    this.disposables.push(
+      view.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw)),
+      view.onDidDispose(() => {
+        this.view = undefined;
+        this.ready = false;
+      }),
+    );
+  }
+
+  private html(webview: vscode.Webview, media: vscode.Uri): string {
+    const nonce = randomBytes(18).toString('base64');
+    const uri = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(media, f)).toString();
+    const csp = [
+      "default-src 'none'",
+      `script-src 'nonce-${nonce}'`,
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource}`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${uri('codicon.css')}">
+<link rel="stylesheet" href="${uri('main.css')}">
+<title>Groundwork</title>
+</head>
+<body>
+<div id="root"></div>
+<script nonce="${nonce}" src="${uri('main.js')}"></script>
+</body>
+</html>`;
+  }
+
+  private post(msg: HostMessage): void {
+    if (!this.view || !this.ready) {
+      // Keep only what a fresh 'init' does not cover.
+      if (msg.type === 'reveal' || msg.type === 'focusInput') this.queue.push(msg);
+      return;
+    }
+    void this.view.webview.postMessage(msg);
+  }
+
+  async status(): Promise<StatusView> {
+    const s = this.index.summary;
+    const choice = await this.answers.chooseProvider();
+    return {
+      state: this.index.stateLine(),
+      files: s?.filesIndexed ?? 0,
+      chunks: s?.chunks ?? 0,
+      vectors: s?.vectors ?? 'off',
+      vectorsReason: this.index.reasonVectorsOff,
+      provider: choice.label,
+      trustNote: choice.trustNote,
+    };
+  }
+
+  private async pushStatus(): Promise<void> {
+    if (this.ready) this.post({ type: 'status', status: await this.status() });
+  }
+
+  /** Shows the panel and asks a question in it. */
+  async ask(question: string): Promise<void> {
+    await this.show();
+    await this.runQuestion(question);
+  }
+
+  async show(): Promise<void> {
+    await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.focus`);
+  }
+
+  async reveal(turnId: string): Promise<void> {
+    await this.show();
+    this.post({ type: 'reveal', turnId });
+  }
+
+  async clear(): Promise<void> {
+    await this.answers.clear();
+    this.post({ type: 'cleared' });
+  }
+
+  private async runQuestion(question: string): Promise<void> {
+    const record = await this.answers.ask(question, {
+      onStart: (turn) => this.post({ type: 'answerStart', turn }),
+      onDelta: (turnId, delta) => this.post({ type: 'answerDelta', turnId, delta }),
+    });
+    this.post({ type: 'answerDone', turn: record.view });
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const msg = parseWebviewMessage(raw);
+    if (!msg) {
+      this.log.warn('Ignored a malformed message from the chat view.');
+      return;
+    }
+    try {
+      switch (msg.type) {
+        case 'ready': {
+          this.ready = true;
+          this.post({ type: 'init', turns: this.answers.history.map((t) => t.view), status: await this.status() });
+          for (const m of this.queue.splice(0)) this.post(m);
+          return;
+        }
+        case 'ask':
+          await this.runQuestion(msg.question);
+          return;
+        case 'stop':
+          this.answers.stop();
+          return;
+        case 'newChat':
+          await this.clear();
+          return;
+        case 'openCitation': {
+          const t = this.answers.turn(msg.turnId);
+          const c = t?.citations[msg.citationId];
+          if (!c || c.status === 'invalid' || !c.path || c.startLine === undefined || c.endLine === undefined) return;
+          await this.openRange(c.path, c.startLine, c.endLine);
+          return;
+        }
+        case 'openSource': {
+          const s = this.answers.turn(msg.turnId)?.sources.find((x) => x.n === msg.n);
+          if (s) await this.openRange(s.path, s.startLine, s.endLine);
+          return;
+        }
+        case 'previewCitation': {
+          const t = this.answers.turn(msg.turnId);
+          const c = t?.citations[msg.citationId];
+          if (!c?.path || c.startLine === undefined || c.endLine === undefined || c.status === 'invalid') return;
+          const abs = this.index.absolutePath(c.path);
+          const text = abs ? await fsp.readFile(abs, 'utf8').catch(() => undefined) : undefined;
+          const lines = text?.split(/\r\n|\r|\n/).slice(c.startLine - 1, Math.min(c.endLine, c.startLine + 39)) ?? [];
+          this.post({
+            type: 'preview',
+            requestId: msg.requestId,
+            label: `${c.path}:L${c.startLine}-L${c.endLine}`,
+            language: t?.sources.find((s) => s.n === c.n)?.language ?? '',
+            startLine: c.startLine,
+            lines,
+            note: c.status === 'stale' ? 'The file changed since this answer; these are its current lines.' : undefined,
+          });
+          return;
+        }
+        case 'runAction': {
+          const command = {
+            setApiKey: 'groundwork.setApiKey',
+            openSettings: 'workbench.action.openSettings',
+            rebuildIndex: 'groundwork.rebuildIndex',
+            showStatus: 'groundwork.showStatus',
+            downloadModel: 'groundwork.downloadModel',
+          }[msg.action];
+          await vscode.commands.executeCommand(command, ...(msg.action === 'openSettings' ? ['groundwork'] : []));
+          return;
+        }
+      }
+    } catch (err) {
+      this.log.error(`Chat view action failed: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`Groundwork: ${(err as Error).message}`);
+    }
+  }
+
+  /** Opens a file with the range revealed and selected. */
+  async openRange(indexPath: string, startLine: number, endLine: number): Promise<void> {
+    const abs = this.index.absolutePath(indexPath);
+    if (!abs) return;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(abs));
+    const last = Math.min(endLine, doc.lineCount) - 1;
+    const range = new vscode.Range(startLine - 1, 0, last, doc.lineAt(Math.max(0, last)).text.length);
+    await vscode.window.showTextDocument(doc, { selection: range, preview: true });
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * Keeps the workspace index alive inside VS Code: one index worker for all workspace folders
+ * (multi-root), stored in the extension's per-workspace storage folder; progress in the status bar
+ * and, for the first full index, a progress notification; a file watcher plus document saves keep
+ * it current (debounced), honouring files.exclude and the ignore files.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { WorkspaceRoot } from '../core/discovery';
+import type { IndexProgress, IndexRunSummary } from '../core/workspaceIndex';
+import type { EmbedSettings } from '../providers/config';
+import { IndexClient, resolveIndexWorker, type StatusWithReason } from './indexClient';
+import type { GroundworkSettings } from './settingsDefaults';
+import { readSettings } from './settings';
+
+/** Edits are batched for this long before the index is updated (a save is searchable in < 1 s). */
+const DEBOUNCE_MS = 150;
+
+export class IndexService implements vscode.Disposable {
+  private client: IndexClient | undefined;
+  private readonly statusItem: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly changed = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private progress: IndexProgress | undefined;
+  private lastSummary: IndexRunSummary | undefined;
+  private vectorsReason: string | undefined;
+  private ready = false;
+  private readonly onDidChangeEmitter = new vscode.EventEmitter<void>();
+  /** Fires when indexing state or counts change (the chat view shows them). */
+  readonly onDidChange = this.onDidChangeEmitter.event;
+  private readonly firstIndex: Promise<void>;
+  private resolveFirst!: () => void;
+  roots: WorkspaceRoot[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.statusItem = vscode.window.createStatusBarItem('groundwork.status', vscode.StatusBarAlignment.Left, 10);
+    this.statusItem.name = 'Groundwork index';
+    this.statusItem.command = 'groundwork.showStatus';
+    this.firstIndex = new Promise((resolve) => (this.resolveFirst = resolve));
+    this.disposables.push(this.statusItem, this.onDidChangeEmitter);
+  }
+
+  /** Resolves once the first full index has finished (or failed). */
+  whenReady(): Promise<void> {
+    return this.firstIndex;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  get indexDir(): string {
+    const base = this.context.storageUri ?? this.context.globalStorageUri;
+    return path.join(base.fsPath, 'index');
+  }
+
+  private computeRoots(): WorkspaceRoot[] {
+    const used = new Set<string>();
+    return (vscode.workspace.workspaceFolders ?? [])
+      .filter((f) => f.uri.scheme === 'file')
+      .map((f) => {
+        let name = f.name.replace(/[\\/]/g, '_') || 'root';
+        for (let i = 2; used.has(name); i++) name = `${f.name}-${i}`;
+        used.add(name);
+        return { name, dir: f.uri.fsPath };
+      });
+  }
+
+  /** files.exclude globs that are on, as gitignore-style patterns. */
+  private filesExclude(): string[] {
+    const ex = vscode.workspace.getConfiguration('files').get<Record<string, boolean>>('exclude') ?? {};
+    return Object.entries(ex)
+      .filter(([, on]) => on === true)
+      .map(([glob]) => glob.replace(/^\*\*\//, ''));
+  }
+
+  private embedSettings(s: GroundworkSettings, apiKey: string | undefined): EmbedSettings {
+    return {
+      provider: s['embeddings.provider'],
+      model: s['embeddings.model'] || undefined,
+      baseURL: s.baseUrl || undefined,
+      apiKey,
+    };
+  }
+
+  /** Opens the index for the current workspace folders and runs the first (incremental) update. */
+  async start(apiKey: string | undefined): Promise<void> {
+    this.roots = this.computeRoots();
+    if (!this.roots.length) {
+      this.statusItem.text = '$(database) Groundwork: no folder';
+      this.statusItem.tooltip = 'Open a folder to index it.';
+      this.statusItem.show();
+      this.resolveFirst();
+      return;
+    }
+    const settings = readSettings();
+    this.client = new IndexClient(resolveIndexWorker(this.context.extensionUri.fsPath), {
+      onProgress: (p) => this.onProgress(p),
+      onLog: (level, message) => this.log[level](message),
+      onExit: (code) => this.log.warn(`The index worker stopped (exit code ${code}); it restarts on the next request.`),
+    });
+    this.showState('$(sync~spin) Groundwork: opening index…');
+    const trusted = vscode.workspace.isTrusted;
+    const embed = this.embedSettings(settings, trusted ? apiKey : undefined);
+    if (!trusted && embed.provider === 'openai') embed.provider = 'none';
+    const offline = Boolean(process.env.GROUNDWORK_OFFLINE && process.env.GROUNDWORK_OFFLINE !== '0');
+    const opened = await this.client.open({
+      roots: this.roots,
+      indexDir: this.indexDir,
+      options: { chunkChars: settings.chunkChars, maxFileBytes: settings.maxFileBytes, extraExcludes: [...settings.exclude, ...this.filesExclude()] },
+      embed,
+      autoDownload: !offline,
+    });
+    this.vectorsReason = opened.vectorsReason;
+    if (this.vectorsReason) this.log.info(`Vectors are off: ${this.vectorsReason}`);
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Groundwork: indexing' },
+      async () => {
+        try {
+          this.lastSummary = await this.client!.update();
+          this.log.info(`Indexed ${this.lastSummary.filesIndexed} files → ${this.lastSummary.chunks} chunks in ${(this.lastSummary.millis / 1000).toFixed(1)} s`);
+        } catch (err) {
+          this.log.error(`Indexing failed: ${(err as Error).message}`);
+          void vscode.window.showErrorMessage(`Groundwork could not index the workspace: ${(err as Error).message}`, 'Show Log').then((a) => {
+            if (a) this.log.show();
+          });
+        }
+      },
+    );
+    this.ready = true;
+    this.progress = undefined;
+    this.refreshStatusItem();
+    this.resolveFirst();
+    this.watch();
+  }
+
+  private onProgress(p: IndexProgress): void {
+    this.progress = p.phase === 'done' ? undefined : p;
+    this.refreshStatusItem();
+  }
+
+  private showState(text: string, tooltip?: string): void {
+    this.statusItem.text = text;
+    this.statusItem.tooltip = tooltip ?? 'Groundwork — click for index status';
+    this.statusItem.show();
+    this.onDidChangeEmitter.fire();
+  }
+
+  private refreshStatusItem(): void {
+    const p = this.progress;
+    if (p) {
+      const label =
+        p.phase === 'scan' ? `scanning (${p.filesTotal} files)` : p.phase === 'embed' ? `embedding ${p.embedDone}/${p.embedTotal}` : p.phase === 'write' ? 'saving' : `${p.filesDone}/${p.filesTotal} files`;
+      this.showState(`$(sync~spin) Groundwork: ${label}`);
+      return;
+    }
+    const s = this.lastSummary;
+    const vectors = s?.vectors === 'ready' ? 'hybrid' : 'keyword';
+    this.showState(`$(database) Groundwork: ${s?.filesIndexed ?? 0} files`, `${s?.chunks ?? 0} chunks · ${vectors} search${this.vectorsReason ? `\nVectors off: ${this.vectorsReason}` : ''}\nClick for details`);
+  }
+
+  /** A short state line for the chat view header. */
+  stateLine(): string {
+    const p = this.progress;
+    if (p) return p.phase === 'embed' ? `Embedding ${p.embedDone}/${p.embedTotal} chunks` : `Indexing ${p.filesDone}/${p.filesTotal} files`;
+    return this.ready ? 'Ready' : 'Starting';
+  }
+
+  get summary(): IndexRunSummary | undefined {
+    return this.lastSummary;
+  }
+
+  get reasonVectorsOff(): string | undefined {
+    return this.vectorsReason;
+  }
+
+  private watch(): void {
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*');
+    const queue = (uri: vscode.Uri) => {
+      if (uri.scheme !== 'file') return;
+      this.changed.add(uri.fsPath);
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.flushChanges(), DEBOUNCE_MS);
+    };
+    this.disposables.push(
+      watcher,
+      watcher.onDidCreate(queue),
+      watcher.onDidChange(queue),
+      watcher.onDidDelete(queue),
+      vscode.workspace.onDidSaveTextDocument((d) => queue(d.uri)),
+      vscode.workspace.onDidRenameFiles((e) => e.files.forEach((f) => (queue(f.oldUri), queue(f.newUri)))),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => void this.restart()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('groundwork.chunkChars') || e.affectsConfiguration('groundwork.maxFileBytes') || e.affectsConfiguration('groundwork.exclude') || e.affectsConfiguration('groundwork.embeddings') || e.affectsConfiguration('files.exclude')) {
+          void this.restart();
+        }
+      }),
+    );
+  }
+
+  private async flushChanges(): Promise<void> {
+    const paths = [...this.changed];
+    this.changed.clear();
+    if (!paths.length || !this.client) return;
+    try {
+      const updated = await this.client.updateFiles(paths);
+      if (updated.length) {
+        this.log.debug(`Re-indexed ${updated.join(', ')}`);
+        this.onDidChangeEmitter.fire();
+      }
+    } catch (err) {
+      this.log.warn(`Could not update the index for ${paths.length} file(s): ${(err as Error).message}`);
+    }
+  }
+
+  /** Waits until pending edits are indexed (used before answering, and by tests). */
+  async settle(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    await this.flushChanges();
+  }
+
+  private restarting: Promise<void> | undefined;
+
+  /** Reopens with new settings or folders (the engine rebuilds only what the change requires). */
+  restart(apiKey?: string): Promise<void> {
+    this.restarting ??= (async () => {
+      try {
+        await this.client?.dispose();
+        this.client = undefined;
+        this.ready = false;
+        await this.start(apiKey);
+      } finally {
+        this.restarting = undefined;
+      }
+    })();
+    return this.restarting;
+  }
+
+  async rebuild(): Promise<IndexRunSummary | undefined> {
+    if (!this.client) return undefined;
+    this.lastSummary = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Groundwork: rebuilding the index', cancellable: false }, () => this.client!.rebuild());
+    this.refreshStatusItem();
+    return this.lastSummary;
+  }
+
+  async status(): Promise<StatusWithReason | undefined> {
+    return this.client?.status();
+  }
+
+  requireClient(): IndexClient {
+    if (!this.client) throw new Error('No workspace folder is open, so there is nothing to search. Open a folder first.');
+    return this.client;
+  }
+
+  /** Absolute path of an index path (single root: relative path; several: `<root name>/<path>`). */
+  absolutePath(indexPath: string): string | undefined {
+    if (this.roots.length === 1) return path.join(this.roots[0]!.dir, ...indexPath.split('/'));
+    const slash = indexPath.indexOf('/');
+    const root = this.roots.find((r) => r.name === indexPath.slice(0, slash));
+    return root ? path.join(root.dir, ...indexPath.slice(slash + 1).split('/')) : undefined;
+  }
+
+  /** Index path of a file in the workspace, or undefined when it is outside every root. */
+  indexPathOf(fsPath: string): string | undefined {
+    for (const r of this.roots) {
+      const rel = path.relative(r.dir, fsPath);
+      if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
+        const p = rel.split(path.sep).join('/');
+        return this.roots.length > 1 ? `${r.name}/${p}` : p;
+      }
+    }
+    return undefined;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    void this.client?.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,120 @@
+// Groundwork inside a real VS Code extension host: activation, the index and its commands, a saved
+// edit becoming searchable, the citation hover, settings defaults and secret handling.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { GroundworkApi } from '../../../src/vscode/extension';
+import { SETTINGS_DEFAULTS } from '../../../src/vscode/settingsDefaults';
+import { repoRoot } from '../../repoRoot';
+
+const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { publisher: string; name: string };
+const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
+
+function workspaceDir(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'a workspace folder is open');
+  return folder.uri.fsPath;
+}
+
+async function api(): Promise<GroundworkApi> {
+  const ext = vscode.extensions.getExtension<GroundworkApi>(EXTENSION_ID);
+  assert.ok(ext, `${EXTENSION_ID} is installed`);
+  const exported = await ext.activate();
+  await exported.index.whenReady();
+  return exported;
+}
+
+describe('Groundwork extension', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    // Quoted answers: no model is reachable here, and the test must not depend on one.
+    await vscode.workspace.getConfiguration('groundwork').update('provider', 'extractive', vscode.ConfigurationTarget.Workspace);
+  });
+
+  it('activates, indexes the workspace in its worker, and reports status', async () => {
+    const gw = await api();
+    assert.ok(gw.index.isReady);
+    const st = await gw.index.status();
+    assert.ok(st, 'status is available');
+    assert.ok(st.files >= 9, `indexed ${st.files} files`);
+    assert.ok(st.chunks >= st.files);
+    assert.equal(st.vectors.mode, 'off', 'no embedding model in the test host');
+    assert.ok(st.vectorsReason, 'the reason vectors are off is reported');
+    assert.ok(st.indexDir.includes('index') && !st.indexDir.startsWith(workspaceDir()), 'index lives outside the workspace');
+  });
+
+  it('answers a question with verified citations (quoted answer, no model)', async () => {
+    const gw = await api();
+    const record = await gw.answers.ask('how are passwords hashed with scrypt and a salt?', { useHistory: false });
+    assert.equal(record.view.flags.extractive, true);
+    assert.ok(record.view.citations.length > 0, record.view.answer);
+    assert.ok(record.view.citations.every((c) => c.status === 'verified'), JSON.stringify(record.view.citations));
+    assert.ok(record.sources.some((s) => s.path === 'src/auth/passwords.ts'));
+  });
+
+  it('makes a saved edit searchable', async () => {
+    const gw = await api();
+    const file = vscode.Uri.file(path.join(workspaceDir(), 'src', 'http', 'rateLimit.ts'));
+    const doc = await vscode.workspace.openTextDocument(file);
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(file, new vscode.Position(doc.lineCount, 0), '\nexport function quotaForEnterprisePlan(seats: number) { return seats * 250; }\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.ok(await doc.save());
+    await gw.index.settle();
+    const { hits } = await gw.index.requireClient().retrieve('quotaForEnterprisePlan', 5);
+    assert.equal(hits[0]?.path, 'src/http/rateLimit.ts');
+    assert.ok(hits[0].text.includes('quotaForEnterprisePlan'));
+  });
+
+  it('shows the citation hover on a cited range, with a link that reveals the answer', async () => {
+    const gw = await api();
+    const record = await gw.answers.ask('how does the router answer 404 when no route matches?', { useHistory: false });
+    const cited = gw.answers.citedRanges.find((c) => c.turnId === record.view.id);
+    assert.ok(cited, `the answer cited something: ${record.view.answer.slice(0, 200)}`);
+    const uri = vscode.Uri.file(path.join(workspaceDir(), ...cited.path.split('/')));
+    await vscode.window.showTextDocument(uri);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(cited.startLine - 1, 1));
+    const text = hovers
+      .flatMap((h) => h.contents)
+      .map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))
+      .join('\n');
+    assert.match(text, /Cited by Groundwork/);
+    assert.match(text, /router answer 404/);
+    assert.match(text, /command:groundwork\.revealAnswer\?/);
+  });
+
+  it('declares settings whose defaults equal the code defaults', () => {
+    const c = vscode.workspace.getConfiguration('groundwork');
+    for (const [key, value] of Object.entries(SETTINGS_DEFAULTS)) {
+      assert.deepEqual(c.inspect(key)?.defaultValue, value, `groundwork.${key}`);
+    }
+  });
+
+  it('keeps the API key in secret storage, never in settings', async () => {
+    const secret = 'sk-groundwork-integration-test-0123456789';
+    await vscode.commands.executeCommand('groundwork.setApiKey', secret);
+    const settingsFiles = [path.join(workspaceDir(), '.vscode', 'settings.json')];
+    if (process.env.GROUNDWORK_TEST_USER_DATA) settingsFiles.push(path.join(process.env.GROUNDWORK_TEST_USER_DATA, 'User', 'settings.json'));
+    for (const f of settingsFiles) {
+      const content = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+      assert.ok(!content.includes(secret), `${f} contains the key`);
+    }
+    const all = JSON.stringify(vscode.workspace.getConfiguration('groundwork'));
+    assert.ok(!all.includes(secret));
+    await vscode.commands.executeCommand('groundwork.setApiKey', '');
+  });
+
+  it('runs the status, chunks and evaluation commands', async () => {
+    const gw = await api();
+    await vscode.commands.executeCommand('groundwork.showStatus');
+    assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', /# Groundwork index status/);
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(workspaceDir(), 'src', 'auth', 'session.ts')));
+    await vscode.commands.executeCommand('groundwork.showChunks');
+    const queries = path.join(gw.index.indexDir, '..', 'eval-queries.jsonl');
+    fs.writeFileSync(queries, `${JSON.stringify({ id: 'q1', query: 'token bucket rate limit', expected: ['src/http/rateLimit.ts'] })}\n`);
+    const metrics = await vscode.commands.executeCommand<{ mrrAt10: number }>('groundwork.runEvaluation', vscode.Uri.file(queries));
+    assert.equal(metrics?.mrrAt10, 1);
+  });
+});

@@ -1,0 +1,210 @@
+import { strict as assert } from 'node:assert';
+import { renderAnswerHtml, integrityText, shortLabel, formatScore } from '../../media/src/render';
+import { applyHostMessage, MAX_TURNS, normalizeTurn, readPersisted } from '../../media/src/transcript';
+import type { CitationView, TurnView } from '../../src/vscode/protocol';
+
+const CITES: CitationView[] = [
+  { id: 0, n: 1, label: 'src/auth/token.ts:L10-L24', status: 'verified' },
+  { id: 1, n: 2, label: 'src/auth/session.ts:L3-L9', status: 'stale', reason: 'the file changed since it was indexed' },
+  { id: 2, n: 3, label: '[3]', status: 'invalid', reason: 'there is no source [3] (the answer had 2)' },
+];
+
+/** Every tag name the HTML opens. */
+function tags(html: string): string[] {
+  return [...html.matchAll(/<([a-zA-Z][\w-]*)/g)].map((m) => m[1]!.toLowerCase());
+}
+
+/** The attributes of every opened tag, as `name` strings. */
+function attributeNames(html: string): string[] {
+  const out: string[] = [];
+  for (const m of html.matchAll(/<[a-zA-Z][\w-]*((?:\s+[\w:-]+(?:="[^"]*")?)*)\s*\/?>/g)) {
+    for (const a of m[1]!.matchAll(/([\w:-]+)(?:="[^"]*")?/g)) out.push(a[1]!.toLowerCase());
+  }
+  return out;
+}
+
+/** Asserts the HTML has no active content: no script/img/a/iframe elements, no href/src/style/on* attributes. */
+function assertInert(html: string): void {
+  const bad = tags(html).filter((t) => ['script', 'img', 'a', 'iframe', 'object', 'embed', 'svg', 'style', 'link', 'form', 'input'].includes(t));
+  assert.deepEqual(bad, [], `unexpected elements in ${html}`);
+  const attrs = attributeNames(html).filter((a) => a === 'href' || a === 'src' || a === 'style' || a.startsWith('on') || a === 'srcset' || a === 'formaction');
+  assert.deepEqual(attrs, [], `unexpected attributes in ${html}`);
+}
+
+function turn(id: string, extra: Partial<TurnView> = {}): TurnView {
+  return {
+    id,
+    question: `q ${id}`,
+    answer: '',
+    citations: [],
+    sources: [],
+    flags: { weakContext: false, stale: false, truncated: false, cut: false, extractive: false },
+    provider: 'test',
+    integrity: '0/0',
+    ...extra,
+  };
+}
+
+describe('webview answer rendering', () => {
+  it('escapes raw HTML: script, img with onerror, javascript: anchors', () => {
+    const md = [
+      'Before <script>alert(1)</script> after.',
+      '',
+      '<img src=x onerror="alert(2)">',
+      '',
+      '<a href="javascript:alert(3)">click</a>',
+      '',
+      '<div onclick="alert(4)">block html</div>',
+    ].join('\n');
+    const html = renderAnswerHtml(md, CITES);
+    assertInert(html);
+    assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), html);
+    assert.ok(html.includes('&lt;img src=x onerror=&quot;alert(2)&quot;&gt;'), html);
+    assert.ok(html.includes('&lt;a href=&quot;javascript:alert(3)&quot;&gt;click&lt;/a&gt;'), html);
+  });
+
+  it('renders markdown links, autolinks and reference links as inert text', () => {
+    const md = 'See [the docs](https://evil.example/x "t"), [js](javascript:alert(1)), [cmd](command:workbench.action.terminal.new), <https://auto.example> and [ref][r].\n\n[r]: https://ref.example';
+    const html = renderAnswerHtml(md, []);
+    assertInert(html);
+    assert.ok(html.includes('<span class="md-link" title="Links in answers are not opened">the docs</span>'), html);
+    assert.ok(html.includes('>js</span>'), html);
+    assert.ok(!html.includes('javascript'), html);
+    assert.ok(html.includes('>cmd</span>'), html);
+    assert.ok(!html.includes('command:'), html);
+    assert.ok(html.includes('>https://auto.example</span>'), html);
+    assert.ok(html.includes('>ref</span>'), html);
+    assert.ok(!html.includes('evil.example'), 'the link target must not appear at all');
+    assert.ok(!html.includes('ref.example'), 'a reference definition must not appear at all');
+  });
+
+  it('renders images as their alt text and never loads them', () => {
+    const html = renderAnswerHtml('![a <b>cat</b>](https://x.example/cat.png) ![](x)', []);
+    assertInert(html);
+    assert.ok(html.includes('[image: a &lt;b&gt;cat&lt;/b&gt;]'), html);
+    assert.ok(html.includes('[image]'), html);
+    assert.ok(!html.includes('cat.png'));
+  });
+
+  it('does not emit style attributes for aligned table columns (the CSP blocks inline styles)', () => {
+    const html = renderAnswerHtml('| a | b |\n|:-:|--:|\n| 1 | 2 |', []);
+    assertInert(html);
+    assert.match(html, /<th class="align-center">a<\/th>/);
+    assert.match(html, /<td class="align-right">2<\/td>/);
+  });
+
+  it('turns [n] into a chip with the citation id, number and status', () => {
+    const html = renderAnswerHtml('Tokens are signed [1].', CITES);
+    assert.match(html, /<button type="button" class="chip chip-verified" data-citation-id="0" data-n="1" data-status="verified" title="src\/auth\/token.ts:L10-L24"[^>]*>token\.ts:L10-L24<\/button>/);
+    assertInert(html);
+  });
+
+  it('marks a stale chip with the warning class and tooltip, and disables an invalid one', () => {
+    const html = renderAnswerHtml('Sessions [2] and [3].', CITES);
+    assert.match(html, /class="chip chip-stale" data-citation-id="1"[^>]*title="src\/auth\/session.ts:L3-L9 — file changed since indexing/);
+    const invalid = /<button [^>]*class="chip chip-invalid"[^>]*>/.exec(html)?.[0];
+    assert.ok(invalid, html);
+    assert.match(invalid, /\sdisabled[\s>]/);
+    assert.match(invalid, /data-citation-id="2"/);
+    assert.match(invalid, /title="\[3\] — not verified: there is no source \[3\] \(the answer had 2\)"/);
+  });
+
+  it('leaves [n] literal inside code spans and code blocks', () => {
+    const html = renderAnswerHtml('Use `arr [1]` here.\n\n```ts\nconst x = [1];\nfoo([1]);\n```\n\n    indented [1]\n', CITES);
+    assert.ok(!html.includes('class="chip'), html);
+    assert.ok(html.includes('<code>arr [1]</code>'), html);
+    assert.ok(html.includes('const x = [1];'), html);
+    assert.ok(html.includes('indented [1]'), html);
+  });
+
+  it('leaves [7] literal when the host sent no such citation', () => {
+    const html = renderAnswerHtml('Nothing backs this [7].', CITES);
+    assert.ok(!html.includes('chip'), html);
+    assert.ok(html.includes('this [7].'), html);
+  });
+
+  it('splits [1, 2] into two chips and skips indexing and link forms like the host parser', () => {
+    const html = renderAnswerHtml('Both [1, 2]. Not arr[1] nor [1](x).', CITES);
+    assert.equal((html.match(/class="chip /g) ?? []).length, 2, html);
+    assert.ok(html.includes('arr[1]'), html);
+  });
+
+  it('maps the k-th [n] to the k-th citation numbered n', () => {
+    const cites: CitationView[] = [
+      { id: 0, n: 1, label: 'a.ts:L1-L2', status: 'verified' },
+      { id: 1, n: 1, label: 'a.ts:L1-L2', status: 'verified' },
+    ];
+    const html = renderAnswerHtml('First [1], again [1], and once more [1].', cites);
+    assert.deepEqual([...html.matchAll(/data-citation-id="(\d+)"/g)].map((m) => m[1]), ['0', '1', '1']);
+  });
+
+  it('renders [n] as a disabled placeholder while the answer streams', () => {
+    const html = renderAnswerHtml('Partial answer [1] and [9', [], { pending: true });
+    assert.match(html, /<button type="button" class="chip chip-pending" disabled[^>]*>\[1\]<\/button>/);
+    assert.ok(html.includes('[9'), html);
+    assert.ok(!html.includes('data-citation-id'), 'placeholders carry no id to send back');
+  });
+
+  it('escapes citation labels and reasons that contain markup', () => {
+    const cites: CitationView[] = [{ id: 0, n: 1, label: 'src/<img src=x onerror=alert(1)>.ts:L1-L2', status: 'invalid', reason: '"><script>alert(1)</script>' }];
+    const html = renderAnswerHtml('x [1]', cites);
+    assertInert(html);
+    assert.ok(!html.includes('<script'), html);
+    assert.ok(!html.includes('<img'), html);
+  });
+
+  it('gives code blocks a language label and a copy button, with an untrusted info string sanitized', () => {
+    const html = renderAnswerHtml('```ts\nlet a = 1 < 2;\n```\n\n```"><script>x</script>\nplain\n```', []);
+    assertInert(html);
+    assert.equal((html.match(/<button type="button" class="code-copy icon-button"/g) ?? []).length, 2, html);
+    assert.ok(html.includes('<span class="code-lang">ts</span>'), html);
+    assert.ok(html.includes('<code class="language-ts">let a = 1 &lt; 2;\n</code>'), html);
+    assert.ok(html.includes('<span class="code-lang">text</span>'), html);
+  });
+
+  it('formats labels, scores and integrity for display', () => {
+    assert.equal(shortLabel('src/core/citations.ts:L64-L78'), 'citations.ts:L64-L78');
+    assert.equal(shortLabel('a.ts:L1-L2'), 'a.ts:L1-L2');
+    assert.equal(formatScore(0.81234), '0.812');
+    assert.equal(integrityText('3/3'), '3/3 citations verified');
+    assert.equal(integrityText('1/1'), '1/1 citation verified');
+    assert.equal(integrityText('0/0'), 'no citations');
+  });
+});
+
+describe('webview transcript state', () => {
+  it('applies answerStart, answerDelta and answerDone in order', () => {
+    let turns = applyHostMessage([], { type: 'answerStart', turn: turn('t1') })!;
+    assert.equal(turns[0]!.pending, true);
+    turns = applyHostMessage(turns, { type: 'answerDelta', turnId: 't1', delta: 'Hello ' })!;
+    turns = applyHostMessage(turns, { type: 'answerDelta', turnId: 't1', delta: 'world [1]' })!;
+    assert.equal(turns[0]!.answer, 'Hello world [1]');
+    assert.equal(applyHostMessage(turns, { type: 'answerDelta', turnId: 'nope', delta: 'x' }), undefined);
+    turns = applyHostMessage(turns, { type: 'answerDone', turn: turn('t1', { answer: 'Hello world [1]', citations: [CITES[0]!], integrity: '1/1' }) })!;
+    assert.equal(turns.length, 1);
+    assert.equal(turns[0]!.pending, undefined);
+    assert.equal(turns[0]!.citations.length, 1);
+    assert.deepEqual(applyHostMessage(turns, { type: 'cleared' }), []);
+  });
+
+  it('keeps only the newest MAX_TURNS turns', () => {
+    const many = Array.from({ length: MAX_TURNS + 5 }, (_, i) => turn(`t${i}`));
+    const turns = applyHostMessage([], { type: 'init', turns: many, status: { state: 'Ready', files: 1, chunks: 1, vectors: 'off', provider: 'x' } })!;
+    assert.equal(turns.length, MAX_TURNS);
+    assert.equal(turns[0]!.id, 't5');
+  });
+
+  it('normalizes malformed turns and saved state instead of trusting their shape', () => {
+    assert.equal(normalizeTurn({ question: 'no id' }), undefined);
+    const t = normalizeTurn({ id: 'x', question: 42, answer: null, citations: [{ id: 'a' }, { id: 0, status: 'weird', label: 'a.ts:L1' }], sources: 'no', flags: null, error: { message: 'boom', action: { id: 'rm -rf', label: 'x' } } })!;
+    assert.equal(t.question, '');
+    assert.equal(t.answer, '');
+    assert.deepEqual(t.citations, [{ id: 0, label: 'a.ts:L1', status: 'invalid' }]);
+    assert.deepEqual(t.sources, []);
+    assert.equal(t.error?.message, 'boom');
+    assert.equal(t.error?.action, undefined, 'an unknown action id is dropped');
+    assert.deepEqual(readPersisted(undefined), { v: 1, turns: [] });
+    assert.deepEqual(readPersisted({ v: 2, turns: [turn('a')] }), { v: 1, turns: [] });
+    assert.equal(readPersisted({ v: 1, turns: [turn('a'), { bad: true }], draft: 'hi' }).turns.length, 1);
+  });
+});
