@@ -296,7 +296,7 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
       process.stdout.write(`=== context given to ${result.provider.label} ===\n${context}\n=== answer ===\n${result.answer}`);
     }
     const out: string[] = ['', ''];
-    if (result.flags.weakContext) out.push('Note: the workspace does not seem to contain a good answer to this (weak retrieval).');
+    if (result.flags.weakContext) out.push('Note: the workspace may not contain an answer to this: the closest matches are weak.');
     if (result.error) out.push(`Model error (${result.error.kind}): ${result.error.message}`);
     const cited = new Map<string, AnswerResult['citations'][number]>();
     for (const c of result.citations) cited.set(c.n !== undefined ? `[${c.n}]` : c.marker, c);

@@ -233,15 +233,7 @@ export class AnswerService implements vscode.Disposable {
       if (c.status === 'invalid' || !c.path || c.startLine === undefined || c.endLine === undefined) continue;
       const src = r.sources.find((s) => s.n === c.n);
       if (!src) continue;
-      const from = Math.max(0, c.offset - 160);
-      // Prose around the marker, without code fences or markdown noise, for the hover.
-      const excerpt = r.answer
-        .slice(from, c.offset + c.marker.length + 60)
-        .split('\n')
-        .filter((l) => !/^\s*(```|~~~)/.test(l))
-        .join(' ')
-        .replace(/\s+/g, ' ')
-        .trim();
+      const excerpt = excerptAround(r.answer, c.offset);
       if (entries.some((e) => e.path === c.path && e.startLine === c.startLine && e.endLine === c.endLine)) continue;
       // Hash exactly the cited lines as the model saw them (a path mention may cite part of a source).
       const cited = src.text.split('\n').slice(c.startLine - src.startLine, c.endLine - src.startLine + 1).join('\n');
@@ -257,6 +249,25 @@ export class AnswerService implements vscode.Disposable {
     this.stop();
     this.changed.dispose();
   }
+}
+
+/**
+ * The paragraph of an answer that holds a citation marker, as plain prose for the hover: code
+ * fences dropped, whitespace folded, at most ~300 characters centred on the marker.
+ */
+export function excerptAround(answer: string, offset: number): string {
+  const start = answer.lastIndexOf('\n\n', offset);
+  const end = answer.indexOf('\n\n', offset);
+  const para = answer.slice(start < 0 ? 0 : start + 2, end < 0 ? answer.length : end);
+  const prose = para
+    .split('\n')
+    .filter((l) => !/^\s*(```|~~~)/.test(l))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (prose.length <= 300) return prose;
+  const at = Math.max(0, offset - (start < 0 ? 0 : start + 2) - 150);
+  return `…${prose.slice(at, at + 300)}…`;
 }
 
 /** An error for the UI, with the action that fixes it. */

@@ -48,7 +48,14 @@ export class CitationHovers implements vscode.HoverProvider, vscode.Disposable {
 
   provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
     const line = pos.line + 1;
-    const hits = this.rangesFor(doc).filter((c) => c.startLine <= line && line <= c.endLine);
+    const seen = new Set<string>();
+    const hits = this.rangesFor(doc).filter((c) => {
+      // The same question citing the same range again (asked twice) is shown once.
+      const key = `${c.question}\0${c.startLine}-${c.endLine}`;
+      if (c.startLine > line || line > c.endLine || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     if (!hits.length) return undefined;
     const md = new vscode.MarkdownString(undefined, true);
     // Only our own command may run from this hover; the answer text itself is escaped.
