@@ -44,7 +44,7 @@ export class IndexService implements vscode.Disposable {
     this.disposables.push(this.statusItem, this.onDidChangeEmitter);
   }
 
-  /** Resolves once the first full index has finished (or failed). */
+  /** Resolves once the first index is searchable (keyword search complete; vectors may follow). */
   whenReady(): Promise<void> {
     return this.firstIndex;
   }
@@ -140,6 +140,8 @@ export class IndexService implements vscode.Disposable {
 
   private onProgress(p: IndexProgress): void {
     this.progress = p.phase === 'done' ? undefined : p;
+    // Keyword search is complete once chunking is done; questions need not wait for the vectors.
+    if (p.phase === 'embed') this.resolveFirst();
     this.refreshStatusItem();
   }
 
