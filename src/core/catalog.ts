@@ -3,8 +3,10 @@
  * shards chosen by a hash of the path so one file's change rewrites one small shard.
  *
  * Each shard is two files: `shard-NN.json` (metadata) and `shard-NN.g<gen>.txt` (all chunk texts of
- * the shard, concatenated). Keeping the texts out of the JSON halves re-open time: at 87k chunks
- * parsing 78 MB of JSON took 730 ms; see docs/benchmarks.md. The text file's name carries the
+ * the shard, concatenated). Keeping the texts out of the JSON halves re-open time (at 87k chunks
+ * parsing 78 MB of JSON took 730 ms), and texts are decoded lazily, per chunk, from the shard's
+ * bytes when first read (decoding ~100 MB of text took ~200 ms of every re-open); see
+ * docs/benchmarks.md. The text file's name carries the
  * generation, and the JSON (written second, atomically) names it, so a crash between the two writes
  * leaves the previous, consistent pair; orphaned text files are removed on open.
  */
@@ -17,7 +19,7 @@ import { writeFileAtomic } from './fsUtil';
 
 /** Number of catalog shards. 32 keeps each shard ~1-3 MB on a 10k-file workspace. */
 export const CATALOG_SHARDS = 32;
-const SHARD_FORMAT = 2;
+const SHARD_FORMAT = 3;
 
 /** An indexed file. */
 export interface FileEntry {
@@ -49,7 +51,7 @@ interface StoredChunk {
   symbols: string[];
   header: string;
   hash: string;
-  /** Offset and length (UTF-16 units) of the text in the shard's text file. */
+  /** Byte offset and byte length (UTF-8) of the text in the shard's text file. */
   t: [number, number];
 }
 
@@ -60,11 +62,53 @@ interface StoredFile extends Omit<FileEntry, 'chunks'> {
 interface ShardData {
   format: number;
   gen: number;
-  /** Name and length (UTF-16 units) of the text file. */
+  /** Name and byte length of the text file. */
   textFile: string;
   textLength: number;
   files: StoredFile[];
   skipped: SkippedEntry[];
+}
+
+/**
+ * A chunk loaded from the catalog: its text is decoded from the shard's bytes on first read, so
+ * opening an index does not decode every chunk. `text` is a getter: copy it explicitly when the chunk
+ * crosses a thread or process boundary (structured clone drops getters).
+ */
+class StoredChunkText implements Chunk {
+  readonly id: string;
+  readonly startLine: number;
+  readonly endLine: number;
+  readonly symbols: string[];
+  readonly header: string;
+  readonly hash: string;
+  private decoded: string | undefined;
+  private readonly start: number;
+  private readonly length: number;
+
+  constructor(
+    c: StoredChunk,
+    readonly path: string,
+    readonly language: string,
+    private readonly bytes: Buffer,
+  ) {
+    this.id = c.id;
+    this.startLine = c.startLine;
+    this.endLine = c.endLine;
+    this.symbols = c.symbols;
+    this.header = c.header;
+    this.hash = c.hash;
+    this.start = c.t[0];
+    this.length = c.t[1];
+  }
+
+  get text(): string {
+    return (this.decoded ??= this.bytes.toString('utf8', this.start, this.start + this.length));
+  }
+}
+
+/** A plain copy of a chunk (text included), safe to post to another thread or serialize. */
+export function plainChunk(c: Chunk): Chunk {
+  return { id: c.id, path: c.path, language: c.language, startLine: c.startLine, endLine: c.endLine, symbols: c.symbols, header: c.header, text: c.text, hash: c.hash };
 }
 
 export class CatalogCorruptError extends Error {
@@ -114,26 +158,19 @@ export class Catalog {
         throw new CatalogCorruptError(file, 'unknown format');
       }
       referenced.add(data.textFile);
-      let texts: string;
+      let texts: Buffer;
       try {
-        texts = await fsp.readFile(path.join(dir, path.basename(data.textFile)), 'utf8');
+        texts = await fsp.readFile(path.join(dir, path.basename(data.textFile)));
       } catch (err) {
         throw new CatalogCorruptError(file, `its text file is missing (${(err as Error).message})`);
       }
-      if (texts.length !== data.textLength) throw new CatalogCorruptError(file, `its text file has ${texts.length} characters, expected ${data.textLength}`);
+      if (texts.length !== data.textLength) throw new CatalogCorruptError(file, `its text file has ${texts.length} bytes, expected ${data.textLength}`);
       catalog.gens[i] = data.gen;
       for (const f of data.files) {
-        const chunks: Chunk[] = f.chunks.map((c) => ({
-          id: c.id,
-          path: f.path,
-          language: f.language,
-          startLine: c.startLine,
-          endLine: c.endLine,
-          symbols: c.symbols,
-          header: c.header,
-          hash: c.hash,
-          text: texts.slice(c.t[0], c.t[0] + c.t[1]),
-        }));
+        const chunks: Chunk[] = f.chunks.map((c) => {
+          if (c.t[0] + c.t[1] > texts.length) throw new CatalogCorruptError(file, `chunk ${c.id} lies outside its text file`);
+          return new StoredChunkText(c, f.path, f.language, texts);
+        });
         catalog.files.set(f.path, { ...f, chunks });
       }
       for (const s of data.skipped) catalog.skipped.set(s.path, s);
@@ -184,18 +221,19 @@ export class Catalog {
     for (const [i, { files, skipped }] of byShard) {
       const gen = (this.gens[i] ?? 0) + 1;
       const textFile = `shard-${String(i).padStart(2, '0')}.g${gen}.txt`;
-      const parts: string[] = [];
+      const parts: Buffer[] = [];
       let offset = 0;
       const stored: StoredFile[] = files.map((f) => ({
         ...f,
         chunks: f.chunks.map((c) => {
-          parts.push(c.text);
-          const t: [number, number] = [offset, c.text.length];
-          offset += c.text.length;
+          const bytes = Buffer.from(c.text, 'utf8');
+          parts.push(bytes);
+          const t: [number, number] = [offset, bytes.length];
+          offset += bytes.length;
           return { id: c.id, startLine: c.startLine, endLine: c.endLine, symbols: c.symbols, header: c.header, hash: c.hash, t };
         }),
       }));
-      await writeFileAtomic(path.join(this.dir, textFile), parts.join(''));
+      await writeFileAtomic(path.join(this.dir, textFile), Buffer.concat(parts));
       const data: ShardData = { format: SHARD_FORMAT, gen, textFile, textLength: offset, files: stored, skipped };
       await writeFileAtomic(this.shardFile(i), JSON.stringify(data));
       const previous = `shard-${String(i).padStart(2, '0')}.g${this.gens[i] ?? 0}.txt`;

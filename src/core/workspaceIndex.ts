@@ -36,7 +36,7 @@ import type { Chunk, Embedder, Logger } from './types';
 import { silentLogger } from './types';
 
 /** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export { DEFAULT_CHUNK_CHARS } from './defaults';
 import { DEFAULT_CHUNK_CHARS } from './defaults';

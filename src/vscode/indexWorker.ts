@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { retrievalCoverage, salientTerms } from '../core/answer';
+import { plainChunk } from '../core/catalog';
 import type { WorkspaceRoot } from '../core/discovery';
 import { search } from '../core/retrieval';
 import type { Logger } from '../core/types';
@@ -103,7 +104,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     case 'status':
       return { ...(await need().status()), vectorsReason: embed?.reason };
     case 'chunksOf':
-      return need().getFile(req.params.path)?.chunks ?? [];
+      return (need().getFile(req.params.path)?.chunks ?? []).map(plainChunk);
     case 'rebuild': {
       const params = openParams;
       if (!params) throw new Error('the index is not open');
