@@ -37,10 +37,17 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
 }
 
+/**
+ * The default corpus is capped so runs stay comparable as dependencies are added: the first
+ * {@link CORPUS_MAX_FILES} source files in sorted path order (~100k chunks at the default budget).
+ */
+const CORPUS_MAX_FILES = 10_000;
+
 /** Copies the source files of `from` into `to`; returns the number of files copied. */
 async function buildCorpus(from: string, to: string): Promise<number> {
   let n = 0;
   for await (const file of walk(from)) {
+    if (n >= CORPUS_MAX_FILES) break;
     const rel = path.relative(from, file).split(path.sep).map((s) => (RENAME_SEGMENTS.has(s) ? `${s}_` : s));
     if (rel.some((s) => s.startsWith('.'))) continue;
     const dest = path.join(to, ...rel);
@@ -169,7 +176,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
       corpus = path.join(tmp, 'corpus');
       log.info(`Copying the .js/.ts files of ${from} into a temporary corpus…`);
       const n = await buildCorpus(from, corpus);
-      corpusLabel = `${n} .js/.ts files from this project's node_modules`;
+      corpusLabel = `${n} .js/.ts files from this project's node_modules (the first ${CORPUS_MAX_FILES} in path order)`;
     }
     results.corpus = corpusLabel;
     const roots = rootsFromDirs([corpus]);
