@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 
 const question = process.argv[2] ?? 'how does a file get split into chunks along syntax-tree boundaries?';
 for (const args of [['index'], ['ask', question, '--no-update']]) {
-  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { stdio: 'inherit' });
+  // GROUNDWORK_OFFLINE: the demo never fetches the embedding model; it runs on keyword search.
+  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { stdio: 'inherit', env: { GROUNDWORK_OFFLINE: '1', ...process.env } });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
