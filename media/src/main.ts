@@ -10,8 +10,8 @@
  * before the host answers), post `ready`, then apply the host's `init` and later messages. Every
  * change to the turns is saved with `setState` (the newest MAX_TURNS turns).
  */
-import { MAX_QUESTION_CHARS, parseHostMessage } from '../../src/vscode/protocol';
-import type { ActionId, HostMessage, StatusView, TurnView, WebviewMessage } from '../../src/vscode/protocol';
+import { isActionId, MAX_QUESTION_CHARS, parseHostMessage } from '../../src/vscode/protocol';
+import type { HostMessage, StatusView, TurnView, WebviewMessage } from '../../src/vscode/protocol';
 import { h, icon } from './dom';
 import { applyHostMessage, isStreaming, normalizeStatus, readPersisted, type PersistedState } from './transcript';
 import { renderAnswerInto, renderTurn } from './turnView';
@@ -35,7 +35,6 @@ const PREVIEW_DELAY_MS = 250;
 const PREVIEW_HIDE_MS = 200;
 /** Most preview lines shown; the host already bounds them, this keeps the popover small regardless. */
 const PREVIEW_MAX_LINES = 60;
-const ACTIONS: readonly ActionId[] = ['setApiKey', 'openSettings', 'rebuildIndex', 'showStatus', 'downloadModel'];
 
 const vscode = acquireVsCodeApi();
 const saved = readPersisted(vscode.getState());
@@ -342,7 +341,7 @@ transcript.addEventListener('click', (e) => {
   }
   const action = target.closest<HTMLButtonElement>('button.action-button');
   const id = action?.dataset.action;
-  if (id && (ACTIONS as readonly string[]).includes(id)) post({ type: 'runAction', action: id as ActionId });
+  if (isActionId(id)) post({ type: 'runAction', action: id });
 });
 
 // <details> 'toggle' does not bubble; listen in the capture phase.

@@ -7,6 +7,7 @@
  * a non-string reaching the DOM. The same normalization applies to what `getState()` returns.
  */
 import type { CitationView, ErrorView, HostMessage, SourceView, StatusView, TurnView } from '../../src/vscode/protocol';
+import { isActionId } from '../../src/vscode/protocol';
 
 /** Turns kept in the webview and its persisted state; older ones drop off (the host keeps history). */
 export const MAX_TURNS = 50;
@@ -20,7 +21,6 @@ export interface PersistedState {
   draft?: string;
 }
 
-const ACTIONS = new Set(['setApiKey', 'openSettings', 'rebuildIndex', 'showStatus', 'downloadModel']);
 
 function str(x: unknown, max = 1_000_000): string {
   return typeof x === 'string' ? x.slice(0, max) : '';
@@ -56,7 +56,7 @@ function errorView(raw: unknown): ErrorView | undefined {
   if (!e) return undefined;
   const out: ErrorView = { kind: str(e.kind, 100), message: str(e.message, 4000) };
   const a = record(e.action);
-  if (a && typeof a.id === 'string' && ACTIONS.has(a.id)) out.action = { id: a.id as NonNullable<ErrorView['action']>['id'], label: str(a.label, 100) || 'Fix' };
+  if (a && isActionId(a.id)) out.action = { id: a.id, label: str(a.label, 100) || 'Fix' };
   return out;
 }
 

@@ -125,6 +125,13 @@ function positiveInt(name: string, raw: string | undefined, fallback: number, ma
   return n;
 }
 
+let configFile: ReturnType<typeof readConfigFile> | undefined;
+/** The config file, read once per run (ask reads both its model and its embedding settings). */
+function userConfig(): ReturnType<typeof readConfigFile> {
+  configFile ??= readConfigFile(configFilePath());
+  return configFile;
+}
+
 /** Cleanup run when the command ends (embedding workers). */
 const closers: Array<() => Promise<void>> = [];
 /** Why vectors are off in this run, for summaries. */
@@ -147,7 +154,7 @@ function indexDirFor(v: Values): { roots: ReturnType<typeof rootsFromDirs>; inde
 async function openIndex(v: Values, logger: Logger, indexDirOverride?: string): Promise<WorkspaceIndex> {
   const { roots, indexDir } = indexDirFor(v);
   const options = indexOptions(v);
-  const settings = resolveEmbedSettings({ embedder: v.embedder, embedModel: v['embed-model'] }, process.env, await readConfigFile(configFilePath()));
+  const settings = resolveEmbedSettings({ embedder: v.embedder, embedModel: v['embed-model'] }, process.env, await userConfig());
   const offline = Boolean(process.env.GROUNDWORK_OFFLINE && process.env.GROUNDWORK_OFFLINE !== '0');
   const status = await createEmbedder(settings, logger, 'run `groundwork download-model` where huggingface.co is reachable', !offline);
   closers.push(() => status.close());
@@ -260,7 +267,7 @@ async function cmdSearch(query: string, v: Values, logger: Logger): Promise<void
 const CLI_KEY_HINT = 'export OPENAI_API_KEY=… (or name another variable in the config file as "apiKeyEnv")';
 
 async function cmdAsk(question: string, v: Values, logger: Logger): Promise<number> {
-  const settings = resolveLlmSettings({ provider: v.provider, model: v.model, baseURL: v['base-url'] }, process.env, await readConfigFile(configFilePath()));
+  const settings = resolveLlmSettings({ provider: v.provider, model: v.model, baseURL: v['base-url'] }, process.env, await userConfig());
   const llm = createLlm(settings, CLI_KEY_HINT);
   const k = positiveInt('k', v.k, 10, 100);
   const index = await openIndex(v, logger);
@@ -468,7 +475,7 @@ export async function main(argv: string[]): Promise<number> {
         await cmdEval(values, logger);
         return 0;
       case 'download-model': {
-        const settings = resolveEmbedSettings({ embedder: 'local', embedModel: values['embed-model'] }, process.env, await readConfigFile(configFilePath()));
+        const settings = resolveEmbedSettings({ embedder: 'local', embedModel: values['embed-model'] }, process.env, await userConfig());
         const modelId = settings.model ?? DEFAULT_LOCAL_MODEL;
         logger.info(`Downloading ${modelId} into ${settings.cacheDir ?? defaultModelCacheDir()}…`);
         const reported = new Set<string>();

@@ -10,16 +10,16 @@
  * generation, and the JSON (written second, atomically) names it, so a crash between the two writes
  * leaves the previous, consistent pair; orphaned text files are removed on open.
  */
-import { createHash } from 'node:crypto';
+import { hash16 } from './hash';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Chunk, ChunkMethod } from './types';
 import type { SkipReason } from './discovery';
-import { writeFileAtomic } from './fsUtil';
+import { shardOf, writeFileAtomic } from './fsUtil';
 
 /** Number of catalog shards. 32 keeps each shard ~1-3 MB on a 10k-file workspace. */
 export const CATALOG_SHARDS = 32;
-const SHARD_FORMAT = 3;
+const SHARD_FORMAT = 4;
 
 /** An indexed file. */
 export interface FileEntry {
@@ -118,17 +118,16 @@ export class CatalogCorruptError extends Error {
   }
 }
 
-export function shardOf(filePath: string, shards = CATALOG_SHARDS): number {
-  return createHash('sha1').update(filePath).digest().readUInt32BE(0) % shards;
-}
 
 export function contentHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return hash16(text);
 }
 
 export class Catalog {
   readonly files = new Map<string, FileEntry>();
   readonly skipped = new Map<string, SkippedEntry>();
+  /** Paths (files and skipped) per shard, so a flush touches only the changed shards' entries. */
+  private readonly members: Array<Set<string>> = Array.from({ length: CATALOG_SHARDS }, () => new Set<string>());
   private readonly gens: number[] = new Array<number>(CATALOG_SHARDS).fill(0);
   private readonly dirty = new Set<number>();
 
@@ -172,8 +171,12 @@ export class Catalog {
           return new StoredChunkText(c, f.path, f.language, texts);
         });
         catalog.files.set(f.path, { ...f, chunks });
+        catalog.members[i]!.add(f.path);
       }
-      for (const s of data.skipped) catalog.skipped.set(s.path, s);
+      for (const s of data.skipped) {
+        catalog.skipped.set(s.path, s);
+        catalog.members[i]!.add(s.path);
+      }
     }
     // Text files of generations that no JSON names (an interrupted write) are garbage.
     for (const name of await fsp.readdir(dir)) {
@@ -194,30 +197,44 @@ export class Catalog {
   setFile(entry: FileEntry): void {
     this.skipped.delete(entry.path);
     this.files.set(entry.path, entry);
-    this.dirty.add(shardOf(entry.path));
+    this.touch(entry.path, true);
   }
 
   setSkipped(entry: SkippedEntry): void {
     this.files.delete(entry.path);
     this.skipped.set(entry.path, entry);
-    this.dirty.add(shardOf(entry.path));
+    this.touch(entry.path, true);
   }
 
   remove(filePath: string): void {
-    if (this.files.delete(filePath) || this.skipped.delete(filePath)) this.dirty.add(shardOf(filePath));
+    if (this.files.delete(filePath) || this.skipped.delete(filePath)) this.touch(filePath, false);
   }
 
-  get hasChanges(): boolean {
-    return this.dirty.size > 0;
+  private touch(filePath: string, present: boolean): void {
+    const i = shardOf(filePath, CATALOG_SHARDS);
+    if (present) this.members[i]!.add(filePath);
+    else this.members[i]!.delete(filePath);
+    this.dirty.add(i);
   }
+
 
   /** Writes the changed shards (atomically, each bumping its generation). */
   async flush(): Promise<void> {
     if (!this.dirty.size) return;
     const byShard = new Map<number, { files: FileEntry[]; skipped: SkippedEntry[] }>();
-    for (const i of this.dirty) byShard.set(i, { files: [], skipped: [] });
-    for (const f of this.files.values()) byShard.get(shardOf(f.path))?.files.push(f);
-    for (const s of this.skipped.values()) byShard.get(shardOf(s.path))?.skipped.push(s);
+    for (const i of this.dirty) {
+      const files: FileEntry[] = [];
+      const skipped: SkippedEntry[] = [];
+      for (const p of this.members[i]!) {
+        const f = this.files.get(p);
+        if (f) files.push(f);
+        else {
+          const s = this.skipped.get(p);
+          if (s) skipped.push(s);
+        }
+      }
+      byShard.set(i, { files, skipped });
+    }
     for (const [i, { files, skipped }] of byShard) {
       const gen = (this.gens[i] ?? 0) + 1;
       const textFile = `shard-${String(i).padStart(2, '0')}.g${gen}.txt`;

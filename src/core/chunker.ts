@@ -15,7 +15,7 @@
  * Coverage holds by construction: every level of the algorithm partitions a line range into
  * contiguous sub-ranges, so a wrong or partial syntax tree can only move boundaries, never lose lines.
  */
-import { createHash } from 'node:crypto';
+import { hash16 } from './hash';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Language, Parser, type Node } from 'web-tree-sitter';
@@ -185,10 +185,6 @@ interface Ctx {
   pendingSymbols: string[];
 }
 
-function sha256Hex16(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 16);
-}
-
 /** A chunk before materialisation: lines a..b (0-based), or one piece of an over-long line. */
 interface Piece {
   a: number;
@@ -243,7 +239,7 @@ function mergeSmallPieces(ctx: Ctx): Piece[] {
 function materialize(ctx: Ctx, pieces: readonly Piece[]): Chunk[] {
   return pieces.map((p) => {
     const text = p.text ?? ctx.lines.slice(p.a, p.b);
-    const hash = sha256Hex16(`${p.header}\n${text}`);
+    const hash = hash16(`${p.header}\n${text}`);
     const id = `${ctx.path}#L${p.a + 1}-L${p.b + 1}#${hash.slice(0, 8)}${p.part === undefined ? '' : `@${p.part}`}`;
     return {
       id,

@@ -146,9 +146,42 @@ function isIgnored(scopes: readonly Scope[], rel: string, isDir: boolean): boole
   return ignored;
 }
 
-function isInside(parent: string, child: string): boolean {
+/** True when `child` is `parent` or lies below it. */
+export function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Roots from folders: names (from `name`, else the folder's basename) made unique with `-2`, `-3`…,
+ * since with several roots the name prefixes every index path.
+ */
+export function uniqueRoots(folders: ReadonlyArray<{ dir: string; name?: string }>): WorkspaceRoot[] {
+  const used = new Set<string>();
+  return folders.map((f) => {
+    const dir = path.resolve(f.dir);
+    const base = (f.name ?? path.basename(dir)).replace(/[\\/]/g, '_') || 'root';
+    let name = base;
+    for (let i = 2; used.has(name); i++) name = `${base}-${i}`;
+    used.add(name);
+    return { name, dir };
+  });
+}
+
+/** Absolute file of an index path, or undefined when it names no root. Inverse of {@link indexPathOf}. */
+export function absolutePathOf(roots: readonly WorkspaceRoot[], indexPath: string): string | undefined {
+  if (roots.length === 1) return path.join(roots[0]!.dir, ...indexPath.split('/'));
+  const slash = indexPath.indexOf('/');
+  const root = roots.find((r) => r.name === indexPath.slice(0, slash));
+  return root ? path.join(root.dir, ...indexPath.slice(slash + 1).split('/')) : undefined;
+}
+
+/** Index path of an absolute file, or undefined when it is outside every root. */
+export function indexPathOf(roots: readonly WorkspaceRoot[], absPath: string): string | undefined {
+  const resolved = path.resolve(absPath);
+  const root = roots.find((r) => isInside(path.resolve(r.dir), resolved));
+  if (!root) return undefined;
+  return displayPath(roots, root, path.relative(path.resolve(root.dir), resolved).split(path.sep).join('/'));
 }
 
 /**
@@ -260,6 +293,17 @@ export async function* discoverFiles(
   }
 }
 
+/** State shared by the {@link classifyPath} calls of one batch. */
+export interface ClassifyBatch {
+  filter: FileFilter;
+  /** Ignore file → its matcher, or null when it does not exist. */
+  ignoreFiles: Map<string, Ignore | null>;
+}
+
+export function newClassifyBatch(options: DiscoveryOptions = {}): ClassifyBatch {
+  return { filter: new FileFilter(options), ignoreFiles: new Map() };
+}
+
 /**
  * Resolves one absolute path (e.g. from a file watcher) to its index path, or says why it is not
  * indexed. Applies the same rules as the walk, including every ignore file on the way down.
@@ -268,8 +312,13 @@ export async function classifyPath(
   roots: readonly WorkspaceRoot[],
   absPath: string,
   options: DiscoveryOptions = {},
+  /**
+   * Shared by the calls of one batch (e.g. a watcher flush): the compiled filters and the ignore
+   * files already read, so N files in one folder read its ignore files once, not N times.
+   */
+  batch: ClassifyBatch = newClassifyBatch(options),
 ): Promise<{ root: WorkspaceRoot; path: string; rel: string; ignoredBy?: SkipReason } | undefined> {
-  const filter = new FileFilter(options);
+  const filter = batch.filter;
   const resolved = path.resolve(absPath);
   const root = roots.find((r) => isInside(path.resolve(r.dir), resolved));
   if (!root) return undefined;
@@ -281,8 +330,14 @@ export async function classifyPath(
   for (let i = 0; i < segments.length; i++) {
     const dirAbs = path.join(root.dir, base);
     for (const name of ['.gitignore', '.groundworkignore']) {
-      const content = await readIgnoreFile(path.join(dirAbs, name));
-      if (content !== undefined) scopes.push({ base, matcher: ignore().add(content) });
+      const file = path.join(dirAbs, name);
+      let matcher = batch.ignoreFiles.get(file);
+      if (matcher === undefined) {
+        const content = await readIgnoreFile(file);
+        matcher = content === undefined ? null : ignore().add(content);
+        batch.ignoreFiles.set(file, matcher);
+      }
+      if (matcher) scopes.push({ base, matcher });
     }
     const isLast = i === segments.length - 1;
     const sub = base + segments[i]!;

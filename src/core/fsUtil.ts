@@ -115,3 +115,8 @@ export function fnv1a32(s: string): number {
   }
   return h >>> 0;
 }
+
+/** Stable shard of a path: FNV-1a of the path modulo the shard count (catalog and vector store). */
+export function shardOf(filePath: string, shards: number): number {
+  return fnv1a32(filePath) % shards;
+}

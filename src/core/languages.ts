@@ -164,8 +164,3 @@ export function languageForPath(filePath: string): string {
 export function grammarWasmFor(language: string): string | undefined {
   return Object.prototype.hasOwnProperty.call(GRAMMAR_WASM, language) ? GRAMMAR_WASM[language] : undefined;
 }
-
-/** True when the language id is parsed with tree-sitter. */
-export function hasGrammar(language: string): boolean {
-  return grammarWasmFor(language) !== undefined;
-}

@@ -264,9 +264,6 @@ export class LexicalIndex {
     return this.liveCount;
   }
 
-  has(id: string): boolean {
-    return this.numbers.has(id);
-  }
 
   private grow(min: number): void {
     if (min <= this.lengths.length) return;

@@ -4,6 +4,7 @@
  * the vector path in tests and benchmarks without downloading a model. Real embedders live in
  * src/providers.
  */
+import { fnv1a32 } from './fsUtil';
 import { codeTerms } from './tokenize';
 import type { Embedder } from './types';
 
@@ -27,7 +28,7 @@ export class HashingTestEmbedder implements Embedder {
   private vector(text: string): Float32Array {
     const v = new Float32Array(this.dimensions);
     for (const term of codeTerms(text)) {
-      const h = fnv1a(term);
+      const h = fnv1a32(term);
       const slot = (h >>> 1) % this.dimensions;
       v[slot] = (v[slot] ?? 0) + (h & 1 ? 1 : -1);
     }
@@ -39,12 +40,3 @@ export class HashingTestEmbedder implements Embedder {
   }
 }
 
-/** 32-bit FNV-1a: fast, stable across runs and platforms. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}

@@ -19,7 +19,7 @@ import type { IndexItem } from 'vectra/lib/types';
 import { silentLogger, type Logger } from './types';
 import { AtomicFileStorage } from './atomicStorage';
 import { DotKernel } from './dotKernel';
-import { fnv1a32, isAtomicTempFile, writeFileAtomic } from './fsUtil';
+import { isAtomicTempFile, shardOf, writeFileAtomic } from './fsUtil';
 import {
   BinaryVectorCodec,
   IndexCorruptError,
@@ -40,7 +40,7 @@ export {
   type ChunkVectorMetadata,
 } from './vectorCodec';
 export { AtomicFileStorage } from './atomicStorage';
-export { writeFileAtomic, fnv1a32 } from './fsUtil';
+export { writeFileAtomic, fnv1a32, shardOf } from './fsUtil';
 export { EmbeddingCache, type EmbeddingCacheOptions } from './embeddingCache';
 
 // ---------------------------------------------------------------------------------------------------
@@ -136,10 +136,6 @@ export interface VectorStoreOptions {
   vectraInsertScanBudget?: number;
 }
 
-/** Stable shard of a path: FNV-1a of the path modulo the shard count. */
-export function shardOf(filePath: string, shards: number): number {
-  return fnv1a32(filePath) % shards;
-}
 
 function shardName(i: number): string {
   return `shard-${String(i).padStart(2, '0')}`;

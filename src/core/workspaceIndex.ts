@@ -14,11 +14,15 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
+import { hash16 } from './hash';
 import { Catalog, CatalogCorruptError, contentHash, type FileEntry } from './catalog';
 import { Chunker, CHUNKER_VERSION } from './chunker';
 import {
+  absolutePathOf,
   classifyPath,
+  newClassifyBatch,
+  isInside,
+  uniqueRoots,
   DEFAULT_MAX_FILE_BYTES,
   discoverFiles,
   errMessage,
@@ -36,7 +40,7 @@ import type { Chunk, Embedder, Logger } from './types';
 import { silentLogger } from './types';
 
 /** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export { DEFAULT_CHUNK_CHARS } from './defaults';
 import { DEFAULT_CHUNK_CHARS } from './defaults';
@@ -125,21 +129,14 @@ export function defaultIndexDir(roots: readonly string[]): string {
         ? path.join(os.homedir(), 'Library', 'Caches', 'groundwork')
         : path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'groundwork'));
   const resolved = roots.map((r) => path.resolve(r)).sort();
-  const key = createHash('sha256').update(resolved.join('\0')).digest('hex').slice(0, 12);
+  const key = hash16(resolved.join('\0')).slice(0, 12);
   const name = (path.basename(resolved[0] ?? 'workspace') || 'workspace').replace(/[^A-Za-z0-9._-]/g, '_');
   return path.join(base, `${name}-${key}`);
 }
 
 /** Roots from folder paths; names are folder basenames, made unique. */
 export function rootsFromDirs(dirs: readonly string[]): WorkspaceRoot[] {
-  const used = new Set<string>();
-  return dirs.map((d) => {
-    const dir = path.resolve(d);
-    let name = path.basename(dir) || 'root';
-    for (let i = 2; used.has(name); i++) name = `${path.basename(dir)}-${i}`;
-    used.add(name);
-    return { name, dir };
-  });
+  return uniqueRoots(dirs.map((dir) => ({ dir })));
 }
 
 export class IndexError extends Error {
@@ -177,6 +174,8 @@ export class WorkspaceIndex {
   /** chunk id → chunk, for every indexed chunk. */
   private readonly chunksById = new Map<string, Chunk>();
   private lexicalDirty = false;
+  /** Files forgotten whose vectors are still on disk (see forget). */
+  private readonly vectorDeletes = new Set<string>();
   private scanStats: ScanStats = { skipped: {}, samples: {}, at: '' };
   private closed = false;
   /** Serializes writers within this process (watcher events, a full scan, a rebuild). */
@@ -207,7 +206,7 @@ export class WorkspaceIndex {
       const st = await fsp.stat(r.dir).catch(() => undefined);
       if (!st?.isDirectory()) throw new IndexError(`workspace folder not found: ${r.dir}`);
     }
-    if (opts.roots.some((r) => isInside(r.dir, path.resolve(opts.indexDir)))) {
+    if (opts.roots.some((r) => isInside(path.resolve(r.dir), path.resolve(opts.indexDir)))) {
       // Inside the workspace it would index itself; refuse rather than surprise.
       throw new IndexError(`the index folder must be outside the workspace: ${opts.indexDir}`);
     }
@@ -334,10 +333,7 @@ export class WorkspaceIndex {
 
   /** Absolute path on disk of an index path. */
   absolutePath(indexPath: string): string | undefined {
-    if (this.roots.length === 1) return path.join(this.roots[0]!.dir, ...indexPath.split('/'));
-    const slash = indexPath.indexOf('/');
-    const root = this.roots.find((r) => r.name === indexPath.slice(0, slash));
-    return root ? path.join(root.dir, ...indexPath.slice(slash + 1).split('/')) : undefined;
+    return absolutePathOf(this.roots, indexPath);
   }
 
   getChunk(id: string): Chunk | undefined {
@@ -499,8 +495,9 @@ export class WorkspaceIndex {
     return this.runExclusive(async () => {
       this.assertWritable();
       const changedPaths: string[] = [];
+      const batch = newClassifyBatch(this.options);
       for (const abs of absPaths) {
-        const info = await classifyPath(this.roots, abs, this.options);
+        const info = await classifyPath(this.roots, abs, this.options, batch);
         if (!info) continue;
         const st = await fsp.stat(abs).catch(() => undefined);
         if (!st || !st.isFile() || info.ignoredBy) {
@@ -520,7 +517,8 @@ export class WorkspaceIndex {
         if (outcome !== 'unchanged') changedPaths.push(info.path);
       }
       await this.catalog.flush();
-      if (this.vectors && changedPaths.length) await this.embedMissing(opts.signal, () => {});
+      if (this.vectors && changedPaths.length) await this.embedMissing(opts.signal, () => {}, changedPaths);
+      await this.flushVectorDeletes();
       return changedPaths;
     });
   }
@@ -532,9 +530,20 @@ export class WorkspaceIndex {
       this.lexical.remove(entry.chunks);
       for (const c of entry.chunks) this.chunksById.delete(c.id);
       this.lexicalDirty = true;
-      await this.vectors?.applyFileChanges([{ path: indexPath, items: null }]);
+      // Vectors are dropped in one batch (flushVectorDeletes): deleting a branch's worth of files
+      // one by one would rewrite the same shards once per file. Until then, search ignores them
+      // (their chunk ids are gone).
+      if (this.vectors) this.vectorDeletes.add(indexPath);
     }
     this.catalog.remove(indexPath);
+  }
+
+  /** Removes from disk the vectors of every file forgotten since the last call. */
+  private async flushVectorDeletes(): Promise<void> {
+    if (!this.vectors || !this.vectorDeletes.size) return;
+    const paths = [...this.vectorDeletes];
+    this.vectorDeletes.clear();
+    await this.vectors.applyFileChanges(paths.map((p) => ({ path: p, items: null })));
   }
 
   /** Reads, chunks and indexes one file (lexically). Never throws for file-level problems. */
@@ -587,13 +596,17 @@ export class WorkspaceIndex {
   private async embedMissing(
     signal: AbortSignal | undefined,
     onProgress: (done: number, total: number) => void,
+    /** Only these index paths (a watcher batch); all files when absent. */
+    only?: readonly string[],
   ): Promise<{ embedded: number; fromCache: number }> {
     const vectors = this.vectors;
     const embedder = this.embedder;
     const cache = this.cache;
     if (!vectors || !embedder || !cache) return { embedded: 0, fromCache: 0 };
+    await this.flushVectorDeletes();
     const pending: FileEntry[] = [];
-    for (const f of this.catalog.files.values()) {
+    const candidates = only ? only.map((p) => this.catalog.files.get(p)).filter((f): f is FileEntry => Boolean(f)) : this.catalog.files.values();
+    for (const f of candidates) {
       const have = new Set(vectors.itemsForPath(f.path).map((x) => x.id));
       if (have.size !== f.chunks.length || f.chunks.some((c) => !have.has(c.id))) pending.push(f);
     }
@@ -655,6 +668,7 @@ export class WorkspaceIndex {
   /** Writes catalog shards, the lexical snapshot and scan stats. */
   async persist(): Promise<void> {
     if (!this.release) return;
+    await this.flushVectorDeletes();
     await this.catalog.flush();
     if (this.lexicalDirty) {
       await writeFileAtomic(this.file('lexical.bin'), this.lexical.serialize({ gens: this.catalog.generations() }));
@@ -729,13 +743,9 @@ export function embeddingText(c: Chunk): string {
 export function embeddingKey(c: Chunk): string {
   if (!c.header) return c.hash;
   const header = c.header.startsWith(c.path) ? c.header.slice(c.path.length) : c.header;
-  return createHash('sha256').update(header).update('\n').update(c.text).digest('hex').slice(0, 16);
+  return hash16(header, '\n', c.text);
 }
 
-function isInside(parent: string, child: string): boolean {
-  const rel = path.relative(path.resolve(parent), child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   try {

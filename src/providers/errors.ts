@@ -89,9 +89,14 @@ export function displayURL(baseURL: string): string {
   }
 }
 
-/** True when requests to `baseURL` stay on this machine (loopback host). */
+/** True when requests to `baseURL` stay on this machine (loopback host); false for an invalid URL. */
 export function isLoopback(baseURL: string): boolean {
-  const host = new URL(baseURL).hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  let host: string;
+  try {
+    host = new URL(baseURL).hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 

@@ -3,12 +3,13 @@
  * keeps the conversation (workspace state, bounded), runs the engine's answer pipeline against the
  * index worker, and remembers cited ranges for editor hovers.
  */
-import { createHash } from 'node:crypto';
+import { hash16 } from '../core/hash';
 import * as vscode from 'vscode';
 import { answerQuestion, type AnswerResult, type Turn } from '../core/answer';
 import type { Citation, Source } from '../core/citations';
 import { LlmError, type LlmProvider } from '../core/llm';
 import { ConfigError, DEFAULT_OPENAI_MODEL } from '../providers/config';
+import { isLoopback } from '../providers/errors';
 import { DEFAULT_OPENAI_BASE_URL, OpenAIChatProvider } from '../providers/openaiChat';
 import type { IndexService } from './indexService';
 import type { ErrorView, TurnView } from './protocol';
@@ -52,19 +53,6 @@ export interface ProviderChoice {
   problem?: ErrorView;
 }
 
-export function hashText(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
-}
-
-function isLoopback(url: string): boolean {
-  try {
-    const h = new URL(url).hostname;
-    return h === 'localhost' || h === '127.0.0.1' || h === '::1' || h === '[::1]' || h.endsWith('.localhost');
-  } catch {
-    return false;
-  }
-}
-
 export class AnswerService implements vscode.Disposable {
   private turns: TurnRecord[];
   private cited: CitedRange[];
@@ -80,7 +68,23 @@ export class AnswerService implements vscode.Disposable {
   ) {
     this.turns = context.workspaceState.get<TurnRecord[]>(TURNS_KEY, []);
     this.cited = context.workspaceState.get<CitedRange[]>(CITED_KEY, []);
+    // The provider choice reads secrets and asks VS Code for models; it is cached and recomputed
+    // only when something it depends on changes (the chat view's status asks for it often).
+    const invalidate = () => (this.choice = undefined);
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('groundwork')) invalidate();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(invalidate),
+      context.secrets.onDidChange((e) => {
+        if (e.key === API_KEY_SECRET) invalidate();
+      }),
+    );
+    if (vscode.lm?.onDidChangeChatModels) this.disposables.push(vscode.lm.onDidChangeChatModels(invalidate));
   }
+
+  private choice: Promise<ProviderChoice> | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
 
   get history(): readonly TurnRecord[] {
     return this.turns;
@@ -94,8 +98,16 @@ export class AnswerService implements vscode.Disposable {
     return this.turns.find((t) => t.view.id === id);
   }
 
-  /** The model to use now, honouring the settings and workspace trust. */
-  async chooseProvider(): Promise<ProviderChoice> {
+  /** The model to use now, honouring the settings and workspace trust (cached, see the constructor). */
+  chooseProvider(): Promise<ProviderChoice> {
+    this.choice ??= this.computeProvider().catch((err: unknown) => {
+      this.choice = undefined;
+      throw err;
+    });
+    return this.choice;
+  }
+
+  private async computeProvider(): Promise<ProviderChoice> {
     const s = readSettings();
     const trusted = vscode.workspace.isTrusted;
     const apiKey = await this.context.secrets.get(API_KEY_SECRET);
@@ -221,7 +233,7 @@ export class AnswerService implements vscode.Disposable {
     return {
       view,
       citations,
-      sources: (r?.sources ?? []).map(({ text, ...s }) => ({ ...s, textHash: hashText(text) })),
+      sources: (r?.sources ?? []).map(({ text, ...s }) => ({ ...s, textHash: hash16(text) })),
       at: Date.now(),
     };
   }
@@ -237,7 +249,7 @@ export class AnswerService implements vscode.Disposable {
       if (entries.some((e) => e.path === c.path && e.startLine === c.startLine && e.endLine === c.endLine)) continue;
       // Hash exactly the cited lines as the model saw them (a path mention may cite part of a source).
       const cited = src.text.split('\n').slice(c.startLine - src.startLine, c.endLine - src.startLine + 1).join('\n');
-      entries.push({ path: c.path, startLine: c.startLine, endLine: c.endLine, turnId: record.view.id, question: r.question, excerpt, textHash: hashText(cited), at: Date.now() });
+      entries.push({ path: c.path, startLine: c.startLine, endLine: c.endLine, turnId: record.view.id, question: r.question, excerpt, textHash: hash16(cited), at: Date.now() });
     }
     if (!entries.length) return;
     this.cited = [...this.cited, ...entries].slice(-MAX_CITED);
@@ -248,6 +260,7 @@ export class AnswerService implements vscode.Disposable {
   dispose(): void {
     this.stop();
     this.changed.dispose();
+    for (const d of this.disposables) d.dispose();
   }
 }
 

@@ -4,7 +4,8 @@
  * MarkdownString trust is an allowlist of Groundwork's own command; the answer text is escaped.
  */
 import * as vscode from 'vscode';
-import { hashText, type AnswerService, type CitedRange } from './answerService';
+import { hash16 } from '../core/hash';
+import type { AnswerService, CitedRange } from './answerService';
 import type { IndexService } from './indexService';
 import { readSettings } from './settings';
 
@@ -63,7 +64,7 @@ export class CitationHovers implements vscode.HoverProvider, vscode.Disposable {
     md.supportThemeIcons = true;
     for (const c of hits.slice(0, 3)) {
       const current = doc.getText(new vscode.Range(c.startLine - 1, 0, Math.min(c.endLine, doc.lineCount) - 1, Number.MAX_SAFE_INTEGER));
-      const stale = hashText(current.replace(/\r\n|\r/g, '\n')) !== c.textHash;
+      const stale = hash16(current.replace(/\r\n|\r/g, '\n')) !== c.textHash;
       const args = encodeURIComponent(JSON.stringify([c.turnId]));
       md.appendMarkdown(`$(quote) **Cited by Groundwork** (lines ${c.startLine}–${c.endLine})\n\n`);
       md.appendMarkdown(`**Q:** ${escapeMarkdown(c.question.slice(0, 200))}\n\n`);

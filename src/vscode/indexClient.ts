@@ -126,9 +126,6 @@ export class IndexClient {
     return (await this.call('rebuild', {})) as IndexRunSummary;
   }
 
-  async cancel(): Promise<void> {
-    if (this.worker) await this.call('cancel', {});
-  }
 
   /** An answer retriever over this worker; `absolutePath` maps index paths with the given roots. */
   retriever(absolutePath: (indexPath: string) => string | undefined): AnswerRetriever {

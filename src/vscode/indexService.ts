@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { WorkspaceRoot } from '../core/discovery';
+import { absolutePathOf, indexPathOf, uniqueRoots, type WorkspaceRoot } from '../core/discovery';
 import type { IndexProgress, IndexRunSummary } from '../core/workspaceIndex';
 import type { EmbedSettings } from '../providers/config';
 import { IndexClient, resolveIndexWorker, type StatusWithReason } from './indexClient';
@@ -59,15 +59,7 @@ export class IndexService implements vscode.Disposable {
   }
 
   private computeRoots(): WorkspaceRoot[] {
-    const used = new Set<string>();
-    return (vscode.workspace.workspaceFolders ?? [])
-      .filter((f) => f.uri.scheme === 'file')
-      .map((f) => {
-        let name = f.name.replace(/[\\/]/g, '_') || 'root';
-        for (let i = 2; used.has(name); i++) name = `${f.name}-${i}`;
-        used.add(name);
-        return { name, dir: f.uri.fsPath };
-      });
+    return uniqueRoots((vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => ({ name: f.name, dir: f.uri.fsPath })));
   }
 
   /** files.exclude globs that are on, as gitignore-style patterns. */
@@ -263,22 +255,12 @@ export class IndexService implements vscode.Disposable {
 
   /** Absolute path of an index path (single root: relative path; several: `<root name>/<path>`). */
   absolutePath(indexPath: string): string | undefined {
-    if (this.roots.length === 1) return path.join(this.roots[0]!.dir, ...indexPath.split('/'));
-    const slash = indexPath.indexOf('/');
-    const root = this.roots.find((r) => r.name === indexPath.slice(0, slash));
-    return root ? path.join(root.dir, ...indexPath.slice(slash + 1).split('/')) : undefined;
+    return absolutePathOf(this.roots, indexPath);
   }
 
   /** Index path of a file in the workspace, or undefined when it is outside every root. */
   indexPathOf(fsPath: string): string | undefined {
-    for (const r of this.roots) {
-      const rel = path.relative(r.dir, fsPath);
-      if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
-        const p = rel.split(path.sep).join('/');
-        return this.roots.length > 1 ? `${r.name}/${p}` : p;
-      }
-    }
-    return undefined;
+    return indexPathOf(this.roots, fsPath);
   }
 
   dispose(): void {

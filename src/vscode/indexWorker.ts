@@ -32,7 +32,6 @@ export type WorkerRequest =
   | { id: number; method: 'status'; params: Record<string, never> }
   | { id: number; method: 'chunksOf'; params: { path: string } }
   | { id: number; method: 'rebuild'; params: Record<string, never> }
-  | { id: number; method: 'cancel'; params: Record<string, never> }
   | { id: number; method: 'close'; params: Record<string, never> };
 
 export type WorkerEvent =
@@ -66,13 +65,25 @@ async function open(params: OpenParams): Promise<unknown> {
   return { vectorsReason: embed.reason };
 }
 
+/** Progress reaches the host at most this often (the engine reports every file), plus every phase change. */
+const PROGRESS_INTERVAL_MS = 100;
+
 async function runUpdate(): Promise<unknown> {
   const idx = need();
   updating?.abort();
   const controller = new AbortController();
   updating = controller;
+  let lastPost = 0;
+  let lastPhase = '';
+  const onProgress = (progress: IndexProgress) => {
+    const now = Date.now();
+    if (progress.phase === lastPhase && now - lastPost < PROGRESS_INTERVAL_MS) return;
+    lastPost = now;
+    lastPhase = progress.phase;
+    port?.postMessage({ event: 'progress', progress } satisfies WorkerEvent);
+  };
   try {
-    return await idx.update({ signal: controller.signal, onProgress: (progress) => port?.postMessage({ event: 'progress', progress } satisfies WorkerEvent) });
+    return await idx.update({ signal: controller.signal, onProgress });
   } finally {
     if (updating === controller) updating = undefined;
   }
@@ -114,9 +125,6 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       await open(params);
       return runUpdate();
     }
-    case 'cancel':
-      updating?.abort(new Error('cancelled'));
-      return null;
     case 'close':
       await closeAll();
       return null;

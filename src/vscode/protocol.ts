@@ -95,6 +95,11 @@ export const MAX_QUESTION_CHARS = 10_000;
 
 const ACTIONS: readonly ActionId[] = ['setApiKey', 'openSettings', 'rebuildIndex', 'showStatus', 'downloadModel'];
 
+/** True for a known fix-it action id (both sides check ids they receive). */
+export function isActionId(x: unknown): x is ActionId {
+  return typeof x === 'string' && (ACTIONS as readonly string[]).includes(x);
+}
+
 function isId(x: unknown): x is string {
   return typeof x === 'string' && x.length > 0 && x.length <= 64 && /^[A-Za-z0-9_-]+$/.test(x);
 }
@@ -130,7 +135,7 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
         ? { type: 'previewCitation', requestId: m.requestId, turnId: m.turnId, citationId: m.citationId }
         : undefined;
     case 'runAction':
-      return typeof m.action === 'string' && (ACTIONS as readonly string[]).includes(m.action) ? { type: 'runAction', action: m.action as ActionId } : undefined;
+      return isActionId(m.action) ? { type: 'runAction', action: m.action } : undefined;
     default:
       return undefined;
   }
