@@ -16,7 +16,7 @@
 import { codeTerms, pathTerms, TOKENIZER_VERSION } from './tokenize';
 
 /** Bump when the stored lexical format or the field setup changes. */
-export const LEXICAL_VERSION = 3 + TOKENIZER_VERSION * 100;
+export const LEXICAL_VERSION = 4 + TOKENIZER_VERSION * 100;
 
 export interface LexicalDoc {
   id: string;
@@ -72,6 +72,15 @@ export class LexicalCorruptError extends Error {
     super(`lexical index file is unreadable (${reason})`);
     this.name = 'LexicalCorruptError';
   }
+}
+
+/**
+ * The whole-file document of a file for the file-level index: its chunks' texts (which cover every
+ * non-blank line once), its path once, and every symbol it defines. Chunk headers are left out:
+ * they repeat enclosing signatures that the file's text already holds.
+ */
+export function fileLexicalDoc(path: string, chunks: readonly { text: string; symbols: readonly string[] }[]): LexicalDoc {
+  return { id: path, path, symbols: chunks.flatMap((c) => c.symbols), header: '', text: chunks.map((c) => c.text).join('\n') };
 }
 
 /** Weighted term frequencies of one document, and its length. */
@@ -355,6 +364,46 @@ export class LexicalIndex {
     }
     scored.sort((a, b) => b.weight * b.idf - a.weight * a.idf || (a.term < b.term ? -1 : 1));
     return scored.slice(0, MAX_QUERY_TERMS).map(({ term, weight }) => ({ term, weight }));
+  }
+
+  /**
+   * BM25 scores of specific documents (0 for unknown ids or no match), with the same term
+   * selection and statistics as {@link search}. Posting lists are in document order, so each
+   * lookup is a binary search; used to rank the chunks of a file that {@link search}'s top list
+   * did not reach.
+   */
+  scoreIds(terms: readonly WeightedTerm[], ids: readonly string[]): number[] {
+    const selected = this.selectTerms(terms);
+    const out = new Array<number>(ids.length).fill(0);
+    if (!selected.length || !ids.length) return out;
+    const n = Math.max(1, this.liveCount);
+    const avgLen = this.totalLength / n || 1;
+    const nums = ids.map((id) => this.numbers.get(id) ?? -1);
+    for (const { term, weight } of selected) {
+      const tid = this.postings.termId(term);
+      const p = tid === undefined ? undefined : this.postings.get(tid);
+      if (!p) continue;
+      const df = this.postings.documentFrequency(term);
+      const idf = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      nums.forEach((d, i) => {
+        if (d < 0 || !this.alive[d]) return;
+        let lo = 0;
+        let hi = p.n - 1;
+        while (lo <= hi) {
+          const mid = (lo + hi) >>> 1;
+          const v = p.docs[mid]!;
+          if (v === d) {
+            const tf = p.tfs[mid]!;
+            const norm = K1 * (1 - B + (B * this.lengths[d]!) / avgLen);
+            out[i]! += (idf * tf * (K1 + 1)) / (tf + norm);
+            return;
+          }
+          if (v < d) lo = mid + 1;
+          else hi = mid - 1;
+        }
+      });
+    }
+    return out;
   }
 
   search(terms: readonly WeightedTerm[], limit: number): LexicalHit[] {

@@ -25,6 +25,13 @@ export interface AnalyzedQuery {
   /** True when the query asks about tests, so test files are not demoted. */
   mentionsTests: boolean;
   long: boolean;
+  /**
+   * Identifiers the query names in code style (camelCase, snake_case, `backticked`, `called()`,
+   * `a::b`, stack-frame functions), as written: looked up in the symbol table for definitions.
+   */
+  identifiers: string[];
+  /** The query with issue-template boilerplate removed (what the terms were taken from). */
+  text: string;
 }
 
 export interface QueryAnalysisOptions {
@@ -49,6 +56,22 @@ const PATH_LINE = /((?:[\w.-]+\/)*[\w.-]+\.[A-Za-z]{1,5}):(\d+)/g;
 const CODE_SPAN = /`([^`\n]{1,80})`/g;
 const IDENTIFIER = /\b(?:[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*|[A-Za-z]+_[A-Za-z0-9_]+)\b/g;
 const TEST_WORDS = /\b(tests?|specs?|testing|unit test|test case|fixtures?)\b/i;
+const CALLED = /\b([A-Za-z_][A-Za-z0-9_]{2,})\s*\(/g;
+const QUALIFIED = /\b[A-Za-z_][A-Za-z0-9_]*(?:(?:::|\.|->)[A-Za-z_][A-Za-z0-9_]*)+/g;
+
+/**
+ * Issue-report boilerplate: HTML comments (template instructions), Markdown headings and bold
+ * labels on a line of their own ("### Steps to reproduce", "**Expected behavior**"), and checklist
+ * items ("- [x] I have searched existing issues"). They carry the template's words, not the
+ * problem's, and match the repository's own issue templates and contributing guides.
+ */
+export function stripBoilerplate(query: string): string {
+  return query
+    .replace(/<!--[\s\S]*?(-->|$)/g, ' ')
+    .replace(/^[ \t]{0,3}#{1,6}[ \t]+[^\n]{0,80}$/gm, '')
+    .replace(/^[ \t]*(\*\*|__)[^*_\n]{1,80}(\*\*|__):?[ \t]*$/gm, '')
+    .replace(/^[ \t]*[-*][ \t]+\[[ xX]\][^\n]*$/gm, '');
+}
 
 function stemOf(file: string): string | undefined {
   const base = file.split(/[\\/]/).pop() ?? '';
@@ -74,12 +97,19 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
   const add = (terms: string[], w: number) => {
     for (const t of terms) weights.set(t, Math.max(weights.get(t) ?? 0, w));
   };
-  add(codeTerms(query), 1);
   const long = query.length > LONG_QUERY_CHARS;
+  const original = query;
+  if (long) query = stripBoilerplate(query);
+  add(codeTerms(query), 1);
   const frames = extractFrames(query);
+  const identifiers = new Set<string>();
   const fileStems = new Set<string>();
   for (const f of frames) {
-    if (f.fn) add(codeTerms(f.fn.replace(/^(?:new|async)\s+/, '')), frameWeight);
+    if (f.fn) {
+      const fn = f.fn.replace(/^(?:new|async)\s+/, '');
+      add(codeTerms(fn), frameWeight);
+      identifiers.add(fn);
+    }
     if (f.file) {
       const stem = stemOf(f.file);
       if (stem) fileStems.add(stem);
@@ -87,8 +117,16 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
       add(pathTerms(segments.slice(-2).join('/')), frameWeight);
     }
   }
-  for (const m of query.matchAll(CODE_SPAN)) add(codeTerms(m[1]!), identifierWeight);
-  for (const m of query.matchAll(IDENTIFIER)) add(codeTerms(m[0]), identifierWeight);
+  for (const m of query.matchAll(CODE_SPAN)) {
+    add(codeTerms(m[1]!), identifierWeight);
+    if (/^[A-Za-z_$][\w$]*$/.test(m[1]!)) identifiers.add(m[1]!);
+  }
+  for (const m of query.matchAll(IDENTIFIER)) {
+    add(codeTerms(m[0]), identifierWeight);
+    identifiers.add(m[0]);
+  }
+  for (const m of query.matchAll(CALLED)) identifiers.add(m[1]!);
+  for (const m of query.matchAll(QUALIFIED)) identifiers.add(m[0]);
   for (const m of query.matchAll(/\b[\w-]+\.(?:[jt]sx?|mjs|cjs|py|go|rs|java|cs|rb|php|c|cc|cpp|h|hpp)\b/g)) {
     const stem = stemOf(m[0]);
     if (stem) fileStems.add(stem);
@@ -96,5 +134,5 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
   const terms = [...weights].map(([term, weight]) => ({ term, weight }));
   // For the embedder, prose matters more than a wall of frames: drop frame lines from long queries.
   const embedText = long ? query.replace(V8_FRAME, '').replace(JAVA_FRAME, '').replace(/\n{3,}/g, '\n\n').slice(0, EMBED_TEXT_CHARS) : query;
-  return { terms, embedText, frames, fileStems, mentionsTests: TEST_WORDS.test(query), long };
+  return { terms, embedText, frames, fileStems, mentionsTests: TEST_WORDS.test(original), long, identifiers: [...identifiers], text: query };
 }

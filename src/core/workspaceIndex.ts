@@ -5,7 +5,8 @@
  * On-disk layout of `<indexDir>`:
  *   manifest.json        schema/chunker/lexical versions, chunk budget, embedder id + dimensions
  *   catalog/shard-NN.json file metadata and content-based skips; shard-NN.g<gen>.txt chunk texts
- *   lexical.bin          BM25 index snapshot + the catalog generations it reflects
+ *   lexical.bin          BM25 index snapshot (one document per chunk) + the catalog generations it reflects
+ *   files.bin            BM25 index snapshot with one document per file (whole-file evidence), same check
  *   vectors/             sharded vectra store (binary codec), present only with an embedder
  *   embeddings/          embedding cache keyed by chunk content hash
  *   stats.json           last scan's skip counts and samples
@@ -34,7 +35,8 @@ import {
 } from './discovery';
 import { acquireLock, EmbeddingCache, IndexCorruptError, shardOf, VectorStore } from './vectorStore';
 import { writeFileAtomic } from './fsUtil';
-import { LEXICAL_VERSION, LexicalIndex } from './lexicalIndex';
+import { fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
+import { SymbolTable } from './symbolTable';
 import { languageForPath } from './languages';
 import type { Chunk, Embedder, Logger } from './types';
 import { silentLogger } from './types';
@@ -166,7 +168,12 @@ export class WorkspaceIndex {
   readonly embedder?: Embedder;
   private readonly logger: Logger;
   private catalog!: Catalog;
+  /** BM25 over chunks. */
   lexical!: LexicalIndex;
+  /** BM25 over whole files (document id = index path): evidence that 800-character chunks scatter. */
+  fileLexical!: LexicalIndex;
+  /** Which files define which symbols. */
+  readonly symbols = new SymbolTable();
   vectors?: VectorStore;
   private cache?: EmbeddingCache;
   private chunker: Chunker;
@@ -268,7 +275,7 @@ export class WorkspaceIndex {
         wipeVectors = true;
       }
     }
-    if (wipeAll) await this.wipe(['catalog', 'lexical.bin', 'vectors', 'stats.json', 'manifest.json']);
+    if (wipeAll) await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json', 'manifest.json']);
     if (wipeVectors) await this.wipe(['vectors']);
 
     try {
@@ -276,10 +283,13 @@ export class WorkspaceIndex {
     } catch (err) {
       if (!(err instanceof CatalogCorruptError)) throw err;
       this.logger.warn(`Rebuilding the index: ${err.message}.`);
-      await this.wipe(['catalog', 'lexical.bin', 'vectors', 'stats.json']);
+      await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json']);
       this.catalog = await Catalog.open(this.file('catalog'));
     }
-    for (const f of this.catalog.files.values()) for (const c of f.chunks) this.chunksById.set(c.id, c);
+    for (const f of this.catalog.files.values()) {
+      for (const c of f.chunks) this.chunksById.set(c.id, c);
+      this.symbols.add(f.path, f.chunks);
+    }
 
     await this.loadLexical();
 
@@ -304,27 +314,34 @@ export class WorkspaceIndex {
   }
 
   private async loadLexical(): Promise<void> {
-    const file = this.file('lexical.bin');
+    this.lexical = await this.loadSnapshot('lexical.bin', 'lexical index', this.chunksById.size, () => [...this.chunksById.values()]);
+    this.fileLexical = await this.loadSnapshot('files.bin', 'file-level lexical index', this.catalog.files.size, () =>
+      [...this.catalog.files.values()].map((f) => fileLexicalDoc(f.path, f.chunks)),
+    );
+  }
+
+  /** Loads one BM25 snapshot if it matches the catalog, else rebuilds it from the stored chunks. */
+  private async loadSnapshot(name: string, what: string, expectedDocs: number, docs: () => LexicalDoc[]): Promise<LexicalIndex> {
     const gens = this.catalog.generations();
-    const buf = await fsp.readFile(file).catch(() => undefined);
+    const buf = await fsp.readFile(this.file(name)).catch(() => undefined);
     if (buf) {
       try {
         const { index, meta } = LexicalIndex.deserialize(buf);
         if (JSON.stringify(meta.gens) !== JSON.stringify(gens)) {
-          this.logger.info('The lexical index is older than the catalog (interrupted run); rebuilding it from stored chunks.');
-        } else if (index.documentCount !== this.chunksById.size) {
-          this.logger.warn('The lexical index does not match the catalog; rebuilding it from stored chunks.');
+          this.logger.info(`The ${what} is older than the catalog (interrupted run); rebuilding it from stored chunks.`);
+        } else if (index.documentCount !== expectedDocs) {
+          this.logger.warn(`The ${what} does not match the catalog; rebuilding it from stored chunks.`);
         } else {
-          this.lexical = index;
-          return;
+          return index;
         }
       } catch (err) {
-        this.logger.warn(`The lexical index is unreadable (${errMessage(err)}); rebuilding it from stored chunks.`);
+        this.logger.warn(`The ${what} is unreadable (${errMessage(err)}); rebuilding it from stored chunks.`);
       }
     }
-    this.lexical = new LexicalIndex();
-    this.lexical.add([...this.chunksById.values()]);
-    this.lexicalDirty = this.chunksById.size > 0;
+    const index = new LexicalIndex();
+    index.add(docs());
+    if (expectedDocs > 0) this.lexicalDirty = true;
+    return index;
   }
 
   private async wipe(names: string[]): Promise<void> {
@@ -528,6 +545,8 @@ export class WorkspaceIndex {
     const entry = this.catalog.files.get(indexPath);
     if (entry) {
       this.lexical.remove(entry.chunks);
+      this.fileLexical.remove([fileLexicalDoc(entry.path, entry.chunks)]);
+      this.symbols.remove(entry.path, entry.chunks);
       for (const c of entry.chunks) this.chunksById.delete(c.id);
       this.lexicalDirty = true;
       // Vectors are dropped in one batch (flushVectorDeletes): deleting a branch's worth of files
@@ -574,10 +593,14 @@ export class WorkspaceIndex {
     }
     if (previous) {
       this.lexical.remove(previous.chunks);
+      this.fileLexical.remove([fileLexicalDoc(previous.path, previous.chunks)]);
+      this.symbols.remove(previous.path, previous.chunks);
       for (const c of previous.chunks) this.chunksById.delete(c.id);
     }
     for (const c of result.chunks) this.chunksById.set(c.id, c);
     this.lexical.add(result.chunks);
+    this.fileLexical.add([fileLexicalDoc(file.path, result.chunks)]);
+    this.symbols.add(file.path, result.chunks);
     this.lexicalDirty = true;
     this.catalog.setFile({
       path: file.path,
@@ -671,7 +694,9 @@ export class WorkspaceIndex {
     await this.flushVectorDeletes();
     await this.catalog.flush();
     if (this.lexicalDirty) {
-      await writeFileAtomic(this.file('lexical.bin'), this.lexical.serialize({ gens: this.catalog.generations() }));
+      const gens = this.catalog.generations();
+      await writeFileAtomic(this.file('lexical.bin'), this.lexical.serialize({ gens }));
+      await writeFileAtomic(this.file('files.bin'), this.fileLexical.serialize({ gens }));
       this.lexicalDirty = false;
     }
     await writeFileAtomic(this.file('stats.json'), JSON.stringify(this.scanStats));

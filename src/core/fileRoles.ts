@@ -1,0 +1,164 @@
+/**
+ * File roles: what a file is *for* in a repository (source, test, docs, …), read from its path
+ * alone, and what a question is asking for. Retrieval uses the role as a prior on a file's score,
+ * which the query's intent lifts ("how is X tested" wants tests; "where is the docs page for Y"
+ * wants docs).
+ *
+ * Why: a real workspace is not only code. An issue report shares its boilerplate with the
+ * repository's own issue template, changelog entries and translated READMEs repeat every feature
+ * name, and a repository's tests use exactly the vocabulary of its code. Without priors those files
+ * outrank the code on most questions (see docs/evaluation.md for the measured effect of each).
+ *
+ * The rules are conventions shared by most ecosystems (folder and file names), never names of a
+ * particular project.
+ */
+import { languageForPath } from './languages';
+
+export type FileRole =
+  | 'source'
+  | 'test'
+  | 'docs'
+  | 'example'
+  | 'bench'
+  | 'template'
+  | 'changelog'
+  | 'translation'
+  | 'meta'
+  | 'config'
+  | 'vendor'
+  | 'generated';
+
+export const FILE_ROLES: readonly FileRole[] = [
+  'source', 'test', 'docs', 'example', 'bench', 'template', 'changelog', 'translation', 'meta', 'config', 'vendor', 'generated',
+];
+
+/** Prose formats: a file in one of these is documentation wherever it lives. */
+const PROSE_LANGUAGES = new Set(['markdown', 'restructuredtext', 'asciidoc', 'latex', 'text', 'html']);
+/** Data and build-configuration formats. */
+const CONFIG_LANGUAGES = new Set(['json', 'yaml', 'toml', 'ini', 'xml', 'csv', 'dotenv', 'makefile', 'cmake', 'dockerfile', 'terraform', 'groovy']);
+/** Extensions that are prose although `languageForPath` does not know them. */
+const PROSE_EXTENSIONS = /\.(txt|text|rst|adoc|asciidoc|textile|rdoc|pod|org|wiki|[1-9])$/i;
+const CONFIG_EXTENSIONS = /\.(lock|properties|conf|editorconfig|gitattributes|gitignore|npmignore|mailmap|plist|gradle)$/i;
+
+/** Folder names (any depth) of test code and test data. */
+const TEST_DIR = /(^|\/)(tests?|__tests__|__mocks__|__snapshots__|spec|specs|testing|testdata|test[-_]data|fixtures?|__fixtures__|e2e|it|integration[-_]tests?|unittests?)\//i;
+/** File names of tests: `foo.test.ts`, `foo_test.go`, `test_foo.py`, `FooTest.java`, `foo_spec.rb`. */
+const TEST_FILE = /(^|\/)(test_[^/]+|[^/]+[._-](test|tests|spec|specs)\.[A-Za-z0-9]+|[^/]+(Test|Tests|Spec|IT)\.(java|kt|scala|cs|groovy|swift|php)|conftest\.py)$/;
+const EXAMPLE_DIR = /(^|\/)(examples?|samples?|demos?|tutorials?|playground|cookbook)\//i;
+const BENCH_DIR = /(^|\/)(bench|benches|benchmarks?|perf)\//i;
+const VENDOR_DIR = /(^|\/)(vendor|vendored|third[-_]?party|external|extern|deps)\//i;
+const GENERATED_DIR = /(^|\/)(dist|build|out|target|generated|gen|__generated__)\//i;
+const GENERATED_FILE = /(\.min\.[a-z]+|\.pb\.(go|cc|h)|_pb2\.py|\.generated\.[a-z]+|\.g\.dart|\.designer\.cs|-lock\.json|\.map)$/i;
+const DOCS_DIR = /(^|\/)(docs?|documentation|doc-src|man|manual|site|website|wiki|guides?)\//i;
+const TEMPLATE_PATH = /(^|\/)\.github\/|(^|\/)\.gitlab\/|(^|\/)(issue|pull_request|merge_request)_template(\.[a-z]+)?$|(^|\/)ISSUE_TEMPLATE\//i;
+const CHANGELOG_FILE = /(^|\/)(change[-_]?log|changes|history|news|releases?|release[-_]notes|whatsnew|upgrading|migration)([-_.][^/]*)?$/i;
+const META_FILE = /(^|\/)(license|licence|copying|notice|authors|contributors|contributing|code[-_]of[-_]conduct|security|support|governance|maintainers|codeowners|funding|citation)(\.[^/]*)?$/i;
+/**
+ * Translations: a language tag as a folder of prose (`docs/zh-CN/…`, `i18n/ja/…`) or in the name
+ * (`README.ja.md`, `README_zh-CN.md`). Only well-known tags, so `io/` or `db/` never match.
+ */
+const LANG_TAG = '(zh|zh[-_](cn|tw|hans|hant)|ja|jp|ko|kr|fr|de|es|pt|pt[-_]br|ru|it|nl|pl|tr|uk|vi|id|th|ar|fa|he|hi|cs|sv|fi|da|no|nb|hu|ro|el|bg|sk)';
+const TRANSLATION_DIR = new RegExp(`(^|/)(i18n|l10n|locales?|translations?|lang)/|(^|/)${LANG_TAG}/`, 'i');
+const TRANSLATION_FILE = new RegExp(`[._-]${LANG_TAG}\\.(md|mdx|rst|txt|adoc|html)$`, 'i');
+
+/** The role of a workspace-relative path (`/` separators). */
+export function fileRole(p: string): FileRole {
+  const language = languageForPath(p);
+  const prose = PROSE_LANGUAGES.has(language) || PROSE_EXTENSIONS.test(p);
+  if (TEMPLATE_PATH.test(p) && (prose || CONFIG_LANGUAGES.has(language))) return 'template';
+  if (prose) {
+    if (TRANSLATION_FILE.test(p) || TRANSLATION_DIR.test(p)) return 'translation';
+    if (CHANGELOG_FILE.test(p)) return 'changelog';
+    if (META_FILE.test(p)) return 'meta';
+    if (TEST_DIR.test(p)) return 'test';
+    return 'docs';
+  }
+  if (GENERATED_FILE.test(p) || GENERATED_DIR.test(p)) return 'generated';
+  if (VENDOR_DIR.test(p)) return 'vendor';
+  if (TEST_DIR.test(p) || TEST_FILE.test(p)) return 'test';
+  if (BENCH_DIR.test(p)) return 'bench';
+  if (EXAMPLE_DIR.test(p)) return 'example';
+  if (CONFIG_LANGUAGES.has(language) || CONFIG_EXTENSIONS.test(p)) {
+    return TEMPLATE_PATH.test(p) ? 'template' : 'config';
+  }
+  // Code (or an unknown extension outside a docs folder: scripts, DSL files, builtins).
+  if (language === 'text' && DOCS_DIR.test(p)) return 'docs';
+  return 'source';
+}
+
+/** True for test code and test data. */
+export function isTestPath(p: string): boolean {
+  return fileRole(p) === 'test';
+}
+
+/** What a query asks for, beyond source code. */
+export interface QueryIntent {
+  tests: boolean;
+  docs: boolean;
+  examples: boolean;
+  config: boolean;
+  changelog: boolean;
+}
+
+const TESTS_INTENT = /\b(tests?|tested|testing|specs?|unit[- ]tests?|test cases?|test suites?|fixtures?|mocks?|assertions?)\b/i;
+const DOCS_INTENT = /\b(docs?|documentation|documented|readme|guide|tutorial|manual|docs page)\b/i;
+const EXAMPLES_INTENT = /\b(examples?|samples?|demos?)\b/i;
+const CONFIG_INTENT = /\b(config(uration)? files?|ci|workflows?|github actions|build scripts?|package\.json|tsconfig|cargo\.toml|pom\.xml|gradle|makefile|cmake(lists)?|dockerfile|linter config|eslint config)\b/i;
+const CHANGELOG_INTENT = /\b(change ?logs?|release notes|what changed|breaking changes?|migration guide|upgrade guide)\b/i;
+
+/**
+ * The intent of a *question*. Issue reports are not read for intent: they mention tests, docs and
+ * versions in passing ("the docs say…", "my test fails") while the fix is nearly always in code.
+ */
+export function queryIntent(question: string, isIssueReport: boolean): QueryIntent {
+  if (isIssueReport) return { tests: false, docs: false, examples: false, config: false, changelog: false };
+  return {
+    tests: TESTS_INTENT.test(question),
+    docs: DOCS_INTENT.test(question),
+    examples: EXAMPLES_INTENT.test(question),
+    config: CONFIG_INTENT.test(question),
+    changelog: CHANGELOG_INTENT.test(question),
+  };
+}
+
+/**
+ * Score multipliers by role. Measured on the dev bench (docs/evaluation.md): each value is the one
+ * that helped on both benchmark kinds; a role whose intent the query shows gets 1.
+ */
+export type RolePriors = Record<FileRole, number>;
+
+export const DEFAULT_ROLE_PRIORS: Readonly<RolePriors> = Object.freeze({
+  source: 1,
+  test: 0.35,
+  docs: 0.3,
+  example: 0.5,
+  bench: 0.5,
+  template: 0.05,
+  changelog: 0.1,
+  translation: 0.05,
+  meta: 0.1,
+  config: 0.4,
+  vendor: 0.5,
+  generated: 0.3,
+});
+
+/** The multiplier for a file of `role`, given the query's intent. */
+export function rolePrior(role: FileRole, intent: QueryIntent, priors: Readonly<RolePriors> = DEFAULT_ROLE_PRIORS): number {
+  switch (role) {
+    case 'test':
+      return intent.tests ? 1 : priors.test;
+    case 'docs':
+      return intent.docs ? 1 : priors.docs;
+    case 'translation':
+      // Asked for docs, the reader's own language still comes first.
+      return intent.docs ? Math.max(priors.translation, priors.docs) : priors.translation;
+    case 'example':
+      return intent.examples ? 1 : priors.example;
+    case 'config':
+      return intent.config ? 1 : priors.config;
+    case 'changelog':
+      return intent.changelog ? 1 : priors.changelog;
+    default:
+      return priors[role];
+  }
+}
