@@ -36,8 +36,6 @@ interface MetricsModule {
   aggregate(rows: Array<{ metrics: Metrics }>): Metrics;
 }
 
-// The bench's metrics are an ES module outside this project; load it at run time as it is.
-const importEsm = new Function('u', 'return import(u)') as (u: string) => Promise<MetricsModule>;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -51,8 +49,10 @@ async function main(): Promise<void> {
       'per-query': { type: 'string' },
     },
   });
-  const bench = path.resolve(values.bench!);
-  const metrics = await importEsm(pathToFileURL(path.join(bench, 'metrics.mjs')).href);
+  const bench = path.resolve(values.bench);
+  // The bench's metrics are an ES module outside this project, loaded at run time as it is.
+  const metricsUrl = pathToFileURL(path.join(bench, 'metrics.mjs')).href;
+  const metrics = (await import(metricsUrl)) as MetricsModule;
   const sets = values.data?.length ? values.data : ['issues', 'questions'];
   const variants: Record<string, SearchOptions> = values.variants ? JSON.parse(fs.readFileSync(values.variants, 'utf8')) : { default: {} };
   const perQuery = values['per-query'] ? fs.createWriteStream(values['per-query']) : undefined;
@@ -73,9 +73,9 @@ async function main(): Promise<void> {
     let ms = 0;
     let queries = 0;
     for (const [key, recs] of bySnapshot) {
-      const ws = path.join(values.snapshots!, key);
+      const ws = path.join(values.snapshots, key);
       if (!fs.existsSync(ws)) throw new Error(`snapshot missing: ${ws} (run the bench's materialize.sh)`);
-      const indexDir = path.join(values.cache!, hash16(key));
+      const indexDir = path.join(values.cache, hash16(key));
       const index = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir });
       try {
         await index.update();
