@@ -27,7 +27,7 @@ import type { Chunk, ChunkFileResult } from './types';
  * Version of the chunking rules. Stored with the index: bump it whenever the chunks produced for
  * the same input change (boundaries, header format, symbols, ids), so indexes get rebuilt.
  */
-export const CHUNKER_VERSION = 1;
+export const CHUNKER_VERSION = 2;
 
 /** Default budget in characters; see {@link ChunkerOptions.maxChars}. */
 export const DEFAULT_MAX_CHARS = 800;
@@ -253,6 +253,31 @@ function materialize(ctx: Ctx, pieces: readonly Piece[]): Chunk[] {
       hash,
     };
   });
+}
+
+/**
+ * Definitions in files without a grammar (Lua, Perl, Elixir, Kotlin, Swift, shell, a project's own
+ * DSL…), found by the definition keywords most languages share at the start of a line:
+ * `def name`, `function name`, `fn name`, `sub name`, `proc name`, `class Name`, `name() {` (shell).
+ * Data and prose formats are left alone.
+ */
+const KEYWORD_DEFINITION =
+  /^[ \t]*(?:(?:export|public|private|protected|internal|static|async|local|pub|override|open|final|abstract|inline|suspend)[ \t]+)*(?:def|defp|defmacro|defn|function|func|fun|fn|sub|proc|method|macro|class|module|struct|trait|interface|object|enum|protocol)[ \t]+([A-Za-z_$][\w$?!]*)/;
+const SHELL_FUNCTION = /^[ \t]*(?:function[ \t]+)?([A-Za-z_][\w-]*)[ \t]*\(\)[ \t]*\{?/;
+const NO_KEYWORD_SYMBOLS = new Set(['markdown', 'json', 'yaml', 'toml', 'ini', 'xml', 'csv', 'html', 'css', 'scss', 'sass', 'less', 'restructuredtext', 'asciidoc', 'latex', 'dotenv', 'sql']);
+
+function addKeywordSymbols(ctx: Ctx, pieces: Piece[]): void {
+  if (NO_KEYWORD_SYMBOLS.has(ctx.language)) return;
+  for (const p of pieces) {
+    if (p.text !== undefined) continue;
+    const names: string[] = [];
+    for (let i = p.a; i <= p.b && names.length < MAX_SYMBOLS; i++) {
+      const line = ctx.lines.slice(i, i);
+      const m = KEYWORD_DEFINITION.exec(line) ?? SHELL_FUNCTION.exec(line);
+      if (m?.[1]) names.push(m[1]);
+    }
+    if (names.length) p.symbols = dedupe([...p.symbols, ...names]);
+  }
 }
 
 function takeSymbols(ctx: Ctx, own: readonly string[]): string[] {
@@ -1093,6 +1118,7 @@ export class Chunker {
       ctx.pieces = [];
       ctx.pendingSymbols = [];
       chunkBlocks(ctx, 0, last, '');
+      addKeywordSymbols(ctx, ctx.pieces);
       return { chunks: materialize(ctx, ctx.pieces), method: 'fallback', fallbackReason: reason };
     }
     if (lang === 'markdown') {
@@ -1100,6 +1126,7 @@ export class Chunker {
       return { chunks: materialize(ctx, mergeSmallPieces(ctx)), method: 'markdown' };
     }
     chunkBlocks(ctx, 0, last, '');
+    addKeywordSymbols(ctx, ctx.pieces);
     return { chunks: materialize(ctx, ctx.pieces), method: 'blocks' };
   }
 

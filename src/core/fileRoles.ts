@@ -16,6 +16,8 @@ import { languageForPath } from './languages';
 
 export type FileRole =
   | 'source'
+  | 'declaration'
+  | 'tooling'
   | 'test'
   | 'docs'
   | 'example'
@@ -29,13 +31,15 @@ export type FileRole =
   | 'generated';
 
 export const FILE_ROLES: readonly FileRole[] = [
-  'source', 'test', 'docs', 'example', 'bench', 'template', 'changelog', 'translation', 'meta', 'config', 'vendor', 'generated',
+  'source', 'declaration', 'tooling', 'test', 'docs', 'example', 'bench', 'template', 'changelog', 'translation', 'meta', 'config', 'vendor', 'generated',
 ];
 
 /** Prose formats: a file in one of these is documentation wherever it lives. */
 const PROSE_LANGUAGES = new Set(['markdown', 'restructuredtext', 'asciidoc', 'latex', 'text', 'html']);
 /** Data and build-configuration formats. */
 const CONFIG_LANGUAGES = new Set(['json', 'yaml', 'toml', 'ini', 'xml', 'csv', 'dotenv', 'makefile', 'cmake', 'dockerfile', 'terraform', 'groovy']);
+/** Shell and batch scripts: build, release and CI glue in nearly every repository. */
+const SCRIPT_LANGUAGES = new Set(['shell', 'powershell', 'bat']);
 /** Extensions that are prose although `languageForPath` does not know them. */
 const PROSE_EXTENSIONS = /\.(txt|text|rst|adoc|asciidoc|textile|rdoc|pod|org|wiki|[1-9])$/i;
 const CONFIG_EXTENSIONS = /\.(lock|properties|conf|editorconfig|gitattributes|gitignore|npmignore|mailmap|plist|gradle)$/i;
@@ -49,6 +53,9 @@ const BENCH_DIR = /(^|\/)(bench|benches|benchmarks?|perf)\//i;
 const VENDOR_DIR = /(^|\/)(vendor|vendored|third[-_]?party|external|extern|deps)\//i;
 const GENERATED_DIR = /(^|\/)(dist|build|out|target|generated|gen|__generated__)\//i;
 const GENERATED_FILE = /(\.min\.[a-z]+|\.pb\.(go|cc|h)|_pb2\.py|\.generated\.[a-z]+|\.g\.dart|\.designer\.cs|-lock\.json|\.map)$/i;
+const TOOLING_DIR = /(^|\/)(scripts?|tools?|tooling|devtools|hack|ci|\.ci|\.circleci|\.buildkite)\//i;
+/** Type declarations: the shape of an API, not its behaviour. */
+const DECLARATION_FILE = /\.d\.[cm]?ts$/i;
 const DOCS_DIR = /(^|\/)(docs?|documentation|doc-src|man|manual|site|website|wiki|guides?)\//i;
 const TEMPLATE_PATH = /(^|\/)\.github\/|(^|\/)\.gitlab\/|(^|\/)(issue|pull_request|merge_request)_template(\.[a-z]+)?$|(^|\/)ISSUE_TEMPLATE\//i;
 const CHANGELOG_FILE = /(^|\/)(change[-_]?log|changes|history|news|releases?|release[-_]notes|whatsnew|upgrading|migration)([-_.][^/]*)?$/i;
@@ -76,14 +83,39 @@ export function fileRole(p: string): FileRole {
   if (GENERATED_FILE.test(p) || GENERATED_DIR.test(p)) return 'generated';
   if (VENDOR_DIR.test(p)) return 'vendor';
   if (TEST_DIR.test(p) || TEST_FILE.test(p)) return 'test';
+  // Anything else in a docs folder (site scripts, bundled assets, data files) serves the docs.
+  if (DOCS_DIR.test(p)) return 'docs';
+  // CI workflows and scripts under .github/ are repository tooling.
+  if (TEMPLATE_PATH.test(p)) return 'tooling';
   if (BENCH_DIR.test(p)) return 'bench';
   if (EXAMPLE_DIR.test(p)) return 'example';
-  if (CONFIG_LANGUAGES.has(language) || CONFIG_EXTENSIONS.test(p)) {
-    return TEMPLATE_PATH.test(p) ? 'template' : 'config';
-  }
-  // Code (or an unknown extension outside a docs folder: scripts, DSL files, builtins).
-  if (language === 'text' && DOCS_DIR.test(p)) return 'docs';
+  if (CONFIG_LANGUAGES.has(language) || CONFIG_EXTENSIONS.test(p)) return 'config';
+  if (TOOLING_DIR.test(p) || SCRIPT_LANGUAGES.has(language)) return 'tooling';
+  if (DECLARATION_FILE.test(p)) return 'declaration';
+  // Code, or an unknown extension (DSL files, builtins written in the project's own language).
   return 'source';
+}
+
+const LICENCE_FILE = /(^|[-_.])(licen[cs]e|copying|unlicense)([-_.][^/]*)?$/i;
+const MANIFEST_FILE = /^(package\.json|cargo\.toml|go\.mod|pom\.xml|build\.gradle(\.kts)?|setup\.py|pyproject\.toml|[^/]*\.gemspec|composer\.json|[^/]*\.csproj|cmakelists\.txt|meson\.build|makefile\.am|configure\.ac)$/i;
+
+/**
+ * Folders of third-party code copied into the workspace: a folder below the root that carries its
+ * own licence file but no package manifest of its own. (A package of a monorepo has both; a library
+ * pasted into `src/` has only the licence.) Returned with a trailing `/`.
+ */
+export function vendoredFolders(paths: Iterable<string>): string[] {
+  const licensed = new Set<string>();
+  const packaged = new Set<string>();
+  for (const p of paths) {
+    const slash = p.lastIndexOf('/');
+    if (slash < 0) continue;
+    const dir = p.slice(0, slash + 1);
+    const base = p.slice(slash + 1);
+    if (LICENCE_FILE.test(base)) licensed.add(dir);
+    if (MANIFEST_FILE.test(base)) packaged.add(dir);
+  }
+  return [...licensed].filter((d) => !packaged.has(d)).sort();
 }
 
 /** True for test code and test data. */
@@ -129,7 +161,9 @@ export type RolePriors = Record<FileRole, number>;
 
 export const DEFAULT_ROLE_PRIORS: Readonly<RolePriors> = Object.freeze({
   source: 1,
-  test: 0.35,
+  declaration: 0.7,
+  tooling: 0.6,
+  test: 0.2,
   docs: 0.3,
   example: 0.5,
   bench: 0.5,

@@ -43,7 +43,15 @@ export interface LexicalHit {
  */
 export const FIELD_BOOSTS = { symbols: 3, path: 2, text: 1 } as const;
 
-/** BM25 parameters (the common defaults; not tuned). */
+/** BM25 parameters: the common defaults, overridable per search. */
+export interface Bm25Params {
+  /** Term-frequency saturation (default 1.2). */
+  k1?: number;
+  /** Length normalisation, 0 = none, 1 = full (default 0.75). */
+  b?: number;
+  /** Distinct query terms scored (default {@link MAX_QUERY_TERMS}). */
+  maxTerms?: number;
+}
 const K1 = 1.2;
 const B = 0.75;
 
@@ -351,7 +359,7 @@ export class LexicalIndex {
    * common ones (unless the query is short), at most {@link MAX_QUERY_TERMS}, preferring heavier
    * and rarer terms.
    */
-  selectTerms(terms: readonly WeightedTerm[]): WeightedTerm[] {
+  selectTerms(terms: readonly WeightedTerm[], maxTerms = MAX_QUERY_TERMS): WeightedTerm[] {
     const n = Math.max(1, this.liveCount);
     const merged = new Map<string, number>();
     for (const { term, weight } of terms) merged.set(term, Math.max(merged.get(term) ?? 0, weight));
@@ -363,7 +371,7 @@ export class LexicalIndex {
       scored.push({ term, weight, idf: Math.log(1 + (n - df + 0.5) / (df + 0.5)) });
     }
     scored.sort((a, b) => b.weight * b.idf - a.weight * a.idf || (a.term < b.term ? -1 : 1));
-    return scored.slice(0, MAX_QUERY_TERMS).map(({ term, weight }) => ({ term, weight }));
+    return scored.slice(0, maxTerms).map(({ term, weight }) => ({ term, weight }));
   }
 
   /**
@@ -372,8 +380,9 @@ export class LexicalIndex {
    * lookup is a binary search; used to rank the chunks of a file that {@link search}'s top list
    * did not reach.
    */
-  scoreIds(terms: readonly WeightedTerm[], ids: readonly string[]): number[] {
-    const selected = this.selectTerms(terms);
+  scoreIds(terms: readonly WeightedTerm[], ids: readonly string[], params: Bm25Params = {}): number[] {
+    const { k1 = K1, b = B } = params;
+    const selected = this.selectTerms(terms, params.maxTerms);
     const out = new Array<number>(ids.length).fill(0);
     if (!selected.length || !ids.length) return out;
     const n = Math.max(1, this.liveCount);
@@ -394,8 +403,8 @@ export class LexicalIndex {
           const v = p.docs[mid]!;
           if (v === d) {
             const tf = p.tfs[mid]!;
-            const norm = K1 * (1 - B + (B * this.lengths[d]!) / avgLen);
-            out[i]! += (idf * tf * (K1 + 1)) / (tf + norm);
+            const norm = k1 * (1 - b + (b * this.lengths[d]!) / avgLen);
+            out[i]! += (idf * tf * (k1 + 1)) / (tf + norm);
             return;
           }
           if (v < d) lo = mid + 1;
@@ -406,8 +415,9 @@ export class LexicalIndex {
     return out;
   }
 
-  search(terms: readonly WeightedTerm[], limit: number): LexicalHit[] {
-    const selected = this.selectTerms(terms);
+  search(terms: readonly WeightedTerm[], limit: number, params: Bm25Params = {}): LexicalHit[] {
+    const { k1 = K1, b = B } = params;
+    const selected = this.selectTerms(terms, params.maxTerms);
     if (!selected.length || limit < 1) return [];
     const n = Math.max(1, this.liveCount);
     const avgLen = this.totalLength / n || 1;
@@ -424,9 +434,9 @@ export class LexicalIndex {
         const d = docs[i]!;
         if (!this.alive[d]) continue;
         const tf = tfs[i]!;
-        const norm = K1 * (1 - B + (B * this.lengths[d]!) / avgLen);
+        const norm = k1 * (1 - b + (b * this.lengths[d]!) / avgLen);
         if (scores[d] === 0) touched.push(d);
-        scores[d]! += (idf * tf * (K1 + 1)) / (tf + norm);
+        scores[d]! += (idf * tf * (k1 + 1)) / (tf + norm);
       }
     }
     // Top `limit` by a min-heap; ties broken by document number for determinism.

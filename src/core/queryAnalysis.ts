@@ -22,6 +22,11 @@ export interface AnalyzedQuery {
   frames: StackFrame[];
   /** Lower-cased file stems mentioned in the query (`linter` for `lib/linter/linter.js`). */
   fileStems: Set<string>;
+  /**
+   * Paths the query names with at least one folder (`lib/linter/linter.js`, a repository URL's
+   * `/blob/<ref>/src/a.go#L12`, a `path:line` frame), without a leading `./` or `/`.
+   */
+  paths: string[];
   /** True when the query asks about tests, so test files are not demoted. */
   mentionsTests: boolean;
   long: boolean;
@@ -37,9 +42,17 @@ export interface AnalyzedQuery {
 export interface QueryAnalysisOptions {
   /** Weight of terms from stack-frame function names and file names (default 1 = no boost). */
   frameWeight?: number;
-  /** Weight of code-style identifiers (camelCase, snake_case, `backticked`) (default 1 = no boost). */
+  /** Weight of code-style identifiers (camelCase, snake_case, `backticked`) (default 1.5). */
   identifierWeight?: number;
+  /**
+   * Query term frequency: a term written n times weighs 1 + queryTf·ln(n) (default 0.5; 0 = every
+   * term once). Long issue reports repeat what matters.
+   */
+  queryTf?: number;
 }
+
+/** Measured on the dev bench (docs/evaluation.md). */
+export const QUERY_ANALYSIS_DEFAULTS = { frameWeight: 1, identifierWeight: 1.5, queryTf: 0.5 } as const;
 
 /** Queries longer than this many characters are treated as issue reports. */
 export const LONG_QUERY_CHARS = 400;
@@ -56,6 +69,9 @@ const PATH_LINE = /((?:[\w.-]+\/)*[\w.-]+\.[A-Za-z]{1,5}):(\d+)/g;
 const CODE_SPAN = /`([^`\n]{1,80})`/g;
 const IDENTIFIER = /\b(?:[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*|[A-Za-z]+_[A-Za-z0-9_]+)\b/g;
 const TEST_WORDS = /\b(tests?|specs?|testing|unit test|test case|fixtures?)\b/i;
+// `https://host/owner/repo/blob/<ref>/<path>#L10` (GitHub, Gitea), `/-/blob/` (GitLab), `/tree/`.
+const REPO_URL_PATH = /\/(?:-\/)?(?:blob|tree|raw)\/[^/\s]+\/([^\s#?)\]"'>]+)/g;
+const FOLDER_PATH = /(?:^|[\s(`'"[])\.?\/?((?:[\w@.+-]+\/)+[\w@+-]+(?:\.[\w+-]+)*\.[A-Za-z][\w]{0,5})\b/g;
 const CALLED = /\b([A-Za-z_][A-Za-z0-9_]{2,})\s*\(/g;
 const QUALIFIED = /\b[A-Za-z_][A-Za-z0-9_]*(?:(?:::|\.|->)[A-Za-z_][A-Za-z0-9_]*)+/g;
 
@@ -92,17 +108,24 @@ export function extractFrames(query: string): StackFrame[] {
 
 export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}): AnalyzedQuery {
   const frameWeight = options.frameWeight ?? 1;
-  const identifierWeight = options.identifierWeight ?? 1;
+  const identifierWeight = options.identifierWeight ?? QUERY_ANALYSIS_DEFAULTS.identifierWeight;
+  const queryTf = options.queryTf ?? QUERY_ANALYSIS_DEFAULTS.queryTf;
   const weights = new Map<string, number>();
+  const counts = new Map<string, number>();
   const add = (terms: string[], w: number) => {
     for (const t of terms) weights.set(t, Math.max(weights.get(t) ?? 0, w));
   };
   const long = query.length > LONG_QUERY_CHARS;
   const original = query;
   if (long) query = stripBoilerplate(query);
-  add(codeTerms(query), 1);
+  const all = codeTerms(query);
+  for (const t of all) counts.set(t, (counts.get(t) ?? 0) + 1);
+  add(all, 1);
   const frames = extractFrames(query);
   const identifiers = new Set<string>();
+  const paths = new Set<string>();
+  for (const m of query.matchAll(REPO_URL_PATH)) paths.add(decodeURIComponentSafe(m[1]!));
+  for (const m of query.matchAll(FOLDER_PATH)) if (!/^https?:/.test(m[1]!)) paths.add(m[1]!);
   const fileStems = new Set<string>();
   for (const f of frames) {
     if (f.fn) {
@@ -113,6 +136,7 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
     if (f.file) {
       const stem = stemOf(f.file);
       if (stem) fileStems.add(stem);
+      if (f.file.includes('/')) paths.add(f.file.replace(/^\.?\//, ''));
       const segments = f.file.split(/[\\/]/);
       add(pathTerms(segments.slice(-2).join('/')), frameWeight);
     }
@@ -131,8 +155,20 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
     const stem = stemOf(m[0]);
     if (stem) fileStems.add(stem);
   }
-  const terms = [...weights].map(([term, weight]) => ({ term, weight }));
+  const terms = [...weights].map(([term, weight]) => ({ term, weight: queryTf ? weight * (1 + queryTf * Math.log(counts.get(term) ?? 1)) : weight }));
   // For the embedder, prose matters more than a wall of frames: drop frame lines from long queries.
   const embedText = long ? query.replace(V8_FRAME, '').replace(JAVA_FRAME, '').replace(/\n{3,}/g, '\n\n').slice(0, EMBED_TEXT_CHARS) : query;
-  return { terms, embedText, frames, fileStems, mentionsTests: TEST_WORDS.test(original), long, identifiers: [...identifiers], text: query };
+  for (const p of paths) {
+    const stem = stemOf(p);
+    if (stem) fileStems.add(stem);
+  }
+  return { terms, embedText, frames, fileStems, paths: [...paths].filter((p) => p.includes('/')), mentionsTests: TEST_WORDS.test(original), long, identifiers: [...identifiers], text: query };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

@@ -14,8 +14,10 @@
  *
  * Every constant is a {@link SearchOptions} field with its measured effect in docs/evaluation.md.
  */
-import { DEFAULT_ROLE_PRIORS, fileRole, queryIntent, rolePrior, type QueryIntent, type RolePriors } from './fileRoles';
+import { DEFAULT_ROLE_PRIORS, fileRole, queryIntent, rolePrior, vendoredFolders, type FileRole, type QueryIntent, type RolePriors } from './fileRoles';
 import { analyzeQuery, type AnalyzedQuery, type QueryAnalysisOptions } from './queryAnalysis';
+import { hash16 } from './hash';
+import type { Bm25Params } from './lexicalIndex';
 import { symbolKeys } from './symbolTable';
 import type { Chunk } from './types';
 import type { WorkspaceIndex } from './workspaceIndex';
@@ -55,11 +57,17 @@ export interface SearchOptions {
   fileCandidates?: number;
   /**
    * Share of a file's score that comes from whole-file BM25; the rest is its best chunk
-   * (default 0.6; 0 = chunks only, the previous behaviour).
+   * (default 0.3; 0 = chunks only, the previous behaviour).
    */
   fileWeight?: number;
-  /** Each further chunk of the same file is multiplied by this (default 0.5). */
+  /** Each further hit from the same file is multiplied by this (default 0.7). */
   chunkDecay?: number;
+  /**
+   * A hit is widened with the neighbouring chunks of its file up to this many lines (default 60;
+   * 0 = single chunks). More context per hit, and the lines a change touches are usually next to
+   * the best match.
+   */
+  hitLines?: number;
   /** Reciprocal-rank-fusion constant for lexical + vector chunk lists (default 60, Cormack et al. 2009). */
   rrfK?: number;
   /** Weights of the lexical and vector lists in the fusion (defaults 1 and 1). */
@@ -70,12 +78,28 @@ export interface SearchOptions {
   /** Multiplier for a file whose name the query mentions, e.g. in a stack frame (default 1.5). */
   pathMatchFactor?: number;
   /**
+   * Multiplier for a file whose path (with at least one folder) the query names, e.g. in a
+   * repository URL or a `path:line` frame; replaces the file-name match (default 3).
+   */
+  pathMentionFactor?: number;
+  /**
+   * How whole-file and best-chunk evidence combine: `linear` (fileWeight·file + (1-fileWeight)·chunk,
+   * both normalised to the best) or `rrf` (weighted reciprocal ranks of the two lists) (default linear).
+   */
+  fileFusion?: 'linear' | 'rrf';
+  /**
    * Weight of "this file defines an identifier the query names": a file's score is multiplied by
    * 1 + symbolWeight × (its share of the definitions, summed over identifiers, at most 2) (default 0.5).
    */
   symbolWeight?: number;
   /** Identifiers defined in more files than this are too common to point anywhere (default 5). */
   maxDefiners?: number;
+  /** Distinct query terms scored against chunks and against files (defaults 200 and 200). */
+  maxQueryTerms?: number;
+  fileMaxQueryTerms?: number;
+  /** BM25 length normalisation for chunks and for whole files (defaults 0.75 and 0.75). */
+  chunkB?: number;
+  fileB?: number;
   /** Extra weight for stack-frame names and code-style identifiers (see queryAnalysis.ts). */
   analysis?: QueryAnalysisOptions;
   /** Restrict to one retriever (evaluation and debugging). */
@@ -88,14 +112,21 @@ export const SEARCH_DEFAULTS = {
   perFileCap: 3,
   candidates: 300,
   fileCandidates: 100,
-  fileWeight: 0.6,
-  chunkDecay: 0.5,
+  fileWeight: 0.3,
+  chunkDecay: 0.7,
+  hitLines: 60,
   rrfK: 60,
   lexicalWeight: 1,
   vectorWeight: 1,
   pathMatchFactor: 1.5,
+  pathMentionFactor: 3,
+  fileFusion: 'linear',
   symbolWeight: 0.5,
   maxDefiners: 5,
+  maxQueryTerms: 200,
+  fileMaxQueryTerms: 200,
+  chunkB: 0.75,
+  fileB: 0.75,
 } as const;
 
 interface ChunkEvidence {
@@ -155,7 +186,7 @@ export async function search(index: WorkspaceIndex, query: string, options: Sear
       e.score += retrievers.length === 1 ? score : weight / (o.rrfK + rank + 1);
     });
   };
-  if (retrievers.includes('lexical')) fuse(index.lexical.search(analyzed.terms, o.candidates), 'lexical', o.lexicalWeight);
+  if (retrievers.includes('lexical')) fuse(index.lexical.search(analyzed.terms, o.candidates, { maxTerms: o.maxQueryTerms, b: o.chunkB }), 'lexical', o.lexicalWeight);
   if (retrievers.includes('vector')) {
     const [qv] = await index.embedder!.embed([analyzed.embedText], o.signal);
     if (qv) fuse(index.vectors!.query(qv, o.candidates), 'vector', o.vectorWeight);
@@ -170,64 +201,151 @@ export async function search(index: WorkspaceIndex, query: string, options: Sear
     return f;
   };
   if (retrievers.includes('lexical') && o.fileWeight > 0) {
-    const fileHits = index.fileLexical.search(analyzed.terms, o.fileCandidates);
+    const fileHits = index.fileLexical.search(analyzed.terms, o.fileCandidates, { maxTerms: o.fileMaxQueryTerms, b: o.fileB });
     const top = fileHits[0]?.score ?? 0;
     for (const h of fileHits) if (index.getFile(h.id)) fileOf(h.id).fileScore = top > 0 ? h.score / top : 0;
   }
   for (const e of evidence.values()) fileOf(e.chunk.path).chunks.push(e);
 
+  const vendored = vendoredFoldersOf(index);
+  const roleOf = (p: string): FileRole => (vendored.some((d) => p.startsWith(d)) ? 'vendor' : fileRole(p));
   const definers = definitionShares(index, analyzed.identifiers, o.maxDefiners);
   const queriedKeys = new Set(analyzed.identifiers.flatMap(symbolKeys));
   const lexicalOn = retrievers.includes('lexical');
   const fileWeight = lexicalOn ? o.fileWeight : 0;
+  const bestChunk = new Map<FileCandidate, number>();
+  for (const f of files.values()) bestChunk.set(f, f.chunks.reduce((m, c) => Math.max(m, c.score), 0));
+  const rrfRank = o.fileFusion === 'rrf' ? fusionRanks([...files.values()], bestChunk) : undefined;
   for (const f of files.values()) {
-    const best = f.chunks.reduce((m, c) => Math.max(m, c.score), 0);
-    let score = fileWeight * f.fileScore + (1 - fileWeight) * best;
-    score *= rolePrior(fileRole(f.path), intent, priors);
-    if (o.pathMatchFactor !== 1 && analyzed.fileStems.size && analyzed.fileStems.has(stemOf(f.path))) score *= o.pathMatchFactor;
+    let score =
+      rrfRank
+        ? fileWeight * rrfRank.file(f) + (1 - fileWeight) * rrfRank.chunk(f)
+        : fileWeight * f.fileScore + (1 - fileWeight) * bestChunk.get(f)!;
+    score *= rolePrior(roleOf(f.path), intent, priors);
+    if (analyzed.paths.some((p) => f.path === p || f.path.endsWith(`/${p}`))) score *= o.pathMentionFactor;
+    else if (o.pathMatchFactor !== 1 && analyzed.fileStems.size && analyzed.fileStems.has(stemOf(f.path))) score *= o.pathMatchFactor;
     const share = definers.get(f.path);
     if (share) score *= 1 + o.symbolWeight * Math.min(2, share);
     f.score = score;
   }
   const ranked = [...files.values()].filter((f) => f.score > 0).sort((a, b) => b.score - a.score || cmp(a.path, b.path));
 
-  // Stage 3: chunks within the top files.
-  const hits: Array<ChunkEvidence & { final: number }> = [];
+  // Stage 3: places within the top files. Each hit is the file's best remaining chunk, widened
+  // with its neighbours up to `hitLines` lines (the code around a match is usually part of the
+  // answer, and a fix usually edits the lines next to where the evidence is).
+  const hits: Hit[] = [];
   for (const f of ranked.slice(0, k)) {
-    const chunks = chunksOfFile(index, f, analyzed, lexicalOn);
+    const chunks = chunksOfFile(index, f, analyzed, lexicalOn, { maxTerms: o.maxQueryTerms, b: o.chunkB });
     // Within a file, a chunk that defines a queried identifier is the likelier place.
-    const within = chunks.map((c) => ({
+    const scored = chunks.map((c) => ({
       c,
       s: c.score * (queriedKeys.size && c.chunk.symbols.some((s) => symbolKeys(s).some((key) => queriedKeys.has(key))) ? 1 + o.symbolWeight : 1),
     }));
-    within.sort((a, b) => b.s - a.s || a.c.chunk.startLine - b.c.chunk.startLine);
-    const bestWithin = within[0]?.s || 1;
-    const taken: Chunk[] = [];
-    for (const { c, s } of within) {
-      if (taken.length >= o.perFileCap) break;
-      // Overlapping ranges (split long lines, a header piece) add nothing once one is shown.
-      if (taken.some((t) => t.startLine <= c.chunk.endLine && c.chunk.startLine <= t.endLine)) continue;
-      if (taken.length > 0 && s <= 0) break;
-      hits.push({ ...c, final: f.score * Math.max(s / bestWithin, 0.05) * o.chunkDecay ** taken.length });
-      taken.push(c.chunk);
+    const byLine = [...scored].sort((a, b) => a.c.chunk.startLine - b.c.chunk.startLine || a.c.chunk.endLine - b.c.chunk.endLine);
+    const byScore = [...scored].sort((a, b) => b.s - a.s || a.c.chunk.startLine - b.c.chunk.startLine);
+    const bestWithin = byScore[0]?.s || 1;
+    const used = new Set<number>();
+    const spans: Array<[number, number]> = [];
+    for (const first of byScore) {
+      if (spans.length >= o.perFileCap) break;
+      if (spans.length > 0 && first.s <= 0) break;
+      const at = byLine.indexOf(first);
+      if (used.has(at) || spans.some(([a, b]) => a <= first.c.chunk.endLine && first.c.chunk.startLine <= b)) continue;
+      let lo = at;
+      let hi = at;
+      used.add(at);
+      // Widen while the span fits: take the better-scored neighbour first (the next one on ties).
+      for (;;) {
+        const span = (a: number, b: number) => byLine[b]!.c.chunk.endLine - byLine[a]!.c.chunk.startLine + 1;
+        const mergeable = (j: number) => !used.has(j) && !isPiece(byLine[j]!.c.chunk);
+        const canPrev = lo > 0 && mergeable(lo - 1) && byLine[lo - 1]!.c.chunk.endLine < byLine[lo]!.c.chunk.startLine && span(lo - 1, hi) <= o.hitLines;
+        const canNext =
+          hi < byLine.length - 1 && mergeable(hi + 1) && byLine[hi + 1]!.c.chunk.startLine > byLine[hi]!.c.chunk.endLine && span(lo, hi + 1) <= o.hitLines;
+        if (!canPrev && !canNext) break;
+        if (canNext && (!canPrev || byLine[hi + 1]!.s >= byLine[lo - 1]!.s)) used.add(++hi);
+        else used.add(--lo);
+      }
+      const parts = byLine.slice(lo, hi + 1).map((x) => x.c);
+      spans.push([parts[0]!.chunk.startLine, parts[parts.length - 1]!.chunk.endLine]);
+      hits.push({ main: first.c, parts, final: f.score * Math.max(first.s / bestWithin, 0.05) * o.chunkDecay ** (spans.length - 1) });
     }
   }
-  hits.sort((a, b) => b.final - a.final || cmp(a.chunk.path, b.chunk.path) || a.chunk.startLine - b.chunk.startLine);
-  return hits.slice(0, k).map((h) => ({
-    chunkId: h.chunk.id,
-    path: h.chunk.path,
-    startLine: h.chunk.startLine,
-    endLine: h.chunk.endLine,
+  hits.sort((a, b) => b.final - a.final || cmp(a.main.chunk.path, b.main.chunk.path) || a.main.chunk.startLine - b.main.chunk.startLine);
+  return hits.slice(0, k).map(toSearchHit);
+}
+
+interface Hit {
+  /** The chunk the hit was chosen for. */
+  main: ChunkEvidence;
+  /** Consecutive chunks of the file that make up the hit, in line order (main among them). */
+  parts: ChunkEvidence[];
+  final: number;
+}
+
+/** A piece of a split over-long line shares its line with its siblings: never merged. */
+function isPiece(c: Chunk): boolean {
+  return c.id.includes('@');
+}
+
+function toSearchHit(h: Hit): SearchHit {
+  const { chunk } = h.main;
+  const base = {
+    chunkId: chunk.id,
+    path: chunk.path,
     score: h.final,
-    retrievers: h.retrievers,
-    lexicalScore: h.lexicalScore,
-    vectorScore: h.vectorScore,
-    language: h.chunk.language,
-    symbols: h.chunk.symbols,
-    header: h.chunk.header,
-    text: h.chunk.text,
-    hash: h.chunk.hash,
-  }));
+    retrievers: [...new Set(h.parts.flatMap((p) => p.retrievers))],
+    lexicalScore: h.main.lexicalScore,
+    vectorScore: h.main.vectorScore,
+    language: chunk.language,
+    header: h.parts[0]!.chunk.header,
+  };
+  if (h.parts.length === 1) {
+    return { ...base, startLine: chunk.startLine, endLine: chunk.endLine, symbols: chunk.symbols, text: chunk.text, hash: chunk.hash };
+  }
+  // The exact lines of the span: chunks cover every non-blank line, so the lines between two
+  // consecutive chunks are blank.
+  const lines: string[] = [];
+  let next = h.parts[0]!.chunk.startLine;
+  for (const { chunk: c } of h.parts) {
+    for (; next < c.startLine; next++) lines.push('');
+    lines.push(c.text);
+    next = c.endLine + 1;
+  }
+  const text = lines.join('\n');
+  const last = h.parts[h.parts.length - 1]!.chunk;
+  return {
+    ...base,
+    startLine: h.parts[0]!.chunk.startLine,
+    endLine: last.endLine,
+    symbols: [...new Set(h.parts.flatMap((p) => p.chunk.symbols))],
+    text,
+    hash: hash16(base.header, '\n', text),
+  };
+}
+
+/** Reciprocal-rank scores (×60, so the best is ~1) of each file in the whole-file and best-chunk lists. */
+function fusionRanks(files: FileCandidate[], best: Map<FileCandidate, number>): { file(f: FileCandidate): number; chunk(f: FileCandidate): number } {
+  const K = 60;
+  const rankBy = (score: (f: FileCandidate) => number) => {
+    const ranks = new Map<FileCandidate, number>();
+    files
+      .filter((f) => score(f) > 0)
+      .sort((a, b) => score(b) - score(a) || cmp(a.path, b.path))
+      .forEach((f, i) => ranks.set(f, (K + 1) / (K + i + 1)));
+    return (f: FileCandidate) => ranks.get(f) ?? 0;
+  };
+  return { file: rankBy((f) => f.fileScore), chunk: rankBy((f) => best.get(f) ?? 0) };
+}
+
+const vendoredCache = new WeakMap<WorkspaceIndex, { generation: number; folders: string[] }>();
+
+/** Third-party folders of an index (see {@link vendoredFolders}), recomputed after changes. */
+function vendoredFoldersOf(index: WorkspaceIndex): string[] {
+  const cached = vendoredCache.get(index);
+  if (cached && cached.generation === index.generation) return cached.folders;
+  const folders = vendoredFolders(index.indexedPaths());
+  vendoredCache.set(index, { generation: index.generation, folders });
+  return folders;
 }
 
 /** Scales scores so the best is 1. */
@@ -241,13 +359,14 @@ function normalise(list: ChunkEvidence[]): void {
  * ranks on whole-file evidence alone) are scored against the query directly, relative to the best
  * candidate chunk of the query.
  */
-function chunksOfFile(index: WorkspaceIndex, f: FileCandidate, analyzed: AnalyzedQuery, lexicalOn: boolean): ChunkEvidence[] {
+function chunksOfFile(index: WorkspaceIndex, f: FileCandidate, analyzed: AnalyzedQuery, lexicalOn: boolean, bm25: Bm25Params): ChunkEvidence[] {
   const entry = index.getFile(f.path);
-  if (!entry || !lexicalOn) return f.chunks;
+  if (!entry) return f.chunks;
   const have = new Set(f.chunks.map((c) => c.chunk.id));
   const missing = entry.chunks.filter((c) => !have.has(c.id));
   if (!missing.length) return f.chunks;
-  const scores = index.lexical.scoreIds(analyzed.terms, missing.map((c) => c.id));
+  if (!lexicalOn) return [...f.chunks, ...missing.map((chunk) => ({ chunk, score: 0, retrievers: [] }))];
+  const scores = index.lexical.scoreIds(analyzed.terms, missing.map((c) => c.id), bm25);
   // Put the direct scores on the candidates' scale: the file's candidates (if any) tell the ratio.
   const ref = f.chunks.find((c) => c.lexicalScore !== undefined && c.lexicalScore > 0);
   const scale = ref ? ref.score / ref.lexicalScore! : 0;

@@ -174,6 +174,8 @@ export class WorkspaceIndex {
   fileLexical!: LexicalIndex;
   /** Which files define which symbols. */
   readonly symbols = new SymbolTable();
+  /** Increases whenever a file is indexed or forgotten (for caches derived from the file list). */
+  generation = 0;
   vectors?: VectorStore;
   private cache?: EmbeddingCache;
   private chunker: Chunker;
@@ -544,6 +546,7 @@ export class WorkspaceIndex {
   private async forget(indexPath: string): Promise<void> {
     const entry = this.catalog.files.get(indexPath);
     if (entry) {
+      this.generation++;
       this.lexical.remove(entry.chunks);
       this.fileLexical.remove([fileLexicalDoc(entry.path, entry.chunks)]);
       this.symbols.remove(entry.path, entry.chunks);
@@ -598,6 +601,7 @@ export class WorkspaceIndex {
       for (const c of previous.chunks) this.chunksById.delete(c.id);
     }
     for (const c of result.chunks) this.chunksById.set(c.id, c);
+    this.generation++;
     this.lexical.add(result.chunks);
     this.fileLexical.add([fileLexicalDoc(file.path, result.chunks)]);
     this.symbols.add(file.path, result.chunks);
