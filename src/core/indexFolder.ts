@@ -57,6 +57,8 @@ export async function assertIndexFolder(dir: string, opts: { create: boolean; lo
   }
   if (!opts.create) return;
   await fsp.mkdir(dir, { recursive: true });
+  // A damaged marker (garbled, or replaced by a folder) in a folder that is otherwise an index.
+  await fsp.rm(path.join(dir, INDEX_MARKER_FILE), { recursive: true, force: true });
   await writeFileAtomic(path.join(dir, INDEX_MARKER_FILE), `${JSON.stringify(MARKER, null, 2)}\n`);
   if (entries.length) opts.logger?.info(`Marked ${dir} as a Groundwork index folder.`);
 }
