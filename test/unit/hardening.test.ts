@@ -346,7 +346,10 @@ describe('issue 8 regressions', function () {
 
   describe('(11) wrong-shape index files heal', () => {
     const cases: Array<[string, () => void]> = [
-      ['manifest.json is JSON of the wrong shape', () => fs.writeFileSync(path.join(indexDir, 'manifest.json'), '{"schemaVersion": "five", "roots": 3}')],
+      ['manifest.json is JSON of the wrong shape', () => {
+        const m = JSON.parse(fs.readFileSync(path.join(indexDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+        fs.writeFileSync(path.join(indexDir, 'manifest.json'), JSON.stringify({ ...m, roots: 3 }));
+      }],
       ['a catalog shard is JSON of the wrong shape', () => {
         const dir = path.join(indexDir, 'catalog');
         for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json'))) {
@@ -358,7 +361,7 @@ describe('issue 8 regressions', function () {
         fs.rmSync(path.join(indexDir, 'lexical.bin'));
         fs.mkdirSync(path.join(indexDir, 'lexical.bin'));
       }],
-      ['stats.json is JSON of the wrong shape', () => fs.writeFileSync(path.join(indexDir, 'stats.json'), '[1, 2, 3]')],
+      ['stats.json is JSON of the wrong shape', () => fs.writeFileSync(path.join(indexDir, 'stats.json'), '{"skipped": {"secret": 3}, "samples": null, "at": 1}')],
     ];
     for (const [name, damage] of cases) {
       it(`${name}: index, search and stats still work`, () => {
