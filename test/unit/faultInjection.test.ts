@@ -55,8 +55,8 @@ function cliAsync(args: string[], extra: Record<string, string> = {}): { child: 
   const child = spawn(process.execPath, [CLI, ...args], { env: env(extra) });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return { child, done };
 }
@@ -324,7 +324,7 @@ describe('fault injection', function () {
           throw Object.assign(new Error(`ENOSPC: no space left on device, open '${String(p)}'`), { code: 'ENOSPC', path: String(p) });
         }
         return original(p, flags, mode);
-      }) as typeof original;
+      });
       let threw = '';
       try {
         const idx = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: dir });
