@@ -1,7 +1,7 @@
 /**
  * `groundwork` — the command-line front end on the same engine as the extension.
  * stdout carries results only (so `--json` output can be piped); logs and progress go to stderr.
- * Exit codes: 0 success, 1 failure, 2 bad usage.
+ * Exit codes: 0 success, 1 failure (including a model that failed), 2 bad usage, 130 interrupted.
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -18,6 +18,9 @@ import {
   type EvalResult,
 } from '../core/evaluation';
 import { search, SEARCH_DEFAULTS, type SearchHit } from '../core/retrieval';
+import { searchWithFallback } from '../core/resilientSearch';
+import { MAX_MAX_CHARS, MIN_MAX_CHARS } from '../core/chunker';
+import { LlmError } from '../core/llm';
 import type { Logger } from '../core/types';
 import { codeTerms } from '../core/tokenize';
 import {
@@ -29,7 +32,7 @@ import {
   type IndexRunSummary,
   type IndexOptions,
 } from '../core/workspaceIndex';
-import { formatBytes, formatCounts, ProgressBar, stderrLogger, UsageError } from './output';
+import { formatBytes, formatCounts, ProgressBar, printable, stderrLogger, UsageError } from './output';
 import { runBench } from './bench';
 import { answerQuestion, localRetriever, type AnswerResult } from '../core/answer';
 import { renderMessages } from '../core/prompt';
@@ -125,6 +128,39 @@ function positiveInt(name: string, raw: string | undefined, fallback: number, ma
   return n;
 }
 
+function intInRange(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number between ${min} and ${max} (got "${raw}")`);
+  return n;
+}
+
+/**
+ * Ctrl-C: the first aborts the running command (it saves what it has and exits 130), a second one
+ * exits at once. Every long operation of a command takes this signal.
+ */
+const interrupt = new AbortController();
+let sigintHandler: (() => void) | undefined;
+function installInterruptHandler(logger: Logger): void {
+  if (sigintHandler) return;
+  sigintHandler = () => {
+    if (interrupt.signal.aborted) {
+      process.stderr.write('\ngroundwork: interrupted again; exiting now\n');
+      process.exit(130);
+    }
+    logger.warn('interrupted: saving what has been done so far… (Ctrl-C again to exit at once)');
+    interrupt.abort(new InterruptedError());
+  };
+  process.on('SIGINT', sigintHandler);
+}
+
+class InterruptedError extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'AbortError';
+  }
+}
+
 let configFile: ReturnType<typeof readConfigFile> | undefined;
 /** The config file, read once per run (ask reads both its model and its embedding settings). */
 function userConfig(): ReturnType<typeof readConfigFile> {
@@ -140,7 +176,7 @@ let vectorsOffReason: string | undefined;
 function indexOptions(v: Values): IndexOptions {
   return {
     maxFileBytes: positiveInt('max-file-bytes', v['max-file-bytes'], 1_048_576),
-    chunkChars: positiveInt('chunk-chars', v['chunk-chars'], DEFAULT_CHUNK_CHARS, 100_000),
+    chunkChars: intInRange('chunk-chars', v['chunk-chars'], DEFAULT_CHUNK_CHARS, MIN_MAX_CHARS, MAX_MAX_CHARS),
     extraExcludes: v.exclude,
   };
 }
@@ -151,7 +187,20 @@ function indexDirFor(v: Values): { roots: ReturnType<typeof rootsFromDirs>; inde
   return { roots, indexDir: path.resolve(v['index-dir'] ?? defaultIndexDir(roots.map((r) => r.dir))) };
 }
 
-async function openIndex(v: Values, logger: Logger, indexDirOverride?: string): Promise<WorkspaceIndex> {
+/**
+ * How a command opens the index: `write` takes the writer lock (index, eval); `prefer-write` takes
+ * it when free and otherwise reads the last consistent snapshot (search, ask: another process may be
+ * indexing, or the folder may be read-only); `read` never locks or writes (search --no-update, stats).
+ */
+type OpenMode = 'write' | 'prefer-write' | 'read';
+
+/** Errors of taking the lock that a reader can work around. */
+function cannotLock(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return (err as Error | null)?.name === 'IndexLockedError' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
+}
+
+async function openIndex(v: Values, logger: Logger, indexDirOverride?: string, mode: OpenMode = 'write'): Promise<WorkspaceIndex> {
   const { roots, indexDir } = indexDirFor(v);
   const options = indexOptions(v);
   const settings = resolveEmbedSettings({ embedder: v.embedder, embedModel: v['embed-model'] }, process.env, await userConfig());
@@ -159,25 +208,33 @@ async function openIndex(v: Values, logger: Logger, indexDirOverride?: string): 
   const status = await createEmbedder(settings, logger, 'run `groundwork download-model` where huggingface.co is reachable', !offline);
   closers.push(() => status.close());
   vectorsOffReason = status.reason;
-  return WorkspaceIndex.open({ roots, indexDir: indexDirOverride ?? indexDir, embedder: status.embedder, options, logger });
+  const open = (write: boolean) =>
+    WorkspaceIndex.open({ roots, indexDir: indexDirOverride ?? indexDir, embedder: status.embedder, embedderUnavailable: status.unavailable, options, logger, write });
+  if (mode === 'read') return open(false);
+  try {
+    return await open(true);
+  } catch (err) {
+    if (mode !== 'prefer-write' || !cannotLock(err)) throw err;
+    logger.info(`Using the index as it is (${(err as Error).name === 'IndexLockedError' ? 'another process is updating it' : 'its folder is read-only'}).`);
+    return open(false);
+  }
+}
+
+/** True when the index can be brought up to date by this process (it holds the writer lock). */
+function canWrite(index: WorkspaceIndex): boolean {
+  return index.writable;
 }
 
 async function runIndex(index: WorkspaceIndex, logger: Logger, quiet = false): Promise<IndexRunSummary> {
   const bar = new ProgressBar();
-  const abort = new AbortController();
-  const onSignal = () => {
-    logger.warn('interrupted: saving what has been indexed so far…');
-    abort.abort(new Error('interrupted'));
-  };
-  process.once('SIGINT', onSignal);
+  installInterruptHandler(logger);
   try {
-    const summary = await index.update({ signal: abort.signal, onProgress: (p) => bar.update(p) });
+    const summary = await index.update({ signal: interrupt.signal, onProgress: (p) => bar.update(p) });
     bar.finish();
     if (!quiet) printSummary(summary, index, logger);
     return summary;
   } finally {
     bar.finish();
-    process.removeListener('SIGINT', onSignal);
   }
 }
 
@@ -192,8 +249,10 @@ function printSummary(s: IndexRunSummary, index: WorkspaceIndex, logger: Logger)
   logger.info(
     s.vectors === 'off'
       ? `Vectors: off, search is lexical only: ${vectorsOffReason ?? 'no embedding model is configured'}`
-      : `Vectors: ${s.vectors} (${s.chunksEmbedded} embedded, ${s.chunksFromCache} from cache)`,
+      : `Vectors: ${s.vectors} (${s.chunksEmbedded} embedded, ${s.chunksFromCache} from cache)${s.vectorsError ? `; embedding failed: ${s.vectorsError}` : ''}`,
   );
+  const secrets = (s.skipped.secret ?? 0) + (s.skipped['secret-content'] ?? 0);
+  if (secrets) logger.info(`Secrets kept out of the index: ${s.skipped.secret ?? 0} by file name, ${s.skipped['secret-content'] ?? 0} by content`);
   logger.info(`Index: ${index.indexDir}`);
 }
 
@@ -211,21 +270,27 @@ export function snippet(hit: SearchHit, query: string, maxLines = 4): string[] {
   return lines.slice(start, start + maxLines).map((l, j) => {
     const n = hit.startLine + start + j;
     const text = l.length > 160 ? `${l.slice(0, 157)}…` : l;
-    return `${String(n).padStart(6)} │ ${text}`;
+    return `${String(n).padStart(6)} │ ${printable(text)}`;
   });
 }
 
 async function cmdSearch(query: string, v: Values, logger: Logger): Promise<void> {
   const k = positiveInt('k', v.k, SEARCH_DEFAULTS.k, 100);
-  const index = await openIndex(v, logger);
+  let index = await openIndex(v, logger, undefined, v['no-update'] ? 'read' : 'prefer-write');
   try {
-    if (!v['no-update'] || index.fileCount === 0) {
+    if (index.fileCount === 0 && !canWrite(index)) {
+      // Nothing to read yet: this run has to build the index (and so needs the lock).
+      await index.close();
+      index = await openIndex(v, logger, undefined, 'write');
+    }
+    if (canWrite(index) && (!v['no-update'] || index.fileCount === 0)) {
       const fresh = index.fileCount === 0;
       if (fresh) logger.info('No index yet for this workspace: indexing it first…');
       await runIndex(index, logger, !fresh);
     }
     const started = process.hrtime.bigint();
-    const hits = await search(index, query, { k });
+    const { hits, lexicalFallback } = await searchWithFallback(index, query, { k, signal: interrupt.signal });
+    if (lexicalFallback) logger.warn(lexicalFallback);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (v.json) {
       process.stdout.write(
@@ -247,13 +312,13 @@ async function cmdSearch(query: string, v: Values, logger: Logger): Promise<void
       return;
     }
     if (!hits.length) {
-      process.stdout.write(`No results for "${query}" (${index.fileCount} files indexed).\n`);
+      process.stdout.write(`No results for "${printable(query)}" (${index.fileCount} files indexed).\n`);
       return;
     }
     const out: string[] = [];
     hits.forEach((h, i) => {
-      const sym = h.symbols.length ? `  ${h.symbols.slice(0, 3).join(', ')}` : '';
-      out.push(`${String(i + 1).padStart(2)}. ${h.path}:L${h.startLine}-L${h.endLine}  (${h.score.toFixed(4)} · ${h.retrievers.join('+')})${sym}`);
+      const sym = h.symbols.length ? `  ${printable(h.symbols.slice(0, 3).join(', '))}` : '';
+      out.push(`${String(i + 1).padStart(2)}. ${printable(h.path)}:L${h.startLine}-L${h.endLine}  (${h.score.toFixed(4)} · ${h.retrievers.join('+')})${sym}`);
       out.push(...snippet(h, query));
       out.push('');
     });
@@ -270,54 +335,53 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
   const settings = resolveLlmSettings({ provider: v.provider, model: v.model, baseURL: v['base-url'] }, process.env, await userConfig());
   const llm = createLlm(settings, CLI_KEY_HINT);
   const k = positiveInt('k', v.k, 10, 100);
-  const index = await openIndex(v, logger);
+  let index = await openIndex(v, logger, undefined, v['no-update'] ? 'read' : 'prefer-write');
   try {
+    if (index.fileCount === 0 && !canWrite(index)) {
+      await index.close();
+      index = await openIndex(v, logger, undefined, 'write');
+    }
     const fresh = index.fileCount === 0;
     if (fresh) logger.info('No index yet for this workspace: indexing it first…');
-    if (!v['no-update'] || fresh) await runIndex(index, logger, !fresh);
-    const abort = new AbortController();
-    const onSignal = () => abort.abort(new Error('interrupted'));
-    process.once('SIGINT', onSignal);
-    let result: AnswerResult;
-    try {
-      if (!v.json) logger.info(llm ? `Asking ${llm.label}…` : 'No model configured: answering by quoting the code.');
-      result = await answerQuestion(localRetriever(index), question, {
-        llm,
-        k,
-        signal: abort.signal,
-        noModelNote: llm ? undefined : 'No language model is configured, so this answer quotes the code. For written answers set OPENAI_API_KEY, or --base-url and --model for a local server (Ollama, LM Studio, llama.cpp).',
-        onToken: v.json || v['show-context'] ? undefined : (d) => process.stdout.write(d),
-      });
-    } finally {
-      process.removeListener('SIGINT', onSignal);
-    }
+    if (canWrite(index) && (!v['no-update'] || fresh)) await runIndex(index, logger, !fresh);
+    installInterruptHandler(logger);
+    if (!v.json) logger.info(llm ? `Asking ${llm.label}…` : 'No model configured: answering by quoting the code.');
+    const result: AnswerResult = await answerQuestion(localRetriever(index), question, {
+      llm,
+      k,
+      signal: interrupt.signal,
+      noModelNote: llm ? undefined : 'No language model is configured, so this answer quotes the code. For written answers set OPENAI_API_KEY, or --base-url and --model for a local server (Ollama, LM Studio, llama.cpp).',
+      onToken: v.json || v['show-context'] ? undefined : (d) => process.stdout.write(printable(d)),
+    });
+    // A model that failed is a failure even when the answer fell back to quoting the code.
+    const code = result.error ? 1 : 0;
     if (v.json) {
       // The exact messages are large; they are included only with --show-context.
       process.stdout.write(`${JSON.stringify(v['show-context'] ? result : { ...result, messages: undefined }, null, 2)}\n`);
-      return 0;
+      return code;
     }
     if (v['show-context']) {
       const context = result.messages.length
         ? renderMessages(result.messages)
         : result.sources.map((s) => `[${s.n}] ${s.path}:L${s.startLine}-L${s.endLine}\n${s.text}`).join('\n\n');
-      process.stdout.write(`=== context given to ${result.provider.label} ===\n${context}\n=== answer ===\n${result.answer}`);
+      process.stdout.write(`=== context given to ${result.provider.label} ===\n${printable(context)}\n=== answer ===\n${printable(result.answer)}`);
     }
     const out: string[] = ['', ''];
     if (result.flags.weakContext) out.push('Note: the workspace may not contain an answer to this: the closest matches are weak.');
-    if (result.error) out.push(`Model error (${result.error.kind}): ${result.error.message}`);
+    if (result.error) out.push(`Model error (${result.error.kind}): ${printable(result.error.message)}`);
     const cited = new Map<string, AnswerResult['citations'][number]>();
     for (const c of result.citations) cited.set(c.n !== undefined ? `[${c.n}]` : c.marker, c);
     out.push('Citations:');
     if (!cited.size) out.push('  none');
     for (const [key, c] of cited) {
-      const where = c.path ? `${c.path}:L${c.startLine}-L${c.endLine}` : '';
+      const where = c.path ? `${printable(c.path)}:L${c.startLine}-L${c.endLine}` : '';
       const status = c.status === 'verified' ? '' : ` (${c.status}: ${c.reason})`;
       out.push(`  ${key} ${where}${status}`);
     }
     const ci = result.citationIntegrity;
     out.push(`${ci.verified}/${ci.total} citations verified · ${result.provider.label} · ${Math.round(result.timings.totalMs)} ms`);
     process.stdout.write(`${out.join('\n')}\n`);
-    return result.error && !result.answer ? 1 : 0;
+    return code;
   } finally {
     await index.close();
   }
@@ -327,7 +391,7 @@ async function cmdStats(v: Values, logger: Logger): Promise<void> {
   const { indexDir } = indexDirFor(v);
   const exists = await fsp.stat(path.join(indexDir, 'manifest.json')).catch(() => undefined);
   if (!exists) throw new IndexError('this workspace has not been indexed yet; run `groundwork index` first');
-  const index = await openIndex(v, logger);
+  const index = await openIndex(v, logger, undefined, 'read');
   try {
     if (index.fileCount === 0) throw new IndexError('this workspace has not been indexed yet; run `groundwork index` first');
     const st = await index.status();
@@ -347,12 +411,12 @@ async function cmdStats(v: Values, logger: Logger): Promise<void> {
     const reasons = Object.entries(st.skipped) as Array<[SkipReason, number]>;
     if (!reasons.length) lines.push('  nothing');
     for (const [reason, count] of reasons.sort((a, b) => b[1] - a[1])) {
-      const sample = st.skippedSamples[reason]?.slice(0, 3).join(', ') ?? '';
+      const sample = printable(st.skippedSamples[reason]?.slice(0, 3).join(', ') ?? '');
       lines.push(`  ${String(count).padStart(6)}  ${reason} — ${SKIP_REASON_TEXT[reason]}${sample ? ` (e.g. ${sample})` : ''}`);
     }
     if (st.fallbackFiles.length) {
       lines.push('Parse fallbacks:');
-      for (const f of st.fallbackFiles.slice(0, 10)) lines.push(`  ${f.path}: ${f.reason}`);
+      for (const f of st.fallbackFiles.slice(0, 10)) lines.push(`  ${printable(f.path)}: ${f.reason}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
@@ -445,6 +509,10 @@ export async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const logger = stderrLogger(Boolean(values.verbose));
+  // `groundwork search … | head`: a closed pipe ends the output, not the process with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   try {
     switch (command) {
       case 'index': {
@@ -503,14 +571,45 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`groundwork: ${(err as Error).message}\n`);
       return 1;
     }
-    if ((err as Error)?.message === 'interrupted' || (err as Error)?.name === 'AbortError') {
+    if (interrupt.signal.aborted || (err as Error)?.message === 'interrupted' || (err as Error)?.name === 'AbortError' || (err instanceof LlmError && err.kind === 'aborted')) {
       process.stderr.write('groundwork: interrupted; the index keeps what was done and resumes next time\n');
       return 130;
+    }
+    const fsProblem = describeFsError(err);
+    if (fsProblem) {
+      process.stderr.write(`groundwork: ${fsProblem}\n`);
+      return 1;
     }
     process.stderr.write(`groundwork: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
   } finally {
     for (const close of closers.splice(0)) await close().catch(() => undefined);
+    if (sigintHandler) process.removeListener('SIGINT', sigintHandler);
+    sigintHandler = undefined;
+  }
+}
+
+/** A one-line message for a filesystem condition the user can fix (disk full, read-only, permissions). */
+function describeFsError(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | null;
+  const where = e?.path ? ` (${e.path})` : '';
+  switch (e?.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `the disk is full${where}; the index keeps its previous version. Free some space and run the command again.`;
+    case 'EROFS':
+      return `the index folder is on a read-only filesystem${where}; pass --index-dir a writable folder.`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied${where}; check the permissions of the index folder or pass --index-dir another one.`;
+    case 'ENOTDIR':
+    case 'EISDIR':
+      return `a file is where a folder is expected, or the reverse${where}; check --index-dir and --workspace.`;
+    case 'EMFILE':
+    case 'ENFILE':
+      return `too many open files${where}; raise the limit (ulimit -n) and try again.`;
+    default:
+      return undefined;
   }
 }
 

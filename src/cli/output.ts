@@ -70,3 +70,13 @@ export function formatCounts(counts: Record<string, number | undefined>): string
   entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   return entries.map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
 }
+
+/**
+ * `text` safe to print on a terminal: control characters other than newline and tab (ESC, CSI, BEL,
+ * carriage return…) are shown as `\xNN`, so a file name, file content or a model answer cannot
+ * move the cursor, retitle the window or hide text.
+ */
+export function printable(text: string): string {
+  // A CR that ends a line (CRLF files) is dropped rather than shown.
+  return text.replace(/\r(?=\n|$)/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

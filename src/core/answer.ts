@@ -9,7 +9,8 @@ import { verifyCitations, type Citation, type Source } from './citations';
 import { renderExtractiveAnswer, NO_MODEL_NOTE } from './extractive';
 import { LlmError, type ChatMessage, type LlmProvider } from './llm';
 import { buildMessages, condenseMessages, selectSources } from './prompt';
-import { search, type SearchHit } from './retrieval';
+import type { SearchHit } from './retrieval';
+import { searchWithFallback } from './resilientSearch';
 import { codeTerms, isStopword } from './tokenize';
 import type { WorkspaceIndex } from './workspaceIndex';
 
@@ -30,7 +31,7 @@ export interface AnswerRetriever {
 export function localRetriever(index: WorkspaceIndex): AnswerRetriever {
   return {
     async retrieve(query, k, signal) {
-      const hits = await search(index, query, { k, signal });
+      const { hits } = await searchWithFallback(index, query, { k, signal });
       return { hits, coverage: retrievalCoverage(index, query, hits) };
     },
     async salientTerms(text, max) {
@@ -52,6 +53,13 @@ export interface Turn {
  * 4-12 most informative terms or 1-3 hits scored 58-72%). Held-out numbers: docs/evaluation.md.
  */
 export const WEAK_CONTEXT_THRESHOLD = 0.6;
+
+/**
+ * Longest model answer kept, in characters (default 100,000, ~25k tokens: far beyond any grounded
+ * answer). The rest of the stream is dropped and the answer says it was cut, so a runaway or hostile
+ * server cannot make the result (and its citation list) unbounded.
+ */
+export const MAX_ANSWER_CHARS = 100_000;
 
 export interface AnswerOptions {
   /** The model; undefined means the extractive answer. */
@@ -213,12 +221,29 @@ export async function answerQuestion(retriever: AnswerRetriever, question: strin
   if (options.llm) {
     messages = buildMessages({ question, sources, history });
     try {
-      for await (const d of options.llm.stream({ messages, signal: options.signal })) emit(d);
+      for await (const d of options.llm.stream({ messages, signal: options.signal })) {
+        const room = MAX_ANSWER_CHARS - answer.length;
+        emit(d.length > room ? d.slice(0, room) : d);
+        if (answer.length >= MAX_ANSWER_CHARS) {
+          // Leaving the loop closes the stream (and its request).
+          cut = true;
+          error = { kind: 'too-long', message: `the answer exceeded ${MAX_ANSWER_CHARS} characters` };
+          emit(`\n\n_(The answer was cut off at ${MAX_ANSWER_CHARS} characters.)_`);
+          break;
+        }
+      }
+      if (!answer.trim()) {
+        // A 200 with nothing in it (an empty stream, a non-streamed JSON body, an HTML page).
+        error = { kind: 'empty-answer', message: 'the model returned no text' };
+        answer = '';
+        extractive = true;
+        extractiveAnswer('The model returned no text. This answer quotes the most relevant code instead.');
+      }
     } catch (err) {
       if (!(err instanceof LlmError)) throw err;
       if (err.kind === 'aborted') throw err;
       error = { kind: err.kind, message: err.message };
-      if (err.kind === 'stream-cut' || answer) {
+      if (answer || err.partial) {
         // Keep what arrived and say it was cut; its citations are still verified.
         cut = true;
         if (!answer && err.partial) emit(err.partial);

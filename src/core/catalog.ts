@@ -16,10 +16,11 @@ import * as path from 'node:path';
 import type { Chunk, ChunkMethod } from './types';
 import type { SkipReason } from './discovery';
 import { shardOf, writeFileAtomic } from './fsUtil';
+import { crc32 } from './vectorCodec';
 
 /** Number of catalog shards. 32 keeps each shard ~1-3 MB on a 10k-file workspace. */
 export const CATALOG_SHARDS = 32;
-const SHARD_FORMAT = 4;
+const SHARD_FORMAT = 5;
 
 /** An indexed file. */
 export interface FileEntry {
@@ -65,6 +66,8 @@ interface ShardData {
   /** Name and byte length of the text file. */
   textFile: string;
   textLength: number;
+  /** CRC-32 of the text file: same-size garbling (a disk error, an editor) is detected on open. */
+  textCrc: number;
   files: StoredFile[];
   skipped: SkippedEntry[];
 }
@@ -133,10 +136,18 @@ export class Catalog {
 
   private constructor(private readonly dir: string) {}
 
-  /** Loads every shard; throws {@link CatalogCorruptError} on a truncated or foreign file. */
-  static async open(dir: string): Promise<Catalog> {
+  /** A catalog with nothing in it (a reader's view of an index it cannot use). */
+  static empty(dir: string): Catalog {
+    return new Catalog(dir);
+  }
+
+  /**
+   * Loads every shard; throws {@link CatalogCorruptError} on a truncated, garbled, wrong-shape or
+   * foreign file. With `readOnly` nothing is created or removed (a writer may be mid-flush).
+   */
+  static async open(dir: string, opts: { readOnly?: boolean } = {}): Promise<Catalog> {
     const catalog = new Catalog(dir);
-    await fsp.mkdir(dir, { recursive: true });
+    if (!opts.readOnly) await fsp.mkdir(dir, { recursive: true });
     const referenced = new Set<string>();
     for (let i = 0; i < CATALOG_SHARDS; i++) {
       const file = catalog.shardFile(i);
@@ -156,6 +167,8 @@ export class Catalog {
       if (!data || data.format !== SHARD_FORMAT || !Array.isArray(data.files) || !Array.isArray(data.skipped) || typeof data.textFile !== 'string') {
         throw new CatalogCorruptError(file, 'unknown format');
       }
+      const shapeError = shardShapeError(data);
+      if (shapeError) throw new CatalogCorruptError(file, shapeError);
       referenced.add(data.textFile);
       let texts: Buffer;
       try {
@@ -164,6 +177,7 @@ export class Catalog {
         throw new CatalogCorruptError(file, `its text file is missing (${(err as Error).message})`);
       }
       if (texts.length !== data.textLength) throw new CatalogCorruptError(file, `its text file has ${texts.length} bytes, expected ${data.textLength}`);
+      if (crc32(texts) !== data.textCrc) throw new CatalogCorruptError(file, 'its text file fails its checksum');
       catalog.gens[i] = data.gen;
       for (const f of data.files) {
         const chunks: Chunk[] = f.chunks.map((c) => {
@@ -178,7 +192,9 @@ export class Catalog {
         catalog.members[i]!.add(s.path);
       }
     }
-    // Text files of generations that no JSON names (an interrupted write) are garbage.
+    // Text files of generations that no JSON names (an interrupted write) are garbage. A reader
+    // leaves them: they may be a writer's next generation.
+    if (opts.readOnly) return catalog;
     for (const name of await fsp.readdir(dir)) {
       if (name.endsWith('.txt') && !referenced.has(name)) await fsp.rm(path.join(dir, name), { force: true });
     }
@@ -250,8 +266,9 @@ export class Catalog {
           return { id: c.id, startLine: c.startLine, endLine: c.endLine, symbols: c.symbols, header: c.header, hash: c.hash, t };
         }),
       }));
-      await writeFileAtomic(path.join(this.dir, textFile), Buffer.concat(parts));
-      const data: ShardData = { format: SHARD_FORMAT, gen, textFile, textLength: offset, files: stored, skipped };
+      const textBytes = Buffer.concat(parts);
+      await writeFileAtomic(path.join(this.dir, textFile), textBytes);
+      const data: ShardData = { format: SHARD_FORMAT, gen, textFile, textLength: offset, textCrc: crc32(textBytes), files: stored, skipped };
       await writeFileAtomic(this.shardFile(i), JSON.stringify(data));
       const previous = `shard-${String(i).padStart(2, '0')}.g${this.gens[i] ?? 0}.txt`;
       await fsp.rm(path.join(this.dir, previous), { force: true });
@@ -259,4 +276,32 @@ export class Catalog {
     }
     this.dirty.clear();
   }
+}
+
+const isStr = (x: unknown): x is string => typeof x === 'string';
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/** What is wrong with the shape of a parsed shard (well-formed JSON of the wrong shape), if anything. */
+function shardShapeError(d: ShardData): string | undefined {
+  if (!isNum(d.gen) || !isNum(d.textLength) || !isNum(d.textCrc)) return 'its header fields have the wrong type';
+  for (const f of d.files as unknown[]) {
+    const e = f as Partial<StoredFile> | null;
+    if (!e || !isStr(e.path) || !isNum(e.size) || !isNum(e.mtimeMs) || !isStr(e.contentHash) || !isStr(e.language) || !isStr(e.method) || !Array.isArray(e.chunks)) {
+      return 'a file entry has the wrong shape';
+    }
+    for (const c of e.chunks as unknown[]) {
+      const k = c as Partial<StoredChunk> | null;
+      if (
+        !k || !isStr(k.id) || !isNum(k.startLine) || !isNum(k.endLine) || !Array.isArray(k.symbols) || !k.symbols.every(isStr) ||
+        !isStr(k.header) || !isStr(k.hash) || !Array.isArray(k.t) || k.t.length !== 2 || !isNum(k.t[0]) || !isNum(k.t[1]) || k.t[0] < 0 || k.t[1] < 0
+      ) {
+        return `a chunk of ${e.path} has the wrong shape`;
+      }
+    }
+  }
+  for (const x of d.skipped as unknown[]) {
+    const s = x as Partial<SkippedEntry> | null;
+    if (!s || !isStr(s.path) || !isNum(s.size) || !isNum(s.mtimeMs) || !isStr(s.reason)) return 'a skipped entry has the wrong shape';
+  }
+  return undefined;
 }

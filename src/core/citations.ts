@@ -5,7 +5,7 @@
  * Invariant: a citation is rendered as a link only when `status` is `verified` or `stale`; a stale
  * one says that the file changed since indexing. Anything else is reported, never linked.
  */
-import { promises as fsp } from 'node:fs';
+import { readRegularFile } from './fsUtil';
 import * as path from 'node:path';
 
 /** A numbered source as given to the model. */
@@ -98,7 +98,8 @@ export async function verifyCitations(
   const fileCache = new Map<string, string[] | null>();
   const readLines = async (abs: string): Promise<string[] | null> => {
     if (!fileCache.has(abs)) {
-      const text = await fsp.readFile(abs, 'utf8').catch(() => null);
+      // Regular files only: a cited file that became a FIFO must not block the answer.
+      const text = await readRegularFile(abs).then((r) => r.bytes.toString('utf8'), () => null);
       fileCache.set(abs, text === null ? null : text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/));
     }
     return fileCache.get(abs) ?? null;

@@ -9,6 +9,8 @@
 import { promises as fsp, Dirent, Stats } from 'node:fs';
 import * as path from 'node:path';
 import ignore, { Ignore } from 'ignore';
+import { isInside, readRegularFile, UnsafeFileError } from './fsUtil';
+import { findSecrets } from './secrets';
 
 export { SKIP_REASON_TEXT, type SkipReason } from './skipReasons';
 import type { SkipReason } from './skipReasons';
@@ -53,13 +55,32 @@ export const DEFAULT_EXCLUDES = [
   '.DS_Store',
 ];
 
-/** Files that commonly hold credentials. Matched by name anywhere in the tree. */
+/**
+ * Files that commonly hold credentials. A pattern without `/` is matched against the file's *name*
+ * only (so `credentials` skips a file called `credentials`, not the source files of a `credentials/`
+ * folder, nor `credentials.ts`); a pattern with `/` is matched against the end of its path. Secrets
+ * inside ordinary files are found by content (see `secrets.ts`).
+ */
 export const DEFAULT_SECRET_PATTERNS = [
-  '.env', '.env.*', '!.env.example', '!.env.sample', '!.env.template', '*.pem', '*.key', '*.p12',
-  '*.pfx', '*.jks', '*.keystore', '*.kdbx', 'id_rsa*', 'id_dsa*', 'id_ecdsa*', 'id_ed25519*',
-  'credentials*', '.npmrc', '.pypirc', '.netrc', '.htpasswd', '*.tfstate', 'secrets.json',
-  'secrets.yaml', 'secrets.yml',
+  '.env', '.env.*', '!.env.example', '!.env.sample', '!.env.template', '.envrc',
+  '*.pem', '*.key', '*.p12', '*.pfx', '*.jks', '*.keystore', '*.kdbx', '*.ppk',
+  'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'id_ecdsa_sk', 'id_ed25519_sk',
+  'credentials', 'credentials.json', 'credentials.yml', 'credentials.yaml', 'credentials.xml',
+  'credentials.csv', 'credentials.ini', 'credentials.toml', 'credentials.txt',
+  '.git-credentials', '.pgpass', '.my.cnf', 'kubeconfig', '*.kubeconfig', '.npmrc', '.pypirc', '.netrc',
+  '_netrc', '.htpasswd', '*.tfstate', '*.tfstate.*', '*.tfvars', '*.tfvars.json', 'secrets.json',
+  'secrets.yaml', 'secrets.yml', 'vault.yml', 'vault.yaml', 'token.json', 'tokens.json',
+  '.bash_history', '.zsh_history', '.*_history', '.aws/config', '.aws/credentials',
+  '.docker/config.json', '.kube/config', '.ssh/*', '!.ssh/*.pub', '!.ssh/known_hosts',
 ];
+
+/** Characters that break one-line formats (paths in citations, terminal output): C0 controls and DEL. */
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/** True when a file or folder name contains a control character (newline, escape, …). */
+export function hasControlChars(name: string): boolean {
+  return CONTROL_CHARS.test(name);
+}
 
 /** Extensions whose content is binary; skipped without reading. */
 const BINARY_EXTENSIONS = new Set([
@@ -102,12 +123,16 @@ export function displayPath(roots: readonly WorkspaceRoot[], root: WorkspaceRoot
 export class FileFilter {
   readonly maxFileBytes: number;
   private readonly defaults: Ignore;
-  private readonly secrets: Ignore;
+  private readonly secretNames: Ignore;
+  private readonly secretPaths: Ignore;
 
   constructor(options: DiscoveryOptions = {}) {
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.defaults = ignore().add(DEFAULT_EXCLUDES).add(options.extraExcludes ?? []);
-    this.secrets = ignore().add(options.secretPatterns ?? DEFAULT_SECRET_PATTERNS);
+    const patterns = options.secretPatterns ?? DEFAULT_SECRET_PATTERNS;
+    const hasSlash = (p: string) => p.replace(/^!/, '').includes('/');
+    this.secretNames = ignore().add(patterns.filter((p) => !hasSlash(p)));
+    this.secretPaths = ignore().add(patterns.filter(hasSlash).map((p) => (p.startsWith('!') ? `!**/${p.slice(1)}` : `**/${p}`)));
   }
 
   /** True when a default or extra exclude matches `rel` (use a trailing `/` for folders). */
@@ -115,8 +140,10 @@ export class FileFilter {
     return this.defaults.ignores(rel);
   }
 
+  /** True when the file `rel` (never a folder) has a secret's name; see {@link DEFAULT_SECRET_PATTERNS}. */
   isSecret(rel: string): boolean {
-    return this.secrets.ignores(rel);
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    return this.secretNames.ignores(name) || this.secretPaths.ignores(rel);
   }
 
   isBinaryName(rel: string): boolean {
@@ -125,9 +152,13 @@ export class FileFilter {
   }
 }
 
+/** Ignore files larger than this are not read (a real one is a few KB). */
+const MAX_IGNORE_FILE_BYTES = 1 << 20;
+
 async function readIgnoreFile(file: string): Promise<string | undefined> {
   try {
-    return await fsp.readFile(file, 'utf8');
+    // Never blocks on a FIFO named .gitignore, never reads a device.
+    return (await readRegularFile(file, { maxBytes: MAX_IGNORE_FILE_BYTES })).bytes.toString('utf8');
   } catch {
     return undefined;
   }
@@ -146,11 +177,7 @@ function isIgnored(scopes: readonly Scope[], rel: string, isDir: boolean): boole
   return ignored;
 }
 
-/** True when `child` is `parent` or lies below it. */
-export function isInside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
+export { isInside } from './fsUtil';
 
 /**
  * Roots from folders: names (from `name`, else the folder's basename) made unique with `-2`, `-3`…,
@@ -231,6 +258,10 @@ export async function* discoverFiles(
     for (const entry of entries) {
       const rel = base + entry.name;
       const shown = displayPath(roots, root, rel);
+      if (hasControlChars(entry.name)) {
+        yield { kind: 'skip', skip: { path: JSON.stringify(shown), reason: 'bad-name' } };
+        continue;
+      }
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
       let realPath: string | undefined;
@@ -261,7 +292,11 @@ export async function* discoverFiles(
         yield* walk(root, realPath ?? path.join(realDir, entry.name), rel, scopes, visited);
         continue;
       }
-      if (!isFile) continue; // sockets, fifos, devices
+      if (!isFile) {
+        // Sockets, FIFOs, devices: never opened (a FIFO would block the reader forever).
+        yield { kind: 'skip', skip: { path: shown, reason: 'not-regular' } };
+        continue;
+      }
       if (filter.isDefaultExcluded(rel) || isIgnored(scopes, rel, false)) {
         yield { kind: 'skip', skip: { path: shown, reason: 'ignored' } };
         continue;
@@ -341,6 +376,7 @@ export async function classifyPath(
     }
     const isLast = i === segments.length - 1;
     const sub = base + segments[i]!;
+    if (hasControlChars(segments[i]!)) return { root, path: shown, rel, ignoredBy: 'bad-name' };
     if (!isLast) {
       if (filter.isDefaultExcluded(`${sub}/`) || isIgnored(scopes, sub, true)) return { root, path: shown, rel, ignoredBy: 'ignored' };
     } else {
@@ -367,19 +403,46 @@ export type ReadResult = { ok: true; text: string; bytes: number } | { ok: false
 const GENERATED_MARKERS = /@generated\b|\bdo not edit\b|\bauto-?generated\b|\bcode generated by\b|\bmade by GNU Bison\b|\bgenerated by (?:flex|bison|b?yacc|re2c|ragel|antlr|protoc)\b/i;
 const COMMENT_START = /^\s*(\/\/|#|\/\*|\*|<!--|--|;)/;
 
+/** Options of {@link readSourceFile}. */
+export interface ReadSourceOptions {
+  /** Real (symlink-resolved) root folders the file must be inside; see {@link realRootsOf}. */
+  within?: readonly string[];
+  signal?: AbortSignal;
+  /** Index path, for the content-based secret rules that look at names. Default: `absPath`. */
+  displayPath?: string;
+  /** Look for secrets by content (default true). */
+  scanSecrets?: boolean;
+}
+
+/** Real paths of the roots (symlinks resolved); a missing root keeps its resolved path. */
+export async function realRootsOf(roots: readonly WorkspaceRoot[]): Promise<string[]> {
+  return Promise.all(roots.map(async (r) => fsp.realpath(r.dir).catch(() => path.resolve(r.dir))));
+}
+
 /**
- * Reads a file and decides whether its content is indexable. Never throws: BOM is stripped, UTF-16
- * with a BOM is decoded, invalid UTF-8 is replaced (U+FFFD), a vanished file is `unreadable`.
+ * Reads a file and decides whether its content is indexable. Never throws except for an abort: BOM is
+ * stripped, UTF-16 with a BOM is decoded, invalid UTF-8 is replaced (U+FFFD), a vanished file is
+ * `unreadable`, a FIFO/socket/device is `not-regular` (never opened for a blocking read), a file that
+ * resolves outside `within` is `symlink-outside`, content with a credential is `secret-content`.
  */
-export async function readSourceFile(absPath: string, maxFileBytes = DEFAULT_MAX_FILE_BYTES): Promise<ReadResult> {
+export async function readSourceFile(absPath: string, maxFileBytes = DEFAULT_MAX_FILE_BYTES, opts: ReadSourceOptions = {}): Promise<ReadResult> {
   let buf: Buffer;
   try {
-    buf = await fsp.readFile(absPath);
+    buf = (await readRegularFile(absPath, { maxBytes: maxFileBytes, signal: opts.signal, within: opts.within })).bytes;
   } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? err;
+    if (err instanceof UnsafeFileError) {
+      const reason: SkipReason = err.kind === 'outside' ? 'symlink-outside' : err.kind === 'not-regular' ? 'not-regular' : 'too-large';
+      return { ok: false, reason, detail: err.message };
+    }
     return { ok: false, reason: 'unreadable', detail: errMessage(err) };
   }
-  if (buf.length > maxFileBytes) return { ok: false, reason: 'too-large', detail: `${buf.length} bytes` };
-  return classifyContent(buf);
+  const result = classifyContent(buf);
+  if (result.ok && opts.scanSecrets !== false) {
+    const rules = await findSecrets(result.text, opts.displayPath ?? absPath);
+    if (rules.length) return { ok: false, reason: 'secret-content', detail: rules.join(', ') };
+  }
+  return result;
 }
 
 export function classifyContent(buf: Buffer): ReadResult {

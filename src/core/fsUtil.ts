@@ -120,3 +120,95 @@ export function fnv1a32(s: string): number {
 export function shardOf(filePath: string, shards: number): number {
   return fnv1a32(filePath) % shards;
 }
+
+/** True when `child` is `parent` or lies below it (plain path comparison; pass real paths to compare real locations). */
+export function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** Why {@link readRegularFile} refused a file (the fs error codes of real I/O failures pass through unchanged). */
+export class UnsafeFileError extends Error {
+  constructor(
+    readonly kind: 'outside' | 'not-regular' | 'too-large',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnsafeFileError';
+  }
+}
+
+// Constants absent on a platform (Windows has no O_NOFOLLOW) are 0, i.e. no flag.
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
+
+export interface ReadRegularOptions {
+  /** Refuse (UnsafeFileError 'too-large') files with more bytes than this. */
+  maxBytes?: number;
+  /** Aborts the read between chunks (and before it starts). */
+  signal?: AbortSignal;
+  /**
+   * Real (symlink-resolved) folders the file must be inside, checked on the file actually opened,
+   * so a file swapped for a symbolic link between a scan and the read is refused, not followed.
+   */
+  within?: readonly string[];
+}
+
+/** Bytes read per `read` call; the AbortSignal is checked between calls. */
+const READ_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Reads a file only when it is a regular file (inside `within` when given), never blocking on a FIFO,
+ * a socket or a device: the path is resolved, opened with O_NOFOLLOW | O_NONBLOCK (opening a FIFO
+ * for reading would otherwise wait forever for a writer), and the opened descriptor is checked with
+ * fstat and, on Linux, by the path the kernel reports for it (`/proc/self/fd/N`). Throws
+ * {@link UnsafeFileError} for a refused file, the AbortSignal's reason when aborted, or the fs error.
+ */
+export async function readRegularFile(file: string, opts: ReadRegularOptions = {}): Promise<{ bytes: Buffer; realPath: string }> {
+  opts.signal?.throwIfAborted();
+  const realPath = await fs.promises.realpath(file);
+  const inside = (p: string) => !opts.within || opts.within.some((r) => isInside(r, p));
+  if (!inside(realPath)) throw new UnsafeFileError('outside', `resolves outside the workspace (${realPath})`);
+  const handle = await fs.promises.open(realPath, OPEN_FLAGS);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new UnsafeFileError('not-regular', `not a regular file (${describeKind(st)})`);
+    if (opts.within) {
+      // What was opened, not what the path said a moment ago: a directory on the way may have been
+      // swapped for a symbolic link between the realpath and the open.
+      const opened = await fs.promises.readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+      if (opened !== undefined ? !inside(opened) : !(await sameFile(realPath, st))) {
+        throw new UnsafeFileError('outside', `changed to point outside the workspace while being read (${opened ?? realPath})`);
+      }
+    }
+    const max = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
+    if (st.size > max) throw new UnsafeFileError('too-large', `${st.size} bytes`);
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, Math.max(1, max - total + 1)));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      parts.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      total += bytesRead;
+      // The file grew past the cap while being read.
+      if (total > max) throw new UnsafeFileError('too-large', `more than ${max} bytes`);
+    }
+    return { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts, total), realPath };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+async function sameFile(p: string, st: fs.Stats): Promise<boolean> {
+  const now = await fs.promises.stat(p).catch(() => undefined);
+  return Boolean(now && now.ino === st.ino && now.dev === st.dev);
+}
+
+function describeKind(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isDirectory()) return 'a folder';
+  return 'a special file';
+}

@@ -28,6 +28,7 @@ import {
   discoverFiles,
   errMessage,
   readSourceFile,
+  realRootsOf,
   type DiscoveredFile,
   type DiscoveryOptions,
   type SkipReason,
@@ -37,12 +38,14 @@ import { acquireLock, EmbeddingCache, IndexCorruptError, shardOf, VectorStore } 
 import { writeFileAtomic } from './fsUtil';
 import { fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
 import { SymbolTable } from './symbolTable';
+import { crc32 } from './vectorCodec';
+import { assertIndexFolder, INDEX_MARKER_FILE } from './indexFolder';
 import { languageForPath } from './languages';
 import type { Chunk, Embedder, Logger } from './types';
 import { silentLogger } from './types';
 
 /** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export { DEFAULT_CHUNK_CHARS } from './defaults';
 import { DEFAULT_CHUNK_CHARS } from './defaults';
@@ -95,6 +98,8 @@ export interface IndexRunSummary {
   languages: Record<string, number>;
   fallbacks: number;
   vectors: 'ready' | 'partial' | 'off';
+  /** Why vectors could not be completed in this run (the embedding endpoint failed); search uses keywords for the rest. */
+  vectorsError?: string;
   millis: number;
 }
 
@@ -141,12 +146,8 @@ export function rootsFromDirs(dirs: readonly string[]): WorkspaceRoot[] {
   return uniqueRoots(dirs.map((dir) => ({ dir })));
 }
 
-export class IndexError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IndexError';
-  }
-}
+export { IndexError } from './indexError';
+import { IndexError } from './indexError';
 
 export interface OpenOptions {
   roots: WorkspaceRoot[];
@@ -159,6 +160,11 @@ export interface OpenOptions {
    * indexes) pass false and never write.
    */
   write?: boolean;
+  /**
+   * An embedder is configured but unavailable right now (no `embedder` given for that reason): keep
+   * the stored vectors and the manifest's embedder instead of dropping them as for a model change.
+   */
+  embedderUnavailable?: boolean;
 }
 
 export class WorkspaceIndex {
@@ -186,6 +192,10 @@ export class WorkspaceIndex {
   /** Files forgotten whose vectors are still on disk (see forget). */
   private readonly vectorDeletes = new Set<string>();
   private scanStats: ScanStats = { skipped: {}, samples: {}, at: '' };
+  /** Real (symlink-resolved) root folders: every file read must resolve inside one of them. */
+  private realRoots: string[] = [];
+  /** Why the last embedding attempt failed (kept vectors stay; search falls back to keywords). */
+  vectorsError?: string;
   private closed = false;
   /** Serializes writers within this process (watcher events, a full scan, a rebuild). */
   private queue: Promise<unknown> = Promise.resolve();
@@ -202,7 +212,10 @@ export class WorkspaceIndex {
       maxFileBytes: opts.options?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     };
     this.chunker = new Chunker({ maxChars: this.options.chunkChars });
+    this.embedderUnavailable = Boolean(opts.embedderUnavailable) && !opts.embedder;
   }
+
+  private readonly embedderUnavailable: boolean;
 
   /**
    * Opens (or creates) the index for `roots` in `indexDir`. A version or settings mismatch, or a
@@ -215,13 +228,20 @@ export class WorkspaceIndex {
       const st = await fsp.stat(r.dir).catch(() => undefined);
       if (!st?.isDirectory()) throw new IndexError(`workspace folder not found: ${r.dir}`);
     }
-    if (opts.roots.some((r) => isInside(path.resolve(r.dir), path.resolve(opts.indexDir)))) {
+    const logger = opts.logger ?? silentLogger;
+    const realRoots = await realRootsOf(opts.roots);
+    const realIndexDir = await realPathOfMaybeMissing(opts.indexDir);
+    // Real paths: a workspace reached through a symbolic link still contains the real index folder.
+    if (realRoots.some((r) => isInside(r, realIndexDir)) || opts.roots.some((r) => isInside(path.resolve(r.dir), path.resolve(opts.indexDir)))) {
       // Inside the workspace it would index itself; refuse rather than surprise.
       throw new IndexError(`the index folder must be outside the workspace: ${opts.indexDir}`);
     }
-    const index = new WorkspaceIndex(opts);
-    await fsp.mkdir(index.indexDir, { recursive: true });
-    if (opts.write !== false) index.release = await acquireLock(index.indexDir);
+    const roots = distinctRoots(opts.roots, realRoots, logger);
+    const write = opts.write !== false;
+    await assertIndexFolder(opts.indexDir, { create: write, logger });
+    const index = new WorkspaceIndex({ ...opts, roots });
+    index.realRoots = roots.map((r) => realRoots[opts.roots.indexOf(r)]!);
+    if (write) index.release = await acquireLock(index.indexDir, { logger });
     try {
       await index.load();
     } catch (err) {
@@ -249,10 +269,15 @@ export class WorkspaceIndex {
 
   private async load(): Promise<void> {
     const expected = this.expectedManifest();
-    const manifest = await readJson<Manifest>(this.file('manifest.json'));
+    const writable = Boolean(this.release);
+    await this.removeWrongKinds();
+    const rawManifest = await readJson<unknown>(this.file('manifest.json'));
+    const manifest = isManifest(rawManifest) ? rawManifest : undefined;
     let wipeAll = false;
     let wipeVectors = false;
+    let keptEmbedder: Manifest['embedder'] = null;
     if (!manifest) {
+      if (rawManifest !== undefined) this.logger.warn('Rebuilding the index (manifest.json is not a Groundwork manifest).');
       wipeAll = true;
     } else {
       const reason =
@@ -270,6 +295,9 @@ export class WorkspaceIndex {
       if (reason) {
         this.logger.warn(`Rebuilding the index (${reason}).`);
         wipeAll = true;
+      } else if (manifest.embedder && this.embedderUnavailable) {
+        // Keep them for when the endpoint is back; this run searches by keywords.
+        keptEmbedder = manifest.embedder;
       } else if (JSON.stringify(manifest.embedder) !== JSON.stringify(expected.embedder)) {
         const from = manifest.embedder ? `${manifest.embedder.id} (${manifest.embedder.dimensions}-d)` : 'none';
         const to = expected.embedder ? `${expected.embedder.id} (${expected.embedder.dimensions}-d)` : 'none';
@@ -277,17 +305,18 @@ export class WorkspaceIndex {
         wipeVectors = true;
       }
     }
+    if (!writable && (wipeAll || wipeVectors)) {
+      // A reader never changes the folder: it serves what it can and leaves the rebuild to a writer.
+      this.catalog = Catalog.empty(this.file('catalog'));
+      this.lexical = new LexicalIndex();
+      this.fileLexical = new LexicalIndex();
+      if (manifest) this.logger.warn('The index was built with other settings; run `groundwork index` to rebuild it.');
+      return;
+    }
     if (wipeAll) await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json', 'manifest.json']);
     if (wipeVectors) await this.wipe(['vectors']);
 
-    try {
-      this.catalog = await Catalog.open(this.file('catalog'));
-    } catch (err) {
-      if (!(err instanceof CatalogCorruptError)) throw err;
-      this.logger.warn(`Rebuilding the index: ${err.message}.`);
-      await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json']);
-      this.catalog = await Catalog.open(this.file('catalog'));
-    }
+    this.catalog = await this.openCatalog(writable);
     for (const f of this.catalog.files.values()) {
       for (const c of f.chunks) this.chunksById.set(c.id, c);
       this.symbols.add(f.path, f.chunks);
@@ -295,7 +324,14 @@ export class WorkspaceIndex {
 
     await this.loadLexical();
 
-    if (this.embedder) {
+    if (this.embedder && !writable) {
+      try {
+        this.vectors = await VectorStore.open(this.file('vectors'), { dimensions: this.embedder.dimensions, logger: this.logger, readOnly: true });
+      } catch (err) {
+        // Missing or being rewritten: keyword search still works.
+        this.logger.debug?.(`Vectors not loaded (read-only): ${errMessage(err)}`);
+      }
+    } else if (this.embedder) {
       const opts = { dimensions: this.embedder.dimensions, logger: this.logger };
       try {
         this.vectors = await VectorStore.open(this.file('vectors'), opts);
@@ -311,8 +347,9 @@ export class WorkspaceIndex {
         logger: this.logger,
       });
     }
-    this.scanStats = (await readJson<ScanStats>(this.file('stats.json'))) ?? this.scanStats;
-    if (this.release) await writeFileAtomic(this.file('manifest.json'), JSON.stringify({ ...expected, createdAt: manifest && !wipeAll ? manifest.createdAt : expected.createdAt }, null, 2));
+    const stats = await readJson<unknown>(this.file('stats.json'));
+    if (isScanStats(stats)) this.scanStats = stats;
+    if (this.release) await writeFileAtomic(this.file('manifest.json'), JSON.stringify({ ...expected, embedder: keptEmbedder ?? expected.embedder, createdAt: manifest && !wipeAll ? manifest.createdAt : expected.createdAt }, null, 2));
   }
 
   private async loadLexical(): Promise<void> {
@@ -325,9 +362,10 @@ export class WorkspaceIndex {
   /** Loads one BM25 snapshot if it matches the catalog, else rebuilds it from the stored chunks. */
   private async loadSnapshot(name: string, what: string, expectedDocs: number, docs: () => LexicalDoc[]): Promise<LexicalIndex> {
     const gens = this.catalog.generations();
-    const buf = await fsp.readFile(this.file(name)).catch(() => undefined);
-    if (buf) {
+    const raw = await fsp.readFile(this.file(name)).catch(() => undefined);
+    if (raw) {
       try {
+        const buf = unwrapChecksum(raw);
         const { index, meta } = LexicalIndex.deserialize(buf);
         if (JSON.stringify(meta.gens) !== JSON.stringify(gens)) {
           this.logger.info(`The ${what} is older than the catalog (interrupted run); rebuilding it from stored chunks.`);
@@ -347,7 +385,47 @@ export class WorkspaceIndex {
   }
 
   private async wipe(names: string[]): Promise<void> {
+    if (!this.release) return;
     for (const n of names) await fsp.rm(this.file(n), { recursive: true, force: true });
+  }
+
+  /**
+   * Opens the catalog. A writer rebuilds a corrupt one; a reader retries (a writer may have replaced
+   * a shard between its two reads) and then serves an empty index rather than change anything.
+   */
+  private async openCatalog(writable: boolean): Promise<Catalog> {
+    const dir = this.file('catalog');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await Catalog.open(dir, { readOnly: !writable });
+      } catch (err) {
+        if (!(err instanceof CatalogCorruptError)) throw err;
+        if (writable) {
+          this.logger.warn(`Rebuilding the index: ${err.message}.`);
+          await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json']);
+          return Catalog.open(dir);
+        }
+        if (attempt >= READER_RETRIES) {
+          this.logger.warn(`The index is unreadable (${err.message}); run \`groundwork index\` to rebuild it.`);
+          return Catalog.empty(dir);
+        }
+        await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+      }
+    }
+  }
+
+  /**
+   * Index files replaced by something of another kind (lexical.bin turned into a folder, catalog/
+   * into a file) are removed by a writer, with a log line, so they are rebuilt; readers skip them.
+   */
+  private async removeWrongKinds(): Promise<void> {
+    for (const [name, dir] of INDEX_ENTRIES) {
+      const st = await fsp.lstat(this.file(name)).catch(() => undefined);
+      if (!st || (dir ? st.isDirectory() : st.isFile())) continue;
+      if (!this.release) continue;
+      this.logger.warn(`Rebuilding ${name}: it is ${st.isDirectory() ? 'a folder' : 'not a regular file'}, not the index's ${dir ? 'folder' : 'file'}.`);
+      await fsp.rm(this.file(name), { recursive: true, force: true });
+    }
   }
 
   /** Absolute path on disk of an index path. */
@@ -366,6 +444,11 @@ export class WorkspaceIndex {
   /** Index paths of every indexed file. */
   indexedPaths(): string[] {
     return [...this.catalog.files.keys()];
+  }
+
+  /** True when this instance holds the writer lock (false for a read-only snapshot). */
+  get writable(): boolean {
+    return Boolean(this.release) && !this.closed;
   }
 
   get fileCount(): number {
@@ -439,12 +522,13 @@ export class WorkspaceIndex {
       if (signal?.aborted) break;
       progress.currentPath = file.path;
       const known = this.catalog.files.get(file.path) ?? this.catalog.skipped.get(file.path);
-      if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) {
+      const retry = this.catalog.skipped.get(file.path)?.reason;
+      if (known && known.size === file.size && known.mtimeMs === file.mtimeMs && !(retry && RETRIED_SKIPS.has(retry))) {
         unchanged++;
         const skip = this.catalog.skipped.get(file.path);
         if (skip) noteSkip(file.path, skip.reason);
       } else {
-        const outcome = await this.indexFile(file);
+        const outcome = await this.indexFile(file, signal);
         if (outcome === 'skipped') {
           const skip = this.catalog.skipped.get(file.path);
           if (skip) noteSkip(file.path, skip.reason);
@@ -473,7 +557,7 @@ export class WorkspaceIndex {
     let fromCache = 0;
     if (this.vectors && this.embedder) {
       progress.phase = 'embed';
-      const r = await this.embedMissing(signal, (done, total) => {
+      const r = await this.embedTolerant(signal, (done, total) => {
         progress.embedTotal = total;
         progress.embedDone = done;
         emit();
@@ -501,6 +585,7 @@ export class WorkspaceIndex {
       languages,
       fallbacks,
       vectors: this.vectorState(),
+      vectorsError: this.vectorsError,
       millis: Date.now() - started,
     };
   }
@@ -532,11 +617,11 @@ export class WorkspaceIndex {
           changedPaths.push(info.path);
           continue;
         }
-        const outcome = await this.indexFile({ root: info.root, absPath: abs, path: info.path, size: st.size, mtimeMs: st.mtimeMs });
+        const outcome = await this.indexFile({ root: info.root, absPath: abs, path: info.path, size: st.size, mtimeMs: st.mtimeMs }, opts.signal);
         if (outcome !== 'unchanged') changedPaths.push(info.path);
       }
       await this.catalog.flush();
-      if (this.vectors && changedPaths.length) await this.embedMissing(opts.signal, () => {}, changedPaths);
+      if (this.vectors && changedPaths.length) await this.embedTolerant(opts.signal, () => {}, changedPaths);
       await this.flushVectorDeletes();
       return changedPaths;
     });
@@ -569,8 +654,10 @@ export class WorkspaceIndex {
   }
 
   /** Reads, chunks and indexes one file (lexically). Never throws for file-level problems. */
-  private async indexFile(file: DiscoveredFile): Promise<'changed' | 'unchanged' | 'skipped'> {
-    const read = await readSourceFile(file.absPath, this.options.maxFileBytes);
+  private async indexFile(file: DiscoveredFile, signal?: AbortSignal): Promise<'changed' | 'unchanged' | 'skipped'> {
+    // Checked on the file actually opened: a symbolic link (or a file swapped for one since the scan)
+    // that resolves outside the workspace, a FIFO or a device is refused here, whoever asked.
+    const read = await readSourceFile(file.absPath, this.options.maxFileBytes, { within: this.realRoots, signal, displayPath: file.path });
     if (!read.ok) {
       await this.forget(file.path);
       this.catalog.setSkipped({ path: file.path, size: file.size, mtimeMs: file.mtimeMs, reason: read.reason, detail: read.detail });
@@ -641,10 +728,51 @@ export class WorkspaceIndex {
     // sorted by shard touch ~1 (measured at 100k chunks: 3,062 shard writes / 33 s → 446 / 8.3 s).
     pending.sort((a, b) => shardOf(a.path, vectors.shardCount) - shardOf(b.path, vectors.shardCount) || (a.path < b.path ? -1 : 1));
     const total = pending.reduce((n, f) => n + f.chunks.length, 0);
+    onProgress(0, total);
+    try {
+      return await this.embedPending(pending, total, signal, onProgress);
+    } finally {
+      // What was embedded before an interrupt or a failure is kept for the next run.
+      await cache.flush();
+    }
+  }
+
+  /**
+   * {@link embedMissing}, but a failing embedding endpoint does not fail the update: the vectors
+   * already stored are kept, the reason is logged once and kept in {@link vectorsError}, and search
+   * uses keywords for the chunks that lack vectors. Aborts still propagate.
+   */
+  private async embedTolerant(
+    signal: AbortSignal | undefined,
+    onProgress: (done: number, total: number) => void,
+    only?: readonly string[],
+  ): Promise<{ embedded: number; fromCache: number }> {
+    try {
+      const r = await this.embedMissing(signal, onProgress, only);
+      this.vectorsError = undefined;
+      return r;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      // A wrong dimension is a configuration problem the user must fix: keep failing loudly.
+      if (err instanceof IndexError && !(err instanceof EmbeddingFaultError)) throw err;
+      this.vectorsError = errMessage(err).split('\n')[0];
+      this.logger.warn(`Embedding failed, vectors are incomplete and search falls back to keywords for the rest: ${this.vectorsError}`);
+      return { embedded: 0, fromCache: 0 };
+    }
+  }
+
+  private async embedPending(
+    pending: FileEntry[],
+    total: number,
+    signal: AbortSignal | undefined,
+    onProgress: (done: number, total: number) => void,
+  ): Promise<{ embedded: number; fromCache: number }> {
+    const vectors = this.vectors!;
+    const embedder = this.embedder!;
+    const cache = this.cache!;
     let done = 0;
     let embedded = 0;
     let fromCache = 0;
-    onProgress(0, total);
     const batch = this.options.embedBatchSize;
     // Files are embedded in groups so each vector-shard write covers many files.
     for (let i = 0; i < pending.length; ) {
@@ -673,6 +801,8 @@ export class WorkspaceIndex {
               `the embedding model returned ${v.length}-d vectors but the index expects ${embedder.dimensions}-d; check the model setting, then rebuild the index`,
             );
           }
+          const problem = vectorProblem(v);
+          if (problem) throw new EmbeddingFaultError(`the embedding model returned ${problem}`);
           cache.set(embeddingKey(c), v);
         });
         embedded += slice.length;
@@ -688,7 +818,6 @@ export class WorkspaceIndex {
       done = Math.min(total, done + (groupChunks - need.length));
       onProgress(done, total);
     }
-    await cache.flush();
     return { embedded, fromCache };
   }
 
@@ -699,8 +828,8 @@ export class WorkspaceIndex {
     await this.catalog.flush();
     if (this.lexicalDirty) {
       const gens = this.catalog.generations();
-      await writeFileAtomic(this.file('lexical.bin'), this.lexical.serialize({ gens }));
-      await writeFileAtomic(this.file('files.bin'), this.fileLexical.serialize({ gens }));
+      await writeFileAtomic(this.file('lexical.bin'), wrapChecksum(this.lexical.serialize({ gens })));
+      await writeFileAtomic(this.file('files.bin'), wrapChecksum(this.fileLexical.serialize({ gens })));
       this.lexicalDirty = false;
     }
     await writeFileAtomic(this.file('stats.json'), JSON.stringify(this.scanStats));
@@ -793,4 +922,107 @@ async function dirSize(dir: string): Promise<number> {
     else total += (await fsp.stat(p).catch(() => ({ size: 0 }))).size;
   }
   return total;
+}
+
+/** A reader retries opening the catalog this many times when a writer replaced a shard under it. */
+const READER_RETRIES = 5;
+
+/** Skips whose cause can go away without the file's size or mtime changing (permissions, a link target). */
+const RETRIED_SKIPS = new Set<SkipReason>(['unreadable', 'not-regular', 'symlink-outside']);
+
+/** Top-level entries of an index folder and whether each is a folder. */
+const INDEX_ENTRIES: Array<[string, boolean]> = [
+  ['manifest.json', false],
+  ['catalog', true],
+  ['lexical.bin', false],
+  ['files.bin', false],
+  ['vectors', true],
+  ['embeddings', true],
+  ['stats.json', false],
+  [INDEX_MARKER_FILE, false],
+];
+
+/** The embedding endpoint returned unusable vectors (zeros, NaN): a fault of the endpoint, not of the index. */
+export class EmbeddingFaultError extends IndexError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddingFaultError';
+  }
+}
+
+/** Why a vector cannot be stored (not finite, all zeros), or undefined when it is fine. */
+export function vectorProblem(v: ArrayLike<number>): string | undefined {
+  let norm = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]!;
+    if (!Number.isFinite(x)) return 'a vector with a non-finite value';
+    norm += x * x;
+  }
+  return norm === 0 ? 'an all-zero vector' : undefined;
+}
+
+function isManifest(x: unknown): x is Manifest {
+  const m = x as Partial<Manifest> | null;
+  return (
+    typeof m === 'object' && m !== null &&
+    typeof m.schemaVersion === 'number' && typeof m.chunkerVersion === 'number' && typeof m.lexicalVersion === 'number' &&
+    typeof m.chunkChars === 'number' && Array.isArray(m.roots) && m.roots.every((r) => typeof r === 'string') &&
+    (m.embedder === null || (typeof m.embedder === 'object' && typeof m.embedder?.id === 'string' && typeof m.embedder.dimensions === 'number'))
+  );
+}
+
+function isScanStats(x: unknown): x is ScanStats {
+  const s = x as Partial<ScanStats> | null;
+  const isCounts = (o: unknown) => typeof o === 'object' && o !== null && !Array.isArray(o) && Object.values(o).every((v) => typeof v === 'number');
+  const isSamples = (o: unknown) =>
+    typeof o === 'object' && o !== null && !Array.isArray(o) && Object.values(o).every((v) => Array.isArray(v) && v.every((p) => typeof p === 'string'));
+  return typeof s === 'object' && s !== null && typeof s.at === 'string' && isCounts(s.skipped) && isSamples(s.samples);
+}
+
+/** Trailer of lexical.bin: 4 magic bytes + CRC-32 of everything before, so any garbling is caught. */
+const CHECKSUM_MAGIC = Buffer.from('GWc1', 'latin1');
+
+function wrapChecksum(body: Buffer): Buffer {
+  const trailer = Buffer.alloc(8);
+  CHECKSUM_MAGIC.copy(trailer, 0);
+  trailer.writeUInt32LE(crc32(body), 4);
+  return Buffer.concat([body, trailer]);
+}
+
+function unwrapChecksum(buf: Buffer): Buffer {
+  if (buf.length < 8 || !buf.subarray(buf.length - 8, buf.length - 4).equals(CHECKSUM_MAGIC)) throw new Error('no checksum trailer');
+  const body = buf.subarray(0, buf.length - 8);
+  if (crc32(body) !== buf.readUInt32LE(buf.length - 4)) throw new Error('checksum mismatch');
+  return body;
+}
+
+/** Real path of a folder that may not exist yet: its nearest existing ancestor resolved, plus the rest. */
+async function realPathOfMaybeMissing(p: string): Promise<string> {
+  let dir = path.resolve(p);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(await fsp.realpath(dir), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return path.resolve(p);
+      rest.push(path.basename(dir));
+      dir = parent;
+    }
+  }
+}
+
+/**
+ * The roots without repeats: the same folder given twice (also through a symbolic link), or a folder
+ * inside another root, would index its files twice; such roots are dropped with a warning.
+ */
+function distinctRoots(roots: readonly WorkspaceRoot[], realRoots: readonly string[], logger: Logger): WorkspaceRoot[] {
+  const kept: WorkspaceRoot[] = [];
+  roots.forEach((r, i) => {
+    const real = realRoots[i]!;
+    const outer = roots.findIndex((o, j) => j !== i && isInside(realRoots[j]!, real) && (realRoots[j] !== real || j < i));
+    if (outer >= 0) logger.warn(`Workspace folder ${r.dir} is inside (or the same as) ${roots[outer]!.dir}; it is indexed once, as part of that folder.`);
+    else kept.push(r);
+  });
+  return kept;
 }

@@ -5,10 +5,11 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { LlmProvider } from '../core/llm';
+import { LlmError, type LlmProvider } from '../core/llm';
 import type { Embedder, Logger } from '../core/types';
 import { DEFAULT_LOCAL_MODEL, downloadModel, LocalEmbedder, ModelDownloadError, ModelUnavailableError } from './localEmbedder';
 import { DEFAULT_OPENAI_BASE_URL, OpenAIChatProvider } from './openaiChat';
+import { displayURL } from './errors';
 import { OpenAIEmbedder } from './openaiEmbedder';
 
 export type LlmProviderName = 'auto' | 'openai' | 'extractive';
@@ -120,11 +121,17 @@ export function createLlm(settings: LlmSettings, apiKeyHint?: string): LlmProvid
   let model = settings.model;
   if (!model) {
     if (baseURL !== DEFAULT_OPENAI_BASE_URL) {
-      throw new ConfigError(`a model is needed for the endpoint ${baseURL}: pass --model (e.g. --model llama3.1:8b for Ollama)`);
+      throw new ConfigError(`a model is needed for the endpoint ${displayURL(baseURL)}: pass --model (e.g. --model llama3.1:8b for Ollama)`);
     }
     model = DEFAULT_OPENAI_MODEL;
   }
-  return new OpenAIChatProvider({ baseURL, apiKey: settings.apiKey, model, timeoutMs: settings.timeoutMs, apiKeyHint });
+  try {
+    return new OpenAIChatProvider({ baseURL, apiKey: settings.apiKey, model, timeoutMs: settings.timeoutMs, apiKeyHint });
+  } catch (err) {
+    // An unusable base URL (ftp:, credentials in it) is a configuration error, reported as such.
+    if (err instanceof LlmError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** Embedding settings: flags, then GROUNDWORK_EMBEDDER / GROUNDWORK_EMBED_MODEL, then the config file. */
@@ -148,6 +155,11 @@ export interface EmbedderStatus {
   embedder?: Embedder;
   /** Present when vectors are off: says why and what to do. */
   reason?: string;
+  /**
+   * True when an embedder is configured but could not be used now (endpoint down, model missing):
+   * the index keeps its stored vectors instead of dropping them as for a change of model.
+   */
+  unavailable?: boolean;
   close(): Promise<void>;
 }
 
@@ -166,8 +178,9 @@ export async function createEmbedder(
    */
   autoDownload = false,
 ): Promise<EmbedderStatus> {
-  const none = (reason?: string): EmbedderStatus => ({ reason, close: async () => {} });
-  if (settings.provider === 'none') return none('no embedding model is configured (embedder: none)');
+  // An embedder that is configured but cannot be used right now: stored vectors must be kept.
+  const none = (reason?: string): EmbedderStatus => ({ reason, unavailable: true, close: async () => {} });
+  if (settings.provider === 'none') return { reason: 'no embedding model is configured (embedder: none)', close: async () => {} };
   if (settings.provider === 'test-hashing') {
     const { HashingTestEmbedder } = await import('../core/testEmbedder');
     return { embedder: new HashingTestEmbedder(64), close: async () => {} };

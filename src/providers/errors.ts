@@ -17,6 +17,8 @@ export interface EndpointInfo {
   model: string;
   /** Used only to redact the key from server messages; never printed. */
   apiKey?: string;
+  /** Other values to scrub from messages (query-string values of the base URL, e.g. `?api-key=`). */
+  secrets?: string[];
   /** Where the user sets the key, appended to auth errors (front ends know their setting names). */
   apiKeyHint?: string;
 }
@@ -182,7 +184,7 @@ function serverMessage(err: APIError): string {
 /** Classifies anything the `openai` client (or the fetch under it) threw during one attempt. */
 export function classifyError(err: unknown, ep: EndpointInfo): Failure {
   const url = ep.displayURL;
-  const clean = (s: string): string => redactSecrets(s, ep.apiKey);
+  const clean = (s: string): string => (ep.secrets ?? []).reduce((out, secret) => redactSecrets(out, secret), redactSecrets(s, ep.apiKey));
 
   if (err instanceof APIConnectionTimeoutError) {
     return { kind: 'timeout', message: `No response from ${url} in time.`, retryable: false, connectionLost: false };

@@ -79,25 +79,38 @@ export function createEndpoint(opts: OpenAIEndpointOptions, model: string): Open
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new LlmError('bad-request', `The base URL must start with http:// or https:// (got ${parsed.protocol}).`);
   }
+  if (parsed.username || parsed.password) {
+    // A password in a URL is a key in a flag: it would end up in shell history and process lists.
+    throw new LlmError(
+      'bad-request',
+      `The base URL ${displayURL(baseURL)} contains a user name or password; remove it and put the key in OPENAI_API_KEY (or the variable named by "apiKeyEnv").`,
+    );
+  }
   if (!model.trim()) throw new LlmError('bad-request', 'No model id is configured.');
+  // A query string (e.g. Azure-style `?api-version=…&api-key=…`) goes on every request as a default
+  // query: left in the base URL, the client would append the request path after it.
+  const query = Object.fromEntries(parsed.searchParams);
+  const hasQuery = Object.keys(query).length > 0;
+  const requestBase = hasQuery || parsed.hash ? `${parsed.origin}${parsed.pathname}`.replace(/\/$/, '') : baseURL;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const policy = resolveRetryPolicy({ ...opts.retry, maxRetries: opts.maxRetries });
-  const info: EndpointInfo = { displayURL: displayURL(baseURL), model, apiKey: opts.apiKey, apiKeyHint: opts.apiKeyHint };
+  const secrets = Object.values(query).filter((v) => v.length >= 4);
+  const info: EndpointInfo = { displayURL: displayURL(baseURL), model, apiKey: opts.apiKey, apiKeyHint: opts.apiKeyHint, secrets };
   const client = new OpenAI({
-    baseURL,
+    baseURL: requestBase,
     apiKey: opts.apiKey || NO_KEY_PLACEHOLDER,
     // Explicit nulls stop the client from silently reading OPENAI_ORG_ID / OPENAI_PROJECT_ID.
     organization: opts.organization ?? null,
     project: null,
     defaultHeaders: opts.defaultHeaders,
-    defaultQuery: opts.defaultQuery,
+    defaultQuery: hasQuery || opts.defaultQuery ? { ...query, ...opts.defaultQuery } : undefined,
     maxRetries: 0,
     // Our AttemptGuard enforces the timeout; the client's is a backstop slightly behind it.
     timeout: timeoutMs + 1_000,
     // Errors are reported through LlmError; the client's own console logging would duplicate them.
     logLevel: 'off',
   });
-  return { client, baseURL, host: parsed.host, remote: !isLoopback(baseURL), timeoutMs, policy, info };
+  return { client, baseURL: requestBase, host: parsed.host, remote: !isLoopback(baseURL), timeoutMs, policy, info };
 }
 
 /** {@link LlmProvider} for OpenAI-compatible chat completions, streamed over SSE. */
