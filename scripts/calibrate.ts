@@ -1,6 +1,11 @@
 /**
  * Answer-level evaluation and the weak-context threshold.
  *   node scripts/build.mjs --scripts && node out/scripts/calibrate.js
+ *   node out/scripts/calibrate.js --bench ../shared/bench   (the dev bench's questions, see below)
+ * With --bench: the bench's 60 answerable questions on its two JavaScript/TypeScript repositories
+ * against eval/unanswerable-bench.jsonl (20 questions those repositories cannot answer), with the
+ * retrieval the answers use; prints, per threshold, how often the caution fires on answerable
+ * questions and how many unanswerable ones it catches.
  * 1. On the DEV corpus (mocha): retrieval coverage of answerable questions (eval/dev-mocha.jsonl)
  *    vs unanswerable ones (eval/unanswerable-mocha.jsonl); prints the threshold with the best
  *    balanced accuracy.
@@ -45,7 +50,38 @@ async function coverages(index: WorkspaceIndex, qs: Q[], opts: { maxTerms?: numb
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
+interface BenchQ extends Q {
+  repo: string;
+  commit?: string;
+}
+
+async function benchCalibration(bench: string): Promise<void> {
+  const snapshots = process.env.GROUNDWORK_BENCH_DIR ?? path.join(tmpdir(), 'groundwork-bench');
+  const answerable = load(path.join(bench, 'data', 'questions.jsonl')) as BenchQ[];
+  const unanswerable = load('eval/unanswerable-bench.jsonl') as BenchQ[];
+  const pos: number[] = [];
+  const neg: number[] = [];
+  for (const repo of [...new Set(answerable.map((q) => q.repo))]) {
+    const commit = answerable.find((q) => q.repo === repo)!.commit!;
+    await withIndex(path.join(snapshots, `${repo}@${commit}`), async (index) => {
+      const retriever = localRetriever(index);
+      for (const q of answerable.filter((x) => x.repo === repo)) pos.push((await retriever.retrieve(q.query, 10)).coverage);
+      for (const q of unanswerable.filter((x) => x.repo === repo)) neg.push((await retriever.retrieve(q.query, 10)).coverage);
+    });
+  }
+  const q = (xs: number[]) => [...xs].sort((a, b) => a - b).map((x) => x.toFixed(2)).join(' ');
+  console.log(`bench coverage, answerable (${pos.length}):   ${q(pos)}`);
+  console.log(`bench coverage, unanswerable (${neg.length}): ${q(neg)}`);
+  for (let t = 0.3; t < 0.86; t += 0.05) {
+    const fires = pos.filter((c) => c < t).length;
+    const caught = neg.filter((c) => c < t).length;
+    console.log(`threshold ${t.toFixed(2)}: fires on ${fires}/${pos.length} answerable (${pct(fires / pos.length)}), catches ${caught}/${neg.length} unanswerable (${pct(caught / neg.length)})${Math.abs(t - WEAK_CONTEXT_THRESHOLD) < 1e-9 ? '  ← current' : ''}`);
+  }
+}
+
 async function main(): Promise<void> {
+  const benchAt = process.argv.indexOf('--bench');
+  if (benchAt > 0) return benchCalibration(path.resolve(process.argv[benchAt + 1] ?? '../shared/bench'));
   await withIndex('node_modules/mocha', async (index) => {
     for (const maxTerms of [4, 6, 8, 12, Infinity]) {
       for (const topHits of [1, 3, 5]) {

@@ -441,11 +441,16 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
   const started = Date.now();
   let results: EvalResult[];
   let label = 'whole-file BM25 baseline';
+  let evalMode: EvalMode = { retrieval: 'baseline', embedder: null, reason: 'whole-file BM25 baseline (--baseline)' };
   try {
     const index = await openIndex({ ...v, workspace: [workspace] }, logger, v['index-dir'] ?? path.join(tmp, 'index'));
     try {
       await runIndex(index, logger, !v.verbose);
-      if (!v.baseline) label = index.vectorState() === 'off' ? 'groundwork (lexical, no embedder)' : `groundwork (${mode})`;
+      if (!v.baseline) {
+        evalMode = evalModeOf(index, mode as 'hybrid' | 'lexical' | 'vector');
+        label = `groundwork (${evalMode.retrieval})`;
+        logger.info(`Retrieval: ${evalMode.retrieval}${evalMode.embedder ? ` with ${evalMode.embedder}` : ''} (${evalMode.reason}).`);
+      }
       if (v.baseline) {
         const baseline = new WholeFileBm25();
         const files: Array<{ path: string; text: string }> = [];
@@ -473,7 +478,7 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
     await fsp.rm(tmp, { recursive: true, force: true });
   }
   if (v.json) {
-    process.stdout.write(`${JSON.stringify({ version: 1, results })}\n`);
+    process.stdout.write(`${JSON.stringify({ version: 1, mode: evalMode, results })}\n`);
     return;
   }
   const labelled = queries.filter((q) => q.expected?.length);
@@ -486,6 +491,26 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
     for (const r of results) lines.push(`${r.id}: ${r.hits.slice(0, 3).map((h) => `${h.path}:L${h.startLine}-L${h.endLine}`).join('  ')}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Which retrieval an evaluation ran, and why: carried in the JSON and said on stderr. */
+interface EvalMode {
+  retrieval: 'lexical-only' | 'hybrid' | 'vector-only' | 'baseline';
+  /** Embedder id when vectors took part. */
+  embedder: string | null;
+  reason: string;
+}
+
+function evalModeOf(index: WorkspaceIndex, mode: 'hybrid' | 'lexical' | 'vector'): EvalMode {
+  const hasVectors = index.vectorState() !== 'off' && (index.vectors?.count ?? 0) > 0;
+  if (mode === 'lexical') return { retrieval: 'lexical-only', embedder: null, reason: '--mode lexical' };
+  if (!hasVectors) {
+    const why = vectorsOffReason ?? (index.embedder ? 'no vectors were computed' : 'no embedding model is configured');
+    return { retrieval: 'lexical-only', embedder: null, reason: why };
+  }
+  const embedder = index.embedder?.id ?? null;
+  if (mode === 'vector') return { retrieval: 'vector-only', embedder, reason: '--mode vector' };
+  return { retrieval: 'hybrid', embedder, reason: `${index.vectors?.count ?? 0} vectors` };
 }
 
 function round(x: number): number {

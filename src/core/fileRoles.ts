@@ -35,9 +35,10 @@ export const FILE_ROLES: readonly FileRole[] = [
 ];
 
 /** Prose formats: a file in one of these is documentation wherever it lives. */
-const PROSE_LANGUAGES = new Set(['markdown', 'restructuredtext', 'asciidoc', 'latex', 'text', 'html']);
+const PROSE_LANGUAGES = new Set(['markdown', 'restructuredtext', 'asciidoc', 'latex', 'html']);
 /** Data and build-configuration formats. */
 const CONFIG_LANGUAGES = new Set(['json', 'yaml', 'toml', 'ini', 'xml', 'csv', 'dotenv', 'makefile', 'cmake', 'dockerfile', 'terraform', 'groovy']);
+const README_FILE = /^readme$/i;
 /** Shell and batch scripts: build, release and CI glue in nearly every repository. */
 const SCRIPT_LANGUAGES = new Set(['shell', 'powershell', 'bat']);
 /** Extensions that are prose although `languageForPath` does not know them. */
@@ -71,7 +72,13 @@ const TRANSLATION_FILE = new RegExp(`[._-]${LANG_TAG}\\.(md|mdx|rst|txt|adoc|htm
 /** The role of a workspace-relative path (`/` separators). */
 export function fileRole(p: string): FileRole {
   const language = languageForPath(p);
-  const prose = PROSE_LANGUAGES.has(language) || PROSE_EXTENSIONS.test(p);
+  const base = p.slice(p.lastIndexOf('/') + 1);
+  // `text` is also what an unknown extension maps to (a DSL, builtins in the project's own
+  // language): only .txt-like extensions and extension-less READMEs, changelogs and licences are prose.
+  const prose =
+    PROSE_LANGUAGES.has(language) ||
+    PROSE_EXTENSIONS.test(p) ||
+    (!base.includes('.') && (README_FILE.test(base) || CHANGELOG_FILE.test(base) || META_FILE.test(base)));
   if (TEMPLATE_PATH.test(p) && (prose || CONFIG_LANGUAGES.has(language))) return 'template';
   if (prose) {
     if (TRANSLATION_FILE.test(p) || TRANSLATION_DIR.test(p)) return 'translation';
@@ -176,22 +183,28 @@ export const DEFAULT_ROLE_PRIORS: Readonly<RolePriors> = Object.freeze({
   generated: 0.3,
 });
 
+/**
+ * A role the question asks for is preferred over source code, not merely undemoted: "how is the
+ * token bucket tested?" wants the test first, even though the source shares every word.
+ */
+export const INTENT_BOOST = 1.5;
+
 /** The multiplier for a file of `role`, given the query's intent. */
 export function rolePrior(role: FileRole, intent: QueryIntent, priors: Readonly<RolePriors> = DEFAULT_ROLE_PRIORS): number {
   switch (role) {
     case 'test':
-      return intent.tests ? 1 : priors.test;
+      return intent.tests ? INTENT_BOOST : priors.test;
     case 'docs':
-      return intent.docs ? 1 : priors.docs;
+      return intent.docs ? INTENT_BOOST : priors.docs;
     case 'translation':
       // Asked for docs, the reader's own language still comes first.
       return intent.docs ? Math.max(priors.translation, priors.docs) : priors.translation;
     case 'example':
-      return intent.examples ? 1 : priors.example;
+      return intent.examples ? INTENT_BOOST : priors.example;
     case 'config':
-      return intent.config ? 1 : priors.config;
+      return intent.config ? INTENT_BOOST : priors.config;
     case 'changelog':
-      return intent.changelog ? 1 : priors.changelog;
+      return intent.changelog ? INTENT_BOOST : priors.changelog;
     default:
       return priors[role];
   }

@@ -107,6 +107,9 @@ function makeWorkspace(dir: string, extraFiles = 150): void {
 }
 
 describe('fault injection', function () {
+  // Each trial runs the CLI several times; on a loaded 2-core machine a test can exceed mocha's
+  // default 60 s. Every child process is still bounded (spawnSync timeout), so a hang fails.
+  this.timeout(900_000);
   let tmp: string;
   let ws: string;
   let freshPrints: Fingerprint[];

@@ -1,0 +1,276 @@
+/**
+ * Retrieval on a small real-looking repository (test/fixtures/roles-workspace): source, a test, docs
+ * and their translation, an issue template, a changelog, a release script and a vendored folder
+ * with its own licence, the mix a user's workspace has. Plus the pure parts: file roles, query
+ * intent, issue boilerplate, paths and identifiers named in a query.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileRole, queryIntent, rolePrior, vendoredFolders, DEFAULT_ROLE_PRIORS } from '../../src/core/fileRoles';
+import { analyzeQuery, stripBoilerplate } from '../../src/core/queryAnalysis';
+import { search, type SearchHit } from '../../src/core/retrieval';
+import { symbolKeys } from '../../src/core/symbolTable';
+import { HashingTestEmbedder } from '../../src/core/testEmbedder';
+import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
+import { repoRoot } from '../repoRoot';
+
+const WS = path.join(repoRoot(), 'test', 'fixtures', 'roles-workspace');
+
+const ISSUE = `Rate limiter returns 429 forever after the system clock jumps back
+
+**Describe the bug**
+A clear and concise description of what the bug is.
+After NTP moved the clock back by an hour, every request from a client gets 429 Too Many Requests and
+the Retry-After header is huge. It looks like refill() computes a negative elapsed time.
+
+**To Reproduce**
+Steps to reproduce the behavior.
+1. new RateLimiter({ capacity: 5, refillPerSecond: 1 })
+2. move the clock back
+3. call check("client") a few times
+
+**Expected behavior**
+A clear and concise description of what you expected to happen.
+
+**Environment**
+- OS: Linux
+- Node version: 20
+<!-- Please fill in the template: issues without a reproduction are closed. -->
+- [x] I have searched the existing issues
+`;
+
+describe('retrieval', () => {
+  describe('file roles', () => {
+    const cases: Array<[string, string]> = [
+      ['src/rateLimiter.ts', 'source'],
+      ['lib/index.js', 'source'],
+      ['src/builtin.jq', 'source'],
+      ['types/index.d.ts', 'declaration'],
+      ['test/rateLimiter.test.ts', 'test'],
+      ['pkg/server/server_test.go', 'test'],
+      ['src/test/java/com/acme/ParserTest.java', 'test'],
+      ['tests/test_parser.py', 'test'],
+      ['crates/core/tests/fixtures/input.txt', 'test'],
+      ['docs/rate-limiting.md', 'docs'],
+      ['README.md', 'docs'],
+      ['docs/assets/js/search.js', 'docs'],
+      ['docs/content/manual/manual.yml', 'docs'],
+      ['docs/zh-CN/rate-limiting.md', 'translation'],
+      ['README.ja.md', 'translation'],
+      ['.github/ISSUE_TEMPLATE/bug_report.md', 'template'],
+      ['.github/pull_request_template.md', 'template'],
+      ['.github/workflows/ci.yml', 'template'],
+      ['.github/scripts/lint.js', 'tooling'],
+      ['CHANGELOG.md', 'changelog'],
+      ['NEWS', 'changelog'],
+      ['NEWS.md', 'changelog'],
+      ['CONTRIBUTING.md', 'meta'],
+      ['LICENSE', 'meta'],
+      ['examples/basic/server.ts', 'example'],
+      ['benches/decode.rs', 'bench'],
+      ['vendor/github.com/x/y.go', 'vendor'],
+      ['third_party/zlib/inflate.c', 'vendor'],
+      ['dist/bundle.js', 'generated'],
+      ['api/service.pb.go', 'generated'],
+      ['package.json', 'config'],
+      ['scripts/release.sh', 'tooling'],
+      ['vet.sh', 'tooling'],
+      ['src/credentials.ts', 'source'],
+    ];
+    for (const [p, role] of cases) {
+      it(`${p} is ${role}`, () => assert.equal(fileRole(p), role));
+    }
+
+    it('finds third-party folders by their own licence, not packages of a monorepo', () => {
+      const paths = ['LICENSE', 'package.json', 'src/a.ts', 'src/lru/LICENSE', 'src/lru/lru.ts', 'packages/core/LICENSE', 'packages/core/package.json', 'crates/x/COPYING', 'crates/x/Cargo.toml', 'src/dec/ICU-license.html'];
+      assert.deepEqual(vendoredFolders(paths), ['src/dec/', 'src/lru/']);
+    });
+
+    it('lifts a role when the question asks for it, never for issue reports', () => {
+      const tests = queryIntent('how is the token bucket tested?', false);
+      assert.equal(tests.tests, true);
+      assert.ok(rolePrior('test', tests) > rolePrior('source', tests));
+      assert.equal(rolePrior('test', queryIntent('how does the token bucket refill?', false)), DEFAULT_ROLE_PRIORS.test);
+      assert.equal(queryIntent('where is the docs page for rate limiting?', false).docs, true);
+      assert.deepEqual(Object.values(queryIntent('my unit test fails, the docs say otherwise', true)), [false, false, false, false, false]);
+      // The reader's own language first, even when docs are asked for.
+      const docs = queryIntent('where is the documentation?', false);
+      assert.ok(rolePrior('docs', docs) > rolePrior('translation', docs));
+    });
+  });
+
+  describe('query analysis', () => {
+    it('drops issue-template boilerplate: headings, bold labels, HTML comments, checklists', () => {
+      const out = stripBoilerplate(ISSUE);
+      assert.doesNotMatch(out, /Describe the bug|Expected behavior|Please fill in|I have searched/);
+      assert.match(out, /refill\(\) computes a negative elapsed time/);
+      assert.match(out, /new RateLimiter/);
+    });
+
+    it('finds paths in repository URLs and path:line frames, and code-style identifiers', () => {
+      const a = analyzeQuery(
+        'Overridden here: https://github.com/acme/kit/blob/master/src/retry.ts#L14 and see lib/util/math.js:22 — computeBackoff(n) returns NaN for `maxDelayMs`',
+      );
+      assert.ok(a.paths.includes('src/retry.ts'), a.paths.join(','));
+      assert.ok(a.paths.includes('lib/util/math.js'), a.paths.join(','));
+      assert.ok(a.identifiers.includes('computeBackoff'));
+      assert.ok(a.identifiers.includes('maxDelayMs'));
+      assert.ok(a.fileStems.has('retry'));
+    });
+
+    it('weighs a term written several times more (query term frequency)', () => {
+      const a = analyzeQuery('bucket bucket bucket refill', { queryTf: 0.5 });
+      const w = new Map(a.terms.map((t) => [t.term, t.weight]));
+      assert.ok(w.get('bucket')! > w.get('refill')!);
+      const flat = analyzeQuery('bucket bucket bucket refill', { queryTf: 0 });
+      assert.equal(new Map(flat.terms.map((t) => [t.term, t.weight])).get('bucket'), 1);
+    });
+
+    it('keys symbols by their last identifier', () => {
+      assert.deepEqual(symbolKeys('Runner.prototype.run'), ['run']);
+      assert.deepEqual(symbolKeys('fmt::detail::write<Char>'), ['write']);
+      assert.deepEqual(symbolKeys('TokenBucket'), ['tokenbucket']);
+    });
+  });
+
+  describe('on a workspace with tests, docs and templates', () => {
+    let tmp: string;
+    let index: WorkspaceIndex;
+    const files = (hits: SearchHit[]) => [...new Set(hits.map((h) => h.path))];
+
+    before(async () => {
+      tmp = mkdtempSync(path.join(tmpdir(), 'gw-retrieval-'));
+      index = await WorkspaceIndex.open({ roots: rootsFromDirs([WS]), indexDir: path.join(tmp, 'index') });
+      await index.update();
+    });
+    after(async () => {
+      await index.close();
+      rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it('ranks the source above its test, its docs, the changelog and the translation', async () => {
+      const hits = await search(index, 'how does the token bucket refill and decide the retry after header?', { k: 10 });
+      assert.equal(hits[0]!.path, 'src/rateLimiter.ts');
+      const rank = (p: string) => files(hits).indexOf(p);
+      for (const other of ['test/rateLimiter.test.ts', 'docs/rate-limiting.md', 'CHANGELOG.md', 'docs/zh-CN/rate-limiting.md']) {
+        if (rank(other) >= 0) assert.ok(rank(other) > rank('src/rateLimiter.ts'), `${other} above the source`);
+      }
+    });
+
+    it('lets the question ask for tests or docs', async () => {
+      const tested = await search(index, 'how is the token bucket tested?', { k: 5 });
+      assert.equal(tested[0]!.path, 'test/rateLimiter.test.ts');
+      const docs = await search(index, 'where is the documentation page about configuring rate limiting?', { k: 5 });
+      assert.equal(docs[0]!.path, 'docs/rate-limiting.md');
+    });
+
+    it('keeps an issue report away from the issue template it was written in', async () => {
+      const hits = await search(index, ISSUE, { k: 10 });
+      assert.equal(hits[0]!.path, 'src/rateLimiter.ts');
+      assert.ok(!files(hits).slice(0, 3).includes('.github/ISSUE_TEMPLATE/bug_report.md'), files(hits).join(', '));
+      // The template does match once its role prior is turned off: the prior is what keeps it down.
+      const neutral = await search(index, ISSUE, { k: 10, rolePriors: { template: 1, changelog: 1, docs: 1, test: 1, translation: 1 } });
+      const templateRank = (h: SearchHit[]) => files(h).indexOf('.github/ISSUE_TEMPLATE/bug_report.md');
+      assert.ok(templateRank(neutral) >= 0 && (templateRank(hits) < 0 || templateRank(hits) > templateRank(neutral)));
+    });
+
+    it('puts a file named by path in the query first', async () => {
+      const hits = await search(index, 'the jitter looks wrong, see https://github.com/acme/kit/blob/main/src/retry.ts#L12 when the limiter rejects', { k: 5 });
+      assert.equal(hits[0]!.path, 'src/retry.ts');
+    });
+
+    it('prefers the file that defines a named identifier over one that only uses it', async () => {
+      const withDefs = await search(index, 'computeBackoff limiter headers', { k: 5 });
+      const rank = (h: SearchHit[], p: string) => files(h).indexOf(p);
+      assert.ok(rank(withDefs, 'src/retry.ts') >= 0 && rank(withDefs, 'src/retry.ts') < rank(withDefs, 'src/router.ts'));
+      const without = await search(index, 'computeBackoff limiter headers', { k: 5, symbolWeight: 0 });
+      assert.ok(rank(without, 'src/retry.ts') >= rank(withDefs, 'src/retry.ts'));
+    });
+
+    it('demotes a vendored folder (own licence, no manifest) below the code that uses it', async () => {
+      const hits = await search(index, 'least recently used cache of client buckets', { k: 10 });
+      const neutral = await search(index, 'least recently used cache of client buckets', { k: 10, rolePriors: { vendor: 1 } });
+      const at = (h: SearchHit[]) => h.find((x) => x.path === 'src/lru/lru.ts')?.score ?? 0;
+      assert.ok(at(neutral) > 0);
+      assert.ok(at(hits) < at(neutral));
+    });
+
+    it('spreads hits over files, respects the per-file cap, and never overlaps two hits of a file', async () => {
+      const hits = await search(index, 'rate limiter token bucket retry backoff router', { k: 10, perFileCap: 2 });
+      const perFile = new Map<string, SearchHit[]>();
+      for (const h of hits) perFile.set(h.path, [...(perFile.get(h.path) ?? []), h]);
+      assert.ok(perFile.size >= 4, `only ${perFile.size} files`);
+      for (const [p, list] of perFile) {
+        assert.ok(list.length <= 2, `${p} has ${list.length} hits`);
+        for (const a of list) for (const b of list) if (a !== b) assert.ok(a.endLine < b.startLine || b.endLine < a.startLine, `${p} hits overlap`);
+      }
+      // The best hit of each file comes before that file's second hit.
+      const seen = new Set<string>();
+      for (const h of hits) {
+        if (seen.has(h.path)) continue;
+        seen.add(h.path);
+        const first = perFile.get(h.path)![0]!;
+        assert.equal(first, h);
+      }
+    });
+
+    it('widens a hit with neighbouring chunks, and its text is exactly the lines it cites', async () => {
+      const wide = await search(index, 'token bucket consume refill capacity', { k: 3, hitLines: 60 });
+      const narrow = await search(index, 'token bucket consume refill capacity', { k: 3, hitLines: 0 });
+      const span = (h: SearchHit) => h.endLine - h.startLine + 1;
+      assert.ok(span(wide[0]!) > span(narrow[0]!), `${span(wide[0]!)} vs ${span(narrow[0]!)}`);
+      for (const h of wide) {
+        assert.ok(span(h) <= 60 || h.startLine === h.endLine);
+        const lines = readFileSync(path.join(WS, h.path), 'utf8').split('\n').slice(h.startLine - 1, h.endLine);
+        // Blank lines between chunks come back empty; every other line is the file's own.
+        assert.deepEqual(h.text.split('\n').map((l) => l.trimEnd()), lines.map((l) => (l.trim() ? l.trimEnd() : '')));
+      }
+    });
+
+    it('is deterministic', async () => {
+      const a = await search(index, ISSUE, { k: 10 });
+      const b = await search(index, ISSUE, { k: 10 });
+      assert.deepEqual(a.map((h) => [h.path, h.startLine, h.endLine, h.score]), b.map((h) => [h.path, h.startLine, h.endLine, h.score]));
+    });
+
+    it('returns nothing for an empty query or one with no indexed terms', async () => {
+      assert.deepEqual(await search(index, '   '), []);
+      assert.deepEqual(await search(index, 'zzqqxxy wwvvkk'), []);
+    });
+  });
+
+  describe('hybrid fusion (deterministic test embedder: checks the code path, not semantic quality)', () => {
+    let tmp: string;
+    let index: WorkspaceIndex;
+    before(async () => {
+      tmp = mkdtempSync(path.join(tmpdir(), 'gw-retrieval-h-'));
+      index = await WorkspaceIndex.open({ roots: rootsFromDirs([WS]), indexDir: path.join(tmp, 'index'), embedder: new HashingTestEmbedder(64) });
+      await index.update();
+    });
+    after(async () => {
+      await index.close();
+      rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it('fuses lexical and vector candidates, and each mode uses only its retriever', async () => {
+      const q = 'token bucket refill';
+      const hybrid = await search(index, q, { k: 5 });
+      assert.ok(hybrid.some((h) => h.retrievers.includes('vector')) && hybrid.some((h) => h.retrievers.includes('lexical')));
+      const lexical = await search(index, q, { k: 5, mode: 'lexical' });
+      assert.ok(lexical.every((h) => !h.retrievers.includes('vector')));
+      const vector = await search(index, q, { k: 5, mode: 'vector' });
+      assert.ok(vector.length > 0 && vector.every((h) => !h.retrievers.includes('lexical')));
+    });
+
+    it('weights the fused lists: more vector weight, more hits found by the vector retriever', async () => {
+      const q = 'client buckets least recently used';
+      const share = (hits: SearchHit[]) => hits.filter((h) => h.retrievers.includes('vector')).length / Math.max(1, hits.length);
+      const low = await search(index, q, { k: 10, vectorWeight: 0.1, lexicalWeight: 1 });
+      const high = await search(index, q, { k: 10, vectorWeight: 3, lexicalWeight: 1 });
+      assert.ok(share(high) >= share(low), `${share(high)} < ${share(low)}`);
+      assert.ok(share(high) > 0);
+    });
+  });
+});
