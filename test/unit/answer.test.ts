@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { answerQuestion, localRetriever, standaloneQuery } from '../../src/core/answer';
-import { isSafeRelativePath, parseCitationMarkers, verifyCitations, type Source } from '../../src/core/citations';
+import { checkSupport, claimBefore, claimTerms, isSafeRelativePath, parseCitationMarkers, verifyCitations, type Source } from '../../src/core/citations';
 import { bestPassage, docSummary, MAX_EXCERPT_LINES, renderExtractiveAnswer } from '../../src/core/extractive';
 import { buildMessages, escapeSourceText, selectSources, SYSTEM_PROMPT } from '../../src/core/prompt';
 import { search } from '../../src/core/retrieval';
@@ -30,6 +30,35 @@ describe('citations', () => {
       ['[1]', '[2]', '[3]', 'src/a.ts:L3-L9'],
     );
     assert.deepEqual(markers[3], { marker: 'src/a.ts:L3-L9', offset: markers[3]!.offset, path: 'src/a.ts', startLine: 3, endLine: 9 });
+  });
+
+  it('parses adjacent markers [1][2] (the format the system prompt asks for) but not indexing m[0][1]', () => {
+    const markers = parseCitationMarkers('Signed [1][2], checked [3] [4], hashed [5],[6]. In code `m[0][1]` and x[1][2] stay code; [7][8](u) is a link.');
+    assert.deepEqual(
+      markers.map((m) => m.marker),
+      ['[1]', '[2]', '[3]', '[4]', '[5]', '[6]'],
+    );
+    // Each marker keeps its own offset (the hover excerpt and the webview rely on it).
+    assert.equal(markers[1]!.offset, markers[0]!.offset + 3);
+  });
+
+  it('finds the claim a marker backs and its checkable terms', () => {
+    const answer = 'Intro text. Tokens are signed with `hmacSha256` and expire after 3600 seconds [1][2]. Next.';
+    assert.equal(claimBefore(answer, answer.indexOf('[2]')), 'Tokens are signed with `hmacSha256` and expire after 3600 seconds');
+    assert.deepEqual(claimTerms('1. `verifyToken` in `src/auth/session.ts`, lines 3–9').sort(), ['src/auth/session.ts', 'verifyToken']);
+    assert.deepEqual(claimTerms('The limiter allows MAX_BURST "burst" requests via bucket.take() see a.ts:L3-L9').sort(), ['MAX_BURST', 'bucket.take', 'burst']);
+    assert.deepEqual(claimTerms('It is simple and works well.'), []);
+  });
+
+  it('checks that the cited lines contain the claim: supported, partial, unsupported, unchecked', () => {
+    const code = 'export function verifyToken(t: string) {\n  return hmacSha256(t) === sig && age < 3600;\n}';
+    assert.equal(checkSupport('`verifyToken` checks `hmacSha256` within 3600 s', code).support, 'supported');
+    const partial = checkSupport('`verifyToken` uses `bcryptCompare`', code);
+    assert.equal(partial.support, 'partial');
+    assert.deepEqual(partial.missing, ['bcryptCompare']);
+    assert.equal(checkSupport('Rate limits use `tokenBucket` with 250 seats', code).support, 'unsupported');
+    assert.equal(checkSupport('It is quite simple', code).support, 'unchecked');
+    assert.equal(checkSupport('see `session.ts`', code, 'src/auth/session.ts').support, 'supported');
   });
 
   it('rejects traversal, absolute and drive paths', () => {
@@ -76,6 +105,22 @@ describe('citations', () => {
       assert.match(r.citations[1]!.reason!, /not among the sources/);
       assert.match(r.citations[2]!.reason!, /outside the workspace/);
       assert.match(r.citations[3]!.reason!, /outside the file/);
+    });
+
+    it('reports per citation whether the cited lines support the claim', async () => {
+      const sources = [source(1, 'a.ts', 1, 4, 'line one\nline two\nline three\nline four'), source(2, 'b.ts', 1, 1, 'const rateLimit = 5;')];
+      writeFileSync(path.join(ws, 'b.ts'), 'const rateLimit = 5;\n');
+      const r = await verifyCitations('The `rateLimit` constant is set here [1][2].', sources, resolve(() => ws));
+      assert.deepEqual(r.citations.map((c) => [c.n, c.status, c.support]), [[1, 'verified', 'unsupported'], [2, 'verified', 'supported']]);
+      assert.deepEqual(r.citations[0]!.missing, ['rateLimit']);
+      assert.equal(r.unsupported, 1);
+    });
+
+    it('marks a path mention stale when its lines changed since indexing', async () => {
+      const sources = [source(1, 'a.ts', 1, 4, 'line one\nline two\nline three\nline four')];
+      writeFileSync(path.join(ws, 'a.ts'), 'line one\nline two edited\nline three\nline four\n');
+      const r = await verifyCitations('Defined at a.ts:L2-L3, and a.ts:L4-L4 is unchanged.', sources, resolve(() => ws));
+      assert.deepEqual(r.citations.map((c) => c.status), ['stale', 'verified']);
     });
 
     it('accepts a path mention inside a source range', async () => {
@@ -170,7 +215,8 @@ describe('answering questions', function () {
     const r = await answerQuestion(localRetriever(index), 'How are Kubernetes deployment manifests generated for the GraphQL gateway?');
     assert.equal(r.flags.weakContext, true);
     assert.ok(r.coverage < 0.6);
-    assert.match(r.answer, /may not contain an answer/);
+    // The flag carries the warning; the answer does not repeat it (front ends show the flag once).
+    assert.doesNotMatch(r.answer, /may not contain an answer/);
   });
 
   it('streams a model answer through the OpenAI protocol and verifies its citations', async () => {
@@ -217,6 +263,21 @@ describe('answering questions', function () {
     assert.equal(withModel, 'tests of TodoStore persistence');
     const hits = await search(index, without);
     assert.ok(hits.some((h) => h.path === 'test/todoStore.test.ts'));
+  });
+
+  it('keeps an unrelated short follow-up on its own topic without a model', async () => {
+    const history = [{ question: 'How does the TodoStore persist todos?', answer: 'It writes JSON [1].' }];
+    assert.equal(await standaloneQuery(localRetriever(index), 'where is the rate limiter?', history), 'where is the rate limiter?');
+    assert.equal(await standaloneQuery(localRetriever(index), 'how are passwords hashed?', history), 'how are passwords hashed?');
+    // A question that continues the previous one still carries its terms.
+    assert.match(await standaloneQuery(localRetriever(index), 'and the tests?', history), /todo/);
+  });
+
+  it('retrieves with an attached selection but rewrites only the question', async () => {
+    const text = readFileSync(path.join(ws, 'src/http/rateLimit.ts'), 'utf8').split('\n').slice(0, 12).join('\n');
+    const r = await answerQuestion(localRetriever(index), 'what does this do?', { attachment: { path: 'src/http/rateLimit.ts', startLine: 1, endLine: 12, text } });
+    assert.equal(r.question, 'what does this do?');
+    assert.equal(r.sources[0]?.path, 'src/http/rateLimit.ts');
   });
 
   it('resolves provider settings: extractive by default, a custom endpoint needs a model, keys never from flags', () => {
