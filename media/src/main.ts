@@ -62,12 +62,22 @@ const header = h(
   newChatButton,
 );
 const trustNotice = h('div', { class: 'notice', hidden: true });
-const emptyState = h(
+/** Questions offered on an empty chat; they suit any codebase. */
+const STARTER_PROMPTS = [
+  'What are the main parts of this codebase and how do they fit together?',
+  'Where is the entry point, and what happens at startup?',
+  'How is configuration loaded?',
+  'How are errors handled and reported?',
+];
+const starters = h(
   'div',
-  { class: 'empty-state' },
-  h('p', { class: 'empty-title', text: 'Ask about this workspace' }),
-  h('p', { text: 'Answers cite the files and lines they come from. Click a citation to open it; hover it to preview the lines.' }),
+  { class: 'starters', role: 'group', 'aria-label': 'Starter questions' },
+  ...STARTER_PROMPTS.map((q) => h('button', { type: 'button', class: 'starter', 'data-question': q }, icon('comment'), h('span', { text: q }))),
 );
+const emptyTitle = h('p', { class: 'empty-title', text: 'Ask about this workspace' });
+const emptyText = h('p', { text: 'Answers cite the files and lines they come from. Click a citation to open it; hover it to preview the lines.' });
+const openFolderButton = h('button', { type: 'button', class: 'action-button', 'data-action': 'openFolder', text: 'Open Folder', hidden: true });
+const emptyState = h('div', { class: 'empty-state' }, emptyTitle, emptyText, openFolderButton, starters);
 const transcript = h('div', { class: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation', 'aria-relevant': 'additions' });
 const scroller = h('div', { class: 'scroller' }, emptyState, transcript);
 const input = h('textarea', {
@@ -142,6 +152,23 @@ function renderStatus(): void {
   statusProvider.title = status.provider ? `Answers by ${status.provider}` : '';
   trustNotice.hidden = !status.trustNote;
   trustNotice.replaceChildren(...(status.trustNote ? [icon('workspace-untrusted'), h('span', { text: status.trustNote })] : []));
+  renderEmptyState();
+}
+
+/** The empty chat: what to do first — open a folder, or ask (with starter questions). */
+function renderEmptyState(): void {
+  const noFolder = status?.noFolder === true;
+  emptyTitle.textContent = noFolder ? 'Open a folder to ask about its code' : 'Ask about this workspace';
+  emptyText.textContent = noFolder
+    ? 'Groundwork indexes the folders of the window and answers from them. No folder is open.'
+    : 'Answers cite the files and lines they come from. Click a citation to open it; hover it to preview the lines.';
+  openFolderButton.hidden = !noFolder;
+  starters.hidden = noFolder;
+  statusCounts.hidden = noFolder;
+  statusVectors.hidden = noFolder;
+  input.disabled = noFolder;
+  input.placeholder = noFolder ? 'Open a folder first' : 'Ask about your code…';
+  updateComposer();
 }
 
 function updateComposer(): void {
@@ -149,7 +176,7 @@ function updateComposer(): void {
   const stopHadFocus = document.activeElement === stopButton;
   stopButton.hidden = !streaming;
   sendButton.hidden = streaming;
-  sendButton.disabled = !input.value.trim();
+  sendButton.disabled = !input.value.trim() || input.disabled;
   // Hiding the focused Stop button would drop focus to <body>; keep the keyboard user in the input.
   if (stopHadFocus && !streaming) input.focus();
 }
@@ -278,7 +305,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 
 function send(): void {
   const question = input.value.trim();
-  if (!question || isStreaming(turns)) return;
+  if (!question || isStreaming(turns) || input.disabled) return;
   post({ type: 'ask', question: question.slice(0, MAX_QUESTION_CHARS) });
   input.value = '';
   updateComposer();
@@ -302,6 +329,21 @@ input.addEventListener('input', () => {
 });
 stopButton.addEventListener('click', () => post({ type: 'stop' }));
 newChatButton.addEventListener('click', () => post({ type: 'newChat' }));
+emptyState.addEventListener('click', (e) => {
+  const target = e.target instanceof Element ? e.target : undefined;
+  const starter = target?.closest<HTMLButtonElement>('button.starter');
+  if (starter?.dataset.question && !isStreaming(turns) && !input.disabled) {
+    post({ type: 'ask', question: starter.dataset.question });
+    return;
+  }
+  const action = target?.closest<HTMLButtonElement>('button.action-button')?.dataset.action;
+  if (isActionId(action)) post({ type: 'runAction', action });
+});
+// "Focus on Chat View" focuses the webview's frame, not an element in it: hand focus to the input
+// so that typing right away is not lost.
+window.addEventListener('focus', () => {
+  if (!document.activeElement || document.activeElement === document.body) input.focus();
+});
 
 // ---- Transcript interactions (delegated) ------------------------------------------------------
 
@@ -312,7 +354,7 @@ function turnIdOf(el: Element): string | undefined {
 /** A chip that may be opened/previewed: verified or stale, with a citation id. */
 function activeChip(target: EventTarget | null): HTMLButtonElement | undefined {
   if (!(target instanceof Element)) return undefined;
-  const chip = target.closest<HTMLButtonElement>('button.chip');
+  const chip = target.closest<HTMLButtonElement>('button.chip, button.ref-open');
   if (!chip || chip.disabled || !transcript.contains(chip)) return undefined;
   const s = chip.dataset.status;
   return (s === 'verified' || s === 'stale') && chip.dataset.citationId ? chip : undefined;
@@ -330,6 +372,28 @@ transcript.addEventListener('click', (e) => {
   const copy = target.closest<HTMLButtonElement>('button.code-copy');
   if (copy) {
     void copyCode(copy);
+    return;
+  }
+  const insert = target.closest<HTMLButtonElement>('button.code-insert');
+  if (insert) {
+    const turnId = turnIdOf(insert);
+    const code = insert.closest('.code-block')?.querySelector('code')?.textContent ?? '';
+    if (turnId && code) post({ type: 'insertCode', turnId, code: code.slice(0, 30_000) });
+    return;
+  }
+  const turnButton = target.closest<HTMLButtonElement>('button.turn-retry, button.turn-edit, button.turn-copy');
+  const turnId = turnButton && turnIdOf(turnButton);
+  const turn = turnId ? turns.find((t) => t.id === turnId) : undefined;
+  if (turnButton && turn) {
+    if (turnButton.classList.contains('turn-retry')) {
+      if (!isStreaming(turns)) post({ type: 'retry', turnId: turn.id });
+    } else if (turnButton.classList.contains('turn-edit')) {
+      input.value = turn.question.slice(0, MAX_QUESTION_CHARS);
+      input.focus();
+      input.setSelectionRange(input.value.length, input.value.length);
+      updateComposer();
+      persistSoon();
+    } else void copyText(turnButton, turn.answer);
     return;
   }
   const source = target.closest<HTMLButtonElement>('button.source-open');
@@ -357,6 +421,22 @@ transcript.addEventListener(
   },
   true,
 );
+
+async function copyText(button: HTMLButtonElement, text: string): Promise<void> {
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    copied = true;
+  } catch {
+    // Refused (focus, permissions): say so rather than pretend.
+  }
+  button.title = copied ? 'Copied' : 'Could not copy (the clipboard was refused)';
+  button.replaceChildren(icon(copied ? 'check' : 'error'));
+  setTimeout(() => {
+    button.replaceChildren(icon('copy'));
+    button.title = 'Copy the answer';
+  }, 1500);
+}
 
 async function copyCode(button: HTMLButtonElement): Promise<void> {
   const code = button.closest('.code-block')?.querySelector('code');

@@ -16,8 +16,11 @@ function escapeMarkdown(text: string): string {
 }
 
 export class CitationHovers implements vscode.HoverProvider, vscode.Disposable {
+  // A bar in the left edge of the text, not a background: a background read as a selection in light themes.
   private readonly decoration = vscode.window.createTextEditorDecorationType({
-    backgroundColor: new vscode.ThemeColor('editor.wordHighlightBackground'),
+    borderColor: new vscode.ThemeColor('editorInfo.foreground'),
+    borderStyle: 'solid',
+    borderWidth: '0 0 0 2px',
     isWholeLine: true,
     overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.infoForeground'),
     overviewRulerLane: vscode.OverviewRulerLane.Left,
@@ -64,7 +67,7 @@ export class CitationHovers implements vscode.HoverProvider, vscode.Disposable {
     md.supportThemeIcons = true;
     for (const c of hits.slice(0, 3)) {
       const current = doc.getText(new vscode.Range(c.startLine - 1, 0, Math.min(c.endLine, doc.lineCount) - 1, Number.MAX_SAFE_INTEGER));
-      const stale = hash16(current.replace(/\r\n|\r/g, '\n')) !== c.textHash;
+      const stale = c.edited === true || hash16(current.replace(/\r\n|\r/g, '\n')) !== c.textHash;
       const args = encodeURIComponent(JSON.stringify([c.turnId]));
       md.appendMarkdown(`$(quote) **Cited by Groundwork** (lines ${c.startLine}–${c.endLine})\n\n`);
       md.appendMarkdown(`**Q:** ${escapeMarkdown(c.question.slice(0, 200))}\n\n`);

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { answerQuestion, localRetriever, standaloneQuery } from '../../src/core/answer';
 import { checkSupport, claimBefore, claimTerms, isSafeRelativePath, parseCitationMarkers, verifyCitations, type Source } from '../../src/core/citations';
 import { bestPassage, docSummary, MAX_EXCERPT_LINES, renderExtractiveAnswer } from '../../src/core/extractive';
+import { applyChange, applyChanges } from '../../src/core/rangeTracking';
 import { buildMessages, escapeSourceText, selectSources, SYSTEM_PROMPT } from '../../src/core/prompt';
 import { search } from '../../src/core/retrieval';
 import { codeTerms } from '../../src/core/tokenize';
@@ -309,7 +310,7 @@ describe('answering questions', function () {
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /src\/http\/rateLimit\.ts/);
       assert.match(r.stdout, /Citations:\n {2}\[1\] src\/http\/rateLimit\.ts:L\d+-L\d+/);
-      assert.match(r.stdout, /(\d+)\/\1 citations verified · extractive/);
+      assert.match(r.stdout, /(\d+)\/\1 citations verified \(source in the prompt, lines unchanged\) · \d+ supported by the cited lines · extractive/);
       const ctx = run(['ask', 'how does the rate limiter refill tokens?', '--workspace', ws, '--show-context', '--no-update']);
       assert.match(ctx.stdout, /=== context given to extractive \(no model\) ===\n\[1\] src\/http\/rateLimit\.ts:L\d+-L\d+\n/);
     });
@@ -336,5 +337,41 @@ describe('answering questions', function () {
       assert.equal(b.stderr.trim().split('\n').length, 1);
       assert.ok(readFileSync(path.join(tmp, 'bad.json'), 'utf8') === '{ nope', 'the config file is left alone');
     });
+  });
+});
+
+describe('cited ranges through edits', () => {
+  const at = (line: number, character = 0) => ({ line, character });
+  const range = { startLine: 10, endLine: 14, edited: false };
+
+  it('moves a range when lines are inserted or deleted above it', () => {
+    // Five lines inserted at the start of line 3 (0-based 2).
+    assert.deepEqual(applyChange(range, { start: at(2), end: at(2), text: 'a\nb\nc\nd\ne\n' }), { startLine: 15, endLine: 19, edited: false });
+    // Two whole lines deleted above.
+    assert.deepEqual(applyChange(range, { start: at(3), end: at(5), text: '' }), { startLine: 8, endLine: 12, edited: false });
+    // Lines inserted right before the range's first line (at its column 0) move it too.
+    assert.deepEqual(applyChange(range, { start: at(9), end: at(9), text: 'x\n' }), { startLine: 11, endLine: 15, edited: false });
+    // An edit within a line above changes nothing.
+    assert.deepEqual(applyChange(range, { start: at(4, 2), end: at(4, 5), text: 'abc' }), range);
+  });
+
+  it('leaves a range alone for edits below it and marks it edited for edits on its lines', () => {
+    assert.deepEqual(applyChange(range, { start: at(14), end: at(14), text: 'below\n' }), range);
+    assert.equal(applyChange(range, { start: at(11, 4), end: at(11, 4), text: 'x' }).edited, true);
+    // Text typed at column 0 of the first line without a newline changes that line.
+    assert.equal(applyChange(range, { start: at(9), end: at(9), text: 'x' }).edited, true);
+    // A deletion that joins the line above with the first line changes it.
+    assert.equal(applyChange(range, { start: at(8, 3), end: at(9), text: '' }).edited, true);
+    // A deletion spanning into the range.
+    assert.equal(applyChange(range, { start: at(5), end: at(11), text: '' }).edited, true);
+  });
+
+  it('applies the changes of one event from the bottom up', () => {
+    const changes = [
+      { start: at(1), end: at(1), text: 'one\n' },
+      { start: at(20), end: at(20), text: 'below\n' },
+      { start: at(5), end: at(5), text: 'two\nthree\n' },
+    ];
+    assert.deepEqual(applyChanges(range, changes), { startLine: 13, endLine: 17, edited: false });
   });
 });
