@@ -297,7 +297,11 @@ export class AnswerService implements vscode.Disposable {
         ...(attachmentView ? { attachment: attachmentView } : {}),
       };
       if (this.running === controller) this.running = undefined;
-      return { view, citations: [], sources: [], at: Date.now(), ...(att ? { attachment: att } : {}) };
+      // Kept like any turn, so a view that opens after the question shows it.
+      const record: TurnRecord = { view, citations: [], sources: [], at: Date.now(), ...(att ? { attachment: att } : {}) };
+      this.turns = [...this.turns, record].slice(-MAX_TURNS);
+      await this.context.workspaceState.update(TURNS_KEY, this.turns);
+      return record;
     }
     const choice = cb.llmOverride === undefined ? await this.chooseProvider() : { llm: cb.llmOverride ?? undefined, label: cb.llmOverride?.label ?? 'quoted answers (no model)' };
     const pending: TurnView = {

@@ -14,6 +14,8 @@ export interface UiContext {
   outputDir: string;
   /** code-server's port on 127.0.0.1. */
   port: number;
+  /** Reloads the page as a window with no folder open, the extension still loaded. */
+  openEmptyWindow: () => Promise<void>;
 }
 
 export function uiContext(): UiContext {
