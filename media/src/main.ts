@@ -13,6 +13,8 @@
 import { isActionId, MAX_QUESTION_CHARS, parseHostMessage } from '../../src/vscode/protocol';
 import type { HostMessage, StatusView, TurnView, WebviewMessage } from '../../src/vscode/protocol';
 import { h, icon } from './dom';
+import { highlightCode } from './highlight';
+import { escapeHtml } from './render';
 import { applyHostMessage, isStreaming, normalizeStatus, readPersisted, type PersistedState } from './transcript';
 import { renderAnswerInto, renderTurn } from './turnView';
 
@@ -413,7 +415,8 @@ transcript.addEventListener(
   'toggle',
   (e) => {
     const d = e.target;
-    if (!(d instanceof HTMLDetailsElement)) return;
+    // Only Context remembers being open; "Used N references" is open on every render anyway.
+    if (!(d instanceof HTMLDetailsElement) || !d.classList.contains('context')) return;
     const turnId = turnIdOf(d);
     if (!turnId) return;
     if (d.open) contextOpen.add(turnId);
@@ -515,11 +518,12 @@ function showPreview(msg: Extract<HostMessage, { type: 'preview' }>): void {
   const lines = Array.isArray(msg.lines) ? msg.lines.slice(0, PREVIEW_MAX_LINES) : [];
   const start = typeof msg.startLine === 'number' && Number.isInteger(msg.startLine) ? msg.startLine : 1;
   const width = String(start + Math.max(lines.length - 1, 0)).length;
+  const language = typeof msg.language === 'string' ? msg.language : '';
   const code = h(
     'pre',
     { class: 'preview-code' },
     ...lines.map((line, i) =>
-      h('div', { class: 'preview-line' }, h('span', { class: 'ln', text: String(start + i).padStart(width, ' ') }), h('span', { class: 'lt', text: typeof line === 'string' ? line.slice(0, 400) : '' })),
+      h('div', { class: 'preview-line' }, h('span', { class: 'ln', text: String(start + i).padStart(width, ' ') }), previewText(typeof line === 'string' ? line.slice(0, 400) : '', language)),
     ),
   );
   const parts: Array<HTMLElement | undefined> = [
@@ -531,6 +535,16 @@ function showPreview(msg: Extract<HostMessage, { type: 'preview' }>): void {
   chip.setAttribute('aria-describedby', popover.id);
   popover.hidden = false;
   placePopover(chip);
+}
+
+/**
+ * One preview line, highlighted line by line (a construct spanning lines, such as a block comment,
+ * is coloured only where its line shows it). highlightCode escapes everything it does not colour.
+ */
+function previewText(line: string, language: string): HTMLElement {
+  const el = h('span', { class: 'lt hljs' });
+  el.innerHTML = highlightCode(line, language, escapeHtml);
+  return el;
 }
 
 /** Below the chip when it fits, else above; clamped to the viewport (the sidebar is narrow). */

@@ -17,7 +17,7 @@ function note(iconName: string, text: string, cls: string): HTMLElement {
   return h('div', { class: `note ${cls}` }, icon(iconName), h('span', { text }));
 }
 
-/** Fills the answer element from the turn's markdown (the only innerHTML in the webview). */
+/** Fills the answer element from the turn's markdown (innerHTML is set only from render.ts and highlight.ts output, both escaped). */
 export function renderAnswerInto(answerEl: HTMLElement, turn: TurnView): void {
   // renderAnswerHtml escapes all raw HTML and emits no href/src/style (see render.ts).
   answerEl.innerHTML = renderAnswerHtml(turn.answer, turn.citations, { pending: turn.pending === true });
@@ -117,7 +117,8 @@ function footer(turn: TurnView): HTMLElement | undefined {
     return h('footer', { class: 'turn-footer' }, h('span', { class: 'thinking', title: 'Citations are checked when the answer is complete' }, icon('loading', 'codicon-modifier-spin'), h('span', { text: 'Answering…' })));
   }
   const parts: HTMLElement[] = [];
-  if (turn.provider && !turn.error?.action?.id.startsWith('openFolder')) parts.push(h('span', { class: 'provider', text: turn.provider }));
+  // A quoted answer's note already says there was no model; a no-folder turn had no provider.
+  if (turn.provider && !turn.flags.extractive && turn.error?.kind !== 'no-folder') parts.push(h('span', { class: 'provider', text: turn.provider }));
   // "no citations" says nothing useful under an error box.
   if (turn.integrity && !(turn.error && turn.citations.length === 0)) {
     const problems = turn.citations.filter((c) => c.status !== 'verified');

@@ -15,6 +15,18 @@ function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 }
 
+/**
+ * An answer excerpt as hover markdown: citation markers (`[1][2]`) dropped, `code spans` kept as
+ * code, everything else escaped (the excerpt is model output).
+ */
+export function excerptMarkdown(text: string): string {
+  const plain = text.replace(/\s*\[\d{1,3}(?:\s*,\s*\d{1,3})*\]/g, '');
+  return plain
+    .split(/(`[^`\n]{1,200}`)/)
+    .map((part, i) => (i % 2 === 1 ? part : escapeMarkdown(part)))
+    .join('');
+}
+
 export class CitationHovers implements vscode.HoverProvider, vscode.Disposable {
   // A bar in the left edge of the text, not a background: a background read as a selection in light themes.
   private readonly decoration = vscode.window.createTextEditorDecorationType({
@@ -71,7 +83,7 @@ export class CitationHovers implements vscode.HoverProvider, vscode.Disposable {
       const args = encodeURIComponent(JSON.stringify([c.turnId]));
       md.appendMarkdown(`$(quote) **Cited by Groundwork** (lines ${c.startLine}–${c.endLine})\n\n`);
       md.appendMarkdown(`**Q:** ${escapeMarkdown(c.question.slice(0, 200))}\n\n`);
-      md.appendMarkdown(`> ${escapeMarkdown(c.excerpt.slice(0, 300))}\n\n`);
+      md.appendMarkdown(`> ${excerptMarkdown(c.excerpt.slice(0, 300))}\n\n`);
       if (stale) md.appendMarkdown('$(warning) This file changed since the answer; the citation may be stale.\n\n');
       md.appendMarkdown(`[Reveal the answer](command:${REVEAL_COMMAND}?${args} "Show this answer in the Groundwork chat")\n\n---\n\n`);
     }
