@@ -150,8 +150,10 @@ function renderStatus(): void {
   statusVectors.title = vectorsTitle;
   // The reason is in the tooltip for the pointer and in hidden text for screen readers.
   statusVectors.replaceChildren(icon('database'), h('span', { text: `vectors ${status.vectors}` }), h('span', { class: 'visually-hidden', text: `: ${vectorsTitle}` }));
-  statusProvider.textContent = status.provider;
-  statusProvider.title = status.provider ? `Answers by ${status.provider}` : '';
+  // When a configured model cannot be used, the header says why, next to what answers instead.
+  statusProvider.replaceChildren(...(status.providerProblem ? [icon('warning')] : []), h('span', { text: status.provider }));
+  statusProvider.classList.toggle('has-problem', Boolean(status.providerProblem));
+  statusProvider.title = status.providerProblem ? `${status.provider}: ${status.providerProblem}` : status.provider ? `Answers by ${status.provider}` : '';
   trustNotice.hidden = !status.trustNote;
   trustNotice.replaceChildren(...(status.trustNote ? [icon('workspace-untrusted'), h('span', { text: status.trustNote })] : []));
   renderEmptyState();

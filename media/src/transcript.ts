@@ -96,6 +96,7 @@ export function normalizeStatus(raw: unknown): StatusView | undefined {
   if (typeof s.vectorsReason === 'string' && s.vectorsReason) out.vectorsReason = str(s.vectorsReason, 1000);
   if (typeof s.trustNote === 'string' && s.trustNote) out.trustNote = str(s.trustNote, 1000);
   if (s.noFolder === true) out.noFolder = true;
+  if (typeof s.providerProblem === 'string' && s.providerProblem) out.providerProblem = str(s.providerProblem, 1000);
   return out;
 }
 

@@ -225,7 +225,7 @@ export class AnswerService implements vscode.Disposable {
       if (!trusted && !isLoopback(baseURL)) return { label: 'quoted answers (untrusted workspace)', trustNote };
       if (!s.model && baseURL !== DEFAULT_OPENAI_BASE_URL) {
         return {
-          label: 'quoted answers',
+          label: `quoted answers (${baseURL} needs groundwork.model)`,
           trustNote,
           problem: { kind: 'config', message: new ConfigError(`A model is needed for ${baseURL}: set groundwork.model (e.g. llama3.1:8b for Ollama).`).message, action: { id: 'openSettings', label: 'Open Settings' } },
         };
@@ -246,7 +246,7 @@ export class AnswerService implements vscode.Disposable {
         this.log.warn(`VS Code language models are unavailable: ${(err as Error).message}`);
       }
       if (s.provider === 'vscode-lm') {
-        return { label: 'quoted answers', trustNote, problem: { kind: 'config', message: 'No VS Code language model is available (is a chat extension such as Copilot installed and signed in?).', action: { id: 'openSettings', label: 'Open Settings' } } };
+        return { label: 'quoted answers (no VS Code language model available)', trustNote, problem: { kind: 'config', message: 'No VS Code language model is available (is a chat extension such as Copilot installed and signed in?).', action: { id: 'openSettings', label: 'Open Settings' } } };
       }
     }
     return { label: 'quoted answers (no model)', trustNote };
@@ -274,6 +274,8 @@ export class AnswerService implements vscode.Disposable {
       useHistory?: boolean;
       llmOverride?: LlmProvider | null;
       attachment?: Attachment;
+      /** Earlier turns to condense follow-ups with, instead of the sidebar's conversation. */
+      history?: Turn[];
     } = {},
   ): Promise<TurnRecord> {
     this.stop();
@@ -321,7 +323,7 @@ export class AnswerService implements vscode.Disposable {
     cb.onStart?.(pending);
     await this.index.whenReady();
     await this.index.settle();
-    const history: Turn[] = (cb.useHistory === false ? [] : this.turns.slice(-4)).map((t) => ({ question: t.view.question, answer: t.view.answer }));
+    const history: Turn[] = cb.history ?? (cb.useHistory === false ? [] : this.turns.slice(-4)).map((t) => ({ question: t.view.question, answer: t.view.answer }));
     let result: AnswerResult | undefined;
     const problem = 'problem' in choice ? choice.problem : undefined;
     let error: ErrorView | undefined = problem;

@@ -105,6 +105,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       provider: noFolder ? '' : choice.label,
       trustNote: choice.trustNote,
       ...(noFolder ? { noFolder } : {}),
+      ...(choice.problem && !noFolder ? { providerProblem: choice.problem.message } : {}),
     };
   }
 

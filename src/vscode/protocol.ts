@@ -79,6 +79,8 @@ export interface StatusView {
   trustNote?: string;
   /** No folder is open: there is nothing to ask about until one is. */
   noFolder?: boolean;
+  /** Why the configured model is not used (answers quote the code instead). */
+  providerProblem?: string;
 }
 
 export type HostMessage =

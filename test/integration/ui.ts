@@ -67,6 +67,18 @@ export async function openGroundworkSidebar(page: Page): Promise<FrameLocator> {
   return view;
 }
 
+/**
+ * Waits for the Groundwork view to open by itself (a command that asks shows it) and returns the
+ * chat webview. Unlike {@link openGroundworkSidebar} it never clicks the activity bar, which would
+ * race the command and could close the view again.
+ */
+export async function waitForGroundworkView(page: Page, timeout = 30_000): Promise<FrameLocator> {
+  await page.locator('.part.sidebar .composite.title', { hasText: /groundwork/i }).waitFor({ state: 'visible', timeout });
+  const view = groundworkWebview(page);
+  await view.locator('textarea.input').waitFor({ state: 'visible', timeout });
+  return view;
+}
+
 /** Types a question into the chat composer and sends it with Enter. */
 export async function ask(view: FrameLocator, question: string): Promise<void> {
   const input = view.locator('textarea.input');

@@ -112,6 +112,26 @@ describe('Groundwork extension', function () {
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
+  it('says in the header why a configured endpoint is not used', async () => {
+    const gw = await api();
+    const c = vscode.workspace.getConfiguration('groundwork');
+    await c.update('provider', 'openai', vscode.ConfigurationTarget.Workspace);
+    await c.update('baseUrl', 'http://127.0.0.1:9/v1', vscode.ConfigurationTarget.Workspace);
+    try {
+      let st = await gw.chat.status();
+      // The provider choice is recomputed on the configuration event; wait for it, boundedly.
+      for (let i = 0; i < 50 && !st.providerProblem; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        st = await gw.chat.status();
+      }
+      assert.match(st.providerProblem ?? '', /A model is needed for http:\/\/127\.0\.0\.1:9\/v1/);
+      assert.match(st.provider, /needs groundwork\.model/);
+    } finally {
+      await c.update('baseUrl', undefined, vscode.ConfigurationTarget.Workspace);
+      await c.update('provider', 'extractive', vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   it('declares settings whose defaults equal the code defaults', () => {
     const c = vscode.workspace.getConfiguration('groundwork');
     for (const [key, value] of Object.entries(SETTINGS_DEFAULTS)) {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { startOpenAIStandIn, type OpenAIStandIn, type ChatScript } from '../../openaiStandIn';
-import { activeEditorTitle, ask, openGroundworkSidebar, parseLabel, poll, runCommand, screenshot, uiContext, waitForAnswer } from '../ui';
+import { activeEditorTitle, ask, hoverEditorLine, openGroundworkSidebar, parseLabel, poll, runCommand, screenshot, uiContext, waitForAnswer, waitForGroundworkView } from '../ui';
 
 /** The workspace's .vscode/settings.json, merged with `patch` (a key set to undefined is removed). */
 function writeWorkspaceSettings(patch: Record<string, unknown>): void {
@@ -284,6 +284,38 @@ describe('UI: the chat experience (issue 9)', function () {
     await page.keyboard.press('Control+s');
   });
 
+  it('"Reveal the answer" in an editor hover opens the hidden view scrolled to that turn', async () => {
+    const { page } = uiContext();
+    await view.locator('button[aria-label="New chat"]').click();
+    await ask(view, 'how are passwords hashed with scrypt and a salt?');
+    const first = await waitForAnswer(view);
+    const turnId = (await first.getAttribute('data-turn-id')) ?? '';
+    const ref = first.locator('.references button.ref-open[title^="src/auth/passwords.ts:L"]').first();
+    const cited = parseLabel(((await ref.getAttribute('title')) ?? '').split(' — ')[0]!);
+    // Later turns push the first one out of sight.
+    for (const q of ['how does the router answer 404 when no route matches?', 'how does the token bucket rate limiter refill?', 'how are todos persisted to disk?']) {
+      await ask(view, q);
+      await poll('the next answer', async () => (await view.locator('article.turn:not(.pending)').count()) >= 1 && (await view.locator('article.turn.pending').count()) === 0);
+    }
+    await ref.click();
+    await poll('passwords.ts in the editor', async () => (await activeEditorTitle(page)) === 'passwords.ts');
+    await runCommand(page, 'View: Show Explorer');
+    await page.locator('.part.sidebar .composite.title', { hasText: /explorer/i }).waitFor();
+    const hover = await hoverEditorLine(page, cited.startLine);
+    await hover.getByText('Reveal the answer').first().click();
+    view = await waitForGroundworkView(page);
+    const target = view.locator(`article.turn.flash[data-turn-id="${turnId}"]`);
+    await target.waitFor({ timeout: 20_000 });
+    const inView = await target.evaluate((el) => {
+      const scroller = el.closest('.scroller')!;
+      const a = el.getBoundingClientRect();
+      const b = scroller.getBoundingClientRect();
+      return a.top >= b.top - 1 && a.top < b.bottom;
+    });
+    assert.ok(inView, 'the revealed turn is scrolled into view');
+    await screenshot(page, 'reveal-from-hover');
+  });
+
   describe('with a model (the OpenAI protocol stand-in)', () => {
     let standIn: OpenAIStandIn;
     before(async () => {
@@ -330,7 +362,7 @@ describe('UI: the chat experience (issue 9)', function () {
       await input.fill('hidden view: how are passwords hashed with scrypt and a salt?');
       await input.press('Enter');
       // The view opens on the new turn while it streams: pending, partial text, Stop.
-      view = await openGroundworkSidebar(page);
+      view = await waitForGroundworkView(page);
       const pending = view.locator('article.turn.pending', { hasText: 'hidden view' });
       await pending.waitFor({ timeout: 20_000 });
       await pending.locator('.answer', { hasText: 'First part' }).waitFor({ timeout: 20_000 });
@@ -359,7 +391,7 @@ describe('UI: the chat experience (issue 9)', function () {
     await input.waitFor({ state: 'visible' });
     await input.fill('what does this limit?');
     await input.press('Enter');
-    view = await openGroundworkSidebar(page);
+    view = await waitForGroundworkView(page);
     const turn = await waitForAnswer(view);
     assert.equal(((await turn.locator('.question-text').textContent()) ?? '').trim(), 'what does this limit?');
     assert.match((await turn.locator('.question .attachment').textContent()) ?? '', /^src\/http\/rateLimit\.ts:L1-L8$/);
