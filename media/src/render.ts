@@ -282,12 +282,26 @@ export function formatScore(score: number): string {
  * and its lines are unchanged) and how many of those the support check backs.
  */
 export function integrityText(integrity: string, citations: readonly CitationView[] = []): string {
-  const m = /^(\d+)\/(\d+)$/.exec(integrity.trim());
-  if (!m) return integrity;
-  if (m[2] === '0') return 'no citations';
-  const found = `${m[1]}/${m[2]} citation${m[2] === '1' ? '' : 's'} found`;
+  // The citations as they are now (an edit can make one stale after the answer); the host's
+  // "v/t" string only when there are none to count.
+  let found: number;
+  let total: number;
+  if (citations.length) {
+    found = citations.filter((c) => c.status === 'verified').length;
+    total = citations.length;
+  } else {
+    const m = /^(\d+)\/(\d+)$/.exec(integrity.trim());
+    if (!m) return integrity;
+    found = Number(m[1]);
+    total = Number(m[2]);
+  }
+  if (total === 0) return 'no citations';
+  const parts = [`${found}/${total} citation${total === 1 ? '' : 's'} found`];
+  const stale = citations.filter((c) => c.status === 'stale').length;
+  if (stale) parts.push(`${stale} stale`);
   const weak = citations.filter(weaklySupported).length;
-  return weak ? `${found} · ${weak} may not support ${weak === 1 ? 'its' : 'their'} claim` : found;
+  if (weak) parts.push(`${weak} may not support ${weak === 1 ? 'its' : 'their'} claim`);
+  return parts.join(' · ');
 }
 
 /** True when every citation of the integrity string "v/t" verified (and there was at least one). */

@@ -122,7 +122,7 @@ function footer(turn: TurnView): HTMLElement | undefined {
   // "no citations" says nothing useful under an error box.
   if (turn.integrity && !(turn.error && turn.citations.length === 0)) {
     const problems = turn.citations.filter((c) => c.status !== 'verified');
-    const ok = allVerified(turn.integrity);
+    const ok = turn.citations.length ? problems.length === 0 : allVerified(turn.integrity);
     parts.push(
       h(
         'span',

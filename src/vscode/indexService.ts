@@ -114,20 +114,16 @@ export class IndexService implements vscode.Disposable {
     });
     this.vectorsReason = opened.vectorsReason;
     if (this.vectorsReason) this.log.info(`Vectors are off: ${this.vectorsReason}`);
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: 'Groundwork: indexing' },
-      async () => {
-        try {
-          this.lastSummary = await this.client!.update();
-          this.log.info(`Indexed ${this.lastSummary.filesIndexed} files → ${this.lastSummary.chunks} chunks in ${(this.lastSummary.millis / 1000).toFixed(1)} s`);
-        } catch (err) {
-          this.log.error(`Indexing failed: ${(err as Error).message}`);
-          void vscode.window.showErrorMessage(`Groundwork could not index the workspace: ${(err as Error).message}`, 'Show Log').then((a) => {
-            if (a) this.log.show();
-          });
-        }
-      },
-    );
+    // Progress shows in our one status-bar item (a Window progress would add a second one).
+    try {
+      this.lastSummary = await this.client.update();
+      this.log.info(`Indexed ${this.lastSummary.filesIndexed} files → ${this.lastSummary.chunks} chunks in ${(this.lastSummary.millis / 1000).toFixed(1)} s`);
+    } catch (err) {
+      this.log.error(`Indexing failed: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`Groundwork could not index the workspace: ${(err as Error).message}`, 'Show Log').then((a) => {
+        if (a) this.log.show();
+      });
+    }
     this.ready = true;
     this.progress = undefined;
     this.refreshStatusItem();

@@ -179,6 +179,8 @@ describe('webview answer rendering', () => {
     assert.equal(integrityText('1/1', [weak]), '1/1 citation found · 1 may not support its claim');
     assert.match(citationTitle(weak), /found, but may not support the claim: the cited lines do not mention “rateLimit”/);
     assert.match(citationTitle(CITES[1]!), /stale: the file changed/);
+    // Counted from the citations as they are now: an edit after the answer made one stale.
+    assert.equal(integrityText('3/3', CITES), '1/3 citations found · 1 stale');
   });
 
   it('renders adjacent markers [1][2] and [1] [2] as one chip each, like the host parser', () => {

@@ -278,6 +278,7 @@ describe('UI: the chat experience (issue 9)', function () {
     await turn.locator('.answer button.chip.chip-stale').first().waitFor({ timeout: 15_000 });
     assert.match((await turn.locator('.references .ref-stale .ref-why').first().textContent()) ?? '', /edited after this answer/);
     await turn.locator('.notes', { hasText: 'marked stale' }).waitFor();
+    assert.match((await turn.locator('.integrity').textContent()) ?? '', /citations? found · 1 stale/, 'the footer counts the citations as they are now');
     await screenshot(page, 'edit-stale-citation');
     // Undo everything and save, so later tests see the original file.
     for (let i = 0; i < 12; i++) await page.keyboard.press('Control+z');
@@ -290,7 +291,8 @@ describe('UI: the chat experience (issue 9)', function () {
     await ask(view, 'how are passwords hashed with scrypt and a salt?');
     const first = await waitForAnswer(view);
     const turnId = (await first.getAttribute('data-turn-id')) ?? '';
-    const ref = first.locator('.references button.ref-open[title^="src/auth/passwords.ts:L"]').first();
+    // By id: `first` is "the last turn", which moves on as more questions are asked.
+    const ref = view.locator(`article.turn[data-turn-id="${turnId}"] .references button.ref-open[title^="src/auth/passwords.ts:L"]`).first();
     const cited = parseLabel(((await ref.getAttribute('title')) ?? '').split(' — ')[0]!);
     // Later turns push the first one out of sight.
     for (const q of ['how does the router answer 404 when no route matches?', 'how does the token bucket rate limiter refill?', 'how are todos persisted to disk?']) {
