@@ -15,7 +15,7 @@ import type { HostMessage, StatusView, TurnView, WebviewMessage } from '../../sr
 import { h, icon } from './dom';
 import { highlightCode } from './highlight';
 import { escapeHtml } from './render';
-import { applyHostMessage, isStreaming, normalizeStatus, readPersisted, type PersistedState } from './transcript';
+import { applyHostMessage, isStreaming, normalizeConversations, normalizeStatus, readPersisted, type PersistedState } from './transcript';
 import { renderAnswerInto, renderTurn } from './turnView';
 
 /** The subset of the VS Code webview API this page uses. */
@@ -54,13 +54,24 @@ function post(message: WebviewMessage): void {
 const statusState = h('span', { class: 'status-state' });
 const statusCounts = h('span', { class: 'status-counts' });
 const statusVectors = h('span', { class: 'status-vectors' });
-const statusProvider = h('span', { class: 'status-provider' });
-const newChatButton = h('button', { type: 'button', class: 'icon-button', title: 'New chat', 'aria-label': 'New chat' }, icon('add'));
+// A button: it opens the model picker (Groundwork: Choose Chat Model).
+const statusProvider = h('button', { type: 'button', class: 'status-provider', 'data-action': 'chooseModel' });
+const newChatButton = h('button', { type: 'button', class: 'icon-button', title: 'New chat (keeps this one in Past conversations)', 'aria-label': 'New chat' }, icon('add'));
+const historyButton = h('button', { type: 'button', class: 'icon-button', title: 'Past conversations', 'aria-label': 'Past conversations', 'aria-expanded': 'false' }, icon('history'));
+const historyList = h('ul', { class: 'history-list' });
+const historyClose = h('button', { type: 'button', class: 'icon-button', title: 'Close', 'aria-label': 'Close past conversations' }, icon('close'));
+const historyPanel = h(
+  'section',
+  { class: 'history', 'aria-label': 'Past conversations', hidden: true },
+  h('div', { class: 'history-head' }, h('span', { class: 'history-title', text: 'Past conversations' }), historyClose),
+  historyList,
+);
 const header = h(
   'header',
   { class: 'header' },
   // Not a live region: indexing progress would be announced on every update.
   h('div', { class: 'status' }, h('div', { class: 'status-line' }, statusState, statusCounts), h('div', { class: 'status-line status-sub' }, statusVectors, statusProvider)),
+  historyButton,
   newChatButton,
 );
 const trustNotice = h('div', { class: 'notice', hidden: true });
@@ -153,7 +164,8 @@ function renderStatus(): void {
   // When a configured model cannot be used, the header says why, next to what answers instead.
   statusProvider.replaceChildren(...(status.providerProblem ? [icon('warning')] : []), h('span', { text: status.provider }));
   statusProvider.classList.toggle('has-problem', Boolean(status.providerProblem));
-  statusProvider.title = status.providerProblem ? `${status.provider}: ${status.providerProblem}` : status.provider ? `Answers by ${status.provider}` : '';
+  statusProvider.title = `${status.providerProblem ? `${status.provider}: ${status.providerProblem}` : status.provider ? `Answers by ${status.provider}` : ''} — click to choose the chat model`;
+  statusProvider.hidden = !status.provider;
   trustNotice.hidden = !status.trustNote;
   trustNotice.replaceChildren(...(status.trustNote ? [icon('workspace-untrusted'), h('span', { text: status.trustNote })] : []));
   renderEmptyState();
@@ -228,6 +240,7 @@ function handle(msg: HostMessage): void {
   const next = applyHostMessage(turns, msg);
   switch (msg.type) {
     case 'init': {
+      hideHistory();
       turns = next ?? [];
       const s = normalizeStatus(msg.status);
       if (s) status = s;
@@ -297,8 +310,57 @@ function handle(msg: HostMessage): void {
     case 'preview':
       showPreview(msg);
       return;
+    case 'history':
+      showHistory(normalizeConversations(msg.conversations));
+      return;
   }
 }
+
+// ---- Past conversations -------------------------------------------------------------------------
+
+function showHistory(items: ReturnType<typeof normalizeConversations>): void {
+  historyList.replaceChildren(
+    ...(items.length
+      ? items.map((c) =>
+          h(
+            'li',
+            {},
+            h(
+              'button',
+              { type: 'button', class: 'history-item', 'data-id': c.id, title: c.title },
+              h('span', { class: 'history-item-title', text: c.title }),
+              h('span', { class: 'muted', text: `${c.turns} question${c.turns === 1 ? '' : 's'}${c.at ? ` · ${new Date(c.at).toLocaleString()}` : ''}` }),
+            ),
+          ),
+        )
+      : [h('li', { class: 'muted', text: 'No earlier conversations. New chat keeps the current one here.' })]),
+  );
+  historyPanel.hidden = false;
+  scroller.hidden = true;
+  historyButton.setAttribute('aria-expanded', 'true');
+  (historyList.querySelector<HTMLButtonElement>('button') ?? historyClose).focus();
+}
+
+function hideHistory(): void {
+  if (historyPanel.hidden) return;
+  historyPanel.hidden = true;
+  scroller.hidden = false;
+  historyButton.setAttribute('aria-expanded', 'false');
+}
+
+statusProvider.addEventListener('click', () => post({ type: 'runAction', action: 'chooseModel' }));
+historyButton.addEventListener('click', () => {
+  if (historyPanel.hidden) post({ type: 'showHistory' });
+  else hideHistory();
+});
+historyClose.addEventListener('click', () => {
+  hideHistory();
+  input.focus();
+});
+historyList.addEventListener('click', (e) => {
+  const item = e.target instanceof Element ? e.target.closest<HTMLButtonElement>('button.history-item') : undefined;
+  if (item?.dataset.id && !isStreaming(turns)) post({ type: 'openConversation', id: item.dataset.id });
+});
 
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const msg = parseHostMessage(event.data);
@@ -592,7 +654,7 @@ window.addEventListener('resize', hidePreview);
 function start(): void {
   const root = document.getElementById('root') ?? document.body.appendChild(h('div', { id: 'root' }));
   root.classList.add('app');
-  root.replaceChildren(header, trustNotice, scroller, composer);
+  root.replaceChildren(header, trustNotice, historyPanel, scroller, composer);
   document.body.appendChild(popover);
   if (saved.draft) input.value = saved.draft;
   renderStatus();

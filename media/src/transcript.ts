@@ -6,7 +6,7 @@
  * normalized here, so a malformed or unexpected field becomes an empty value instead of a crash or
  * a non-string reaching the DOM. The same normalization applies to what `getState()` returns.
  */
-import type { CitationView, ErrorView, HostMessage, SourceView, StatusView, TurnView } from '../../src/vscode/protocol';
+import type { CitationView, ConversationView, ErrorView, HostMessage, SourceView, StatusView, TurnView } from '../../src/vscode/protocol';
 import { isActionId } from '../../src/vscode/protocol';
 
 /** Turns kept in the webview and its persisted state; older ones drop off (the host keeps history). */
@@ -97,6 +97,18 @@ export function normalizeStatus(raw: unknown): StatusView | undefined {
   if (typeof s.trustNote === 'string' && s.trustNote) out.trustNote = str(s.trustNote, 1000);
   if (s.noFolder === true) out.noFolder = true;
   if (typeof s.providerProblem === 'string' && s.providerProblem) out.providerProblem = str(s.providerProblem, 1000);
+  return out;
+}
+
+/** Normalizes the history list; entries without a usable id are dropped. */
+export function normalizeConversations(raw: unknown): ConversationView[] {
+  if (!Array.isArray(raw)) return [];
+  const out: ConversationView[] = [];
+  for (const x of raw.slice(0, 100)) {
+    const c = record(x);
+    if (!c || typeof c.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(c.id)) continue;
+    out.push({ id: c.id, title: str(c.title, 200) || 'Untitled', at: num(c.at), turns: num(c.turns) });
+  }
   return out;
 }
 

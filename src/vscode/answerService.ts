@@ -18,6 +18,9 @@ import { API_KEY_SECRET, readSettings } from './settings';
 import { VscodeLmProvider } from './vscodeLm';
 
 const TURNS_KEY = 'groundwork.turns';
+const CONVERSATIONS_KEY = 'groundwork.conversations';
+/** Past conversations kept (newest first); older ones are forgotten. */
+const MAX_CONVERSATIONS = 20;
 const CITED_KEY = 'groundwork.citedRanges';
 const MAX_TURNS = 50;
 const MAX_CITED = 500;
@@ -38,6 +41,14 @@ export interface TurnRecord {
   at: number;
   /** The selection the question was about, kept so Retry asks the same thing. */
   attachment?: Attachment;
+}
+
+/** A conversation put aside by New chat, reopened from the history list. */
+export interface ConversationRecord {
+  id: string;
+  title: string;
+  at: number;
+  turns: TurnRecord[];
 }
 
 /** Reason shown on a citation whose lines were edited after the answer. */
@@ -71,6 +82,7 @@ export interface ProviderChoice {
 
 export class AnswerService implements vscode.Disposable {
   private turns: TurnRecord[];
+  private conversations: ConversationRecord[];
   private cited: CitedRange[];
   private running: AbortController | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
@@ -89,6 +101,7 @@ export class AnswerService implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.turns = context.workspaceState.get<TurnRecord[]>(TURNS_KEY, []);
+    this.conversations = context.workspaceState.get<ConversationRecord[]>(CONVERSATIONS_KEY, []);
     this.cited = context.workspaceState.get<CitedRange[]>(CITED_KEY, []);
     // The provider choice reads secrets and asks VS Code for models; it is cached and recomputed
     // only when something it depends on changes (the chat view's status asks for it often).
@@ -256,10 +269,42 @@ export class AnswerService implements vscode.Disposable {
     this.running?.abort(new LlmError('aborted', 'Stopped.'));
   }
 
-  async clear(): Promise<void> {
+  /**
+   * Starts an empty conversation. With `keep` (New chat) the current one goes to the history list;
+   * without (Clear Conversation) it is discarded.
+   */
+  async clear(keep = false): Promise<void> {
     this.stop();
+    if (keep) this.archiveCurrent();
     this.turns = [];
     await this.context.workspaceState.update(TURNS_KEY, this.turns);
+    await this.context.workspaceState.update(CONVERSATIONS_KEY, this.conversations);
+  }
+
+  private archiveCurrent(): void {
+    const turns = this.turns.filter((t) => !t.view.pending);
+    if (!turns.length) return;
+    const first = turns[0]!.view.question.replace(/\s+/g, ' ').trim();
+    const record: ConversationRecord = { id: `c${turns[0]!.view.id}`.slice(0, 64), title: first.length > 80 ? `${first.slice(0, 79)}…` : first, at: turns[turns.length - 1]!.at, turns };
+    this.conversations = [record, ...this.conversations.filter((c) => c.id !== record.id)].slice(0, MAX_CONVERSATIONS);
+  }
+
+  /** The history list, newest first. */
+  get pastConversations(): ReadonlyArray<{ id: string; title: string; at: number; turns: number }> {
+    return this.conversations.map((c) => ({ id: c.id, title: c.title, at: c.at, turns: c.turns.length }));
+  }
+
+  /** Makes a past conversation the current one (the current one goes to the history). */
+  async openConversation(id: string): Promise<boolean> {
+    const found = this.conversations.find((c) => c.id === id);
+    if (!found) return false;
+    this.stop();
+    this.conversations = this.conversations.filter((c) => c.id !== id);
+    this.archiveCurrent();
+    this.turns = found.turns;
+    await this.context.workspaceState.update(TURNS_KEY, this.turns);
+    await this.context.workspaceState.update(CONVERSATIONS_KEY, this.conversations);
+    return true;
   }
 
   /**

@@ -128,8 +128,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     this.post({ type: 'reveal', turnId });
   }
 
-  async clear(): Promise<void> {
-    await this.answers.clear();
+  /** Empties the chat; `keep` (New chat) puts the conversation in the history list first. */
+  async clear(keep = false): Promise<void> {
+    await this.answers.clear(keep);
     this.post({ type: 'cleared' });
   }
 
@@ -191,7 +192,13 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           this.answers.stop();
           return;
         case 'newChat':
-          await this.clear();
+          await this.clear(true);
+          return;
+        case 'showHistory':
+          this.post({ type: 'history', conversations: [...this.answers.pastConversations] });
+          return;
+        case 'openConversation':
+          if (await this.answers.openConversation(msg.id)) this.post({ type: 'init', turns: this.answers.history.map((t) => t.view), status: await this.status() });
           return;
         case 'openCitation': {
           const t = this.answers.turn(msg.turnId);
@@ -233,6 +240,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
             showStatus: 'groundwork.showStatus',
             downloadModel: 'groundwork.downloadModel',
             openFolder: 'workbench.action.files.openFolder',
+            chooseModel: 'groundwork.chooseModel',
           }[msg.action];
           await vscode.commands.executeCommand(command, ...(msg.action === 'openSettings' ? ['groundwork'] : []));
           return;

@@ -58,7 +58,7 @@ export interface TurnView {
 }
 
 /** Fix-it actions the webview may ask for; the host maps them to its own commands. */
-export type ActionId = 'setApiKey' | 'openSettings' | 'rebuildIndex' | 'showStatus' | 'downloadModel' | 'openFolder';
+export type ActionId = 'setApiKey' | 'openSettings' | 'rebuildIndex' | 'showStatus' | 'downloadModel' | 'openFolder' | 'chooseModel';
 
 export interface ErrorView {
   kind: string;
@@ -83,6 +83,16 @@ export interface StatusView {
   providerProblem?: string;
 }
 
+/** A past conversation in the history list. */
+export interface ConversationView {
+  id: string;
+  /** Its first question, shortened. */
+  title: string;
+  /** When its last turn was asked (ms since the epoch). */
+  at: number;
+  turns: number;
+}
+
 export type HostMessage =
   | { type: 'init'; turns: TurnView[]; status: StatusView }
   | { type: 'status'; status: StatusView }
@@ -92,7 +102,8 @@ export type HostMessage =
   | { type: 'cleared' }
   | { type: 'reveal'; turnId: string }
   | { type: 'preview'; requestId: number; label: string; language: string; startLine: number; lines: string[]; note?: string }
-  | { type: 'focusInput'; text?: string };
+  | { type: 'focusInput'; text?: string }
+  | { type: 'history'; conversations: ConversationView[] };
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -104,14 +115,16 @@ export type WebviewMessage =
   | { type: 'previewCitation'; requestId: number; turnId: string; citationId: number }
   | { type: 'runAction'; action: ActionId }
   | { type: 'retry'; turnId: string }
-  | { type: 'insertCode'; turnId: string; code: string };
+  | { type: 'insertCode'; turnId: string; code: string }
+  | { type: 'showHistory' }
+  | { type: 'openConversation'; id: string };
 
 /** Largest message the host accepts from the webview (a question is at most ~10 KB). */
 export const MAX_WEBVIEW_MESSAGE_BYTES = 32 * 1024;
 /** Longest question accepted. */
 export const MAX_QUESTION_CHARS = 10_000;
 
-const ACTIONS: readonly ActionId[] = ['setApiKey', 'openSettings', 'rebuildIndex', 'showStatus', 'downloadModel', 'openFolder'];
+const ACTIONS: readonly ActionId[] = ['setApiKey', 'openSettings', 'rebuildIndex', 'showStatus', 'downloadModel', 'openFolder', 'chooseModel'];
 
 /** True for a known fix-it action id (both sides check ids they receive). */
 export function isActionId(x: unknown): x is ActionId {
@@ -141,7 +154,10 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
     case 'ready':
     case 'stop':
     case 'newChat':
+    case 'showHistory':
       return { type: m.type };
+    case 'openConversation':
+      return isId(m.id) ? { type: 'openConversation', id: m.id } : undefined;
     case 'ask':
       return typeof m.question === 'string' && m.question.trim() && m.question.length <= MAX_QUESTION_CHARS ? { type: 'ask', question: m.question } : undefined;
     case 'openCitation':
@@ -178,6 +194,7 @@ export function parseHostMessage(raw: unknown): HostMessage | undefined {
     case 'reveal':
     case 'preview':
     case 'focusInput':
+    case 'history':
       return raw as HostMessage;
     default:
       return undefined;

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { highlightCode, languageOf } from '../../media/src/highlight';
 import { citationTitle, disambiguate, escapeHtml, renderAnswerHtml, integrityText, shortLabel, formatScore } from '../../media/src/render';
 import { references, waitingText } from '../../media/src/turnView';
-import { applyHostMessage, MAX_TURNS, normalizeTurn, readPersisted } from '../../media/src/transcript';
+import { applyHostMessage, MAX_TURNS, normalizeConversations, normalizeTurn, readPersisted } from '../../media/src/transcript';
+import { parseWebviewMessage } from '../../src/vscode/protocol';
 import type { CitationView, TurnView } from '../../src/vscode/protocol';
 
 const CITES: CitationView[] = [
@@ -232,6 +233,16 @@ describe('webview answer rendering', () => {
 });
 
 describe('webview transcript state', () => {
+  it('normalizes the history list and validates the messages that open it', () => {
+    assert.deepEqual(normalizeConversations([{ id: 'c1', title: 'Where is X?', at: 5, turns: 2 }, { id: '../x', title: 'bad id' }, 'junk']), [{ id: 'c1', title: 'Where is X?', at: 5, turns: 2 }]);
+    assert.deepEqual(normalizeConversations(undefined), []);
+    assert.deepEqual(parseWebviewMessage({ type: 'openConversation', id: 'c1' }), { type: 'openConversation', id: 'c1' });
+    assert.equal(parseWebviewMessage({ type: 'openConversation', id: '/etc/passwd' }), undefined);
+    assert.deepEqual(parseWebviewMessage({ type: 'retry', turnId: 't1' }), { type: 'retry', turnId: 't1' });
+    assert.equal(parseWebviewMessage({ type: 'insertCode', turnId: 't1', code: '' }), undefined);
+    assert.deepEqual(parseWebviewMessage({ type: 'runAction', action: 'openFolder' }), { type: 'runAction', action: 'openFolder' });
+  });
+
   it('applies answerStart, answerDelta and answerDone in order', () => {
     let turns = applyHostMessage([], { type: 'answerStart', turn: turn('t1') })!;
     assert.equal(turns[0]!.pending, true);

@@ -318,6 +318,33 @@ describe('UI: the chat experience (issue 9)', function () {
     await screenshot(page, 'reveal-from-hover');
   });
 
+  it('opens the model picker from the header, which says what answers now', async () => {
+    const { page } = uiContext();
+    await view.locator('button.status-provider').click();
+    const quick = page.locator('.quick-input-widget');
+    await quick.locator('.monaco-list-row', { hasText: 'No model: quote the code' }).waitFor({ timeout: 10_000 });
+    assert.match((await quick.locator('input.input').getAttribute('placeholder')) ?? '', /^Now: quoted answers/);
+    await screenshot(page, 'model-picker');
+    await page.keyboard.press('Escape');
+  });
+
+  it('keeps past conversations: New chat puts the current one in the history list, which reopens it', async () => {
+    const { page } = uiContext();
+    await view.locator('button[aria-label="New chat"]').click();
+    await ask(view, 'where is the router defined, for the history list?');
+    await waitForAnswer(view);
+    await view.locator('button[aria-label="New chat"]').click();
+    await poll('the transcript to clear', async () => (await view.locator('article.turn').count()) === 0);
+    await view.locator('button[aria-label="Past conversations"]').click();
+    const item = view.locator('.history button.history-item', { hasText: 'for the history list' }).first();
+    await item.waitFor({ timeout: 10_000 });
+    assert.match((await item.textContent()) ?? '', /1 question/);
+    await screenshot(page, 'past-conversations');
+    await item.click();
+    await view.locator('article.turn .question-text', { hasText: 'for the history list' }).waitFor({ timeout: 10_000 });
+    assert.ok(await view.locator('.history').isHidden(), 'the list closes on opening a conversation');
+  });
+
   describe('with a model (the OpenAI protocol stand-in)', () => {
     let standIn: OpenAIStandIn;
     before(async () => {
