@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as vscode from 'vscode';
 import type { AnswerService, Attachment } from './answerService';
+import { parseContextRefs } from './contextRefs';
 import type { IndexService } from './indexService';
 import { parseWebviewMessage, type HostMessage, type StatusView } from './protocol';
 
@@ -143,6 +144,30 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     this.post({ type: 'answerDone', turn: record.view });
   }
 
+  /**
+   * `#selection` attaches the active editor's selection, `#file` its whole file (the first 4,000
+   * characters); without an editor (or an empty selection) the reference is dropped, and said so.
+   */
+  private resolveContextRefs(raw: string): { question: string; attachment?: Attachment } {
+    const { question, refs } = parseContextRefs(raw);
+    if (!refs.length) return { question: raw };
+    const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
+    const doc = editor?.document;
+    const p = doc && (this.index.indexPathOf(doc.uri.fsPath) ?? vscode.workspace.asRelativePath(doc.uri));
+    if (!editor || !doc || !p) {
+      void vscode.window.showInformationMessage('Groundwork: #file and #selection refer to the active editor; open a file first.');
+      return { question: question || raw };
+    }
+    const sel = editor.selection;
+    if (refs.includes('selection') && !sel.isEmpty) {
+      const endLine = sel.end.character === 0 && sel.end.line > sel.start.line ? sel.end.line : sel.end.line + 1;
+      return { question: question || 'What does this do?', attachment: { path: p, startLine: sel.start.line + 1, endLine, text: doc.getText(sel).slice(0, 4000) } };
+    }
+    const text = doc.getText().slice(0, 4000);
+    const lines = text.split('\n').length;
+    return { question: question || 'What does this file do?', attachment: { path: p, startLine: 1, endLine: Math.min(lines, doc.lineCount), text } };
+  }
+
   /** Inserts code of an answer at the cursor of the last active editor (replacing its selection). */
   private async insertCode(turnId: string, code: string): Promise<void> {
     const answer = this.answers.turn(turnId)?.view.answer ?? this.answers.inFlight?.answer ?? '';
@@ -177,9 +202,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           for (const m of this.queue.splice(0)) this.post(m);
           return;
         }
-        case 'ask':
-          await this.runQuestion(msg.question);
+        case 'ask': {
+          const { question, attachment } = this.resolveContextRefs(msg.question);
+          await this.runQuestion(question, attachment);
           return;
+        }
         case 'retry': {
           const t = this.answers.turn(msg.turnId);
           if (t) await this.runQuestion(t.view.question, t.attachment);

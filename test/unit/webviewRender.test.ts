@@ -3,6 +3,7 @@ import { highlightCode, languageOf } from '../../media/src/highlight';
 import { citationTitle, disambiguate, escapeHtml, renderAnswerHtml, integrityText, shortLabel, formatScore } from '../../media/src/render';
 import { references, waitingText } from '../../media/src/turnView';
 import { applyHostMessage, MAX_TURNS, normalizeConversations, normalizeTurn, readPersisted } from '../../media/src/transcript';
+import { parseContextRefs } from '../../src/vscode/contextRefs';
 import { parseWebviewMessage } from '../../src/vscode/protocol';
 import type { CitationView, TurnView } from '../../src/vscode/protocol';
 
@@ -276,5 +277,14 @@ describe('webview transcript state', () => {
     assert.deepEqual(readPersisted(undefined), { v: 1, turns: [] });
     assert.deepEqual(readPersisted({ v: 2, turns: [turn('a')] }), { v: 1, turns: [] });
     assert.equal(readPersisted({ v: 1, turns: [turn('a'), { bad: true }], draft: 'hi' }).turns.length, 1);
+  });
+});
+
+describe('#file and #selection in questions', () => {
+  it('strips the references it recognises and reports each once', () => {
+    assert.deepEqual(parseContextRefs('what does #selection do? #selection'), { question: 'what does do?', refs: ['selection'] });
+    assert.deepEqual(parseContextRefs('#file how is this tested'), { question: 'how is this tested', refs: ['file'] });
+    assert.deepEqual(parseContextRefs('compare #file and #selection'), { question: 'compare and', refs: ['file', 'selection'] });
+    assert.deepEqual(parseContextRefs('issue#file #files #selection2 stay'), { question: 'issue#file #files #selection2 stay', refs: [] });
   });
 });

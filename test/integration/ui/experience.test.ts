@@ -426,5 +426,11 @@ describe('UI: the chat experience (issue 9)', function () {
     assert.match((await turn.locator('.question .attachment').textContent()) ?? '', /^src\/http\/rateLimit\.ts:L1-L8$/);
     assert.ok((await turn.locator('.references button.ref-open[title^="src/http/rateLimit.ts:"]').count()) > 0, 'the selection’s file is cited');
     await screenshot(page, 'ask-selection');
+    // The same from the chat input: #selection attaches the editor's selection.
+    await ask(view, '#selection how fast does it refill?');
+    await poll('the #selection turn', async () => ((await view.locator('article.turn').last().locator('.question-text').textContent()) ?? '').includes('refill'));
+    const second = await waitForAnswer(view);
+    assert.equal(((await second.locator('.question-text').textContent()) ?? '').trim(), 'how fast does it refill?');
+    assert.match((await second.locator('.question .attachment').textContent()) ?? '', /^src\/http\/rateLimit\.ts:L1-L8$/);
   });
 });
