@@ -46,9 +46,18 @@ export async function screenshot(page: Page, name: string, outputDir = uiContext
 
 /** Runs a command by its palette title ("Groundwork: Clear Conversation"). */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible' });
+  // F1 can be swallowed while focus moves (a webview handing focus to an editor): press it again
+  // until the palette shows, a few times at most.
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      break;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible' });
