@@ -47,18 +47,19 @@ export async function screenshot(page: Page, name: string, outputDir = uiContext
 /** Runs a command by its palette title ("Groundwork: Clear Conversation"). */
 export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input.input');
-  // F1 can be swallowed while focus moves (a webview handing focus to an editor): press it again
-  // until the palette shows, a few times at most.
+  // While focus moves (a webview handing it to an editor) F1 can be swallowed, or the palette can
+  // open and close again on the blur: retry until it stays open and takes the text, a few times.
   for (let attempt = 0; ; attempt++) {
     await page.keyboard.press('F1');
     try {
       await input.waitFor({ state: 'visible', timeout: 5_000 });
+      await input.fill(`>${title}`, { timeout: 5_000 });
       break;
     } catch (err) {
       if (attempt >= 3) throw err;
+      await page.keyboard.press('Escape');
     }
   }
-  await input.fill(`>${title}`);
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible' });
   await input.press('Enter');
