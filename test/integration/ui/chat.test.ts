@@ -37,6 +37,10 @@ describe('UI: Groundwork chat in the sidebar', function () {
 
   it('answers a question with a quoted answer and verified citation chips', async () => {
     const { page } = uiContext();
+    // Start from an empty chat: the transcript keeps the extension-host phase's turns, which asked
+    // the same question (and one of them had its citations made stale by an edit on purpose).
+    await view.locator('button[aria-label="New chat"]').click();
+    await poll('the transcript to clear', async () => (await view.locator('article.turn').count()) === 0);
     await ask(view, 'how are passwords hashed with scrypt and a salt?');
     // The turn appears at once, before the answer is complete.
     await lastTurn(view).locator('.question-text', { hasText: 'passwords hashed' }).waitFor();

@@ -99,7 +99,7 @@ async function askStandIn(view: FrameLocator, standIn: OpenAIStandIn, question: 
     async () => {
       standIn.chat.splice(0, standIn.chat.length, script());
       const turns = view.locator('article.turn');
-      await view.locator('button[aria-label="New chat"]').click();
+      await newChat(view);
       await poll('the transcript to clear', async () => (await turns.count()) === 0);
       await ask(view, question);
       await poll('the new turn', async () => (await turns.count()) > 0);
@@ -118,6 +118,12 @@ async function askStandIn(view: FrameLocator, standIn: OpenAIStandIn, question: 
     30_000,
     500,
   );
+}
+
+/** New chat, and wait until the transcript is empty (so "the last turn" is the next one asked). */
+async function newChat(view: FrameLocator): Promise<void> {
+  await view.locator('button[aria-label="New chat"]').click();
+  await poll('the transcript to clear', async () => (await view.locator('article.turn').count()) === 0);
 }
 
 async function sidebarWidth(page: Page): Promise<number> {
@@ -141,7 +147,7 @@ describe('UI: the chat experience (issue 9)', function () {
 
   before(async () => {
     view = await openGroundworkSidebar(uiContext().page);
-    await view.locator('button[aria-label="New chat"]').click();
+    await newChat(view);
   });
 
   after(() => {
@@ -154,7 +160,7 @@ describe('UI: the chat experience (issue 9)', function () {
     await starters.first().click();
     const turn = await waitForAnswer(view);
     assert.match((await turn.locator('.question-text').textContent()) ?? '', /main parts of this codebase/);
-    await view.locator('button[aria-label="New chat"]').click();
+    await newChat(view);
   });
 
   const THEMES = [
@@ -246,7 +252,7 @@ describe('UI: the chat experience (issue 9)', function () {
   it('moves a chip with its lines when lines are inserted above, and marks it stale when its lines are edited', async () => {
     const { page } = uiContext();
     writeWorkspaceSettings({ 'groundwork.provider': undefined, 'groundwork.baseUrl': undefined, 'groundwork.model': undefined });
-    await view.locator('button[aria-label="New chat"]').click();
+    await newChat(view);
     await ask(view, 'how are passwords hashed with scrypt and a salt?');
     const turn = await waitForAnswer(view);
     const ref = turn.locator('.references button.ref-open[title^="src/auth/passwords.ts:L"]').first();
@@ -287,7 +293,7 @@ describe('UI: the chat experience (issue 9)', function () {
 
   it('"Reveal the answer" in an editor hover opens the hidden view scrolled to that turn', async () => {
     const { page } = uiContext();
-    await view.locator('button[aria-label="New chat"]').click();
+    await newChat(view);
     await ask(view, 'how are passwords hashed with scrypt and a salt?');
     const first = await waitForAnswer(view);
     const turnId = (await first.getAttribute('data-turn-id')) ?? '';
@@ -296,8 +302,9 @@ describe('UI: the chat experience (issue 9)', function () {
     const cited = parseLabel(((await ref.getAttribute('title')) ?? '').split(' — ')[0]!);
     // Later turns push the first one out of sight.
     for (const q of ['how does the router answer 404 when no route matches?', 'how does the token bucket rate limiter refill?', 'how are todos persisted to disk?']) {
+      const before = await view.locator('article.turn').count();
       await ask(view, q);
-      await poll('the next answer', async () => (await view.locator('article.turn:not(.pending)').count()) >= 1 && (await view.locator('article.turn.pending').count()) === 0);
+      await poll('the next answer', async () => (await view.locator('article.turn').count()) > before && (await view.locator('article.turn.pending').count()) === 0);
     }
     await ref.click();
     await poll('passwords.ts in the editor', async () => (await activeEditorTitle(page)) === 'passwords.ts');
@@ -331,10 +338,10 @@ describe('UI: the chat experience (issue 9)', function () {
 
   it('keeps past conversations: New chat puts the current one in the history list, which reopens it', async () => {
     const { page } = uiContext();
-    await view.locator('button[aria-label="New chat"]').click();
+    await newChat(view);
     await ask(view, 'where is the router defined, for the history list?');
     await waitForAnswer(view);
-    await view.locator('button[aria-label="New chat"]').click();
+    await newChat(view);
     await poll('the transcript to clear', async () => (await view.locator('article.turn').count()) === 0);
     await view.locator('button[aria-label="Past conversations"]').click();
     const item = view.locator('.history button.history-item', { hasText: 'for the history list' }).first();
@@ -411,7 +418,7 @@ describe('UI: the chat experience (issue 9)', function () {
 
   it('asks about a selection with the question in the bubble and the selection as a file:Lx-Ly attachment', async () => {
     const { page } = uiContext();
-    await view.locator('button[aria-label="New chat"]').click();
+    await newChat(view);
     await page.keyboard.press('Control+p');
     const quick = page.locator('.quick-input-widget input.input');
     await quick.waitFor({ state: 'visible' });
