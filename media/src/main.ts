@@ -13,7 +13,9 @@
 import { isActionId, MAX_QUESTION_CHARS, parseHostMessage } from '../../src/vscode/protocol';
 import type { HostMessage, StatusView, TurnView, WebviewMessage } from '../../src/vscode/protocol';
 import { h, icon } from './dom';
-import { applyHostMessage, isStreaming, normalizeStatus, readPersisted, type PersistedState } from './transcript';
+import { highlightCode } from './highlight';
+import { escapeHtml } from './render';
+import { applyHostMessage, isStreaming, normalizeConversations, normalizeStatus, readPersisted, type PersistedState } from './transcript';
 import { renderAnswerInto, renderTurn } from './turnView';
 
 /** The subset of the VS Code webview API this page uses. */
@@ -52,22 +54,43 @@ function post(message: WebviewMessage): void {
 const statusState = h('span', { class: 'status-state' });
 const statusCounts = h('span', { class: 'status-counts' });
 const statusVectors = h('span', { class: 'status-vectors' });
-const statusProvider = h('span', { class: 'status-provider' });
-const newChatButton = h('button', { type: 'button', class: 'icon-button', title: 'New chat', 'aria-label': 'New chat' }, icon('add'));
+// A button: it opens the model picker (Groundwork: Choose Chat Model).
+const statusProvider = h('button', { type: 'button', class: 'status-provider', 'data-action': 'chooseModel' });
+const newChatButton = h('button', { type: 'button', class: 'icon-button', title: 'New chat (keeps this one in Past conversations)', 'aria-label': 'New chat' }, icon('add'));
+const historyButton = h('button', { type: 'button', class: 'icon-button', title: 'Past conversations', 'aria-label': 'Past conversations', 'aria-expanded': 'false' }, icon('history'));
+const historyList = h('ul', { class: 'history-list' });
+const historyClose = h('button', { type: 'button', class: 'icon-button', title: 'Close', 'aria-label': 'Close past conversations' }, icon('close'));
+const historyPanel = h(
+  'section',
+  { class: 'history', 'aria-label': 'Past conversations', hidden: true },
+  h('div', { class: 'history-head' }, h('span', { class: 'history-title', text: 'Past conversations' }), historyClose),
+  historyList,
+);
 const header = h(
   'header',
   { class: 'header' },
   // Not a live region: indexing progress would be announced on every update.
   h('div', { class: 'status' }, h('div', { class: 'status-line' }, statusState, statusCounts), h('div', { class: 'status-line status-sub' }, statusVectors, statusProvider)),
+  historyButton,
   newChatButton,
 );
 const trustNotice = h('div', { class: 'notice', hidden: true });
-const emptyState = h(
+/** Questions offered on an empty chat; they suit any codebase. */
+const STARTER_PROMPTS = [
+  'What are the main parts of this codebase and how do they fit together?',
+  'Where is the entry point, and what happens at startup?',
+  'How is configuration loaded?',
+  'How are errors handled and reported?',
+];
+const starters = h(
   'div',
-  { class: 'empty-state' },
-  h('p', { class: 'empty-title', text: 'Ask about this workspace' }),
-  h('p', { text: 'Answers cite the files and lines they come from. Click a citation to open it; hover it to preview the lines.' }),
+  { class: 'starters', role: 'group', 'aria-label': 'Starter questions' },
+  ...STARTER_PROMPTS.map((q) => h('button', { type: 'button', class: 'starter', 'data-question': q }, icon('comment'), h('span', { text: q }))),
 );
+const emptyTitle = h('p', { class: 'empty-title', text: 'Ask about this workspace' });
+const emptyText = h('p', { text: 'Answers cite the files and lines they come from. Click a citation to open it; hover it to preview the lines.' });
+const openFolderButton = h('button', { type: 'button', class: 'action-button', 'data-action': 'openFolder', text: 'Open Folder', hidden: true });
+const emptyState = h('div', { class: 'empty-state' }, emptyTitle, emptyText, openFolderButton, starters);
 const transcript = h('div', { class: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation', 'aria-relevant': 'additions' });
 const scroller = h('div', { class: 'scroller' }, emptyState, transcript);
 const input = h('textarea', {
@@ -138,10 +161,30 @@ function renderStatus(): void {
   statusVectors.title = vectorsTitle;
   // The reason is in the tooltip for the pointer and in hidden text for screen readers.
   statusVectors.replaceChildren(icon('database'), h('span', { text: `vectors ${status.vectors}` }), h('span', { class: 'visually-hidden', text: `: ${vectorsTitle}` }));
-  statusProvider.textContent = status.provider;
-  statusProvider.title = status.provider ? `Answers by ${status.provider}` : '';
+  // When a configured model cannot be used, the header says why, next to what answers instead.
+  statusProvider.replaceChildren(...(status.providerProblem ? [icon('warning')] : []), h('span', { text: status.provider }));
+  statusProvider.classList.toggle('has-problem', Boolean(status.providerProblem));
+  statusProvider.title = `${status.providerProblem ? `${status.provider}: ${status.providerProblem}` : status.provider ? `Answers by ${status.provider}` : ''} — click to choose the chat model`;
+  statusProvider.hidden = !status.provider;
   trustNotice.hidden = !status.trustNote;
   trustNotice.replaceChildren(...(status.trustNote ? [icon('workspace-untrusted'), h('span', { text: status.trustNote })] : []));
+  renderEmptyState();
+}
+
+/** The empty chat: what to do first — open a folder, or ask (with starter questions). */
+function renderEmptyState(): void {
+  const noFolder = status?.noFolder === true;
+  emptyTitle.textContent = noFolder ? 'Open a folder to ask about its code' : 'Ask about this workspace';
+  emptyText.textContent = noFolder
+    ? 'Groundwork indexes the folders of the window and answers from them. No folder is open.'
+    : 'Answers cite the files and lines they come from. Click a citation to open it; hover it to preview the lines.';
+  openFolderButton.hidden = !noFolder;
+  starters.hidden = noFolder;
+  statusCounts.hidden = noFolder;
+  statusVectors.hidden = noFolder;
+  input.disabled = noFolder;
+  input.placeholder = noFolder ? 'Open a folder first' : 'Ask about your code…';
+  updateComposer();
 }
 
 function updateComposer(): void {
@@ -149,7 +192,7 @@ function updateComposer(): void {
   const stopHadFocus = document.activeElement === stopButton;
   stopButton.hidden = !streaming;
   sendButton.hidden = streaming;
-  sendButton.disabled = !input.value.trim();
+  sendButton.disabled = !input.value.trim() || input.disabled;
   // Hiding the focused Stop button would drop focus to <body>; keep the keyboard user in the input.
   if (stopHadFocus && !streaming) input.focus();
 }
@@ -197,6 +240,7 @@ function handle(msg: HostMessage): void {
   const next = applyHostMessage(turns, msg);
   switch (msg.type) {
     case 'init': {
+      hideHistory();
       turns = next ?? [];
       const s = normalizeStatus(msg.status);
       if (s) status = s;
@@ -266,8 +310,57 @@ function handle(msg: HostMessage): void {
     case 'preview':
       showPreview(msg);
       return;
+    case 'history':
+      showHistory(normalizeConversations(msg.conversations));
+      return;
   }
 }
+
+// ---- Past conversations -------------------------------------------------------------------------
+
+function showHistory(items: ReturnType<typeof normalizeConversations>): void {
+  historyList.replaceChildren(
+    ...(items.length
+      ? items.map((c) =>
+          h(
+            'li',
+            {},
+            h(
+              'button',
+              { type: 'button', class: 'history-item', 'data-id': c.id, title: c.title },
+              h('span', { class: 'history-item-title', text: c.title }),
+              h('span', { class: 'muted', text: `${c.turns} question${c.turns === 1 ? '' : 's'}${c.at ? ` · ${new Date(c.at).toLocaleString()}` : ''}` }),
+            ),
+          ),
+        )
+      : [h('li', { class: 'muted', text: 'No earlier conversations. New chat keeps the current one here.' })]),
+  );
+  historyPanel.hidden = false;
+  scroller.hidden = true;
+  historyButton.setAttribute('aria-expanded', 'true');
+  (historyList.querySelector<HTMLButtonElement>('button') ?? historyClose).focus();
+}
+
+function hideHistory(): void {
+  if (historyPanel.hidden) return;
+  historyPanel.hidden = true;
+  scroller.hidden = false;
+  historyButton.setAttribute('aria-expanded', 'false');
+}
+
+statusProvider.addEventListener('click', () => post({ type: 'runAction', action: 'chooseModel' }));
+historyButton.addEventListener('click', () => {
+  if (historyPanel.hidden) post({ type: 'showHistory' });
+  else hideHistory();
+});
+historyClose.addEventListener('click', () => {
+  hideHistory();
+  input.focus();
+});
+historyList.addEventListener('click', (e) => {
+  const item = e.target instanceof Element ? e.target.closest<HTMLButtonElement>('button.history-item') : undefined;
+  if (item?.dataset.id && !isStreaming(turns)) post({ type: 'openConversation', id: item.dataset.id });
+});
 
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const msg = parseHostMessage(event.data);
@@ -278,7 +371,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 
 function send(): void {
   const question = input.value.trim();
-  if (!question || isStreaming(turns)) return;
+  if (!question || isStreaming(turns) || input.disabled) return;
   post({ type: 'ask', question: question.slice(0, MAX_QUESTION_CHARS) });
   input.value = '';
   updateComposer();
@@ -302,6 +395,21 @@ input.addEventListener('input', () => {
 });
 stopButton.addEventListener('click', () => post({ type: 'stop' }));
 newChatButton.addEventListener('click', () => post({ type: 'newChat' }));
+emptyState.addEventListener('click', (e) => {
+  const target = e.target instanceof Element ? e.target : undefined;
+  const starter = target?.closest<HTMLButtonElement>('button.starter');
+  if (starter?.dataset.question && !isStreaming(turns) && !input.disabled) {
+    post({ type: 'ask', question: starter.dataset.question });
+    return;
+  }
+  const action = target?.closest<HTMLButtonElement>('button.action-button')?.dataset.action;
+  if (isActionId(action)) post({ type: 'runAction', action });
+});
+// "Focus on Chat View" focuses the webview's frame, not an element in it: hand focus to the input
+// so that typing right away is not lost.
+window.addEventListener('focus', () => {
+  if (!document.activeElement || document.activeElement === document.body) input.focus();
+});
 
 // ---- Transcript interactions (delegated) ------------------------------------------------------
 
@@ -312,7 +420,7 @@ function turnIdOf(el: Element): string | undefined {
 /** A chip that may be opened/previewed: verified or stale, with a citation id. */
 function activeChip(target: EventTarget | null): HTMLButtonElement | undefined {
   if (!(target instanceof Element)) return undefined;
-  const chip = target.closest<HTMLButtonElement>('button.chip');
+  const chip = target.closest<HTMLButtonElement>('button.chip, button.ref-open');
   if (!chip || chip.disabled || !transcript.contains(chip)) return undefined;
   const s = chip.dataset.status;
   return (s === 'verified' || s === 'stale') && chip.dataset.citationId ? chip : undefined;
@@ -332,6 +440,28 @@ transcript.addEventListener('click', (e) => {
     void copyCode(copy);
     return;
   }
+  const insert = target.closest<HTMLButtonElement>('button.code-insert');
+  if (insert) {
+    const turnId = turnIdOf(insert);
+    const code = insert.closest('.code-block')?.querySelector('code')?.textContent ?? '';
+    if (turnId && code) post({ type: 'insertCode', turnId, code: code.slice(0, 30_000) });
+    return;
+  }
+  const turnButton = target.closest<HTMLButtonElement>('button.turn-retry, button.turn-edit, button.turn-copy');
+  const turnId = turnButton && turnIdOf(turnButton);
+  const turn = turnId ? turns.find((t) => t.id === turnId) : undefined;
+  if (turnButton && turn) {
+    if (turnButton.classList.contains('turn-retry')) {
+      if (!isStreaming(turns)) post({ type: 'retry', turnId: turn.id });
+    } else if (turnButton.classList.contains('turn-edit')) {
+      input.value = turn.question.slice(0, MAX_QUESTION_CHARS);
+      input.focus();
+      input.setSelectionRange(input.value.length, input.value.length);
+      updateComposer();
+      persistSoon();
+    } else void copyText(turnButton, turn.answer);
+    return;
+  }
   const source = target.closest<HTMLButtonElement>('button.source-open');
   if (source) {
     const turnId = turnIdOf(source);
@@ -349,7 +479,8 @@ transcript.addEventListener(
   'toggle',
   (e) => {
     const d = e.target;
-    if (!(d instanceof HTMLDetailsElement)) return;
+    // Only Context remembers being open; "Used N references" is open on every render anyway.
+    if (!(d instanceof HTMLDetailsElement) || !d.classList.contains('context')) return;
     const turnId = turnIdOf(d);
     if (!turnId) return;
     if (d.open) contextOpen.add(turnId);
@@ -357,6 +488,22 @@ transcript.addEventListener(
   },
   true,
 );
+
+async function copyText(button: HTMLButtonElement, text: string): Promise<void> {
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    copied = true;
+  } catch {
+    // Refused (focus, permissions): say so rather than pretend.
+  }
+  button.title = copied ? 'Copied' : 'Could not copy (the clipboard was refused)';
+  button.replaceChildren(icon(copied ? 'check' : 'error'));
+  setTimeout(() => {
+    button.replaceChildren(icon('copy'));
+    button.title = 'Copy the answer';
+  }, 1500);
+}
 
 async function copyCode(button: HTMLButtonElement): Promise<void> {
   const code = button.closest('.code-block')?.querySelector('code');
@@ -435,11 +582,12 @@ function showPreview(msg: Extract<HostMessage, { type: 'preview' }>): void {
   const lines = Array.isArray(msg.lines) ? msg.lines.slice(0, PREVIEW_MAX_LINES) : [];
   const start = typeof msg.startLine === 'number' && Number.isInteger(msg.startLine) ? msg.startLine : 1;
   const width = String(start + Math.max(lines.length - 1, 0)).length;
+  const language = typeof msg.language === 'string' ? msg.language : '';
   const code = h(
     'pre',
     { class: 'preview-code' },
     ...lines.map((line, i) =>
-      h('div', { class: 'preview-line' }, h('span', { class: 'ln', text: String(start + i).padStart(width, ' ') }), h('span', { class: 'lt', text: typeof line === 'string' ? line.slice(0, 400) : '' })),
+      h('div', { class: 'preview-line' }, h('span', { class: 'ln', text: String(start + i).padStart(width, ' ') }), previewText(typeof line === 'string' ? line.slice(0, 400) : '', language)),
     ),
   );
   const parts: Array<HTMLElement | undefined> = [
@@ -451,6 +599,16 @@ function showPreview(msg: Extract<HostMessage, { type: 'preview' }>): void {
   chip.setAttribute('aria-describedby', popover.id);
   popover.hidden = false;
   placePopover(chip);
+}
+
+/**
+ * One preview line, highlighted line by line (a construct spanning lines, such as a block comment,
+ * is coloured only where its line shows it). highlightCode escapes everything it does not colour.
+ */
+function previewText(line: string, language: string): HTMLElement {
+  const el = h('span', { class: 'lt hljs' });
+  el.innerHTML = highlightCode(line, language, escapeHtml);
+  return el;
 }
 
 /** Below the chip when it fits, else above; clamped to the viewport (the sidebar is narrow). */
@@ -496,7 +654,7 @@ window.addEventListener('resize', hidePreview);
 function start(): void {
   const root = document.getElementById('root') ?? document.body.appendChild(h('div', { id: 'root' }));
   root.classList.add('app');
-  root.replaceChildren(header, trustNotice, scroller, composer);
+  root.replaceChildren(header, trustNotice, historyPanel, scroller, composer);
   document.body.appendChild(popover);
   if (saved.draft) input.value = saved.draft;
   renderStatus();

@@ -13,6 +13,7 @@
  */
 import MarkdownIt from 'markdown-it';
 import type { CitationView } from '../../src/vscode/protocol';
+import { highlightCode } from './highlight';
 
 type Markdown = MarkdownIt.MarkdownIt;
 type Token = MarkdownIt.Token;
@@ -34,10 +35,17 @@ interface CitationEnv extends MarkdownIt.Env {
   pending: boolean;
   /** How many `[n]` markers were seen so far, per n; maps the k-th marker to the k-th citation. */
   seen: Map<number, number>;
+  /** Code blocks rendered so far (their index is what Insert sends back). */
+  blocks: number;
 }
 
-/** Same shape the host's parser accepts (src/core/citations.ts): `[1]`, `[1, 2]`, numbers of 1–3 digits. */
-const MARKER = /^\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/;
+/**
+ * Same shapes the host's parser accepts (src/core/citations.ts): a run of adjacent markers such as
+ * `[1]`, `[1, 2]`, `[1][2]`, `[1] [2]`, with numbers of 1–3 digits. The run is matched as one unit,
+ * so the `]` that ends `[1]` does not make `[2]` look like indexing.
+ */
+const MARKER_RUN = /^\[\d{1,3}(?:\s*,\s*\d{1,3})*\](?:[ \t]?,?[ \t]?\[\d{1,3}(?:\s*,\s*\d{1,3})*\])*/;
+const MARKER = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
 
 /** Escapes text for an HTML text node or a double-quoted attribute value. */
 export function escapeHtml(text: string): string {
@@ -53,29 +61,83 @@ export function shortLabel(label: string): string {
   return (slash >= 0 ? file.slice(slash + 1) : file) + lines;
 }
 
-/** The tooltip of a chip: what the citation points at and, unless verified, why it is not. */
+/**
+ * Short, unambiguous names for a set of paths: the file name, or as many trailing folders as it
+ * takes to tell two files apart (`trie/router.ts` and `regexp/router.ts`, never `router.ts` twice).
+ */
+export function disambiguate(paths: readonly string[]): Map<string, string> {
+  const unique = [...new Set(paths)];
+  const parts = new Map(unique.map((p) => [p, p.split(/[\\/]/).filter(Boolean)]));
+  const depth = new Map(unique.map((p) => [p, 1]));
+  // Lengthen the suffix of every path whose current short name collides, until none do.
+  for (let round = 0; round < 64; round++) {
+    const byName = new Map<string, string[]>();
+    for (const p of unique) {
+      const segs = parts.get(p)!;
+      const name = segs.slice(-depth.get(p)!).join('/');
+      byName.set(name, [...(byName.get(name) ?? []), p]);
+    }
+    let changed = false;
+    for (const group of byName.values()) {
+      if (group.length < 2) continue;
+      for (const p of group) {
+        if (depth.get(p)! < parts.get(p)!.length) {
+          depth.set(p, depth.get(p)! + 1);
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  return new Map(unique.map((p) => [p, parts.get(p)!.slice(-depth.get(p)!).join('/') || p]));
+}
+
+/** Splits a `path:Lx-Ly` label into its path and its `:Lx-Ly` part. */
+export function splitLabel(label: string): { path: string; lines: string } {
+  const m = /^(.*?)(:L\d+(?:-L\d+)?)$/.exec(label);
+  return m ? { path: m[1]!, lines: m[2]! } : { path: label, lines: '' };
+}
+
+/** What a resolving citation's support check means, in words ("" when it supports its claim or was not checked). */
+export function supportText(c: CitationView): string {
+  const missing = c.missing?.length ? c.missing.map((t) => `“${t}”`).join(', ') : '';
+  if (c.support === 'unsupported') return `the cited lines do not mention ${missing || 'what the sentence claims'}`;
+  if (c.support === 'partial') return `the cited lines do not mention ${missing || 'part of the claim'}`;
+  return '';
+}
+
+/** The tooltip of a chip: what the citation points at, what was checked, and what failed. */
 export function citationTitle(c: CitationView): string {
   switch (c.status) {
-    case 'verified':
-      return c.label;
+    case 'verified': {
+      const why = supportText(c);
+      if (why) return `${c.label} — found, but ${c.support === 'partial' ? 'only partly supports the claim' : 'may not support the claim'}: ${why}`;
+      return c.support === 'supported' ? `${c.label} — found; the cited lines mention what the sentence names` : `${c.label} — found (source in the prompt, lines unchanged)`;
+    }
     case 'stale':
-      return `${c.label} — file changed since indexing${c.reason ? ` (${c.reason})` : ''}`;
+      return `${c.label} — stale: ${c.reason ?? 'the file changed since indexing'}`;
     default:
-      return `${c.label} — not verified: ${c.reason ?? 'unknown reason'}`;
+      return `${c.label} — not a valid citation: ${c.reason ?? 'unknown reason'}`;
   }
+}
+
+/** True when a resolving citation's lines do not (fully) contain its claim's terms. */
+export function weaklySupported(c: CitationView): boolean {
+  return c.status === 'verified' && (c.support === 'unsupported' || c.support === 'partial');
 }
 
 /** HTML of one chip; `c` undefined renders the streaming placeholder for `[n]`. */
 function chipHtml(n: number, c: CitationView | undefined): string {
   if (!c) {
-    return `<button type="button" class="chip chip-pending" disabled title="Checking citation [${n}]…">[${n}]</button>`;
+    return `<button type="button" class="chip chip-pending" disabled title="Checking citation [${n}]…">${n}</button>`;
   }
   const status = c.status === 'verified' || c.status === 'stale' ? c.status : 'invalid';
   const title = escapeHtml(citationTitle(c));
-  const icon = status === 'stale' ? '<span class="codicon codicon-warning" aria-hidden="true"></span>' : '';
+  const weak = weaklySupported(c);
+  const icon = status === 'stale' || weak ? '<span class="codicon codicon-warning" aria-hidden="true"></span>' : '';
   const attrs = [
     'type="button"',
-    `class="chip chip-${status}"`,
+    `class="chip chip-${status}${weak ? ' chip-weak' : ''}"`,
     `data-citation-id="${c.id}"`,
     `data-n="${n}"`,
     `data-status="${status}"`,
@@ -85,7 +147,9 @@ function chipHtml(n: number, c: CitationView | undefined): string {
   // An invalid citation must not be clickable: `disabled` keeps it out of clicks and of the
   // webview's handlers, while its tooltip and accessible name still say why.
   if (status === 'invalid') attrs.push('disabled');
-  return `<button ${attrs.join(' ')}>${icon}${escapeHtml(shortLabel(c.label))}</button>`;
+  // Compact: the number in the text, the file and lines in the tooltip, the preview and the
+  // "Used N references" list (a label would be clipped in a narrow sidebar).
+  return `<button ${attrs.join(' ')}>${icon}${n}</button>`;
 }
 
 /**
@@ -104,7 +168,7 @@ function citationFor(env: CitationEnv, n: number): CitationView | undefined {
 /** Inline rule: `[n]` / `[n, m]` markers become chip tokens. Code spans never reach inline rules. */
 function citationRule(state: StateInline, silent: boolean): boolean {
   if (state.src.charCodeAt(state.pos) !== 0x5b /* [ */) return false;
-  const m = MARKER.exec(state.src.slice(state.pos, Math.min(state.posMax, state.pos + 64)));
+  const m = MARKER_RUN.exec(state.src.slice(state.pos, Math.min(state.posMax, state.pos + 256)));
   if (!m) return false;
   // Mirror the host parser's exclusions so both sides agree on which brackets are markers: a
   // markdown link `[1](…)` and indexing such as `arr[0]` or `x][1]` are not citations.
@@ -113,7 +177,7 @@ function citationRule(state: StateInline, silent: boolean): boolean {
   if (after === '(' || /[\w)\]]/.test(before)) return false;
   const env = state.env as Partial<CitationEnv>;
   if (!env.citations) return false;
-  const numbers = m[1]!.split(',').map((s) => Number(s.trim()));
+  const numbers = [...m[0].matchAll(MARKER)].flatMap((x) => x[1]!.split(',').map((s) => Number(s.trim())));
   if (!env.pending && !numbers.some((n) => env.citations!.some((c) => c.n === n))) return false;
   if (!silent) {
     const token = state.push('citation', '', 0);
@@ -136,19 +200,26 @@ function renderCitation(tokens: Token[], idx: number, _options: unknown, rawEnv:
     .join(numbers.length > 1 ? ' ' : '');
 }
 
-/** A fenced or indented code block with a header holding its language and a copy button. */
-function codeBlockHtml(content: string, info: string): string {
+/**
+ * A fenced or indented code block: a header with its language, Copy and Insert at Cursor, and the
+ * code highlighted. `index` numbers the blocks of one answer.
+ */
+function codeBlockHtml(content: string, info: string, index: number): string {
   // The info string is untrusted too; keep only a plausible language id for the label and class.
   const lang = /^[\w+#.-]{1,24}/.exec(info.trim())?.[0] ?? '';
-  const langClass = lang ? ` class="language-${escapeHtml(lang)}"` : '';
+  const langClass = lang ? ` class="hljs language-${escapeHtml(lang)}"` : ' class="hljs"';
   return (
-    '<div class="code-block">' +
+    `<div class="code-block" data-block="${index}">` +
     '<div class="code-header">' +
     `<span class="code-lang">${escapeHtml(lang || 'text')}</span>` +
+    '<span class="code-actions">' +
+    '<button type="button" class="code-insert icon-button" title="Insert at cursor" aria-label="Insert at cursor">' +
+    '<span class="codicon codicon-insert" aria-hidden="true"></span></button>' +
     '<button type="button" class="code-copy icon-button" title="Copy code" aria-label="Copy code">' +
     '<span class="codicon codicon-copy" aria-hidden="true"></span></button>' +
+    '</span>' +
     '</div>' +
-    `<pre><code${langClass}>${escapeHtml(content)}</code></pre>` +
+    `<pre><code${langClass}>${highlightCode(content, lang, escapeHtml)}</code></pre>` +
     '</div>\n'
   );
 }
@@ -182,8 +253,9 @@ function createMarkdown(): Markdown {
     const alt = self.renderInlineAsText(tokens[idx]!.children ?? [], options, env);
     return `<span class="md-image" title="Images in answers are not loaded">[image${alt ? `: ${escapeHtml(alt)}` : ''}]</span>`;
   };
-  r.fence = (tokens, idx) => codeBlockHtml(tokens[idx]!.content, tokens[idx]!.info);
-  r.code_block = (tokens, idx) => codeBlockHtml(tokens[idx]!.content, '');
+  const nextBlock = (env: unknown) => (env as CitationEnv).blocks++;
+  r.fence = (tokens, idx, _o, env) => codeBlockHtml(tokens[idx]!.content, tokens[idx]!.info, nextBlock(env));
+  r.code_block = (tokens, idx, _o, env) => codeBlockHtml(tokens[idx]!.content, '', nextBlock(env));
   return md;
 }
 
@@ -196,7 +268,7 @@ let shared: Markdown | undefined;
  */
 export function renderAnswerHtml(markdown: string, citations: readonly CitationView[], options: RenderOptions = {}): string {
   shared ??= createMarkdown();
-  const env: CitationEnv = { citations, pending: options.pending === true, seen: new Map() };
+  const env: CitationEnv = { citations, pending: options.pending === true, seen: new Map(), blocks: 0 };
   return shared.render(markdown, env);
 }
 
@@ -205,12 +277,31 @@ export function formatScore(score: number): string {
   return Number.isFinite(score) ? score.toFixed(3) : '–';
 }
 
-/** Footer wording of a turn's integrity string ("3/3" → "3/3 citations verified"). */
-export function integrityText(integrity: string): string {
-  const m = /^(\d+)\/(\d+)$/.exec(integrity.trim());
-  if (!m) return integrity;
-  if (m[2] === '0') return 'no citations';
-  return `${m[1]}/${m[2]} citation${m[2] === '1' ? '' : 's'} verified`;
+/**
+ * Footer wording of a turn's citation checks: how many were *found* (the source was in the prompt
+ * and its lines are unchanged) and how many of those the support check backs.
+ */
+export function integrityText(integrity: string, citations: readonly CitationView[] = []): string {
+  // The citations as they are now (an edit can make one stale after the answer); the host's
+  // "v/t" string only when there are none to count.
+  let found: number;
+  let total: number;
+  if (citations.length) {
+    found = citations.filter((c) => c.status === 'verified').length;
+    total = citations.length;
+  } else {
+    const m = /^(\d+)\/(\d+)$/.exec(integrity.trim());
+    if (!m) return integrity;
+    found = Number(m[1]);
+    total = Number(m[2]);
+  }
+  if (total === 0) return 'no citations';
+  const parts = [`${found}/${total} citation${total === 1 ? '' : 's'} found`];
+  const stale = citations.filter((c) => c.status === 'stale').length;
+  if (stale) parts.push(`${stale} stale`);
+  const weak = citations.filter(weaklySupported).length;
+  if (weak) parts.push(`${weak} may not support ${weak === 1 ? 'its' : 'their'} claim`);
+  return parts.join(' · ');
 }
 
 /** True when every citation of the integrity string "v/t" verified (and there was at least one). */

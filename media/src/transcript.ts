@@ -6,7 +6,7 @@
  * normalized here, so a malformed or unexpected field becomes an empty value instead of a crash or
  * a non-string reaching the DOM. The same normalization applies to what `getState()` returns.
  */
-import type { CitationView, ErrorView, HostMessage, SourceView, StatusView, TurnView } from '../../src/vscode/protocol';
+import type { CitationView, ConversationView, ErrorView, HostMessage, SourceView, StatusView, TurnView } from '../../src/vscode/protocol';
 import { isActionId } from '../../src/vscode/protocol';
 
 /** Turns kept in the webview and its persisted state; older ones drop off (the host keeps history). */
@@ -41,6 +41,8 @@ function citation(raw: unknown): CitationView | undefined {
   const out: CitationView = { id: c.id, label: str(c.label, 1000), status };
   if (typeof c.n === 'number' && Number.isInteger(c.n)) out.n = c.n;
   if (typeof c.reason === 'string') out.reason = str(c.reason, 1000);
+  if (c.support === 'supported' || c.support === 'partial' || c.support === 'unsupported' || c.support === 'unchecked') out.support = c.support;
+  if (Array.isArray(c.missing)) out.missing = c.missing.filter((t): t is string => typeof t === 'string').slice(0, 8).map((t) => t.slice(0, 80));
   return out;
 }
 
@@ -78,6 +80,10 @@ export function normalizeTurn(raw: unknown): TurnView | undefined {
   const error = errorView(t.error);
   if (error) turn.error = error;
   if (t.pending === true) turn.pending = true;
+  if (t.stage === 'searching' || t.stage === 'answering') turn.stage = t.stage;
+  const att = record(t.attachment);
+  if (att && typeof att.label === 'string' && att.label) turn.attachment = { label: str(att.label, 1000) };
+  if (t.stopped === true) turn.stopped = true;
   return turn;
 }
 
@@ -89,6 +95,20 @@ export function normalizeStatus(raw: unknown): StatusView | undefined {
   const out: StatusView = { state: str(s.state, 200), files: num(s.files), chunks: num(s.chunks), vectors, provider: str(s.provider, 200) };
   if (typeof s.vectorsReason === 'string' && s.vectorsReason) out.vectorsReason = str(s.vectorsReason, 1000);
   if (typeof s.trustNote === 'string' && s.trustNote) out.trustNote = str(s.trustNote, 1000);
+  if (s.noFolder === true) out.noFolder = true;
+  if (typeof s.providerProblem === 'string' && s.providerProblem) out.providerProblem = str(s.providerProblem, 1000);
+  return out;
+}
+
+/** Normalizes the history list; entries without a usable id are dropped. */
+export function normalizeConversations(raw: unknown): ConversationView[] {
+  if (!Array.isArray(raw)) return [];
+  const out: ConversationView[] = [];
+  for (const x of raw.slice(0, 100)) {
+    const c = record(x);
+    if (!c || typeof c.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(c.id)) continue;
+    out.push({ id: c.id, title: str(c.title, 200) || 'Untitled', at: num(c.at), turns: num(c.turns) });
+  }
   return out;
 }
 
@@ -131,7 +151,10 @@ export function applyHostMessage(turns: readonly TurnView[], msg: HostMessage): 
       if (!turn) return undefined;
       // answerStart always streams, answerDone never does, whatever the payload says.
       if (msg.type === 'answerStart') turn.pending = true;
-      else delete turn.pending;
+      else {
+        delete turn.pending;
+        delete turn.stage;
+      }
       return upsert(turns, turn);
     }
     case 'answerDelta': {

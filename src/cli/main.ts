@@ -369,17 +369,32 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
     const out: string[] = ['', ''];
     if (result.flags.weakContext) out.push('Note: the workspace may not contain an answer to this: the closest matches are weak.');
     if (result.error) out.push(`Model error (${result.error.kind}): ${printable(result.error.message)}`);
+    // One line per distinct citation; a number cited for several claims is listed once, with the
+    // weakest support any of its claims got.
     const cited = new Map<string, AnswerResult['citations'][number]>();
-    for (const c of result.citations) cited.set(c.n !== undefined ? `[${c.n}]` : c.marker, c);
+    const rank = { unsupported: 0, partial: 1, supported: 2, unchecked: 3 } as const;
+    for (const c of result.citations) {
+      const key = c.n !== undefined ? `[${c.n}]` : c.marker;
+      const prev = cited.get(key);
+      if (!prev || rank[c.support] < rank[prev.support]) cited.set(key, c);
+    }
     out.push('Citations:');
     if (!cited.size) out.push('  none');
     for (const [key, c] of cited) {
       const where = c.path ? `${printable(c.path)}:L${c.startLine}-L${c.endLine}` : '';
-      const status = c.status === 'verified' ? '' : ` (${c.status}: ${c.reason})`;
+      const status =
+        c.status !== 'verified'
+          ? ` (${c.status}: ${c.reason})`
+          : c.support === 'unsupported' || c.support === 'partial'
+            ? ` (${c.support === 'partial' ? 'partly supported' : 'not supported'}: the cited lines do not mention ${c.missing?.map((t) => `"${printable(t)}"`).join(', ')})`
+            : '';
       out.push(`  ${key} ${where}${status}`);
     }
     const ci = result.citationIntegrity;
-    out.push(`${ci.verified}/${ci.total} citations verified · ${result.provider.label} · ${Math.round(result.timings.totalMs)} ms`);
+    const supported = result.citations.filter((c) => c.support === 'supported').length;
+    out.push(
+      `${ci.verified}/${ci.total} citations verified (source in the prompt, lines unchanged) · ${supported} supported by the cited lines · ${result.provider.label} · ${Math.round(result.timings.totalMs)} ms`,
+    );
     process.stdout.write(`${out.join('\n')}\n`);
     return code;
   } finally {

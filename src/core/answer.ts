@@ -76,6 +76,18 @@ export interface AnswerOptions {
   onToken?: (delta: string) => void;
   /** Note appended to extractive answers (front ends say how to configure a model there). */
   noModelNote?: string;
+  /**
+   * Note of the extractive answer given when the model failed, from the error message. The default
+   * repeats the message; a front end that shows the error separately passes a shorter note.
+   */
+  modelErrorNote?: (message: string) => string;
+  /** Called once the sources are chosen, before the model is asked (front ends show "Answering…"). */
+  onSources?: (sources: readonly Source[]) => void;
+  /**
+   * Code the user attached (a selection). Its text joins the retrieval query after the follow-up
+   * rewrite (which sees only the question) and is shown to the model with the question.
+   */
+  attachment?: { path: string; startLine: number; endLine: number; text: string };
   weakContextThreshold?: number;
 }
 
@@ -85,7 +97,7 @@ export interface AnswerResult {
   query: string;
   answer: string;
   citations: Citation[];
-  citationIntegrity: { verified: number; stale: number; invalid: number; total: number; ratio: number };
+  citationIntegrity: { verified: number; stale: number; invalid: number; unsupported: number; total: number; ratio: number };
   /** The sources given to the model, in prompt order, with scores and retrievers. */
   sources: Source[];
   flags: {
@@ -110,6 +122,8 @@ export interface AnswerResult {
   timings: { retrieveMs: number; generateMs: number; totalMs: number };
 }
 
+/** Openings that continue the previous question ("and the tests?", "what about Go?"). */
+const FOLLOW_UP = /^\s*(and|also|then|what about|how about)\b/i;
 const PRONOUN = /\b(it|its|this|that|these|those|they|them|there|he|she|the same|above|previous)\b/i;
 
 /** The most informative terms of a text, by inverse document frequency in the index. */
@@ -147,8 +161,15 @@ export async function standaloneQuery(retriever: AnswerRetriever, question: stri
       // Fall through to the model-free rewrite.
     }
   }
-  const ownTerms = codeTerms(question).filter((t) => !isStopword(t));
-  if (ownTerms.length > 6 && !PRONOUN.test(question)) return question;
+  // Without a model, carry the previous question's terms only when this one refers back to it
+  // ("how is it tested?") or names nothing of its own ("and the tests?"); a short question on a
+  // new topic ("where is the rate limiter?") must not retrieve the previous topic.
+  const ownTerms = codeTerms(question).filter((t) => !isStopword(t) && t.length >= 3);
+  if (!PRONOUN.test(question) && !FOLLOW_UP.test(question)) {
+    if (ownTerms.length > 2) return question;
+    const known = await retriever.salientTerms(question, 3);
+    if (known.length) return question;
+  }
   const last = history[history.length - 1]!;
   const carried = (await retriever.salientTerms(last.question, 6)).filter((t) => !ownTerms.includes(t));
   return carried.length ? `${question} ${carried.join(' ')}` : question;
@@ -197,10 +218,13 @@ export function retrievalCoverage(
 export async function answerQuestion(retriever: AnswerRetriever, question: string, options: AnswerOptions = {}): Promise<AnswerResult> {
   const started = performance.now();
   const history = options.history ?? [];
-  const query = await standaloneQuery(retriever, question, history, options.llm, options.signal);
+  const att = options.attachment;
+  const condensed = await standaloneQuery(retriever, question, history, options.llm, options.signal);
+  const query = att ? `${condensed}\n${att.path}\n${att.text}` : condensed;
   const { hits, coverage } = await retriever.retrieve(query, options.k ?? 10, options.signal);
   const weakContext = coverage < (options.weakContextThreshold ?? WEAK_CONTEXT_THRESHOLD);
   const { sources, truncated } = selectSources(hits, { maxTokens: options.contextTokens });
+  options.onSources?.(sources);
   const retrieveMs = performance.now() - started;
 
   let answer = '';
@@ -213,15 +237,13 @@ export async function answerQuestion(retriever: AnswerRetriever, question: strin
     answer += d;
     options.onToken?.(d);
   };
-  const extractiveAnswer = (note: string) => {
-    const text = weakContext
-      ? `The workspace may not contain an answer to this: the closest matches below are weak.\n\n${renderExtractiveAnswer(question, sources.slice(0, 2), note)}`
-      : renderExtractiveAnswer(question, sources, note);
-    emit(text);
-  };
+  // The weak-context warning is the result's flag, which each front end shows once; the answer
+  // itself only shows fewer passages.
+  const extractiveAnswer = (note: string) => emit(renderExtractiveAnswer(question, weakContext ? sources.slice(0, 2) : sources, note));
 
   if (options.llm) {
-    messages = buildMessages({ question, sources, history });
+    const asked = att ? `${question}\n\nSelected code (${att.path}:L${att.startLine}-L${att.endLine}):\n\`\`\`\n${att.text}\n\`\`\`` : question;
+    messages = buildMessages({ question: asked, sources, history });
     try {
       for await (const d of options.llm.stream({ messages, signal: options.signal })) {
         const room = MAX_ANSWER_CHARS - answer.length;
@@ -252,7 +274,7 @@ export async function answerQuestion(retriever: AnswerRetriever, question: strin
         emit(`\n\n_(The answer was cut off: ${err.message})_`);
       } else {
         extractive = true;
-        extractiveAnswer(`The model could not be used (${err.message}). This answer quotes the most relevant code instead.`);
+        extractiveAnswer(options.modelErrorNote?.(err.message) ?? `The model could not be used (${err.message}). This answer quotes the most relevant code instead.`);
       }
     }
   } else {
@@ -267,7 +289,7 @@ export async function answerQuestion(retriever: AnswerRetriever, question: strin
     query,
     answer,
     citations: report.citations,
-    citationIntegrity: { verified: report.verified, stale: report.stale, invalid: report.invalid, total: report.citations.length, ratio: report.integrity },
+    citationIntegrity: { verified: report.verified, stale: report.stale, invalid: report.invalid, unsupported: report.unsupported, total: report.citations.length, ratio: report.integrity },
     sources,
     flags: { weakContext, stale: report.stale > 0, truncated, cut, extractive },
     coverage,

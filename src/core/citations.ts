@@ -27,7 +27,31 @@ export interface Source {
   retrievers: string[];
 }
 
+/**
+ * What a citation's check established. `verified`: the cited source was in the prompt and its lines
+ * are unchanged in the file (it *resolves*; whether it supports the claim is {@link Citation.support}).
+ * `stale`: the file changed since indexing (or since the answer), so the lines may have moved.
+ * `invalid`: no such source, or a path/range outside the workspace or the file.
+ */
 export type CitationStatus = 'verified' | 'stale' | 'invalid';
+
+/**
+ * Whether the cited lines contain what the sentence before the marker names: its identifiers,
+ * numbers and quoted strings. `supported`: all of them; `partial`: some; `unsupported`: none;
+ * `unchecked`: the sentence names nothing checkable (plain prose), or the citation did not resolve.
+ * This is a lexical check, not a proof: it catches a claim citing the wrong source, not a wrong
+ * claim about the right identifiers.
+ */
+export type SupportStatus = 'supported' | 'partial' | 'unsupported' | 'unchecked';
+
+/** Result of {@link checkSupport}. */
+export interface SupportReport {
+  support: SupportStatus;
+  /** The checkable terms of the claim that appear in the cited lines. */
+  found: string[];
+  /** Those that do not. */
+  missing: string[];
+}
 
 export interface Citation {
   /** The marker as written (`[2]`, `src/a.ts:L3-L9`). */
@@ -44,6 +68,10 @@ export interface Citation {
   status: CitationStatus;
   /** Why a citation is stale or invalid, in words a user understands. */
   reason?: string;
+  /** Whether the cited lines contain the claim's identifiers, numbers and strings. */
+  support: SupportStatus;
+  /** Checkable terms of the claim missing from the cited lines (set when support is partial/unsupported). */
+  missing?: string[];
 }
 
 export interface CitationReport {
@@ -51,10 +79,17 @@ export interface CitationReport {
   verified: number;
   stale: number;
   invalid: number;
+  /** Resolving citations whose lines contain none of the claim's checkable terms. */
+  unsupported: number;
   /** verified / total (1 when there are none). Stale citations resolve but are not counted. */
   integrity: number;
 }
 
+/**
+ * A run of adjacent markers: `[1]`, `[1, 2]`, `[1][2]`, `[1] [2]`, `[1],[2]`. The run is one unit so
+ * that the `]` ending one marker does not make the next look like indexing (`arr[0][1]`).
+ */
+const BRACKET_RUN = /\[\d{1,3}(?:\s*,\s*\d{1,3})*\](?:[ \t]?,?[ \t]?\[\d{1,3}(?:\s*,\s*\d{1,3})*\])*/g;
 const BRACKET = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
 // `path/to/file.ext:L12-L30`, `file.ext:12-30`, `file.ext:L12`, inside or outside backticks. The
 // extension starts with a letter and the match may not follow `//`, so hosts and URLs
@@ -64,12 +99,15 @@ const PATH_RANGE = /(?<![\w.\-/\\]|\/\/)([A-Za-z0-9_.\-/\\]+\.[A-Za-z][A-Za-z0-9
 /** Finds `[n]`, `[n, m]` and `path:Lx-Ly` markers in order of appearance. */
 export function parseCitationMarkers(answer: string): Array<{ marker: string; offset: number; n?: number; path?: string; startLine?: number; endLine?: number }> {
   const out: Array<{ marker: string; offset: number; n?: number; path?: string; startLine?: number; endLine?: number }> = [];
-  for (const m of answer.matchAll(BRACKET)) {
-    // Skip markdown links `[1](...)` and array indexing like `arr[0]` inside code.
-    const after = answer[m.index + m[0].length];
-    const before = m.index > 0 ? answer[m.index - 1] : ' ';
+  for (const run of answer.matchAll(BRACKET_RUN)) {
+    // Skip markdown links `[1](...)` and array indexing like `arr[0]` or `m[0][1]` inside code.
+    const after = answer[run.index + run[0].length];
+    const before = run.index > 0 ? answer[run.index - 1] : ' ';
     if (after === '(' || (before && /[\w)\]]/.test(before))) continue;
-    for (const num of m[1]!.split(',')) out.push({ marker: `[${num.trim()}]`, offset: m.index, n: Number(num.trim()) });
+    for (const m of run[0].matchAll(BRACKET)) {
+      const offset = run.index + m.index;
+      for (const num of m[1]!.split(',')) out.push({ marker: `[${num.trim()}]`, offset, n: Number(num.trim()) });
+    }
   }
   for (const m of answer.matchAll(PATH_RANGE)) {
     const start = Number(m[2]);
@@ -110,7 +148,7 @@ export async function verifyCitations(
     if (m.n !== undefined) {
       source = sources.find((s) => s.n === m.n);
       if (!source) {
-        citations.push({ marker: m.marker, offset: m.offset, n: m.n, status: 'invalid', reason: `there is no source [${m.n}] (the answer had ${sources.length})` });
+        citations.push({ marker: m.marker, offset: m.offset, n: m.n, status: 'invalid', reason: `there is no source [${m.n}] (the answer had ${sources.length})`, support: 'unchecked' });
         continue;
       }
     }
@@ -122,11 +160,11 @@ export async function verifyCitations(
       source = sources.find((s) => s.path === p && s.startLine <= startLine && endLine <= s.endLine);
       if (!source) {
         const why = !isSafeRelativePath(p) ? 'the path is outside the workspace' : 'that range was not among the sources the model was given';
-        citations.push({ marker: m.marker, offset: m.offset, path: p, startLine, endLine, status: 'invalid', reason: why });
+        citations.push({ marker: m.marker, offset: m.offset, path: p, startLine, endLine, status: 'invalid', reason: why, support: 'unchecked' });
         continue;
       }
     }
-    const base: Citation = { marker: m.marker, offset: m.offset, n: source.n, path: p, startLine, endLine, hash: source.hash, status: 'verified' };
+    const base: Citation = { marker: m.marker, offset: m.offset, n: source.n, path: p, startLine, endLine, hash: source.hash, status: 'verified', support: 'unchecked' };
     if (!isSafeRelativePath(p)) {
       citations.push({ ...base, status: 'invalid', reason: 'the path is outside the workspace' });
       continue;
@@ -146,15 +184,95 @@ export async function verifyCitations(
       continue;
     }
     const current = lines.slice(startLine - 1, endLine).join('\n');
+    // The cited lines as the model saw them: the whole source, or the part a path mention names.
+    const seen = source.text.split('\n').slice(startLine - source.startLine, endLine - source.startLine + 1).join('\n');
     // A split over-long line is a piece of its line; containment covers it.
-    if (source.startLine === startLine && source.endLine === endLine && current !== source.text && !current.includes(source.text)) {
-      citations.push({ ...base, status: 'stale', reason: 'the file changed since it was indexed' });
+    if (current !== seen && !current.includes(seen)) {
+      citations.push({ ...base, status: 'stale', reason: 'the file changed since it was indexed', support: 'unchecked' });
       continue;
     }
-    citations.push(base);
+    const check = checkSupport(claimBefore(answer, m.offset), seen, p);
+    citations.push({ ...base, support: check.support, ...(check.missing.length ? { missing: check.missing } : {}) });
   }
   const verified = citations.filter((c) => c.status === 'verified').length;
   const stale = citations.filter((c) => c.status === 'stale').length;
   const invalid = citations.length - verified - stale;
-  return { citations, verified, stale, invalid, integrity: citations.length ? verified / citations.length : 1 };
+  const unsupported = citations.filter((c) => c.support === 'unsupported').length;
+  return { citations, verified, stale, invalid, unsupported, integrity: citations.length ? verified / citations.length : 1 };
+}
+
+/**
+ * The claim a marker at `offset` backs: the sentence (or list item, or line) that ends at the marker,
+ * skipping the other markers of the same run (`… sessions [1][2]`).
+ */
+export function claimBefore(answer: string, offset: number): string {
+  let end = offset;
+  // Step back over earlier markers of the run and the spaces/commas between them.
+  for (;;) {
+    const head = answer.slice(0, end);
+    const m = /(?:\[\d{1,3}(?:\s*,\s*\d{1,3})*\][ \t,]*)$/.exec(head);
+    if (!m || m[0].length === 0) break;
+    end -= m[0].length;
+  }
+  const head = answer.slice(Math.max(0, end - 600), end);
+  // A sentence ends at ". ", "! ", "? " (not "e.g. " inside code), a newline, or an earlier marker.
+  const cut = Math.max(head.search(/[^\n]*$/), lastMatchEnd(head, /[.!?](?=\s)|\]/g));
+  return head.slice(Math.max(0, cut)).trim();
+}
+
+function lastMatchEnd(text: string, re: RegExp): number {
+  let last = -1;
+  for (const m of text.matchAll(re)) {
+    // A period inside backticks (`a.b`) or a number (1.5) does not end a sentence.
+    const before = text.slice(0, m.index);
+    if ((before.match(/`/g)?.length ?? 0) % 2 === 1) continue;
+    last = m.index + m[0].length;
+  }
+  return last;
+}
+
+const LINE_REFERENCE = /(?:[A-Za-z0-9_.\-/\\]+\.[A-Za-z][A-Za-z0-9]{0,7}:L?\d+(?:-L?\d+)?)|\blines?\s+\d+(?:\s*[–-]\s*\d+)?|\bL\d+(?:-L?\d+)?\b/g;
+const CODE_LIKE = /^(?:[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*|\w*_\w+|[A-Z][A-Z0-9_]{2,}|\w+(?:\.\w+)+|\w+\(\))$/;
+
+/**
+ * The checkable terms of a claim: `backticked` spans, code-like identifiers (camelCase, PascalCase
+ * with inner capitals, snake_case, CONSTANTS, dotted names, `call()`), numbers of two or more
+ * digits, and quoted strings. Line references (`lines 3–9`, `a.ts:L3-L9`) and list numbers are not
+ * claims about the code.
+ */
+export function claimTerms(claim: string): string[] {
+  const terms = new Set<string>();
+  let text = claim.replace(/^\s*(?:\d+[.)]|[-*+])\s+/, '');
+  for (const m of text.matchAll(/`([^`\n]{1,80})`/g)) {
+    const span = m[1]!.trim();
+    if (span) terms.add(span.replace(/\(\)$/, ''));
+  }
+  text = text.replace(/`[^`\n]*`/g, ' ').replace(LINE_REFERENCE, ' ');
+  for (const m of text.matchAll(/"([^"\n]{2,80})"|(?<![\w])'([^'\n]{2,80})'(?![\w])/g)) terms.add((m[1] ?? m[2])!);
+  for (const m of text.matchAll(/[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\(\))?/g)) {
+    const name = m[0].replace(/\(\)$/, '');
+    if (CODE_LIKE.test(m[0]) || CODE_LIKE.test(name)) terms.add(name);
+  }
+  for (const m of text.matchAll(/(?<![\w.])\d{2,}(?:\.\d+)?(?![\w.])/g)) terms.add(m[0]);
+  return [...terms];
+}
+
+/**
+ * Checks that the cited lines contain the claim's terms (see {@link claimTerms}); case-insensitive,
+ * and a term that names the cited file (`session.ts`, `src/auth/session.ts`) counts as found.
+ */
+export function checkSupport(claim: string, citedText: string, citedPath = ''): SupportReport {
+  const terms = claimTerms(claim);
+  if (!terms.length) return { support: 'unchecked', found: [], missing: [] };
+  const hay = citedText.toLowerCase();
+  const file = citedPath.toLowerCase();
+  const found: string[] = [];
+  const missing: string[] = [];
+  for (const t of terms) {
+    const needle = t.toLowerCase();
+    const inFile = file && (file === needle || file.endsWith(`/${needle}`));
+    (inFile || hay.includes(needle) ? found : missing).push(t);
+  }
+  const support = missing.length === 0 ? 'supported' : found.length === 0 ? 'unsupported' : 'partial';
+  return { support, found, missing };
 }

@@ -148,7 +148,9 @@ export function selectPassages(question: string, sources: readonly Source[]): Pa
 /** Markdown of an extractive answer; every passage carries its `[n]` citation. */
 export function renderExtractiveAnswer(question: string, sources: readonly Source[], note = NO_MODEL_NOTE): string {
   const passages = selectPassages(question, sources);
-  if (!passages.length) return `The workspace does not seem to contain anything about this.\n\n_${note}_`;
+  // An empty note leaves it out (the VS Code panel says it once, outside the answer).
+  const tail = note ? `\n\n_${note}_` : '';
+  if (!passages.length) return `The workspace does not seem to contain anything about this.${tail}`;
   const parts: string[] = ['The most relevant places in the workspace:'];
   passages.forEach((p, i) => {
     const s = p.source;
@@ -162,6 +164,5 @@ export function renderExtractiveAnswer(question: string, sources: readonly Sourc
     parts.push(p.excerpt);
     parts.push(fence);
   });
-  parts.push('', `_${note}_`);
-  return parts.join('\n');
+  return parts.join('\n') + tail;
 }

@@ -12,16 +12,36 @@ import { VscodeLmProvider } from './vscodeLm';
 export const PARTICIPANT_ID = 'groundwork.chat';
 export const SEARCH_TOOL = 'groundwork_search';
 
+/** The question/answer pairs of earlier @groundwork turns in a VS Code chat (newest four). */
+export function chatHistory(ctx: vscode.ChatContext): Array<{ question: string; answer: string }> {
+  const out: Array<{ question: string; answer: string }> = [];
+  let question: string | undefined;
+  for (const turn of ctx.history) {
+    if (turn instanceof vscode.ChatRequestTurn) {
+      question = turn.participant === PARTICIPANT_ID ? turn.prompt : undefined;
+    } else if (turn instanceof vscode.ChatResponseTurn && question !== undefined && turn.participant === PARTICIPANT_ID) {
+      const answer = turn.response
+        .map((part) => (part instanceof vscode.ChatResponseMarkdownPart ? part.value.value : ''))
+        .join('')
+        .trim();
+      out.push({ question, answer });
+      question = undefined;
+    }
+  }
+  return out.slice(-4);
+}
+
 export function registerChatFeatures(context: vscode.ExtensionContext, answers: AnswerService, index: IndexService, log: vscode.LogOutputChannel): void {
   if (vscode.chat?.createChatParticipant) {
-    const participant = vscode.chat.createChatParticipant(PARTICIPANT_ID, async (request, _ctx, stream, token) => {
+    const participant = vscode.chat.createChatParticipant(PARTICIPANT_ID, async (request, ctx, stream, token) => {
       const abort = new AbortController();
       const sub = token.onCancellationRequested(() => abort.abort());
       try {
         stream.progress('Searching the workspace…');
         // The chat request carries the model the user picked; use it unless the workspace is untrusted.
         const llm = vscode.workspace.isTrusted && request.model ? new VscodeLmProvider(request.model) : null;
-        const record = await answers.ask(request.prompt, { llmOverride: llm, onDelta: (_id, d) => stream.markdown(d) });
+        // Follow-ups use this chat's own history, not the sidebar's conversation.
+        const record = await answers.ask(request.prompt, { llmOverride: llm, history: chatHistory(ctx), onDelta: (_id, d) => stream.markdown(d) });
         for (const s of record.sources) {
           const abs = index.absolutePath(s.path);
           if (abs) stream.reference(new vscode.Location(vscode.Uri.file(abs), new vscode.Range(s.startLine - 1, 0, s.endLine - 1, 0)));

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as vscode from 'vscode';
-import type { AnswerService } from './answerService';
+import type { AnswerService, Attachment } from './answerService';
+import { parseContextRefs } from './contextRefs';
 import type { IndexService } from './indexService';
 import { parseWebviewMessage, type HostMessage, type StatusView } from './protocol';
 
@@ -30,6 +31,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         if (e.affectsConfiguration('groundwork')) void this.pushStatus();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.pushStatus()),
+      this.answers.onDidUpdateTurns((views) => {
+        for (const turn of views) this.post({ type: 'answerDone', turn });
+      }),
     );
   }
 
@@ -44,6 +48,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       view.onDidDispose(() => {
         this.view = undefined;
         this.ready = false;
+      }),
+      // A hidden view's document is destroyed (no retainContextWhenHidden): messages posted now
+      // would be lost. Until the re-created page says 'ready', its init covers what happened.
+      view.onDidChangeVisibility(() => {
+        if (!view.visible) this.ready = false;
       }),
     );
   }
@@ -87,14 +96,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   async status(): Promise<StatusView> {
     const s = this.index.summary;
     const choice = await this.answers.chooseProvider();
+    const noFolder = this.index.noFolder;
     return {
       state: this.index.stateLine(),
       files: s?.filesIndexed ?? 0,
       chunks: s?.chunks ?? 0,
       vectors: s?.vectors ?? 'off',
-      vectorsReason: this.index.reasonVectorsOff,
-      provider: choice.label,
+      vectorsReason: noFolder ? undefined : this.index.reasonVectorsOff,
+      provider: noFolder ? '' : choice.label,
       trustNote: choice.trustNote,
+      ...(noFolder ? { noFolder } : {}),
+      ...(choice.problem && !noFolder ? { providerProblem: choice.problem.message } : {}),
     };
   }
 
@@ -102,10 +114,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (this.ready) this.post({ type: 'status', status: await this.status() });
   }
 
-  /** Shows the panel and asks a question in it. */
-  async ask(question: string): Promise<void> {
+  /** Shows the panel and asks a question in it (about the attached selection, if any). */
+  async ask(question: string, attachment?: Attachment): Promise<void> {
     await this.show();
-    await this.runQuestion(question);
+    await this.runQuestion(question, attachment);
   }
 
   async show(): Promise<void> {
@@ -117,17 +129,58 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     this.post({ type: 'reveal', turnId });
   }
 
-  async clear(): Promise<void> {
-    await this.answers.clear();
+  /** Empties the chat; `keep` (New chat) puts the conversation in the history list first. */
+  async clear(keep = false): Promise<void> {
+    await this.answers.clear(keep);
     this.post({ type: 'cleared' });
   }
 
-  private async runQuestion(question: string): Promise<void> {
+  private async runQuestion(question: string, attachment?: Attachment): Promise<void> {
     const record = await this.answers.ask(question, {
       onStart: (turn) => this.post({ type: 'answerStart', turn }),
       onDelta: (turnId, delta) => this.post({ type: 'answerDelta', turnId, delta }),
+      attachment,
     });
     this.post({ type: 'answerDone', turn: record.view });
+  }
+
+  /**
+   * `#selection` attaches the active editor's selection, `#file` its whole file (the first 4,000
+   * characters); without an editor (or an empty selection) the reference is dropped, and said so.
+   */
+  private resolveContextRefs(raw: string): { question: string; attachment?: Attachment } {
+    const { question, refs } = parseContextRefs(raw);
+    if (!refs.length) return { question: raw };
+    const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
+    const doc = editor?.document;
+    const p = doc && (this.index.indexPathOf(doc.uri.fsPath) ?? vscode.workspace.asRelativePath(doc.uri));
+    if (!editor || !doc || !p) {
+      void vscode.window.showInformationMessage('Groundwork: #file and #selection refer to the active editor; open a file first.');
+      return { question: question || raw };
+    }
+    const sel = editor.selection;
+    if (refs.includes('selection') && !sel.isEmpty) {
+      const endLine = sel.end.character === 0 && sel.end.line > sel.start.line ? sel.end.line : sel.end.line + 1;
+      return { question: question || 'What does this do?', attachment: { path: p, startLine: sel.start.line + 1, endLine, text: doc.getText(sel).slice(0, 4000) } };
+    }
+    const text = doc.getText().slice(0, 4000);
+    const lines = text.split('\n').length;
+    return { question: question || 'What does this file do?', attachment: { path: p, startLine: 1, endLine: Math.min(lines, doc.lineCount), text } };
+  }
+
+  /** Inserts code of an answer at the cursor of the last active editor (replacing its selection). */
+  private async insertCode(turnId: string, code: string): Promise<void> {
+    const answer = this.answers.turn(turnId)?.view.answer ?? this.answers.inFlight?.answer ?? '';
+    const text = code.replace(/\n$/, '');
+    // Only code that is in that answer: the webview names text it was given, nothing else.
+    if (!text || !answer.includes(text)) return;
+    const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors[0];
+    if (!editor) {
+      void vscode.window.showInformationMessage('Groundwork: open a file to insert the code into.');
+      return;
+    }
+    await editor.edit((b) => b.replace(editor.selection, text));
+    await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
   }
 
   private async onMessage(raw: unknown): Promise<void> {
@@ -139,19 +192,40 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     try {
       switch (msg.type) {
         case 'ready': {
+          const status = await this.status();
+          // Synchronously from here: the init snapshot (history plus the turn being answered, as
+          // streamed so far) and 'ready' must not let a delta slip in between.
           this.ready = true;
-          this.post({ type: 'init', turns: this.answers.history.map((t) => t.view), status: await this.status() });
+          const inFlight = this.answers.inFlight;
+          const turns = this.answers.history.map((t) => t.view);
+          this.post({ type: 'init', turns: inFlight ? [...turns, { ...inFlight }] : turns, status });
           for (const m of this.queue.splice(0)) this.post(m);
           return;
         }
-        case 'ask':
-          await this.runQuestion(msg.question);
+        case 'ask': {
+          const { question, attachment } = this.resolveContextRefs(msg.question);
+          await this.runQuestion(question, attachment);
+          return;
+        }
+        case 'retry': {
+          const t = this.answers.turn(msg.turnId);
+          if (t) await this.runQuestion(t.view.question, t.attachment);
+          return;
+        }
+        case 'insertCode':
+          await this.insertCode(msg.turnId, msg.code);
           return;
         case 'stop':
           this.answers.stop();
           return;
         case 'newChat':
-          await this.clear();
+          await this.clear(true);
+          return;
+        case 'showHistory':
+          this.post({ type: 'history', conversations: [...this.answers.pastConversations] });
+          return;
+        case 'openConversation':
+          if (await this.answers.openConversation(msg.id)) this.post({ type: 'init', turns: this.answers.history.map((t) => t.view), status: await this.status() });
           return;
         case 'openCitation': {
           const t = this.answers.turn(msg.turnId);
@@ -170,7 +244,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           const c = t?.citations[msg.citationId];
           if (!c?.path || c.startLine === undefined || c.endLine === undefined || c.status === 'invalid') return;
           const abs = this.index.absolutePath(c.path);
-          const text = abs ? await fsp.readFile(abs, 'utf8').catch(() => undefined) : undefined;
+          // An open document may have unsaved edits, which the tracked range follows.
+          const open = abs ? vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === abs) : undefined;
+          const text = open ? open.getText() : abs ? await fsp.readFile(abs, 'utf8').catch(() => undefined) : undefined;
           const lines = text?.split(/\r\n|\r|\n/).slice(c.startLine - 1, Math.min(c.endLine, c.startLine + 39)) ?? [];
           this.post({
             type: 'preview',
@@ -179,7 +255,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
             language: t?.sources.find((s) => s.n === c.n)?.language ?? '',
             startLine: c.startLine,
             lines,
-            note: c.status === 'stale' ? 'The file changed since this answer; these are its current lines.' : undefined,
+            note: c.status === 'stale' ? `Stale: ${c.reason ?? 'the file changed since this answer'}. These are its current lines.` : undefined,
           });
           return;
         }
@@ -190,6 +266,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
             rebuildIndex: 'groundwork.rebuildIndex',
             showStatus: 'groundwork.showStatus',
             downloadModel: 'groundwork.downloadModel',
+            openFolder: 'workbench.action.files.openFolder',
+            chooseModel: 'groundwork.chooseModel',
           }[msg.action];
           await vscode.commands.executeCommand(command, ...(msg.action === 'openSettings' ? ['groundwork'] : []));
           return;

@@ -32,6 +32,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
   context.subscriptions.push(index, answers, chat, hovers, vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chat));
   registerChatFeatures(context, answers, index, log);
 
+  // Reports (index status, evaluation) are read-only virtual documents: never dirty, never "Save changes?".
+  const reports = new ReportDocuments();
+  context.subscriptions.push(reports, vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, reports));
+
   const chunkDecoration = vscode.window.createTextEditorDecorationType({
     borderColor: new vscode.ThemeColor('editorInfo.foreground'),
     borderStyle: 'dashed',
@@ -67,11 +71,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
       void vscode.window.showInformationMessage('Select some code first, then run Groundwork: Ask about Selection.');
       return;
     }
-    const p = index.indexPathOf(editor.document.uri.fsPath) ?? editor.document.fileName;
+    const p = index.indexPathOf(editor.document.uri.fsPath) ?? vscode.workspace.asRelativePath(editor.document.uri);
     const sel = editor.selection;
+    // A selection ending at column 0 of a line does not include that line.
+    const endLine = sel.end.character === 0 && sel.end.line > sel.start.line ? sel.end.line : sel.end.line + 1;
     const code = editor.document.getText(sel).slice(0, 4000);
-    const q = await vscode.window.showInputBox({ title: 'Ask about Selection', prompt: `About ${p}:L${sel.start.line + 1}-L${sel.end.line + 1}`, value: 'What does this do, and where is it used?', ignoreFocusOut: true });
-    if (q?.trim()) await chat.ask(`${q.trim()}\n\nSelected code (${p}:L${sel.start.line + 1}-L${sel.end.line + 1}):\n\`\`\`\n${code}\n\`\`\``);
+    const q = await vscode.window.showInputBox({ title: 'Ask about Selection', prompt: `About ${p}:L${sel.start.line + 1}-L${endLine}`, value: 'What does this do, and where is it used?', ignoreFocusOut: true });
+    // The question stays the question; the selection travels as an attachment (shown as file:Lx-Ly).
+    if (q?.trim()) await chat.ask(q.trim(), { path: p, startLine: sel.start.line + 1, endLine, text: code });
   });
 
   command('groundwork.rebuildIndex', async () => {
@@ -103,8 +110,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
         : ['- nothing']),
       ...(st.fallbackFiles.length ? ['', '## Parse fallbacks', '', ...st.fallbackFiles.slice(0, 20).map((f) => `- ${f.path}: ${f.reason}`)] : []),
     ];
-    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: lines.join('\n') });
-    await vscode.window.showTextDocument(doc, { preview: true });
+    await reports.show('Index Status', lines.join('\n'));
   });
 
   command('groundwork.showChunks', async () => {
@@ -149,8 +155,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
     if (m.queries) out.push(`recall@1 ${m.recallAt1.toFixed(3)} · recall@5 ${m.recallAt5.toFixed(3)} · recall@10 ${m.recallAt10.toFixed(3)} · MRR@10 ${m.mrrAt10.toFixed(3)} (n=${m.queries})`, '');
     for (const r of results) out.push(`- **${r.id}**: ${r.hits.slice(0, 3).map((h) => `${h.path}:L${h.startLine}-L${h.endLine}`).join(', ') || 'no hits'}`);
     out.push('', '```json', JSON.stringify({ version: 1, results }), '```');
-    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: out.join('\n') });
-    await vscode.window.showTextDocument(doc, { preview: false });
+    await reports.show('Retrieval Evaluation', out.join('\n'), false);
     return m;
   });
 
@@ -167,6 +172,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
   });
 
   command('groundwork.clearConversation', () => chat.clear());
+
+  // The model picker: which model writes answers, with what each choice means and which one answers now.
+  command('groundwork.chooseModel', async () => {
+    const current = readSettings().provider;
+    const now = (await answers.chooseProvider()).label;
+    type Item = vscode.QuickPickItem & { value: 'auto' | 'openai' | 'vscode-lm' | 'extractive' | 'settings' };
+    const items: Item[] = [
+      { value: 'auto', label: 'Automatic', description: current === 'auto' ? `current · answers by ${now}` : undefined, detail: 'The OpenAI-compatible endpoint if one is configured, else a VS Code language model (e.g. Copilot), else quoted answers.' },
+      { value: 'openai', label: 'OpenAI-compatible endpoint', description: current === 'openai' ? `current · ${now}` : readSettings().baseUrl || 'api.openai.com', detail: 'groundwork.baseUrl + groundwork.model (Ollama, LM Studio, llama.cpp, vLLM, OpenAI); the key from Set API Key.' },
+      { value: 'vscode-lm', label: 'VS Code language model', description: current === 'vscode-lm' ? `current · ${now}` : undefined, detail: 'A model from an installed chat extension such as Copilot.' },
+      { value: 'extractive', label: 'No model: quote the code', description: current === 'extractive' ? 'current' : undefined, detail: 'Answers quote the most relevant code with citations; nothing leaves the machine.' },
+      { value: 'settings', label: 'Open Groundwork settings…' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'Groundwork: who writes answers', placeHolder: `Now: ${now}` });
+    if (!pick) return;
+    if (pick.value === 'settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'groundwork');
+      return;
+    }
+    const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await vscode.workspace.getConfiguration('groundwork').update('provider', pick.value, target);
+  });
 
   command('groundwork.downloadModel', async () => {
     const s = readSettings();
@@ -200,3 +227,30 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
 }
 
 export function deactivate(): void {}
+
+/** URI scheme of Groundwork's read-only report documents. */
+export const REPORT_SCHEME = 'groundwork-report';
+
+/** Read-only Markdown reports, one per title; showing a title again refreshes its content. */
+class ReportDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly content = new Map<string, string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.content.get(uri.path) ?? '';
+  }
+
+  async show(title: string, markdown: string, preview = true): Promise<void> {
+    const uri = vscode.Uri.from({ scheme: REPORT_SCHEME, path: `/${title}.md` });
+    this.content.set(uri.path, markdown);
+    this.changed.fire(uri);
+    // The .md path makes it Markdown.
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc, { preview });
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}

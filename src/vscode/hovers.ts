@@ -15,9 +15,24 @@ function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 }
 
+/**
+ * An answer excerpt as hover markdown: citation markers (`[1][2]`) dropped, `code spans` kept as
+ * code, everything else escaped (the excerpt is model output).
+ */
+export function excerptMarkdown(text: string): string {
+  const plain = text.replace(/\s*\[\d{1,3}(?:\s*,\s*\d{1,3})*\]/g, '');
+  return plain
+    .split(/(`[^`\n]{1,200}`)/)
+    .map((part, i) => (i % 2 === 1 ? part : escapeMarkdown(part)))
+    .join('');
+}
+
 export class CitationHovers implements vscode.HoverProvider, vscode.Disposable {
+  // A bar in the left edge of the text, not a background: a background read as a selection in light themes.
   private readonly decoration = vscode.window.createTextEditorDecorationType({
-    backgroundColor: new vscode.ThemeColor('editor.wordHighlightBackground'),
+    borderColor: new vscode.ThemeColor('editorInfo.foreground'),
+    borderStyle: 'solid',
+    borderWidth: '0 0 0 2px',
     isWholeLine: true,
     overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.infoForeground'),
     overviewRulerLane: vscode.OverviewRulerLane.Left,
@@ -64,11 +79,11 @@ export class CitationHovers implements vscode.HoverProvider, vscode.Disposable {
     md.supportThemeIcons = true;
     for (const c of hits.slice(0, 3)) {
       const current = doc.getText(new vscode.Range(c.startLine - 1, 0, Math.min(c.endLine, doc.lineCount) - 1, Number.MAX_SAFE_INTEGER));
-      const stale = hash16(current.replace(/\r\n|\r/g, '\n')) !== c.textHash;
+      const stale = c.edited === true || hash16(current.replace(/\r\n|\r/g, '\n')) !== c.textHash;
       const args = encodeURIComponent(JSON.stringify([c.turnId]));
       md.appendMarkdown(`$(quote) **Cited by Groundwork** (lines ${c.startLine}–${c.endLine})\n\n`);
       md.appendMarkdown(`**Q:** ${escapeMarkdown(c.question.slice(0, 200))}\n\n`);
-      md.appendMarkdown(`> ${escapeMarkdown(c.excerpt.slice(0, 300))}\n\n`);
+      md.appendMarkdown(`> ${excerptMarkdown(c.excerpt.slice(0, 300))}\n\n`);
       if (stale) md.appendMarkdown('$(warning) This file changed since the answer; the citation may be stale.\n\n');
       md.appendMarkdown(`[Reveal the answer](command:${REVEAL_COMMAND}?${args} "Show this answer in the Groundwork chat")\n\n---\n\n`);
     }

@@ -141,11 +141,12 @@ export class IndexClient {
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
+    // Marked first: terminating the worker emits 'exit', which must not be reported as a crash.
+    this.disposed = true;
     const worker = this.worker;
     if (worker) {
       await this.send(worker, 'close', {}).catch(() => undefined);
       await worker.terminate();
     }
-    this.disposed = true;
   }
 }

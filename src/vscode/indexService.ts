@@ -32,6 +32,8 @@ export class IndexService implements vscode.Disposable {
   private readonly firstIndex: Promise<void>;
   private resolveFirst!: () => void;
   roots: WorkspaceRoot[] = [];
+  /** Set once start() has looked at the workspace folders. */
+  private started = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -82,11 +84,14 @@ export class IndexService implements vscode.Disposable {
   /** Opens the index for the current workspace folders and runs the first (incremental) update. */
   async start(apiKey: string | undefined): Promise<void> {
     this.roots = this.computeRoots();
+    this.started = true;
     if (!this.roots.length) {
+      this.ready = false;
       this.statusItem.text = '$(database) Groundwork: no folder';
       this.statusItem.tooltip = 'Open a folder to index it.';
       this.statusItem.show();
       this.resolveFirst();
+      this.onDidChangeEmitter.fire();
       return;
     }
     const settings = readSettings();
@@ -109,20 +114,16 @@ export class IndexService implements vscode.Disposable {
     });
     this.vectorsReason = opened.vectorsReason;
     if (this.vectorsReason) this.log.info(`Vectors are off: ${this.vectorsReason}`);
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: 'Groundwork: indexing' },
-      async () => {
-        try {
-          this.lastSummary = await this.client!.update();
-          this.log.info(`Indexed ${this.lastSummary.filesIndexed} files → ${this.lastSummary.chunks} chunks in ${(this.lastSummary.millis / 1000).toFixed(1)} s`);
-        } catch (err) {
-          this.log.error(`Indexing failed: ${(err as Error).message}`);
-          void vscode.window.showErrorMessage(`Groundwork could not index the workspace: ${(err as Error).message}`, 'Show Log').then((a) => {
-            if (a) this.log.show();
-          });
-        }
-      },
-    );
+    // Progress shows in our one status-bar item (a Window progress would add a second one).
+    try {
+      this.lastSummary = await this.client.update();
+      this.log.info(`Indexed ${this.lastSummary.filesIndexed} files → ${this.lastSummary.chunks} chunks in ${(this.lastSummary.millis / 1000).toFixed(1)} s`);
+    } catch (err) {
+      this.log.error(`Indexing failed: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`Groundwork could not index the workspace: ${(err as Error).message}`, 'Show Log').then((a) => {
+        if (a) this.log.show();
+      });
+    }
     this.ready = true;
     this.progress = undefined;
     this.refreshStatusItem();
@@ -159,9 +160,21 @@ export class IndexService implements vscode.Disposable {
 
   /** A short state line for the chat view header. */
   stateLine(): string {
+    if (this.noFolder) return 'No folder open';
     const p = this.progress;
-    if (p) return p.phase === 'embed' ? `Embedding ${p.embedDone}/${p.embedTotal} chunks` : `Indexing ${p.filesDone}/${p.filesTotal} files`;
+    if (p) {
+      if (p.phase === 'embed') return `Embedding ${p.embedDone}/${p.embedTotal} chunks`;
+      if (p.phase === 'write') return 'Saving the index';
+      // Before the scan has counted anything there is no "n of m" to show.
+      if (p.phase === 'scan' || !p.filesTotal) return 'Scanning the workspace';
+      return `Indexing ${p.filesDone}/${p.filesTotal} files`;
+    }
     return this.ready ? 'Ready' : 'Starting';
+  }
+
+  /** True when no folder (with a file: URI) is open: there is nothing to index or search. */
+  get noFolder(): boolean {
+    return this.started && this.roots.length === 0;
   }
 
   get summary(): IndexRunSummary | undefined {
@@ -197,9 +210,12 @@ export class IndexService implements vscode.Disposable {
   }
 
   private async flushChanges(): Promise<void> {
+    // While the index (re)opens, its first update scans every file anyway: nothing to send yet,
+    // and the worker would answer "the index is not open".
+    if (!this.ready || !this.client) return;
     const paths = [...this.changed];
     this.changed.clear();
-    if (!paths.length || !this.client) return;
+    if (!paths.length) return;
     try {
       const updated = await this.client.updateFiles(paths);
       if (updated.length) {

@@ -7,7 +7,10 @@
  * the host, {@link parseHostMessage} in the webview).
  */
 
+/** See src/core/citations.ts: `verified` = found (source in the prompt, lines unchanged). */
 export type CitationStatus = 'verified' | 'stale' | 'invalid';
+/** Whether the cited lines contain the claim's identifiers, numbers and strings. */
+export type SupportStatus = 'supported' | 'partial' | 'unsupported' | 'unchecked';
 
 export interface CitationView {
   /** Index of the citation within its turn; what the webview sends back. */
@@ -19,6 +22,9 @@ export interface CitationView {
   status: CitationStatus;
   /** Why a citation is stale or invalid. */
   reason?: string;
+  support?: SupportStatus;
+  /** The claim's terms missing from the cited lines. */
+  missing?: string[];
 }
 
 export interface SourceView {
@@ -43,10 +49,16 @@ export interface TurnView {
   error?: ErrorView;
   /** True while the answer streams. */
   pending?: boolean;
+  /** While pending: retrieving, or waiting for / streaming the answer. */
+  stage?: 'searching' | 'answering';
+  /** Code the question was asked about (Ask about Selection), shown as a compact `file:Lx-Ly`. */
+  attachment?: { label: string };
+  /** The turn was stopped by the user. */
+  stopped?: boolean;
 }
 
 /** Fix-it actions the webview may ask for; the host maps them to its own commands. */
-export type ActionId = 'setApiKey' | 'openSettings' | 'rebuildIndex' | 'showStatus' | 'downloadModel';
+export type ActionId = 'setApiKey' | 'openSettings' | 'rebuildIndex' | 'showStatus' | 'downloadModel' | 'openFolder' | 'chooseModel';
 
 export interface ErrorView {
   kind: string;
@@ -65,6 +77,20 @@ export interface StatusView {
   provider: string;
   /** Set in an untrusted workspace: why remote models are not used. */
   trustNote?: string;
+  /** No folder is open: there is nothing to ask about until one is. */
+  noFolder?: boolean;
+  /** Why the configured model is not used (answers quote the code instead). */
+  providerProblem?: string;
+}
+
+/** A past conversation in the history list. */
+export interface ConversationView {
+  id: string;
+  /** Its first question, shortened. */
+  title: string;
+  /** When its last turn was asked (ms since the epoch). */
+  at: number;
+  turns: number;
 }
 
 export type HostMessage =
@@ -76,7 +102,8 @@ export type HostMessage =
   | { type: 'cleared' }
   | { type: 'reveal'; turnId: string }
   | { type: 'preview'; requestId: number; label: string; language: string; startLine: number; lines: string[]; note?: string }
-  | { type: 'focusInput'; text?: string };
+  | { type: 'focusInput'; text?: string }
+  | { type: 'history'; conversations: ConversationView[] };
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -86,14 +113,18 @@ export type WebviewMessage =
   | { type: 'openCitation'; turnId: string; citationId: number }
   | { type: 'openSource'; turnId: string; n: number }
   | { type: 'previewCitation'; requestId: number; turnId: string; citationId: number }
-  | { type: 'runAction'; action: ActionId };
+  | { type: 'runAction'; action: ActionId }
+  | { type: 'retry'; turnId: string }
+  | { type: 'insertCode'; turnId: string; code: string }
+  | { type: 'showHistory' }
+  | { type: 'openConversation'; id: string };
 
 /** Largest message the host accepts from the webview (a question is at most ~10 KB). */
 export const MAX_WEBVIEW_MESSAGE_BYTES = 32 * 1024;
 /** Longest question accepted. */
 export const MAX_QUESTION_CHARS = 10_000;
 
-const ACTIONS: readonly ActionId[] = ['setApiKey', 'openSettings', 'rebuildIndex', 'showStatus', 'downloadModel'];
+const ACTIONS: readonly ActionId[] = ['setApiKey', 'openSettings', 'rebuildIndex', 'showStatus', 'downloadModel', 'openFolder', 'chooseModel'];
 
 /** True for a known fix-it action id (both sides check ids they receive). */
 export function isActionId(x: unknown): x is ActionId {
@@ -123,7 +154,10 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
     case 'ready':
     case 'stop':
     case 'newChat':
+    case 'showHistory':
       return { type: m.type };
+    case 'openConversation':
+      return isId(m.id) ? { type: 'openConversation', id: m.id } : undefined;
     case 'ask':
       return typeof m.question === 'string' && m.question.trim() && m.question.length <= MAX_QUESTION_CHARS ? { type: 'ask', question: m.question } : undefined;
     case 'openCitation':
@@ -136,6 +170,11 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
         : undefined;
     case 'runAction':
       return isActionId(m.action) ? { type: 'runAction', action: m.action } : undefined;
+    case 'retry':
+      return isId(m.turnId) ? { type: 'retry', turnId: m.turnId } : undefined;
+    case 'insertCode':
+      // The host inserts it only if it is code of that turn's answer.
+      return isId(m.turnId) && typeof m.code === 'string' && m.code.length > 0 ? { type: 'insertCode', turnId: m.turnId, code: m.code } : undefined;
     default:
       return undefined;
   }
@@ -155,6 +194,7 @@ export function parseHostMessage(raw: unknown): HostMessage | undefined {
     case 'reveal':
     case 'preview':
     case 'focusInput':
+    case 'history':
       return raw as HostMessage;
     default:
       return undefined;

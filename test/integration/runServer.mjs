@@ -318,8 +318,9 @@ class Session {
     return `vscode-remote://127.0.0.1:${this.port}${p.split(path.sep).map(encodeURIComponent).join('/')}`;
   }
 
-  workbenchUrl(payload) {
-    const q = new URLSearchParams({ folder: this.workspace, payload: JSON.stringify(payload) });
+  /** The workbench on the test workspace, or with `emptyWindow` on no folder at all (`ew=true`). */
+  workbenchUrl(payload, { emptyWindow = false } = {}) {
+    const q = new URLSearchParams(emptyWindow ? { ew: 'true', payload: JSON.stringify(payload) } : { folder: this.workspace, payload: JSON.stringify(payload) });
     return `http://127.0.0.1:${this.port}/?${q}`;
   }
 
@@ -395,11 +396,17 @@ class Session {
     this.recordBrowserConsole(this.page, 'browser-console-ui.log');
     await this.openWorkbench([['extensionDevelopmentPath', this.remoteUri(this.opts.extension)]], 'ui');
     const Mocha = require('mocha');
+    const developmentPayload = [['extensionDevelopmentPath', this.remoteUri(this.opts.extension)]];
     globalThis.__groundworkUi = {
       page: this.page,
       workspace: this.workspace,
       outputDir,
       port: this.port,
+      // Reloads the same page as a window with no folder open (the extension still loaded).
+      openEmptyWindow: async () => {
+        await this.page.goto(this.workbenchUrl(developmentPayload, { emptyWindow: true }), { waitUntil: 'domcontentloaded', timeout: WORKBENCH_LOAD_MS });
+        await this.page.locator('.monaco-workbench').first().waitFor({ state: 'attached', timeout: WORKBENCH_LOAD_MS });
+      },
     };
     const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', timeout: 60_000, slow: 10_000 });
     if (process.env.GROUNDWORK_TEST_GREP) mocha.grep(process.env.GROUNDWORK_TEST_GREP);

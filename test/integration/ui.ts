@@ -14,6 +14,8 @@ export interface UiContext {
   outputDir: string;
   /** code-server's port on 127.0.0.1. */
   port: number;
+  /** Reloads the page as a window with no folder open, the extension still loaded. */
+  openEmptyWindow: () => Promise<void>;
 }
 
 export function uiContext(): UiContext {
@@ -44,10 +46,20 @@ export async function screenshot(page: Page, name: string, outputDir = uiContext
 
 /** Runs a command by its palette title ("Groundwork: Clear Conversation"). */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
+  // While focus moves (a webview handing it to an editor) F1 can be swallowed, or the palette can
+  // open and close again on the blur: retry until it stays open and takes the text, a few times.
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      await input.fill(`>${title}`, { timeout: 5_000 });
+      break;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await page.keyboard.press('Escape');
+    }
+  }
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible' });
   await input.press('Enter');
@@ -62,6 +74,18 @@ export async function openGroundworkSidebar(page: Page): Promise<FrameLocator> {
   if (!open) await entry.click();
   const view = groundworkWebview(page);
   await view.locator('textarea.input').waitFor({ state: 'visible', timeout: 30_000 });
+  return view;
+}
+
+/**
+ * Waits for the Groundwork view to open by itself (a command that asks shows it) and returns the
+ * chat webview. Unlike {@link openGroundworkSidebar} it never clicks the activity bar, which would
+ * race the command and could close the view again.
+ */
+export async function waitForGroundworkView(page: Page, timeout = 30_000): Promise<FrameLocator> {
+  await page.locator('.part.sidebar .composite.title', { hasText: /groundwork/i }).waitFor({ state: 'visible', timeout });
+  const view = groundworkWebview(page);
+  await view.locator('textarea.input').waitFor({ state: 'visible', timeout });
   return view;
 }
 

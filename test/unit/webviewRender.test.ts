@@ -1,6 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { renderAnswerHtml, integrityText, shortLabel, formatScore } from '../../media/src/render';
-import { applyHostMessage, MAX_TURNS, normalizeTurn, readPersisted } from '../../media/src/transcript';
+import { highlightCode, languageOf } from '../../media/src/highlight';
+import { citationTitle, disambiguate, escapeHtml, renderAnswerHtml, integrityText, shortLabel, formatScore } from '../../media/src/render';
+import { references, waitingText } from '../../media/src/turnView';
+import { applyHostMessage, MAX_TURNS, normalizeConversations, normalizeTurn, readPersisted } from '../../media/src/transcript';
+import { parseContextRefs } from '../../src/vscode/contextRefs';
+import { parseWebviewMessage } from '../../src/vscode/protocol';
 import type { CitationView, TurnView } from '../../src/vscode/protocol';
 
 const CITES: CitationView[] = [
@@ -95,26 +99,27 @@ describe('webview answer rendering', () => {
 
   it('turns [n] into a chip with the citation id, number and status', () => {
     const html = renderAnswerHtml('Tokens are signed [1].', CITES);
-    assert.match(html, /<button type="button" class="chip chip-verified" data-citation-id="0" data-n="1" data-status="verified" title="src\/auth\/token.ts:L10-L24"[^>]*>token\.ts:L10-L24<\/button>/);
+    assert.match(html, /<button type="button" class="chip chip-verified" data-citation-id="0" data-n="1" data-status="verified" title="src\/auth\/token.ts:L10-L24 — found \(source in the prompt, lines unchanged\)"[^>]*>1<\/button>/);
     assertInert(html);
   });
 
   it('marks a stale chip with the warning class and tooltip, and disables an invalid one', () => {
     const html = renderAnswerHtml('Sessions [2] and [3].', CITES);
-    assert.match(html, /class="chip chip-stale" data-citation-id="1"[^>]*title="src\/auth\/session.ts:L3-L9 — file changed since indexing/);
+    assert.match(html, /class="chip chip-stale" data-citation-id="1"[^>]*title="src\/auth\/session.ts:L3-L9 — stale: the file changed since it was indexed/);
     const invalid = /<button [^>]*class="chip chip-invalid"[^>]*>/.exec(html)?.[0];
     assert.ok(invalid, html);
     assert.match(invalid, /\sdisabled[\s>]/);
     assert.match(invalid, /data-citation-id="2"/);
-    assert.match(invalid, /title="\[3\] — not verified: there is no source \[3\] \(the answer had 2\)"/);
+    assert.match(invalid, /title="\[3\] — not a valid citation: there is no source \[3\] \(the answer had 2\)"/);
   });
 
   it('leaves [n] literal inside code spans and code blocks', () => {
     const html = renderAnswerHtml('Use `arr [1]` here.\n\n```ts\nconst x = [1];\nfoo([1]);\n```\n\n    indented [1]\n', CITES);
     assert.ok(!html.includes('class="chip'), html);
     assert.ok(html.includes('<code>arr [1]</code>'), html);
-    assert.ok(html.includes('const x = [1];'), html);
-    assert.ok(html.includes('indented [1]'), html);
+    const text = html.replace(/<[^>]+>/g, '');
+    assert.ok(text.includes('const x = [1];'), html);
+    assert.ok(text.includes('indented [1]'), html);
   });
 
   it('leaves [7] literal when the host sent no such citation', () => {
@@ -140,7 +145,7 @@ describe('webview answer rendering', () => {
 
   it('renders [n] as a disabled placeholder while the answer streams', () => {
     const html = renderAnswerHtml('Partial answer [1] and [9', [], { pending: true });
-    assert.match(html, /<button type="button" class="chip chip-pending" disabled[^>]*>\[1\]<\/button>/);
+    assert.match(html, /<button type="button" class="chip chip-pending" disabled[^>]*>1<\/button>/);
     assert.ok(html.includes('[9'), html);
     assert.ok(!html.includes('data-citation-id'), 'placeholders carry no id to send back');
   });
@@ -158,7 +163,10 @@ describe('webview answer rendering', () => {
     assertInert(html);
     assert.equal((html.match(/<button type="button" class="code-copy icon-button"/g) ?? []).length, 2, html);
     assert.ok(html.includes('<span class="code-lang">ts</span>'), html);
-    assert.ok(html.includes('<code class="language-ts">let a = 1 &lt; 2;\n</code>'), html);
+    // Highlighted (keyword and number spans), still escaped.
+    assert.ok(html.includes('<code class="hljs language-ts"><span class="hljs-keyword">let</span> a = <span class="hljs-number">1</span> &lt; <span class="hljs-number">2</span>;\n</code>'), html);
+    assert.equal((html.match(/class="code-insert icon-button"/g) ?? []).length, 2, 'each block has Insert at Cursor');
+    assert.deepEqual([...html.matchAll(/data-block="(\d+)"/g)].map((m) => m[1]), ['0', '1']);
     assert.ok(html.includes('<span class="code-lang">text</span>'), html);
   });
 
@@ -166,13 +174,76 @@ describe('webview answer rendering', () => {
     assert.equal(shortLabel('src/core/citations.ts:L64-L78'), 'citations.ts:L64-L78');
     assert.equal(shortLabel('a.ts:L1-L2'), 'a.ts:L1-L2');
     assert.equal(formatScore(0.81234), '0.812');
-    assert.equal(integrityText('3/3'), '3/3 citations verified');
-    assert.equal(integrityText('1/1'), '1/1 citation verified');
+    assert.equal(integrityText('3/3'), '3/3 citations found');
+    assert.equal(integrityText('1/1'), '1/1 citation found');
     assert.equal(integrityText('0/0'), 'no citations');
+    const weak: CitationView = { id: 0, n: 1, label: 'a.ts:L1-L2', status: 'verified', support: 'unsupported', missing: ['rateLimit'] };
+    assert.equal(integrityText('1/1', [weak]), '1/1 citation found · 1 may not support its claim');
+    assert.match(citationTitle(weak), /found, but may not support the claim: the cited lines do not mention “rateLimit”/);
+    assert.match(citationTitle(CITES[1]!), /stale: the file changed/);
+    // Counted from the citations as they are now: an edit after the answer made one stale.
+    assert.equal(integrityText('3/3', CITES), '1/3 citations found · 1 stale');
+  });
+
+  it('renders adjacent markers [1][2] and [1] [2] as one chip each, like the host parser', () => {
+    const html = renderAnswerHtml('Signed and checked [1][2]. Again [1] [2]. Code m[1][2] is not.', CITES);
+    assert.deepEqual([...html.matchAll(/data-citation-id="(\d+)"/g)].map((m) => m[1]), ['0', '1', '0', '1']);
+    assert.ok(html.includes('m[1][2]'), html);
+    assert.ok(!html.includes('[2]</'), 'no marker left as literal text');
+  });
+
+  it('shows chips compactly as their number and marks weakly supported ones', () => {
+    const html = renderAnswerHtml('A claim [1].', [{ id: 0, n: 1, label: 'src/a.ts:L1-L2', status: 'verified', support: 'partial', missing: ['x_y'] }]);
+    assert.match(html, /class="chip chip-verified chip-weak"[^>]*><span class="codicon codicon-warning" aria-hidden="true"><\/span>1<\/button>/);
+  });
+
+  it('tells files with the same name apart by their shortest distinct folder suffix', () => {
+    const names = disambiguate(['router/trie/router.ts', 'router/regexp/router.ts', 'src/index.ts', 'a/x/util.ts', 'b/x/util.ts']);
+    assert.equal(names.get('router/trie/router.ts'), 'trie/router.ts');
+    assert.equal(names.get('router/regexp/router.ts'), 'regexp/router.ts');
+    assert.equal(names.get('src/index.ts'), 'index.ts');
+    assert.equal(names.get('a/x/util.ts'), 'a/x/util.ts');
+    assert.equal(names.get('b/x/util.ts'), 'b/x/util.ts');
+  });
+
+  it('lists each cited source once in "Used N references", with the worst state of its uses', () => {
+    const t = turn('r', {
+      citations: [
+        { id: 0, n: 1, label: 'router/trie/router.ts:L1-L9', status: 'verified', support: 'supported' },
+        { id: 1, n: 2, label: 'router/regexp/router.ts:L4-L8', status: 'verified', support: 'supported' },
+        { id: 2, n: 1, label: 'router/trie/router.ts:L1-L9', status: 'verified', support: 'unsupported', missing: ['lookup'] },
+      ],
+    });
+    const refs = references(t);
+    assert.deepEqual(refs.map((r) => [r.citation.n, r.name, r.lines, r.weak]), [[1, 'trie/router.ts', ':L1-L9', true], [2, 'regexp/router.ts', ':L4-L8', false]]);
+  });
+
+  it('says what a pending turn waits for', () => {
+    assert.equal(waitingText(turn('w', { pending: true, stage: 'searching' })), 'Searching the workspace…');
+    assert.equal(waitingText(turn('w', { pending: true, stage: 'answering', provider: 'gpt-4o-mini' })), 'Waiting for gpt-4o-mini…');
+    assert.equal(waitingText(turn('w', { pending: true, stage: 'answering', flags: { weakContext: false, stale: false, truncated: false, cut: false, extractive: true } })), 'Quoting the sources…');
+  });
+
+  it('highlights known languages and only escapes unknown ones', () => {
+    assert.equal(languageOf('py'), 'python');
+    assert.equal(languageOf('TSX'), 'typescript');
+    assert.equal(languageOf('brainfuck'), undefined);
+    assert.match(highlightCode('def f(): return "<b>"', 'python', escapeHtml), /<span class="hljs-keyword">def<\/span>.*<span class="hljs-string">&quot;&lt;b&gt;&quot;<\/span>/);
+    assert.equal(highlightCode('<b>', 'nope', escapeHtml), '&lt;b&gt;');
   });
 });
 
 describe('webview transcript state', () => {
+  it('normalizes the history list and validates the messages that open it', () => {
+    assert.deepEqual(normalizeConversations([{ id: 'c1', title: 'Where is X?', at: 5, turns: 2 }, { id: '../x', title: 'bad id' }, 'junk']), [{ id: 'c1', title: 'Where is X?', at: 5, turns: 2 }]);
+    assert.deepEqual(normalizeConversations(undefined), []);
+    assert.deepEqual(parseWebviewMessage({ type: 'openConversation', id: 'c1' }), { type: 'openConversation', id: 'c1' });
+    assert.equal(parseWebviewMessage({ type: 'openConversation', id: '/etc/passwd' }), undefined);
+    assert.deepEqual(parseWebviewMessage({ type: 'retry', turnId: 't1' }), { type: 'retry', turnId: 't1' });
+    assert.equal(parseWebviewMessage({ type: 'insertCode', turnId: 't1', code: '' }), undefined);
+    assert.deepEqual(parseWebviewMessage({ type: 'runAction', action: 'openFolder' }), { type: 'runAction', action: 'openFolder' });
+  });
+
   it('applies answerStart, answerDelta and answerDone in order', () => {
     let turns = applyHostMessage([], { type: 'answerStart', turn: turn('t1') })!;
     assert.equal(turns[0]!.pending, true);
@@ -206,5 +277,14 @@ describe('webview transcript state', () => {
     assert.deepEqual(readPersisted(undefined), { v: 1, turns: [] });
     assert.deepEqual(readPersisted({ v: 2, turns: [turn('a')] }), { v: 1, turns: [] });
     assert.equal(readPersisted({ v: 1, turns: [turn('a'), { bad: true }], draft: 'hi' }).turns.length, 1);
+  });
+});
+
+describe('#file and #selection in questions', () => {
+  it('strips the references it recognises and reports each once', () => {
+    assert.deepEqual(parseContextRefs('what does #selection do? #selection'), { question: 'what does do?', refs: ['selection'] });
+    assert.deepEqual(parseContextRefs('#file how is this tested'), { question: 'how is this tested', refs: ['file'] });
+    assert.deepEqual(parseContextRefs('compare #file and #selection'), { question: 'compare and', refs: ['file', 'selection'] });
+    assert.deepEqual(parseContextRefs('issue#file #files #selection2 stay'), { question: 'issue#file #files #selection2 stay', refs: [] });
   });
 });

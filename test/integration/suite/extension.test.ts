@@ -85,6 +85,53 @@ describe('Groundwork extension', function () {
     assert.match(text, /command:groundwork\.revealAnswer\?/);
   });
 
+  it('moves cited ranges with inserted lines and marks them stale when their lines are edited', async () => {
+    const gw = await api();
+    const record = await gw.answers.ask('how are passwords hashed with scrypt and a salt?', { useHistory: false });
+    const i = record.citations.findIndex((c) => c.path === 'src/auth/passwords.ts' && c.status === 'verified');
+    assert.ok(i >= 0, JSON.stringify(record.view.citations));
+    const before = { ...record.citations[i]! };
+    const uri = vscode.Uri.file(path.join(workspaceDir(), 'src', 'auth', 'passwords.ts'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const insert = new vscode.WorkspaceEdit();
+    insert.insert(uri, new vscode.Position(0, 0), '\n\n\n\n\n');
+    assert.ok(await vscode.workspace.applyEdit(insert));
+    const moved = gw.answers.turn(record.view.id)!;
+    assert.equal(moved.citations[i]!.startLine, before.startLine! + 5);
+    assert.equal(moved.citations[i]!.status, 'verified');
+    assert.equal(moved.view.citations[i]!.label, `src/auth/passwords.ts:L${before.startLine! + 5}-L${before.endLine! + 5}`);
+    const cited = gw.answers.citedRanges.find((c) => c.turnId === record.view.id && c.path === 'src/auth/passwords.ts');
+    assert.equal(cited?.startLine, before.startLine! + 5, 'the hover range moved too');
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(uri, new vscode.Position(before.startLine! + 5 - 1, 0), '// touched\n// ');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.equal(gw.answers.turn(record.view.id)!.view.citations[i]!.status, 'stale');
+    assert.match(gw.answers.turn(record.view.id)!.view.citations[i]!.reason ?? '', /edited after this answer/);
+    // Put the file back as it was on disk.
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  it('says in the header why a configured endpoint is not used', async () => {
+    const gw = await api();
+    const c = vscode.workspace.getConfiguration('groundwork');
+    await c.update('provider', 'openai', vscode.ConfigurationTarget.Workspace);
+    await c.update('baseUrl', 'http://127.0.0.1:9/v1', vscode.ConfigurationTarget.Workspace);
+    try {
+      let st = await gw.chat.status();
+      // The provider choice is recomputed on the configuration event; wait for it, boundedly.
+      for (let i = 0; i < 50 && !st.providerProblem; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        st = await gw.chat.status();
+      }
+      assert.match(st.providerProblem ?? '', /A model is needed for http:\/\/127\.0\.0\.1:9\/v1/);
+      assert.match(st.provider, /needs groundwork\.model/);
+    } finally {
+      await c.update('baseUrl', undefined, vscode.ConfigurationTarget.Workspace);
+      await c.update('provider', 'extractive', vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   it('declares settings whose defaults equal the code defaults', () => {
     const c = vscode.workspace.getConfiguration('groundwork');
     for (const [key, value] of Object.entries(SETTINGS_DEFAULTS)) {
@@ -109,12 +156,22 @@ describe('Groundwork extension', function () {
   it('runs the status, chunks and evaluation commands', async () => {
     const gw = await api();
     await vscode.commands.executeCommand('groundwork.showStatus');
-    assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', /# Groundwork index status/);
+    const status = vscode.window.activeTextEditor?.document;
+    assert.match(status?.getText() ?? '', /# Groundwork index status/);
+    // A read-only report, not an Untitled document: closing it never asks "Save changes?".
+    assert.equal(status?.uri.scheme, 'groundwork-report');
+    assert.equal(status?.isUntitled, false);
+    assert.equal(status?.isDirty, false);
+    assert.equal(status?.languageId, 'markdown');
     await vscode.window.showTextDocument(vscode.Uri.file(path.join(workspaceDir(), 'src', 'auth', 'session.ts')));
     await vscode.commands.executeCommand('groundwork.showChunks');
     const queries = path.join(gw.index.indexDir, '..', 'eval-queries.jsonl');
     fs.writeFileSync(queries, `${JSON.stringify({ id: 'q1', query: 'token bucket rate limit', expected: ['src/http/rateLimit.ts'] })}\n`);
     const metrics = await vscode.commands.executeCommand<{ mrrAt10: number }>('groundwork.runEvaluation', vscode.Uri.file(queries));
     assert.equal(metrics?.mrrAt10, 1);
+    const report = vscode.window.activeTextEditor?.document;
+    assert.equal(report?.uri.scheme, 'groundwork-report');
+    assert.equal(report?.isDirty, false);
+    assert.ok(!vscode.workspace.textDocuments.some((d) => d.isUntitled && d.isDirty), 'no dirty Untitled documents were opened');
   });
 });
