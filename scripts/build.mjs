@@ -79,6 +79,32 @@ const vectraDeepImport = {
 };
 
 /**
+ * vectra's LocalIndex requires wink-nlp, its English model and wink-bm25-text-search at load time for
+ * its own BM25 (which we never call: lexical search is src/core/lexicalIndex.ts), and its codec barrel
+ * pulls in protobufjs for the ProtobufCodec (we plug in BinaryVectorCodec). Together they were ~3.7 MB
+ * of each engine bundle (~80%). Inside vectra these imports resolve to stubs that throw a clear error
+ * if vectra ever reaches them; test/unit/bundle.test.ts checks the bundles stay free of them.
+ */
+const VECTRA_UNUSED = ['wink-nlp', 'wink-eng-lite-web-model', 'wink-bm25-text-search', 'protobufjs'];
+const vectraUnused = {
+  name: 'vectra-unused',
+  setup(build) {
+    const filter = new RegExp(`^(${VECTRA_UNUSED.join('|')})$`);
+    const vectraDir = `${path.sep}node_modules${path.sep}vectra${path.sep}`;
+    build.onResolve({ filter }, (a) => (a.importer.includes(vectraDir) ? { path: a.path, namespace: 'vectra-unused' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'vectra-unused' }, (a) => {
+      const message = `${a.path} is not bundled with Groundwork (vectra's BM25 and protobuf codec are not used).`;
+      // protobufjs is required lazily inside a try/catch (vectra rewords the failure); the wink
+      // modules are required eagerly and only called by vectra's BM25, so they throw when called.
+      const contents = a.path === 'protobufjs'
+        ? `throw new Error(${JSON.stringify(message)});`
+        : `module.exports = function unavailable() { throw new Error(${JSON.stringify(message)}); };`;
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+/**
  * The ESM build of web-tree-sitter relies on import.meta.url and fails in a CJS bundle; use its CJS
  * build (which the package's exports map only offers to `require`, hence the explicit resolution).
  */
@@ -141,7 +167,7 @@ const common = {
   sourcemap: production ? false : 'linked',
   minify: production,
   logLevel: 'warning',
-  plugins: [vectraDeepImport, webTreeSitterCjs],
+  plugins: [vectraDeepImport, vectraUnused, webTreeSitterCjs],
   // transformers.js imports sharp at top level; text embeddings never touch images.
   external: ['vscode', 'sharp', 'onnxruntime-node'],
 };

@@ -16,6 +16,7 @@ const PAGE = 65536;
 interface Exports {
   memory: WebAssembly.Memory;
   dots16: (mat: number, q: number, rows: number, dims: number, out: number) => void;
+  dotsI8: (mat: number, q: number, rows: number, dims: number, out: number) => void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -88,3 +89,66 @@ export class DotKernel {
 function align16(n: number): number {
   return (n + 15) & ~15;
 }
+
+/**
+ * The int8 variant: a `capacity × dimensions` matrix of int8 codes at offset 0 of WebAssembly memory,
+ * scored against an int16 query (the int8-quantised query, widened once per query) by `dotsI8`.
+ * Four times less memory than {@link DotKernel} (384 MB instead of 1.5 GB at 1M × 384).
+ */
+export class Int8Kernel {
+  private view = new Int8Array(0);
+  private bytes = 0;
+
+  private constructor(
+    private readonly exports: Exports,
+    readonly dimensions: number,
+  ) {}
+
+  /** A kernel for `dimensions`-d codes, or undefined when SIMD scoring is unavailable. */
+  static tryLoad(dimensions: number): Int8Kernel | undefined {
+    if (dimensions % 16 !== 0) return undefined;
+    const mod = compile();
+    if (!mod) return undefined;
+    try {
+      const instance = new WebAssembly.Instance(mod, {});
+      const exports = instance.exports as unknown as Exports;
+      if (typeof exports.dotsI8 !== 'function') return undefined;
+      return new Int8Kernel(exports, dimensions);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The codes: `capacity × dimensions` int8 at offset 0. Re-read after any call that may grow memory. */
+  get matrix(): Int8Array {
+    if (this.view.buffer !== this.exports.memory.buffer || this.view.length !== this.bytes) {
+      this.view = new Int8Array(this.exports.memory.buffer, 0, this.bytes);
+    }
+    return this.view;
+  }
+
+  private ensureBytes(bytes: number): void {
+    const have = this.exports.memory.buffer.byteLength;
+    if (bytes > have) this.exports.memory.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  /** Makes room for `rows` rows, keeping the rows already there. */
+  reserve(rows: number): void {
+    const bytes = rows * this.dimensions;
+    if (bytes > this.bytes) {
+      this.ensureBytes(bytes);
+      this.bytes = bytes;
+    }
+  }
+
+  /** Integer dot products of rows [0, rows) with `query` (int8 values in int16 lanes); valid until the next call. */
+  score(query: Int16Array, rows: number): Int32Array {
+    const qOff = align16(this.bytes);
+    const outOff = align16(qOff + this.dimensions * 2);
+    this.ensureBytes(outOff + rows * 4);
+    new Int16Array(this.exports.memory.buffer, qOff, this.dimensions).set(query);
+    this.exports.dotsI8(0, qOff, rows, this.dimensions, outOff);
+    return new Int32Array(this.exports.memory.buffer, outOff, rows);
+  }
+}
+

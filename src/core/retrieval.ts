@@ -188,7 +188,7 @@ export async function search(index: WorkspaceIndex, query: string, options: Sear
   };
   if (retrievers.includes('lexical')) fuse(index.lexical.search(analyzed.terms, o.candidates, { maxTerms: o.maxQueryTerms, b: o.chunkB }), 'lexical', o.lexicalWeight);
   if (retrievers.includes('vector')) {
-    const [qv] = await index.embedder!.embed([analyzed.embedText], o.signal);
+    const qv = await index.embedder!.embedQuery(analyzed.embedText, o.signal);
     if (qv) fuse(index.vectors!.query(qv, o.candidates), 'vector', o.vectorWeight);
   }
   normalise([...evidence.values()]);

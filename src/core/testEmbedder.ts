@@ -25,6 +25,12 @@ export class HashingTestEmbedder implements Embedder {
     return texts.map((t) => this.vector(t));
   }
 
+  /** Queries and documents are hashed alike (no model, so no markers); counted as one `embed` call. */
+  async embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
+    const [v] = await this.embed([text], signal);
+    return v!;
+  }
+
   private vector(text: string): Float32Array {
     const v = new Float32Array(this.dimensions);
     for (const term of codeTerms(text)) {

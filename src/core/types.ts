@@ -37,13 +37,20 @@ export interface ChunkFileResult {
   fallbackReason?: string;
 }
 
-/** Turns text into vectors. Real implementations live in src/providers; tests use a test embedder. */
+/**
+ * Turns text into vectors. Real implementations live in src/providers; tests use a test embedder.
+ * Documents and queries are embedded by different methods because retrieval models are trained with
+ * different markers for each (e.g. bge's query instruction, e5's `query: ` / `passage: `); the
+ * implementation applies its model's markers, callers pass plain text.
+ */
 export interface Embedder {
-  /** Identifies the model; stored in the manifest so a change triggers a rebuild of the vectors. */
+  /** Identifies the model (and its document marker); stored in the manifest so a change rebuilds the vectors. */
   readonly id: string;
   readonly dimensions: number;
-  /** Returns one vector per text, L2-normalised, each of length `dimensions`. */
+  /** Embeds documents (indexed chunks): one vector per text, L2-normalised, each of length `dimensions`. */
   embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Embeds one search query: an L2-normalised vector of length `dimensions`, comparable with {@link embed}'s. */
+  embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array>;
 }
 
 /** A small logging port; front ends adapt it (stderr for the CLI, an output channel in VS Code). */

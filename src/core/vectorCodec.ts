@@ -158,6 +158,18 @@ export function validateVector(v: ArrayLike<number>, dimensions: number, context
 }
 
 /**
+ * Byte offset of the first float32 vector in an encoded shard (see the layout below), read from its
+ * header; row `i` starts at `offset + i × dimensions × 4`. Lets a reader fetch single rows with
+ * positioned reads instead of decoding the whole shard.
+ */
+export function shardVectorOffset(header: Uint8Array): number {
+  if (header.length < HEADER_BYTES) throw new IndexCorruptError('truncated', `${header.length} header bytes, need ${HEADER_BYTES}`);
+  const dv = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
+  const count = dv.getUint32(12, true);
+  return align8(HEADER_BYTES + dv.getUint32(24, true) + dv.getUint32(28, true)) + count * 8;
+}
+
+/**
  * vectra `IndexCodec` writing one shard as a compact, checksummed binary file.
  *
  * Layout (little-endian):

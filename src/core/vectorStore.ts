@@ -18,11 +18,12 @@ import { LocalIndex } from 'vectra/lib/LocalIndex';
 import type { IndexItem } from 'vectra/lib/types';
 import { silentLogger, type Logger } from './types';
 import { AtomicFileStorage } from './atomicStorage';
-import { DotKernel } from './dotKernel';
+import { DotKernel, Int8Kernel } from './dotKernel';
 import { isAtomicTempFile, shardOf, writeFileAtomic } from './fsUtil';
 import {
   BinaryVectorCodec,
   IndexCorruptError,
+  shardVectorOffset,
   IndexMismatchError,
   VectorStoreError,
   validateVector,
@@ -76,6 +77,33 @@ export const VECTRA_INSERT_SCAN_BUDGET = 2_000_000;
  * files may belong to a writer in another process and are left alone.
  */
 export const TEMP_FILE_MAX_AGE_MS = 10 * 60 * 1000;
+
+/**
+ * In-memory precision of the scoring matrix. `float32`: the vectors as stored (exact scores, 4 bytes
+ * per dimension). `int8`: each row quantised to int8 codes with one scale per row (1 byte per
+ * dimension: 384 MB instead of 1.5 GB at 1M × 384); a query scores every row approximately, then
+ * re-scores the best {@link INT8_RESCORE_FACTOR} × k (at least {@link INT8_RESCORE_MIN}) candidates
+ * exactly with their float32 vectors read from the shard files, so returned scores are exact and
+ * only the candidate set is approximate (recall@10 in docs/benchmarks.md). `auto`: int8 from
+ * {@link INT8_AUTO_ROWS} stored vectors on, float32 below. The files on disk are float32 either way.
+ */
+export type VectorPrecision = 'float32' | 'int8' | 'auto';
+
+/**
+ * Stored vectors from which `auto` precision quantises to int8. Default 250,000 (~370 MB of float32
+ * at 384-d, where the float matrix starts to dominate the process), range ≥ 0. Decided at open.
+ */
+export const INT8_AUTO_ROWS = 250_000;
+
+/**
+ * int8 candidates re-scored exactly per requested hit. Default 4 (k = 10 → 40, raised to
+ * {@link INT8_RESCORE_MIN}), range ≥ 1. Higher = closer to exact search, one ~1.5 KB positioned read
+ * of a float row per candidate.
+ */
+export const INT8_RESCORE_FACTOR = 4;
+
+/** Minimum number of int8 candidates re-scored per query. Default 100, range ≥ 1. */
+export const INT8_RESCORE_MIN = 100;
 
 /** Name of the store descriptor inside the index folder; written last on creation. */
 export const STORE_META_FILE = 'vectors.json';
@@ -134,6 +162,12 @@ export interface VectorStoreOptions {
   readOnly?: boolean;
   /** See {@link VECTRA_INSERT_SCAN_BUDGET}; tests and benchmarks set it to force one write path. */
   vectraInsertScanBudget?: number;
+  /** See {@link VectorPrecision}. Default `auto`. */
+  precision?: VectorPrecision;
+  /** Overrides {@link INT8_AUTO_ROWS} for `auto`. */
+  int8AutoRows?: number;
+  /** Overrides {@link INT8_RESCORE_FACTOR} and {@link INT8_RESCORE_MIN} (benchmarks measure recall with them). */
+  int8Rescore?: { factor: number; min: number };
 }
 
 
@@ -187,6 +221,23 @@ export class VectorStore {
   }
   private jsMatrix: Float32Array;
   private kernel: DotKernel | undefined;
+  /** int8 precision only: codes (in WebAssembly memory when SIMD is available, else jsCodes). */
+  private kernel8: Int8Kernel | undefined;
+  private jsCodes = new Int8Array(0);
+  /** int8 precision only: per-row scale (code × scale ≈ value), shard and position in its shard file. */
+  private rowScale = new Float32Array(0);
+  private rowShard = new Uint16Array(0);
+  private rowPos = new Uint32Array(0);
+  /**
+   * int8 precision only: an open descriptor per shard file and the byte offset of its vectors. The
+   * descriptor is the file the positions were read from: a writer that replaces the file (rename)
+   * does not change what it reads, and this process swaps it after its own writes.
+   */
+  private shardFd: number[] = [];
+  private shardVecOff: number[] = [];
+  private readonly rowBuf: Float32Array;
+  private rescoreFactor = INT8_RESCORE_FACTOR;
+  private rescoreMin = INT8_RESCORE_MIN;
   private alive: Uint8Array;
   private capacity: number;
   private rows = 0;
@@ -214,9 +265,26 @@ export class VectorStore {
     private readonly insertScanBudget: number,
     /** True when opened with `readOnly`: writes throw. */
     readonly readOnly: boolean,
+    /** In-memory precision (`auto` resolved at open). */
+    readonly precision: 'float32' | 'int8',
   ) {
     this.codec = new BinaryVectorCodec(dimensions);
     this.capacity = Math.max(16, initialCapacity);
+    this.rowBuf = new Float32Array(dimensions);
+    this.alive = new Uint8Array(this.capacity);
+    this.shardLive = new Int32Array(shardCount);
+    this.jsMatrix = new Float32Array(0);
+    if (precision === 'int8') {
+      this.kernel8 = Int8Kernel.tryLoad(dimensions);
+      if (this.kernel8) this.kernel8.reserve(this.capacity);
+      else this.jsCodes = new Int8Array(this.capacity * dimensions);
+      this.rowScale = new Float32Array(this.capacity);
+      this.rowShard = new Uint16Array(this.capacity);
+      this.rowPos = new Uint32Array(this.capacity);
+      this.shardFd = new Array<number>(shardCount).fill(-1);
+      this.shardVecOff = new Array<number>(shardCount).fill(0);
+      return;
+    }
     this.kernel = DotKernel.tryLoad(dimensions);
     if (this.kernel) {
       this.kernel.reserve(this.capacity);
@@ -224,8 +292,10 @@ export class VectorStore {
     } else {
       this.jsMatrix = new Float32Array(this.capacity * dimensions);
     }
-    this.alive = new Uint8Array(this.capacity);
-    this.shardLive = new Int32Array(shardCount);
+  }
+
+  private get codes(): Int8Array {
+    return this.kernel8 ? this.kernel8.matrix : this.jsCodes;
   }
 
   /**
@@ -280,29 +350,50 @@ export class VectorStore {
       }
       capacity += Math.floor(size / (dims * 4 + 8));
     }
-    const store = new VectorStore(dir, dims, shards, logger, capacity, opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET, opts.readOnly ?? false);
+    const want = opts.precision ?? 'auto';
+    const precision = want === 'auto' ? (capacity >= (opts.int8AutoRows ?? INT8_AUTO_ROWS) ? 'int8' : 'float32') : want;
+    const store = new VectorStore(dir, dims, shards, logger, capacity, opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET, opts.readOnly ?? false, precision);
+    if (opts.int8Rescore) {
+      store.rescoreFactor = Math.max(0, opts.int8Rescore.factor);
+      store.rescoreMin = Math.max(1, Math.floor(opts.int8Rescore.min));
+    }
     // Read shard i+1 while shard i is checked and copied: overlaps disk I/O with decoding, at the cost
     // of two shard buffers (~2 × 5 MB at 100k × 384) alive at once.
-    let next = store.readShard(0);
+    try {
+      await store.loadAllShards(files);
+    } catch (err) {
+      store.closeShardFiles();
+      throw err;
+    }
+    if (!opts.readOnly) await store.removeOldTempFiles();
+    logger.debug?.(`vector store: opened ${store.count} vectors (${store.precision}) in ${shards} shards in ${(performance.now() - t0).toFixed(0)} ms`);
+    return store;
+  }
+
+  private async loadAllShards(files: string[]): Promise<void> {
+    const shards = this.shardCount;
+    let next = this.readShard(0);
     for (let i = 0; i < shards; i++) {
       const items = await next;
       if (i + 1 < shards) {
-        next = store.readShard(i + 1);
+        next = this.readShard(i + 1);
         next.catch(() => undefined); // handled when awaited; avoids an unhandled rejection if we throw first
       }
+      // A file's items are consecutive, so the path hash is computed once per file, not per item
+      // (hashing every item's path was ~40% of opening 300k items).
+      let checked: string | undefined;
       for (const item of items) {
         const md = item.metadata as unknown as ChunkVectorMetadata;
+        if (md.path === checked) continue;
+        checked = md.path;
         // A path in the wrong shard means the files were mixed up (copied from another store, renamed);
         // updates would then miss it, so refuse rather than serve stale vectors.
         if (shardOf(md.path, shards) !== i) {
           throw new IndexCorruptError('misplaced', `item ${item.id} of ${md.path} belongs in ${shardName(shardOf(md.path, shards))}`, files[i]);
         }
       }
-      store.appendRows(i, items);
+      this.appendRows(i, items, true);
     }
-    if (!opts.readOnly) await store.removeOldTempFiles();
-    logger.debug?.(`vector store: opened ${store.count} vectors in ${shards} shards in ${(performance.now() - t0).toFixed(0)} ms`);
-    return store;
   }
 
   /**
@@ -472,7 +563,10 @@ export class VectorStore {
         added.push({ id: item.id, metadata: { path: p, hash: item.hash }, vector: item.vector as unknown as number[], norm: 0 });
       }
     }
-    this.appendRows(shard, added);
+    this.appendRows(shard, added, false);
+    // int8: the re-scoring reads rows from the file just written; read it back through a descriptor
+    // (the file is the truth if another writer raced us) and re-point the shard's rows at it.
+    if (this.precision === 'int8') finalItems = await this.refreshPositions(shard);
     if (this.shardLive[shard] !== finalItems.length) {
       // Memory disagrees with the file we just wrote: another writer touched the shard (the lock was
       // not held). Resynchronise this shard from the file so memory never mixes in foreign vectors.
@@ -492,15 +586,79 @@ export class VectorStore {
     const q = vector instanceof Float32Array ? vector : Float32Array.from(vector);
     const want = Math.min(Math.floor(k), this.count);
     if (!(want > 0)) return [];
+    if (this.precision === 'int8') return this.queryInt8(q, want);
+    const rows = this.topRows(want, this.kernel ? this.kernel.score(q, this.rows) : undefined, q);
+    const hits: VectorHit[] = rows.map(([r, score]) => ({ id: this.ids[r]!, path: this.paths[r]!, hash: this.hashes[r]!, score }));
+    hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return hits;
+  }
+
+  /**
+   * int8 precision: approximate scores for every row (integer dot products of int8 codes, times the
+   * row's scale), then the best candidates re-scored exactly with their float32 rows read from the
+   * shard files (one positioned read each).
+   */
+  private queryInt8(q: Float32Array, want: number): VectorHit[] {
+    const dims = this.dimensions;
+    let qmax = 0;
+    for (let j = 0; j < dims; j++) qmax = Math.max(qmax, Math.abs(q[j]!));
+    const q16 = new Int16Array(dims);
+    if (qmax > 0) for (let j = 0; j < dims; j++) q16[j] = Math.round((q[j]! * 127) / qmax);
+    const rows = this.rows;
+    let approx: Float32Array;
+    if (this.kernel8) {
+      const ints = this.kernel8.score(q16, rows);
+      approx = new Float32Array(rows);
+      for (let r = 0; r < rows; r++) approx[r] = ints[r]! * this.rowScale[r]!;
+    } else {
+      approx = new Float32Array(rows);
+      const c = this.jsCodes;
+      for (let r = 0, o = 0; r < rows; r++, o += dims) {
+        let s = 0;
+        for (let j = 0; j < dims; j++) s += c[o + j]! * q16[j]!;
+        approx[r] = s * this.rowScale[r]!;
+      }
+    }
+    const candidates = this.topRows(Math.min(this.count, Math.max(this.rescoreMin, want, Math.ceil(want * this.rescoreFactor))), approx, q);
+    const buf = this.rowBuf;
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, dims * 4);
+    const hits: VectorHit[] = [];
+    for (const [r] of candidates) {
+      const shard = this.rowShard[r]!;
+      const pos = this.shardVecOff[shard]! + this.rowPos[r]! * dims * 4;
+      const n = fs.readSync(this.shardFd[shard]!, bytes, 0, bytes.length, pos);
+      if (n !== bytes.length) throw new IndexCorruptError('truncated', `row ${this.rowPos[r]} of ${this.ids[r]} is past the end of the file`, this.shardFile(shard));
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let j = 0;
+      for (; j + 3 < dims; j += 4) {
+        s0 += buf[j]! * q[j]!;
+        s1 += buf[j + 1]! * q[j + 1]!;
+        s2 += buf[j + 2]! * q[j + 2]!;
+        s3 += buf[j + 3]! * q[j + 3]!;
+      }
+      for (; j < dims; j++) s0 += buf[j]! * q[j]!;
+      // Same rounding as the float32 kernel's result (a float32 score), so both precisions agree.
+      hits.push({ id: this.ids[r]!, path: this.paths[r]!, hash: this.hashes[r]!, score: Math.fround(s0 + s1 + s2 + s3) });
+    }
+    hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return hits.slice(0, want);
+  }
+
+  /**
+   * The `want` best live rows as [row, score] (unordered): by `scores[r]` when given, else by the
+   * float32 dot product with `q` computed here. Ties are broken by id so results do not depend on row
+   * order.
+   */
+  private topRows(want: number, scores: Float32Array | undefined, q: Float32Array): Array<[number, number]> {
     const heapScore = new Float64Array(want);
     const heapRow = new Int32Array(want);
     let size = 0;
     const ids = this.ids;
-    const m = this.matrix;
     const alive = this.alive;
     const dims = this.dimensions;
     const d4 = dims - (dims % 4);
     const rows = this.rows;
+    const m = scores ? undefined : this.matrix;
     // "a is worse than b": lower score, or same score and larger id. The heap root is the worst kept hit.
     const worse = (sa: number, ra: number, sb: number, rb: number): boolean => sa < sb || (sa === sb && ids[ra]! > ids[rb]!);
     const siftDown = (): void => {
@@ -534,14 +692,13 @@ export class VectorStore {
         siftDown();
       }
     };
-    // With the SIMD kernel every row is scored in one WebAssembly call; the loop below then only
-    // keeps the top k. Without it, the dot product is computed inline.
-    const simd = this.kernel ? this.kernel.score(q, rows) : undefined;
+    // With a scores array (SIMD kernel, int8 approximations) the loop below only keeps the top k;
+    // without it, the dot product is computed inline.
     let o = 0;
     for (let r = 0; r < rows; r++, o += dims) {
       if (alive[r] === 0) continue;
-      if (simd) {
-        pushHit(simd[r]!, r);
+      if (scores) {
+        pushHit(scores[r]!, r);
         continue;
       }
       // Four accumulators break the add dependency chain; measured 27 ms vs 39-60 ms for a plain loop
@@ -550,21 +707,17 @@ export class VectorStore {
       let p = o;
       let j = 0;
       for (; j < d4; j += 4, p += 4) {
-        s0 += m[p]! * q[j]!;
-        s1 += m[p + 1]! * q[j + 1]!;
-        s2 += m[p + 2]! * q[j + 2]!;
-        s3 += m[p + 3]! * q[j + 3]!;
+        s0 += m![p]! * q[j]!;
+        s1 += m![p + 1]! * q[j + 1]!;
+        s2 += m![p + 2]! * q[j + 2]!;
+        s3 += m![p + 3]! * q[j + 3]!;
       }
-      for (; j < dims; j++, p++) s0 += m[p]! * q[j]!;
+      for (; j < dims; j++, p++) s0 += m![p]! * q[j]!;
       pushHit(s0 + s1 + s2 + s3, r);
     }
-    const hits: VectorHit[] = [];
-    for (let i = 0; i < size; i++) {
-      const r = heapRow[i]!;
-      hits.push({ id: ids[r]!, path: this.paths[r]!, hash: this.hashes[r]!, score: heapScore[i]! });
-    }
-    hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return hits;
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < size; i++) out.push([heapRow[i]!, heapScore[i]!]);
+    return out;
   }
 
   /** Waits for pending writes, then releases memory. Further calls throw. Idempotent. */
@@ -574,6 +727,9 @@ export class VectorStore {
     this.closed = true;
     this.jsMatrix = new Float32Array(0);
     this.kernel = undefined;
+    this.kernel8 = undefined;
+    this.jsCodes = new Int8Array(0);
+    this.closeShardFiles();
     this.alive = new Uint8Array(0);
     this.ids = [];
     this.paths = [];
@@ -597,6 +753,7 @@ export class VectorStore {
   /** Loads one shard through vectra (our storage + codec); any failure becomes IndexCorruptError. */
   private async readShard(i: number): Promise<IndexItem[]> {
     const file = this.shardFile(i);
+    if (this.precision === 'int8') return this.readShardForRows(i);
     // A fresh LocalIndex per read: vectra caches the whole shard once loaded, and the matrix is the only
     // long-lived copy we want.
     const li = new LocalIndex(path.join(this.dir, shardName(i)), SHARD_INDEX_FILE, this.storage, this.codec);
@@ -608,13 +765,67 @@ export class VectorStore {
     }
   }
 
+  /**
+   * int8 precision: reads shard `i` through a descriptor that stays open for re-scoring, decodes it with
+   * the same codec vectra uses, and records where its vectors start. The previous descriptor of the
+   * shard (if any) is closed: positions assigned from these items refer to this file.
+   */
+  private async readShardForRows(i: number): Promise<IndexItem[]> {
+    const file = this.shardFile(i);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (err) {
+      throw new IndexCorruptError('missing', (err as Error).message, file, { cause: err });
+    }
+    try {
+      const buf = fs.readFileSync(fd);
+      const items = this.codec.deserializeIndex(buf).items;
+      const vecOff = shardVectorOffset(buf);
+      const old = this.shardFd[i]!;
+      this.shardFd[i] = fd;
+      this.shardVecOff[i] = vecOff;
+      if (old >= 0) fs.closeSync(old);
+      return items;
+    } catch (err) {
+      fs.closeSync(fd);
+      if (err instanceof IndexCorruptError) throw err.withPath(file);
+      throw new IndexCorruptError('unreadable', (err as Error).message, file, { cause: err });
+    }
+  }
+
+  /** Closes the int8 re-scoring descriptors. */
+  private closeShardFiles(): void {
+    for (let i = 0; i < this.shardFd.length; i++) {
+      const fd = this.shardFd[i]!;
+      if (fd >= 0) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // Already closed; nothing to release.
+        }
+      }
+      this.shardFd[i] = -1;
+    }
+  }
+
   /** Ensures room for `n` more rows, compacting first when that frees enough, else growing 1.5×. */
   private reserve(n: number): void {
     if (this.rows + n <= this.capacity) return;
     if (this.dead > 0) this.compact();
     if (this.rows + n <= this.capacity) return;
     const cap = Math.max(this.rows + n, Math.ceil(this.capacity * 1.5), 1024);
-    if (this.kernel) {
+    if (this.precision === 'int8') {
+      if (this.kernel8) this.kernel8.reserve(cap);
+      else {
+        const c = new Int8Array(cap * this.dimensions);
+        c.set(this.jsCodes.subarray(0, this.rows * this.dimensions));
+        this.jsCodes = c;
+      }
+      this.rowScale = grow(this.rowScale, cap, this.rows);
+      this.rowShard = grow(this.rowShard, cap, this.rows);
+      this.rowPos = grow(this.rowPos, cap, this.rows);
+    } else if (this.kernel) {
       // WebAssembly memory grows in place: existing rows stay where they are.
       this.kernel.reserve(cap);
     } else {
@@ -628,19 +839,38 @@ export class VectorStore {
     this.capacity = cap;
   }
 
-  private appendRows(shard: number, items: IndexItem[]): void {
+  /**
+   * Appends rows for `items` of `shard`. `inFileOrder`: the items are the shard file's, in its order, so
+   * their positions in it are known (int8 re-scoring reads rows by position); otherwise the positions
+   * are set by {@link VectorStore.refreshPositions} after the write.
+   */
+  private appendRows(shard: number, items: IndexItem[], inFileOrder: boolean): void {
     this.reserve(items.length);
     const dims = this.dimensions;
-    for (const item of items) {
+    const int8 = this.precision === 'int8';
+    const codes = int8 ? this.codes : undefined;
+    const m = int8 ? undefined : this.matrix;
+    // Items of one file are consecutive: look the path up once per run of items, not per item.
+    let lastPath: string | undefined;
+    let rowsOfPath: number[] | undefined;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k]!;
       const md = item.metadata as unknown as ChunkVectorMetadata;
       const r = this.rows++;
-      this.matrix.set(item.vector, r * dims);
+      if (codes) {
+        this.rowScale[r] = quantizeRow(item.vector as unknown as Float32Array, codes, r * dims, dims);
+        this.rowShard[r] = shard;
+        this.rowPos[r] = inFileOrder ? k : 0;
+      } else m!.set(item.vector, r * dims);
       this.alive[r] = 1;
       this.ids[r] = item.id;
-      let rowsOfPath = this.pathRows.get(md.path);
-      if (!rowsOfPath) {
-        rowsOfPath = [];
-        this.pathRows.set(md.path, rowsOfPath);
+      if (md.path !== lastPath || !rowsOfPath) {
+        lastPath = md.path;
+        rowsOfPath = this.pathRows.get(md.path);
+        if (!rowsOfPath) {
+          rowsOfPath = [];
+          this.pathRows.set(md.path, rowsOfPath);
+        }
       }
       // Reuse the map's key so all rows of a file share one string instance.
       this.paths[r] = rowsOfPath.length > 0 ? this.paths[rowsOfPath[0]!]! : md.path;
@@ -664,7 +894,27 @@ export class VectorStore {
       if (shardOf(p, this.shardCount) === shard) this.removePath(shard, p);
     }
     this.shardLive[shard] = 0;
-    this.appendRows(shard, items);
+    this.appendRows(shard, items, true);
+  }
+
+  /**
+   * int8 precision, after this process rewrote `shard`: re-opens the file (the positions of kept rows
+   * moved) and returns its items; each live row of the shard gets its position in the new file.
+   */
+  private async refreshPositions(shard: number): Promise<IndexItem[]> {
+    const items = await this.readShardForRows(shard);
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k]!;
+      const rows = this.pathRows.get((item.metadata as unknown as ChunkVectorMetadata).path);
+      if (!rows) continue;
+      for (const r of rows) {
+        if (this.ids[r] === item.id) {
+          this.rowPos[r] = k;
+          break;
+        }
+      }
+    }
+    return items;
   }
 
   /** Moves live rows down over dead ones (order preserved) and rebuilds the path → rows map. */
@@ -674,7 +924,12 @@ export class VectorStore {
     for (let r = 0; r < this.rows; r++) {
       if (this.alive[r] === 0) continue;
       if (w !== r) {
-        this.matrix.copyWithin(w * dims, r * dims, (r + 1) * dims);
+        if (this.precision === 'int8') {
+          this.codes.copyWithin(w * dims, r * dims, (r + 1) * dims);
+          this.rowScale[w] = this.rowScale[r]!;
+          this.rowShard[w] = this.rowShard[r]!;
+          this.rowPos[w] = this.rowPos[r]!;
+        } else this.matrix.copyWithin(w * dims, r * dims, (r + 1) * dims);
         this.ids[w] = this.ids[r]!;
         this.paths[w] = this.paths[r]!;
         this.hashes[w] = this.hashes[r]!;
@@ -929,3 +1184,27 @@ function holdLock(lockPath: string, info: LockInfo, staleMs: number, logger: Log
     await fs.promises.unlink(lockPath).catch(() => undefined);
   };
 }
+
+/** A copy of `a` with length `cap`, keeping its first `used` values. */
+function grow<T extends Float32Array | Uint16Array | Uint32Array>(a: T, cap: number, used: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a.subarray(0, used));
+  return b;
+}
+
+/**
+ * Writes the int8 codes of `v` at `codes[off..off + dims)` and returns the row's scale: codes are
+ * round(v / scale) with scale = max |v| / 127, so the largest component uses the full range.
+ */
+function quantizeRow(v: Float32Array, codes: Int8Array, off: number, dims: number): number {
+  let max = 0;
+  for (let j = 0; j < dims; j++) max = Math.max(max, Math.abs(v[j]!));
+  if (max === 0) {
+    codes.fill(0, off, off + dims);
+    return 0;
+  }
+  const inv = 127 / max;
+  for (let j = 0; j < dims; j++) codes[off + j] = Math.round(v[j]! * inv);
+  return max / 127;
+}
+

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Embedder } from '../core/types';
+import { documentPrefixTag, prefixesFor, type EmbeddingPrefixes } from './embeddingPrefixes';
 import type { DownloadWorkerInit, EmbedWorkerInit, LocalDtype, MainToWorker, Pooling, WorkerFailure, WorkerToMain } from './localEmbedderWorker';
 
 export type { LocalDtype, Pooling } from './localEmbedderWorker';
@@ -374,7 +375,10 @@ class WorkerHandle {
  * it is running. If the worker dies, pending calls reject and the next call starts a new one.
  */
 export class LocalEmbedder implements Embedder {
-  /** `local:<modelId>`; stored in the index manifest so a model change rebuilds the vectors. */
+  /**
+   * `local:<modelId>`, plus `#doc:<marker>` for models whose documents get a marker (see
+   * embeddingPrefixes.ts); stored in the index manifest so a model change rebuilds the vectors.
+   */
   readonly id: string;
   readonly dimensions: number;
   readonly modelId: string;
@@ -386,6 +390,8 @@ export class LocalEmbedder implements Embedder {
   readonly maxTokens: number;
   /** Milliseconds the first worker took to load the model (tokenizer + ONNX session + one probe). */
   readonly loadMs: number;
+  /** The model's query and document markers (from its id; empty for models without any). */
+  readonly prefixes: EmbeddingPrefixes;
   /** Counters since open. */
   readonly stats: LocalEmbedderStats;
   private handle: WorkerHandle | undefined;
@@ -398,7 +404,8 @@ export class LocalEmbedder implements Embedder {
     info: { dimensions: number; threadId: number; loadMs: number },
     stats: LocalEmbedderStats,
   ) {
-    this.id = `local:${options.modelId}`;
+    this.prefixes = prefixesFor(options.modelId);
+    this.id = `local:${options.modelId}${documentPrefixTag(this.prefixes)}`;
     this.dimensions = info.dimensions;
     this.modelId = options.modelId;
     this.modelDir = options.modelDir;
@@ -455,8 +462,19 @@ export class LocalEmbedder implements Embedder {
     }
   }
 
-  /** Returns one unit vector per text, in input order. */
+  /** Embeds documents (with the model's document marker): one unit vector per text, in input order. */
   async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const p = this.prefixes.document;
+    return this.embedTexts(p ? texts.map((t) => p + t) : texts, signal);
+  }
+
+  /** Embeds one search query, with the model's query marker (bge's instruction, `query: `, …). */
+  async embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
+    const [v] = await this.embedTexts([this.prefixes.query + text], signal);
+    return v!;
+  }
+
+  private async embedTexts(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
     signal?.throwIfAborted();
     if (this.closed) throw new LocalEmbedderError('worker-exited', 'The local embedder was closed.');
     if (texts.length === 0) return [];

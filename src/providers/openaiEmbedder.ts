@@ -9,6 +9,7 @@
  * checked before it reaches the index.
  */
 import type { Embedder } from '../core/types';
+import { documentPrefixTag, prefixesFor, type EmbeddingPrefixes } from './embeddingPrefixes';
 import { withRetries } from './errors';
 import { createEndpoint, type OpenAIEndpoint, type OpenAIEndpointOptions } from './openaiChat';
 
@@ -45,6 +46,8 @@ export class OpenAIEmbedder implements Embedder {
   readonly id: string;
   readonly dimensions: number;
   readonly batchSize: number;
+  /** Query and document markers of the served model, recognised by its name (see embeddingPrefixes.ts). */
+  readonly prefixes: EmbeddingPrefixes;
   private readonly endpoint: OpenAIEndpoint;
 
   /**
@@ -61,7 +64,8 @@ export class OpenAIEmbedder implements Embedder {
     this.endpoint = endpoint ?? createEndpoint(options, options.model);
     this.dimensions = options.dimensions;
     this.batchSize = Math.max(1, Math.min(2048, Math.floor(options.batchSize ?? 64)));
-    this.id = `openai:${options.model}@${this.endpoint.host}`;
+    this.prefixes = prefixesFor(options.model);
+    this.id = `openai:${options.model}@${this.endpoint.host}${documentPrefixTag(this.prefixes)}`;
   }
 
   /** Builds an embedder, embedding the text "dimension probe" once when `dimensions` is not given. */
@@ -75,8 +79,19 @@ export class OpenAIEmbedder implements Embedder {
     return new OpenAIEmbedder({ ...options, dimensions: probe.length }, endpoint);
   }
 
-  /** Embeds `texts` in batches of `batchSize`, one request at a time, preserving input order. */
+  /** Embeds documents (with the model's document marker) in batches of `batchSize`, one request at a time, preserving input order. */
   async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const p = this.prefixes.document;
+    return this.embedTexts(p ? texts.map((t) => p + t) : texts, signal);
+  }
+
+  /** Embeds one search query, with the model's query marker. */
+  async embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
+    const [v] = await this.embedTexts([this.prefixes.query + text], signal);
+    return v!;
+  }
+
+  private async embedTexts(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let start = 0; start < texts.length; start += this.batchSize) {
       const batch = texts.slice(start, start + this.batchSize);

@@ -177,6 +177,35 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
     });
   });
 
+  describe('query and document markers', () => {
+    // Same seed and size, so the same weights under each model id: a marked model must give exactly
+    // the vectors the unmarked one gives for the marked texts, i.e. the markers reach the model.
+    const cases = [
+      { id: 'Xenova/bge-small-en-v1.5', query: 'Represent this sentence for searching relevant passages: ', document: '' },
+      { id: 'nomic-ai/nomic-embed-text-v1.5', query: 'search_query: ', document: 'search_document: ' },
+      { id: 'intfloat/e5-small-v2', query: 'query: ', document: 'passage: ' },
+    ];
+    for (const c of cases) {
+      it(`${c.id}: queries get "${c.query.trim()}", documents ${c.document ? `"${c.document.trim()}"` : 'nothing'}`, async () => {
+        const models = path.join(tmp, 'marked');
+        execFileSync(process.execPath, [MAKE_MODEL, models, '--model-id', c.id], { stdio: 'pipe' });
+        const marked = await LocalEmbedder.open({ modelId: c.id, cacheDir: models, pooling: 'mean' });
+        open.push(marked);
+        const plain = await openEmbedder({ pooling: 'mean' });
+        assert.deepEqual(marked.prefixes, { query: c.query, document: c.document });
+        assert.equal(marked.id, c.document ? `local:${c.id}#doc:${c.document.trim()}` : `local:${c.id}`);
+        const question = 'How are session tokens signed and verified?';
+        const q = await marked.embedQuery(question);
+        const [viaPlain, unmarked] = await plain.embed([c.query + question, question]);
+        assert.ok(maxAbsDiff(q, viaPlain!) < 1e-6, 'query vector = vector of the marked query');
+        assert.ok(maxAbsDiff(q, unmarked!) > 1e-4, 'the marker changes the query vector');
+        const [d] = await marked.embed([CODE_TEXTS[0]!]);
+        const [dPlain] = await plain.embed([c.document + CODE_TEXTS[0]!]);
+        assert.ok(maxAbsDiff(d!, dPlain!) < 1e-6, 'document vector = vector of the marked document');
+      });
+    }
+  });
+
   describe('worker thread', () => {
     it('runs the model off the caller thread, which keeps serving timers during a large batch', async () => {
       const e = await openEmbedder({ batchSize: 256 });

@@ -67,7 +67,7 @@ describe('OpenAI-compatible providers (against a local protocol stand-in)', func
   let s: OpenAIStandIn;
 
   before(async () => {
-    s = await startOpenAIStandIn({ models: ['gpt-4o-mini', 'ft:gpt-4o-mini-2024-07-18:acme::9xYz', 'nomic-embed-text'] });
+    s = await startOpenAIStandIn({ models: ['gpt-4o-mini', 'ft:gpt-4o-mini-2024-07-18:acme::9xYz', 'nomic-embed-text', 'all-minilm', 'bge-small-en-v1.5'] });
   });
   after(async () => s.close());
   beforeEach(() => {
@@ -424,7 +424,34 @@ describe('OpenAI-compatible providers (against a local protocol stand-in)', func
   });
 
   describe('embeddings', () => {
-    const model = 'nomic-embed-text';
+    // A model without query/document markers, so what is sent is exactly the given text.
+    const model = 'all-minilm';
+
+    it('sends each model\'s query and document markers, and tags the id when documents get one', async () => {
+      const nomic = new OpenAIEmbedder({ baseURL: s.baseURL, model: 'nomic-embed-text', dimensions: 8 });
+      assert.equal(nomic.id, `openai:nomic-embed-text@127.0.0.1:${s.port}#doc:search_document:`);
+      const [doc] = await nomic.embed(['function f() {}']);
+      const q = await nomic.embedQuery('where is f defined?');
+      const bge = new OpenAIEmbedder({ baseURL: s.baseURL, model: 'bge-small-en-v1.5', dimensions: 8 });
+      assert.equal(bge.id, `openai:bge-small-en-v1.5@127.0.0.1:${s.port}`, 'bge documents are embedded as they are');
+      await bge.embed(['function f() {}']);
+      await bge.embedQuery('where is f defined?');
+      const plain = new OpenAIEmbedder({ baseURL: s.baseURL, model, dimensions: 8 });
+      await plain.embedQuery('where is f defined?');
+      assert.deepEqual(
+        s.requests.map((r) => [r.body.model, r.body.input]),
+        [
+          ['nomic-embed-text', ['search_document: function f() {}']],
+          ['nomic-embed-text', ['search_query: where is f defined?']],
+          ['bge-small-en-v1.5', ['function f() {}']],
+          ['bge-small-en-v1.5', ['Represent this sentence for searching relevant passages: where is f defined?']],
+          ['all-minilm', ['where is f defined?']],
+        ],
+      );
+      // The vectors are those of the marked texts.
+      assert.ok(Math.abs(doc![0]! - normalised(standInVector('search_document: function f() {}', 8))[0]!) < 1e-6);
+      assert.ok(Math.abs(q[0]! - normalised(standInVector('search_query: where is f defined?', 8))[0]!) < 1e-6);
+    });
 
     it('create() discovers the dimension with one probe call', async () => {
       const e = await OpenAIEmbedder.create({ baseURL: s.baseURL, apiKey: KEY, model });

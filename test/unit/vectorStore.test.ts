@@ -384,6 +384,115 @@ describe('vector store', function () {
     });
   });
 
+  describe('VectorStore, int8 precision', () => {
+    /** Same ids in the same order; scores exact up to float32 rounding (int8 re-scores from the float rows). */
+    const assertSameRanking = (actual: Array<{ id: string; score: number }>, expected: Array<{ id: string; score: number }>): void => {
+      assert.deepEqual(actual.map((h) => h.id), expected.map((h) => h.id));
+      for (let i = 0; i < actual.length; i++) assert.ok(Math.abs(actual[i]!.score - expected[i]!.score) < 1e-6, `${actual[i]!.score} vs ${expected[i]!.score}`);
+    };
+
+    // 19: the plain-JS int8 loop; 32: the WebAssembly SIMD kernel (dimensions a multiple of 16).
+    for (const dims of [19, 32]) {
+      it(`${dims}-d: exact top-k on small stores across updates, compaction, reopen and a read-only reader`, async () => {
+        const rand = seededRandom(40 + dims);
+        const dir = path.join(tmp, 'idx');
+        const store = await VectorStore.open(dir, { dimensions: dims, shards: 3, precision: 'int8' });
+        assert.equal(store.precision, 'int8');
+        const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
+        const setPath = (p: string, items: VectorItem[] | null): FileChange => {
+          for (const [id, e] of ref) if (e.path === p) ref.delete(id);
+          for (const i of items ?? []) ref.set(i.id, { path: p, hash: i.hash, vector: i.vector });
+          return { path: p, items };
+        };
+        const initial: FileChange[] = [];
+        for (let f = 0; f < 20; f++) initial.push(setPath(`p/${f}.ts`, fileItems(`p/${f}.ts`, 1 + (f % 6), dims, rand)));
+        await store.applyFileChanges(initial);
+        // Fewer rows than INT8_RESCORE_MIN: every row is re-scored, so results equal exact search.
+        const check = (s: VectorStore): void => {
+          assert.equal(s.count, ref.size);
+          for (let t = 0; t < 8; t++) {
+            const q = randomUnit(dims, rand);
+            for (const k of [1, 5, ref.size + 3]) assertSameRanking(s.query(q, k), bruteForce(ref, q, k));
+          }
+        };
+        check(store);
+        for (let round = 0; round < 5; round++) {
+          const batch: FileChange[] = [];
+          for (let f = round; f < 20; f += 2) batch.push(setPath(`p/${f}.ts`, f % 5 === 0 ? null : fileItems(`p/${f}.ts`, 1 + ((f + round) % 5), dims, rand, `r${round}`)));
+          await store.applyFileChanges(batch);
+          check(store);
+        }
+        const reader = await VectorStore.open(dir, { dimensions: dims, shards: 3, readOnly: true, precision: 'int8' });
+        check(reader);
+        // The reader keeps reading the files it opened while the writer replaces every shard.
+        const frozen = new Map(ref);
+        const q = randomUnit(dims, rand);
+        const readerBefore = reader.query(q, 6);
+        const batch: FileChange[] = [];
+        for (let f = 0; f < 20; f++) batch.push(setPath(`p/${f}.ts`, fileItems(`p/${f}.ts`, 2, dims, rand, 'w')));
+        await store.applyFileChanges(batch);
+        check(store);
+        assert.deepEqual(reader.query(q, 6), readerBefore);
+        assertSameRanking(readerBefore, bruteForce(frozen, q, 6));
+        await reader.close();
+        await store.close();
+        const again = await VectorStore.open(dir, { dimensions: dims, shards: 3, precision: 'int8' });
+        check(again);
+        await again.close();
+      });
+    }
+
+    it('recall@10 against exact search stays high when only a fraction of the rows is re-scored', async () => {
+      const dims = 64;
+      const rand = seededRandom(7);
+      const store = await VectorStore.open(path.join(tmp, 'idx'), { dimensions: dims, shards: 4, precision: 'int8' });
+      const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
+      const changes: FileChange[] = [];
+      for (let f = 0; f < 300; f++) {
+        const items = fileItems(`f/${f}.ts`, 10, dims, rand);
+        for (const i of items) ref.set(i.id, { path: `f/${f}.ts`, hash: i.hash, vector: i.vector });
+        changes.push({ path: `f/${f}.ts`, items });
+      }
+      await store.applyFileChanges(changes);
+      let found = 0;
+      const queries = 30;
+      for (let t = 0; t < queries; t++) {
+        const q = randomUnit(dims, rand);
+        const got = store.query(q, 10);
+        const exact = bruteForce(ref, q, 10);
+        const want = new Set(exact.map((h) => h.id));
+        found += got.filter((h) => want.has(h.id)).length;
+        // Whatever is returned carries its exact score.
+        for (const h of got) {
+          const v = ref.get(h.id)!.vector;
+          let s = 0;
+          for (let j = 0; j < dims; j++) s += v[j]! * q[j]!;
+          assert.ok(Math.abs(h.score - s) < 1e-6);
+        }
+      }
+      // 3,000 rows, 100 re-scored per query; random 64-d data is the hard case for quantisation.
+      assert.ok(found / (queries * 10) >= 0.95, `recall@10 ${found / (queries * 10)}`);
+      await store.close();
+    });
+
+    it('auto precision quantises from int8AutoRows stored vectors on', async () => {
+      const dims = 16;
+      const rand = seededRandom(9);
+      const dir = path.join(tmp, 'idx');
+      const store = await VectorStore.open(dir, { dimensions: dims, shards: 2 });
+      assert.equal(store.precision, 'float32');
+      await store.applyFileChanges([{ path: 'a.ts', items: fileItems('a.ts', 50, dims, rand) }]);
+      await store.close();
+      const small = await VectorStore.open(dir, { dimensions: dims, shards: 2, int8AutoRows: 1000 });
+      assert.equal(small.precision, 'float32');
+      await small.close();
+      const big = await VectorStore.open(dir, { dimensions: dims, shards: 2, int8AutoRows: 40 });
+      assert.equal(big.precision, 'int8');
+      assert.equal(big.query(randomUnit(dims, rand), 5).length, 5);
+      await big.close();
+    });
+  });
+
   describe('acquireLock', () => {
     it('is exclusive, names the holder, and can be re-taken after release', async () => {
       const release = await acquireLock(tmp);
