@@ -38,12 +38,15 @@ export const FILE_ROLES: readonly FileRole[] = [
 const PROSE_LANGUAGES = new Set(['markdown', 'restructuredtext', 'asciidoc', 'latex', 'html']);
 /** Data and build-configuration formats. */
 const CONFIG_LANGUAGES = new Set(['json', 'yaml', 'toml', 'ini', 'xml', 'csv', 'dotenv', 'makefile', 'cmake', 'dockerfile', 'terraform', 'groovy']);
-const README_FILE = /^readme$/i;
+const README_FILE = /^readme([-_.][^/]*)?$/i;
 /** Shell and batch scripts: build, release and CI glue in nearly every repository. */
 const SCRIPT_LANGUAGES = new Set(['shell', 'powershell', 'bat']);
 /** Extensions that are prose although `languageForPath` does not know them. */
-const PROSE_EXTENSIONS = /\.(txt|text|rst|adoc|asciidoc|textile|rdoc|pod|org|wiki|[1-9])$/i;
-const CONFIG_EXTENSIONS = /\.(lock|properties|conf|editorconfig|gitattributes|gitignore|npmignore|mailmap|plist|gradle)$/i;
+// Prose by extension, including man pages (`rg.1`, `jq.1.prebuilt`, `fd.1.in`).
+const PROSE_EXTENSIONS = /\.(txt|text|rst|adoc|asciidoc|textile|rdoc|pod|org|wiki)$|\.[1-9][a-z]?(\.[a-z]+)?$/i;
+// Build and packaging files: lockfiles, properties, autotools (`Makefile.am`, `configure.ac`,
+// `*.in`, `*.m4`), RPM `.spec`, signatures.
+const CONFIG_EXTENSIONS = /\.(lock|properties|conf|editorconfig|gitattributes|gitignore|npmignore|mailmap|plist|gradle|am|ac|in|m4|spec|asc|sig|gpg)$/i;
 
 /** Folder names (any depth) of test code and test data. */
 const TEST_DIR = /(^|\/)(tests?|__tests__|__mocks__|__snapshots__|spec|specs|testing|testdata|test[-_]data|fixtures?|__fixtures__|e2e|it|integration[-_]tests?|unittests?)\//i;
@@ -54,13 +57,13 @@ const BENCH_DIR = /(^|\/)(bench|benches|benchmarks?|perf)\//i;
 const VENDOR_DIR = /(^|\/)(vendor|vendored|third[-_]?party|external|extern|deps)\//i;
 const GENERATED_DIR = /(^|\/)(dist|build|out|target|generated|gen|__generated__)\//i;
 const GENERATED_FILE = /(\.min\.[a-z]+|\.pb\.(go|cc|h)|_pb2\.py|\.generated\.[a-z]+|\.g\.dart|\.designer\.cs|-lock\.json|\.map)$/i;
-const TOOLING_DIR = /(^|\/)(scripts?|tools?|tooling|devtools|hack|ci|\.ci|\.circleci|\.buildkite)\//i;
+const TOOLING_DIR = /(^|\/)(scripts?|tools?|tooling|devtools|hack|ci|\.ci|\.circleci|\.buildkite|contrib|completions?|complete)\//i;
 /** Type declarations: the shape of an API, not its behaviour. */
 const DECLARATION_FILE = /\.d\.[cm]?ts$/i;
 const DOCS_DIR = /(^|\/)(docs?|documentation|doc-src|man|manual|site|website|wiki|guides?)\//i;
 const TEMPLATE_PATH = /(^|\/)\.github\/|(^|\/)\.gitlab\/|(^|\/)(issue|pull_request|merge_request)_template(\.[a-z]+)?$|(^|\/)ISSUE_TEMPLATE\//i;
 const CHANGELOG_FILE = /(^|\/)(change[-_]?log|changes|history|news|releases?|release[-_]notes|whatsnew|upgrading|migration)([-_.][^/]*)?$/i;
-const META_FILE = /(^|\/)(license|licence|copying|notice|authors|contributors|contributing|code[-_]of[-_]conduct|security|support|governance|maintainers|codeowners|funding|citation)(\.[^/]*)?$/i;
+const META_FILE = /(^|\/)(license|licence|copying|unlicense|notice|authors|contributors|contributing|code[-_]of[-_]conduct|security|support|governance|maintainers|codeowners|funding|citation)([-_.][^/]*)?$/i;
 /**
  * Translations: a language tag as a folder of prose (`docs/zh-CN/…`, `i18n/ja/…`) or in the name
  * (`README.ja.md`, `README_zh-CN.md`). Only well-known tags, so `io/` or `db/` never match.
@@ -78,7 +81,8 @@ export function fileRole(p: string): FileRole {
   const prose =
     PROSE_LANGUAGES.has(language) ||
     PROSE_EXTENSIONS.test(p) ||
-    (!base.includes('.') && (README_FILE.test(base) || CHANGELOG_FILE.test(base) || META_FILE.test(base)));
+    README_FILE.test(base) ||
+    (!base.includes('.') && (CHANGELOG_FILE.test(base) || META_FILE.test(base)));
   if (TEMPLATE_PATH.test(p) && (prose || CONFIG_LANGUAGES.has(language))) return 'template';
   if (prose) {
     if (TRANSLATION_FILE.test(p) || TRANSLATION_DIR.test(p)) return 'translation';

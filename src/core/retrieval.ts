@@ -19,6 +19,7 @@ import { analyzeQuery, type AnalyzedQuery, type QueryAnalysisOptions } from './q
 import { hash16 } from './hash';
 import type { Bm25Params } from './lexicalIndex';
 import { symbolKeys } from './symbolTable';
+import { codeTerms } from './tokenize';
 import type { Chunk } from './types';
 import type { WorkspaceIndex } from './workspaceIndex';
 
@@ -92,6 +93,13 @@ export interface SearchOptions {
    * 1 + symbolWeight × (its share of the definitions, summed over identifiers, at most 2) (default 0.5).
    */
   symbolWeight?: number;
+  /**
+   * Weight of "the file's name is made of the question's words" (`error-handler.js` for "…the
+   * error handler…"): a file's score is multiplied by 1 + nameWeight × (share of its name's words in
+   * the query, halved for one-word names). Questions only: an issue report contains most file
+   * names' words somewhere (default 0.5).
+   */
+  nameWeight?: number;
   /** Identifiers defined in more files than this are too common to point anywhere (default 5). */
   maxDefiners?: number;
   /** Distinct query terms scored against chunks and against files (defaults 200 and 200). */
@@ -123,6 +131,7 @@ export const SEARCH_DEFAULTS = {
   fileFusion: 'linear',
   symbolWeight: 0.5,
   maxDefiners: 5,
+  nameWeight: 0.5,
   maxQueryTerms: 200,
   fileMaxQueryTerms: 200,
   chunkB: 0.75,
@@ -212,6 +221,7 @@ export async function search(index: WorkspaceIndex, query: string, options: Sear
   const definers = definitionShares(index, analyzed.identifiers, o.maxDefiners);
   const queriedKeys = new Set(analyzed.identifiers.flatMap(symbolKeys));
   const lexicalOn = retrievers.includes('lexical');
+  const queryTermSet = new Set(analyzed.terms.map((t) => t.term));
   const fileWeight = lexicalOn ? o.fileWeight : 0;
   const bestChunk = new Map<FileCandidate, number>();
   for (const f of files.values()) bestChunk.set(f, f.chunks.reduce((m, c) => Math.max(m, c.score), 0));
@@ -224,6 +234,7 @@ export async function search(index: WorkspaceIndex, query: string, options: Sear
     score *= rolePrior(roleOf(f.path), intent, priors);
     if (analyzed.paths.some((p) => f.path === p || f.path.endsWith(`/${p}`))) score *= o.pathMentionFactor;
     else if (o.pathMatchFactor !== 1 && analyzed.fileStems.size && analyzed.fileStems.has(stemOf(f.path))) score *= o.pathMatchFactor;
+    if (o.nameWeight && !analyzed.long) score *= 1 + o.nameWeight * nameMatch(f.path, queryTermSet);
     const share = definers.get(f.path);
     if (share) score *= 1 + o.symbolWeight * Math.min(2, share);
     f.score = score;
@@ -399,6 +410,19 @@ function definitionShares(index: WorkspaceIndex, identifiers: readonly string[],
   }
   return shares;
 }
+
+/** Share of a file name's words that the query contains; one-word names count half. */
+function nameMatch(p: string, queryTerms: ReadonlySet<string>): number {
+  const words = [...new Set(codeTerms(stemOf(p)).filter((t) => t.length > 2))];
+  // A compound name yields itself and its parts; its parts are the words.
+  const parts = words.length > 1 ? words.filter((w) => !/[-_]/.test(w) && words.some((o) => o !== w && o.includes(w))) : words;
+  if (!parts.length || GENERIC_NAMES.has(parts.join('-'))) return 0;
+  const matched = parts.filter((w) => queryTerms.has(w)).length;
+  return (matched / parts.length) * (parts.length > 1 ? 1 : 0.5);
+}
+
+/** File names that say nothing about their content. */
+const GENERIC_NAMES = new Set(['index', 'main', 'mod', 'lib', 'util', 'utils', 'helper', 'helpers', 'common', 'types', 'type', 'internal', 'core', 'base', 'init']);
 
 function stemOf(p: string): string {
   const base = p.slice(p.lastIndexOf('/') + 1).toLowerCase();

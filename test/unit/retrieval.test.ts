@@ -78,6 +78,13 @@ describe('retrieval', () => {
       ['scripts/release.sh', 'tooling'],
       ['vet.sh', 'tooling'],
       ['src/credentials.ts', 'source'],
+      ['jq.1.prebuilt', 'docs'],
+      ['doc/rg.1', 'docs'],
+      ['Makefile.am', 'config'],
+      ['LICENSE-APACHE', 'meta'],
+      ['README.SETUP', 'docs'],
+      ['complete/_rg', 'tooling'],
+      ['src/parser.y', 'source'],
     ];
     for (const [p, role] of cases) {
       it(`${p} is ${role}`, () => assert.equal(fileRole(p), role));
