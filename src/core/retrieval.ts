@@ -61,10 +61,13 @@ export interface SearchOptions {
    * (default 0.3; 0 = chunks only, the previous behaviour).
    */
   fileWeight?: number;
-  /** Each further hit from the same file is multiplied by this (default 0.7). */
+  /**
+   * Each further hit from the same file is multiplied by this (default 1 = none: the per-file cap
+   * alone spreads hits; more places in the best file served line-level recall better than more files).
+   */
   chunkDecay?: number;
   /**
-   * A hit is widened with the neighbouring chunks of its file up to this many lines (default 60;
+   * A hit is widened with the neighbouring chunks of its file up to this many lines (default 65;
    * 0 = single chunks). More context per hit, and the lines a change touches are usually next to
    * the best match.
    */
@@ -121,8 +124,8 @@ export const SEARCH_DEFAULTS = {
   candidates: 300,
   fileCandidates: 100,
   fileWeight: 0.3,
-  chunkDecay: 0.7,
-  hitLines: 60,
+  chunkDecay: 1,
+  hitLines: 65,
   rrfK: 60,
   lexicalWeight: 1,
   vectorWeight: 1,
