@@ -39,7 +39,8 @@ if (!fs.existsSync(cli)) {
 }
 
 function run(cmd, args, extraEnv = {}) {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...extraEnv } });
+  // The harness's own tables go to stderr; stdout carries only this script's report.
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 2, 'inherit'], env: { ...process.env, ...extraEnv } });
   if (r.status !== 0) {
     console.error(`eval:bench: ${path.basename(cmd)} ${args.slice(0, 2).join(' ')} failed (exit ${r.status})`);
     process.exit(1);

@@ -107,6 +107,24 @@ describe('groundwork CLI', function () {
       }
       assert.deepEqual(listTree(ws), before, 'eval wrote into the workspace');
       assert.ok(!existsSync(cache) || readdirSync(cache).length === 0, 'eval left an index in the user cache');
+      // The run says which retrieval it measured, in the JSON and on stderr.
+      const mode = (doc as unknown as { mode: { retrieval: string; embedder: string | null; reason: string } }).mode;
+      assert.equal(mode.retrieval, 'lexical-only');
+      assert.equal(mode.embedder, null);
+      assert.ok(mode.reason.length > 0);
+      assert.match(r.stderr, /Retrieval: lexical-only \(/);
+    });
+
+    it('eval reports hybrid retrieval and its embedder when vectors took part', () => {
+      const ws = path.join(repoRoot(), 'test', 'fixtures', 'workspace');
+      const queries = path.join(tmp, 'hybrid-queries.jsonl');
+      writeFileSync(queries, JSON.stringify({ id: 'q1', query: 'how are passwords hashed?' }));
+      const r = run(['eval', '--workspace', ws, '--queries', queries, '--json', '--embedder', 'test-hashing'], { GROUNDWORK_CACHE_DIR: path.join(tmp, 'cache-h') });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as { mode: { retrieval: string; embedder: string | null } };
+      assert.equal(doc.mode.retrieval, 'hybrid');
+      assert.ok(doc.mode.embedder && /hash/i.test(doc.mode.embedder), String(doc.mode.embedder));
+      assert.match(r.stderr, /Retrieval: hybrid with /);
     });
 
     it('prints recall and MRR when queries carry expected files', () => {
