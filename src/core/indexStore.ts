@@ -123,7 +123,12 @@ export interface SharedIndexStore {
    * Writes a snapshot. It becomes visible to readers only when complete: until then they read the
    * previous ready snapshot. A second publish of the same repository and commit replaces the first.
    */
-  publish(source: SnapshotSource, meta: PublishMeta, opts?: { signal?: AbortSignal; onProgress?: (p: PublishProgress) => void }): Promise<SnapshotInfo>;
+  publish(
+    source: SnapshotSource,
+    meta: PublishMeta,
+    /** `onProgress` runs after each committed batch; the writer waits for a promise it returns. */
+    opts?: { signal?: AbortSignal; onProgress?: (p: PublishProgress) => void | Promise<void> },
+  ): Promise<SnapshotInfo>;
   /**
    * Opens a ready snapshot. `embedder` (matching the snapshot's) enables vector search; `roots`
    * maps index paths to a local checkout; `expected` refuses a snapshot built with other versions.

@@ -179,7 +179,20 @@ export class PostgresStore implements SharedIndexStore {
   }
 
   /** Runs `fn` on one pooled connection; connection-level failures become {@link StoreUnavailableError}. */
-  private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>, retries = 1): Promise<T> {
+    try {
+      return await this.withClientOnce(fn);
+    } catch (err) {
+      // A pooled connection the server dropped while idle (a restart, a failover) fails on first
+      // use: one retry on a fresh connection. Everything run here is a read or a whole transaction.
+      if (retries > 0 && err instanceof StoreUnavailableError && /terminated|closed|ended|ECONNRESET/i.test(err.message)) {
+        return this.withClient(fn, retries - 1);
+      }
+      throw err;
+    }
+  }
+
+  private async withClientOnce<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -187,12 +200,20 @@ export class PostgresStore implements SharedIndexStore {
       throw this.unavailable(err);
     }
     let broken = false;
+    // While checked out, a connection that drops emits 'error' besides failing the query; without a
+    // listener that event would crash the process. The failed query carries the error to the caller.
+    const onError = (err: Error) => {
+      broken = true;
+      this.logger.debug?.(`PostgreSQL connection lost: ${err.message}`);
+    };
+    client.on('error', onError);
     try {
       return await fn(client);
     } catch (err) {
-      broken = isConnectionError(err);
-      throw broken ? this.unavailable(err) : err;
+      broken ||= isConnectionError(err);
+      throw isConnectionError(err) ? this.unavailable(err) : err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -286,10 +307,12 @@ export class PostgresStore implements SharedIndexStore {
     this.schemaChecked = true;
   }
 
-  async publish(source: SnapshotSource, meta: PublishMeta, opts: { signal?: AbortSignal; onProgress?: (p: PublishProgress) => void } = {}): Promise<SnapshotInfo> {
+  async publish(source: SnapshotSource, meta: PublishMeta, opts: { signal?: AbortSignal; onProgress?: (p: PublishProgress) => void | Promise<void> } = {}): Promise<SnapshotInfo> {
     await this.migrate();
     const { signal } = opts;
-    const progress = (phase: PublishProgress['phase'], done: number, total: number) => opts.onProgress?.({ phase, done, total });
+    const progress = async (phase: PublishProgress['phase'], done: number, total: number) => {
+      await opts.onProgress?.({ phase, done, total });
+    };
     const chunkNumbers = new Map<string, number>();
     source.chunkPostings.ids.forEach((id, i) => chunkNumbers.set(id, i));
     const fileNumbers = new Map<string, number>();
@@ -338,7 +361,7 @@ export class PostgresStore implements SharedIndexStore {
           await c.query('UPDATE gw_snapshots SET heartbeat_at = now() WHERE id = $1', [snapshotId]);
         });
         done += batch.length;
-        progress('files', done, files.length);
+        await progress('files', done, files.length);
       }
 
       // Postings of both levels.
@@ -357,7 +380,7 @@ export class PostgresStore implements SharedIndexStore {
             await c.query('UPDATE gw_snapshots SET heartbeat_at = now() WHERE id = $1', [snapshotId]);
           });
           termsDone += end - t;
-          progress('postings', termsDone, termTotal);
+          await progress('postings', termsDone, termTotal);
         }
       }
 
@@ -384,14 +407,14 @@ export class PostgresStore implements SharedIndexStore {
             await c.query('UPDATE gw_snapshots SET heartbeat_at = now() WHERE id = $1', [snapshotId]);
           });
           vectorCount += slice.length;
-          progress('vectors', vectorCount, pending.length);
+          await progress('vectors', vectorCount, pending.length);
         }
       }
 
       // Make it visible, replacing an earlier snapshot of the same commit.
       signal?.throwIfAborted();
       const chunkCount = files.reduce((n, f) => n + f.chunks.length, 0);
-      await this.transaction(async (c) => {
+      const info = await this.transaction(async (c) => {
         const s = await c.query<{ repository_id: number }>('SELECT repository_id FROM gw_snapshots WHERE id = $1', [snapshotId]);
         if (!s.rows.length) throw new IndexError('the snapshot being written was removed by another writer (its heartbeat went stale); run the command again');
         await c.query('SELECT id FROM gw_repositories WHERE id = $1 FOR UPDATE', [s.rows[0]!.repository_id]);
@@ -402,10 +425,11 @@ export class PostgresStore implements SharedIndexStore {
           chunkCount,
           vectorCount,
         ]);
+        // Read inside the transaction: a second writer of the same commit may replace it right after.
+        const r = await c.query(`${SNAPSHOT_SELECT} WHERE s.id = $1`, [snapshotId]);
+        return toSnapshotInfo(r.rows[0]);
       });
-      progress('finish', 1, 1);
-      const info = (await this.snapshots(meta.repository)).find((s) => s.id === snapshotId);
-      if (!info) throw new IndexError('the published snapshot disappeared (another writer replaced it)');
+      await progress('finish', 1, 1);
       return info;
     } catch (err) {
       // Best effort: an unfinished snapshot is invisible to readers either way, and a later writer
@@ -796,8 +820,11 @@ function vectorLiteral(v: ArrayLike<number>): string {
   return `[${Array.prototype.join.call(v, ',')}]`;
 }
 
+const SNAPSHOT_SELECT = `SELECT s.id, r.name, s.commit, s.dirty, s.state, s.files, s.chunks, s.vectors, s.embedder, s.dimensions, s.created_at, s.ready_at
+  FROM gw_snapshots s JOIN gw_repositories r ON r.id = s.repository_id`;
+
 function toSnapshotInfo(r: Record<string, unknown>): SnapshotInfo {
-  const iso = (x: unknown) => (x instanceof Date ? x.toISOString() : x == null ? null : String(x));
+  const iso = (x: unknown) => (x instanceof Date ? x.toISOString() : typeof x === 'string' ? x : null);
   return {
     id: Number(r.id),
     repository: String(r.name),
