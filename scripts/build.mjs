@@ -168,8 +168,9 @@ const common = {
   minify: production,
   logLevel: 'warning',
   plugins: [vectraDeepImport, vectraUnused, webTreeSitterCjs],
-  // transformers.js imports sharp at top level; text embeddings never touch images.
-  external: ['vscode', 'sharp', 'onnxruntime-node'],
+  // transformers.js imports sharp at top level; text embeddings never touch images. pg loads its
+  // optional native binding (pg-native, not installed) only when `pg.native` is read; we never do.
+  external: ['vscode', 'sharp', 'onnxruntime-node', 'pg-native'],
 };
 
 /**
@@ -277,7 +278,8 @@ async function main() {
         entryPoints: tests,
         outbase: path.join(root, 'test'),
         outdir: outTest,
-        external: [...common.external, 'mocha'],
+        // PGlite (the tests' PostgreSQL) finds its .wasm and data files next to its own modules.
+        external: [...common.external, 'mocha', '@electric-sql/pglite', '@electric-sql/pglite-pgvector', '@electric-sql/pglite-socket'],
       }),
       // Test bundles live in out/test/**; the worker sits in out/, where resolveWorkerScript looks.
       esbuild.build(workerBuild(path.join(root, 'out'))),

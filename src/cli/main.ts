@@ -38,6 +38,8 @@ import { answerQuestion, localRetriever, type AnswerResult } from '../core/answe
 import { renderMessages } from '../core/prompt';
 import { ConfigError, configFilePath, createEmbedder, createLlm, readConfigFile, resolveEmbedSettings, resolveLlmSettings } from '../providers/config';
 import { DEFAULT_LOCAL_MODEL, defaultModelCacheDir, downloadModel, ModelDownloadError } from '../providers/localEmbedder';
+import type { PostgresStore } from '../providers/postgresStore';
+import { connectStore, openStored, printStoreStats, publishCheckout, repositoryOf } from './store';
 
 const HELP = `groundwork — search your codebase and get answers that cite files and lines
 
@@ -47,6 +49,8 @@ Usage:
   groundwork search "query" [--k N] [--json] [--workspace DIR]... [--index-dir DIR] [--no-update]
   groundwork stats  [--workspace DIR]... [--index-dir DIR] [--json]
   groundwork eval   --workspace DIR --queries FILE.jsonl [--k N] [--json] [--baseline]
+  groundwork index|search|eval|stats --store postgres://USER@HOST/DB[?passwordFile=PATH|passwordEnv=NAME&sslmode=…]
+                     [--repo NAME] [--commit SHA]   the shared team index (PostgreSQL + pgvector)
   groundwork bench  [--corpus DIR] [--record docs/benchmarks.md]
   groundwork download-model [--embed-model ID]   fetch the local embedding model (needs huggingface.co)
 
@@ -65,6 +69,11 @@ Options:
   --model M          chat model id (e.g. gpt-4o-mini, llama3.1:8b, a fine-tuned ft:… id)
   --base-url URL     OpenAI-compatible endpoint (e.g. http://localhost:11434/v1 for Ollama)
   --show-context     print exactly what the model was given
+  --store URL        a shared index on PostgreSQL: index publishes the checkout's commit to it; search,
+                     eval and stats read it. Never a password in the URL: ?passwordFile=PATH (mode 600),
+                     ?passwordEnv=NAME, PGPASSWORD or ~/.pgpass; sslmode/sslrootcert/… pass through
+  --repo NAME        repository name in the store (default: from the origin remote, else the folder)
+  --commit SHA       snapshot to read (default: the newest ready one)
 
 Environment: OPENAI_API_KEY, OPENAI_BASE_URL, GROUNDWORK_MODEL, GROUNDWORK_PROVIDER,
 GROUNDWORK_CACHE_DIR, GROUNDWORK_OFFLINE=1 (never download the embedding model); config file: $GROUNDWORK_CONFIG or ~/.config/groundwork/config.json,
@@ -93,6 +102,9 @@ const OPTIONS = {
   'base-url': { type: 'string' },
   'show-context': { type: 'boolean' },
   record: { type: 'string' },
+  store: { type: 'string' },
+  repo: { type: 'string' },
+  commit: { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
@@ -117,6 +129,9 @@ type Values = {
   'base-url'?: string;
   'show-context'?: boolean;
   record?: string;
+  store?: string;
+  repo?: string;
+  commit?: string;
   verbose?: boolean;
   help?: boolean;
 };
@@ -200,14 +215,26 @@ function cannotLock(err: unknown): boolean {
   return (err as Error | null)?.name === 'IndexLockedError' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
 }
 
-async function openIndex(v: Values, logger: Logger, indexDirOverride?: string, mode: OpenMode = 'write'): Promise<WorkspaceIndex> {
-  const { roots, indexDir } = indexDirFor(v);
-  const options = indexOptions(v);
+async function embedderFor(v: Values, logger: Logger): Promise<Awaited<ReturnType<typeof createEmbedder>>> {
   const settings = resolveEmbedSettings({ embedder: v.embedder, embedModel: v['embed-model'] }, process.env, await userConfig());
   const offline = Boolean(process.env.GROUNDWORK_OFFLINE && process.env.GROUNDWORK_OFFLINE !== '0');
   const status = await createEmbedder(settings, logger, 'run `groundwork download-model` where huggingface.co is reachable', !offline);
   closers.push(() => status.close());
   vectorsOffReason = status.reason;
+  return status;
+}
+
+/** The shared store named by --store, closed when the command ends. */
+async function storeFor(v: Values, logger: Logger): Promise<PostgresStore> {
+  const store = await connectStore(v.store!, logger);
+  closers.push(() => store.close());
+  return store;
+}
+
+async function openIndex(v: Values, logger: Logger, indexDirOverride?: string, mode: OpenMode = 'write'): Promise<WorkspaceIndex> {
+  const { roots, indexDir } = indexDirFor(v);
+  const options = indexOptions(v);
+  const status = await embedderFor(v, logger);
   const open = (write: boolean) =>
     WorkspaceIndex.open({ roots, indexDir: indexDirOverride ?? indexDir, embedder: status.embedder, embedderUnavailable: status.unavailable, options, logger, write });
   if (mode === 'read') return open(false);
@@ -274,7 +301,60 @@ export function snippet(hit: SearchHit, query: string, maxLines = 4): string[] {
   });
 }
 
+/** `search --store`: the newest (or `--commit`) snapshot of the checkout's repository. */
+async function cmdSearchStore(query: string, v: Values, logger: Logger): Promise<void> {
+  const k = positiveInt('k', v.k, SEARCH_DEFAULTS.k, 100);
+  const store = await storeFor(v, logger);
+  const { roots } = indexDirFor(v);
+  const repository = await repositoryOf(roots[0]!.dir, v.repo);
+  const { embedder } = await embedderFor(v, logger);
+  const opened = Date.now();
+  const index = await openStored(store, { repository, commit: v.commit, embedder, roots, chunkChars: indexOptions(v).chunkChars ?? DEFAULT_CHUNK_CHARS });
+  logger.info(`Shared index: ${repository}@${index.snapshot.commit.slice(0, 12)} from ${store.location} (${index.fileCount} files, loaded in ${Date.now() - opened} ms)`);
+  const started = process.hrtime.bigint();
+  const { hits, lexicalFallback } = await searchWithFallback(index, query, { k, signal: interrupt.signal });
+  if (lexicalFallback) logger.warn(lexicalFallback);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  printSearch(query, hits, ms, Boolean(v.json), index.vectors ? 'ready' : 'off', index.fileCount);
+}
+
+function printSearch(query: string, hits: SearchHit[], ms: number, json: boolean, vectors: string, fileCount: number): void {
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        query,
+        vectors,
+        millis: Math.round(ms * 10) / 10,
+        hits: hits.map((h) => ({
+          path: h.path,
+          startLine: h.startLine,
+          endLine: h.endLine,
+          score: round(h.score),
+          retrievers: h.retrievers,
+          symbols: h.symbols,
+          text: h.text,
+        })),
+      })}\n`,
+    );
+    return;
+  }
+  if (!hits.length) {
+    process.stdout.write(`No results for "${printable(query)}" (${fileCount} files indexed).\n`);
+    return;
+  }
+  const out: string[] = [];
+  hits.forEach((h, i) => {
+    const sym = h.symbols.length ? `  ${printable(h.symbols.slice(0, 3).join(', '))}` : '';
+    out.push(`${String(i + 1).padStart(2)}. ${printable(h.path)}:L${h.startLine}-L${h.endLine}  (${h.score.toFixed(4)} · ${h.retrievers.join('+')})${sym}`);
+    out.push(...snippet(h, query));
+    out.push('');
+  });
+  out.push(`${hits.length} results in ${ms.toFixed(1)} ms · ${vectors === 'off' ? 'lexical only' : `hybrid (vectors ${vectors})`}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
 async function cmdSearch(query: string, v: Values, logger: Logger): Promise<void> {
+  if (v.store) return cmdSearchStore(query, v, logger);
   const k = positiveInt('k', v.k, SEARCH_DEFAULTS.k, 100);
   let index = await openIndex(v, logger, undefined, v['no-update'] ? 'read' : 'prefer-write');
   try {
@@ -292,38 +372,7 @@ async function cmdSearch(query: string, v: Values, logger: Logger): Promise<void
     const { hits, lexicalFallback } = await searchWithFallback(index, query, { k, signal: interrupt.signal });
     if (lexicalFallback) logger.warn(lexicalFallback);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (v.json) {
-      process.stdout.write(
-        `${JSON.stringify({
-          query,
-          vectors: index.vectorState(),
-          millis: Math.round(ms * 10) / 10,
-          hits: hits.map((h) => ({
-            path: h.path,
-            startLine: h.startLine,
-            endLine: h.endLine,
-            score: round(h.score),
-            retrievers: h.retrievers,
-            symbols: h.symbols,
-            text: h.text,
-          })),
-        })}\n`,
-      );
-      return;
-    }
-    if (!hits.length) {
-      process.stdout.write(`No results for "${printable(query)}" (${index.fileCount} files indexed).\n`);
-      return;
-    }
-    const out: string[] = [];
-    hits.forEach((h, i) => {
-      const sym = h.symbols.length ? `  ${printable(h.symbols.slice(0, 3).join(', '))}` : '';
-      out.push(`${String(i + 1).padStart(2)}. ${printable(h.path)}:L${h.startLine}-L${h.endLine}  (${h.score.toFixed(4)} · ${h.retrievers.join('+')})${sym}`);
-      out.push(...snippet(h, query));
-      out.push('');
-    });
-    out.push(`${hits.length} results in ${ms.toFixed(1)} ms · ${index.vectorState() === 'off' ? 'lexical only' : `hybrid (vectors ${index.vectorState()})`}`);
-    process.stdout.write(`${out.join('\n')}\n`);
+    printSearch(query, hits, ms, Boolean(v.json), index.vectorState(), index.fileCount);
   } finally {
     await index.close();
   }
@@ -403,6 +452,11 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
 }
 
 async function cmdStats(v: Values, logger: Logger): Promise<void> {
+  if (v.store) {
+    const store = await storeFor(v, logger);
+    await printStoreStats(store, v.repo, Boolean(v.json));
+    return;
+  }
   const { indexDir } = indexDirFor(v);
   const exists = await fsp.stat(path.join(indexDir, 'manifest.json')).catch(() => undefined);
   if (!exists) throw new IndexError('this workspace has not been indexed yet; run `groundwork index` first');
@@ -466,7 +520,26 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
         label = `groundwork (${evalMode.retrieval})`;
         logger.info(`Retrieval: ${evalMode.retrieval}${evalMode.embedder ? ` with ${evalMode.embedder}` : ''} (${evalMode.reason}).`);
       }
-      if (v.baseline) {
+      if (v.store && !v.baseline) {
+        // Through the shared store: publish this index as a snapshot, read it back, rank from it.
+        const store = await storeFor(v, logger);
+        const repository = v.repo ?? `eval/${path.basename(workspace)}`;
+        const published = await publishCheckout(store, index, { repository, commit: v.commit, logger, signal: interrupt.signal, allowNoGit: true });
+        const loadStarted = Date.now();
+        const stored = await openStored(store, {
+          repository,
+          commit: published.commit,
+          embedder: index.embedder,
+          roots: index.roots,
+          chunkChars: index.options.chunkChars,
+        });
+        logger.info(`Read back ${repository}@${published.commit.slice(0, 12)} from ${store.location} in ${Date.now() - loadStarted} ms.`);
+        results = [];
+        for (const q of queries) {
+          const hits = await search(stored, q.query, { k, mode: mode as 'hybrid' | 'lexical' | 'vector' });
+          results.push({ id: q.id, hits: hits.map((h) => ({ path: h.path, startLine: h.startLine, endLine: h.endLine, score: round(h.score) })) });
+        }
+      } else if (v.baseline) {
         const baseline = new WholeFileBm25();
         const files: Array<{ path: string; text: string }> = [];
         for (const f of index.indexedPaths()) {
@@ -554,12 +627,17 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code !== 'EPIPE') throw err;
   });
   try {
+    if (values.store && !['index', 'search', 'eval', 'stats'].includes(command)) {
+      throw new UsageError(`--store works with index, search, eval and stats (not yet with ${command})`);
+    }
     switch (command) {
       case 'index': {
         if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+        const store = values.store ? await storeFor(values, logger) : undefined;
         const index = await openIndex(values, logger);
         try {
           await runIndex(index, logger);
+          if (store) await publishCheckout(store, index, { repository: values.repo, logger, signal: interrupt.signal });
         } finally {
           await index.close();
         }

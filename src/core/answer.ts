@@ -12,11 +12,11 @@ import { buildMessages, condenseMessages, selectSources } from './prompt';
 import type { SearchHit } from './retrieval';
 import { searchWithFallback } from './resilientSearch';
 import { codeTerms, isStopword } from './tokenize';
-import type { WorkspaceIndex } from './workspaceIndex';
+import type { SearchableIndex } from './indexStore';
 
 /**
  * What the answer pipeline needs from an index. {@link localRetriever} implements it over an open
- * {@link WorkspaceIndex}; the extension implements it over its index worker, so answering runs on
+ * {@link SearchableIndex} (a local index folder or a shared store's snapshot); the extension implements it over its index worker, so answering runs on
  * the extension host while indexing and retrieval run off it.
  */
 export interface AnswerRetriever {
@@ -28,7 +28,7 @@ export interface AnswerRetriever {
   absolutePath(indexPath: string): string | undefined;
 }
 
-export function localRetriever(index: WorkspaceIndex): AnswerRetriever {
+export function localRetriever(index: SearchableIndex): AnswerRetriever {
   return {
     async retrieve(query, k, signal) {
       const { hits } = await searchWithFallback(index, query, { k, signal });
@@ -127,7 +127,7 @@ const FOLLOW_UP = /^\s*(and|also|then|what about|how about)\b/i;
 const PRONOUN = /\b(it|its|this|that|these|those|they|them|there|he|she|the same|above|previous)\b/i;
 
 /** The most informative terms of a text, by inverse document frequency in the index. */
-export function salientTerms(index: WorkspaceIndex, text: string, max: number): string[] {
+export function salientTerms(index: SearchableIndex, text: string, max: number): string[] {
   const seen = new Set<string>();
   const scored: Array<[string, number]> = [];
   for (const t of codeTerms(text)) {
@@ -182,7 +182,7 @@ export async function standaloneQuery(retriever: AnswerRetriever, question: stri
  * five letters (so "verified" is covered by `verifyToken`).
  */
 export function retrievalCoverage(
-  index: WorkspaceIndex,
+  index: SearchableIndex,
   query: string,
   hits: readonly SearchHit[],
   options: { maxTerms?: number; topHits?: number } = {},

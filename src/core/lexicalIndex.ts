@@ -26,6 +26,19 @@ export interface LexicalDoc {
   text: string;
 }
 
+/**
+ * A lexical index as plain arrays: document ids and lengths by document number, and per term a
+ * range `offsets[t]..offsets[t+1]` of (document number, field-weighted tf) pairs in `docs`/`tfs`.
+ */
+export interface LexicalPostings {
+  ids: string[];
+  lengths: ArrayLike<number>;
+  terms: string[];
+  offsets: ArrayLike<number>;
+  docs: ArrayLike<number>;
+  tfs: ArrayLike<number>;
+}
+
 /** A query term and its weight (1 = normal). */
 export interface WeightedTerm {
   term: string;
@@ -470,6 +483,56 @@ export class LexicalIndex {
     }
     heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
     return heap.map((d) => ({ id: this.ids[d]!, score: scores[d]! }));
+  }
+
+  /**
+   * The statistics and postings of every live document, compacted (document numbers are dense and
+   * match {@link search}'s tie-breaking order). A shared store keeps these so a reader scores with
+   * exactly the numbers this index would, without re-tokenizing anything.
+   */
+  exportPostings(): LexicalPostings {
+    this.compact();
+    const { terms, offsets, docs, tfs } = this.postings.snapshot();
+    return { ids: [...this.ids], lengths: this.lengths.slice(0, this.ids.length), terms: [...terms], offsets: offsets.slice(), docs: docs.slice(), tfs: tfs.slice() };
+  }
+
+  /** An index from {@link exportPostings}' output (terms in any order); throws {@link LexicalCorruptError} when inconsistent. */
+  static fromPostings(p: LexicalPostings): LexicalIndex {
+    const n = p.ids.length;
+    if (p.lengths.length !== n || p.offsets.length !== p.terms.length + 1 || p.docs.length !== p.tfs.length || p.offsets[p.terms.length] !== p.docs.length) {
+      throw new LexicalCorruptError('postings do not add up');
+    }
+    // Loaded lists are found by binary search over sorted terms (JavaScript string order).
+    const order = p.terms.map((_, i) => i).sort((a, b) => (p.terms[a]! < p.terms[b]! ? -1 : p.terms[a]! > p.terms[b]! ? 1 : 0));
+    const terms: string[] = [];
+    const offsets = new Uint32Array(p.terms.length + 1);
+    const docs = new Int32Array(p.docs.length);
+    const tfs = new Float32Array(p.tfs.length);
+    let w = 0;
+    order.forEach((t, i) => {
+      const a = p.offsets[t]!;
+      const b = p.offsets[t + 1]!;
+      for (let r = a; r < b; r++) {
+        const d = p.docs[r]!;
+        if (d < 0 || d >= n) throw new LexicalCorruptError(`document ${d} out of range`);
+        docs[w] = d;
+        tfs[w] = p.tfs[r]!;
+        w++;
+      }
+      terms.push(p.terms[t]!);
+      offsets[i + 1] = w;
+    });
+    const index = new LexicalIndex();
+    index.ids = [...p.ids];
+    index.grow(n + 1);
+    index.lengths.set(p.lengths);
+    index.alive.fill(1, 0, n);
+    index.liveCount = n;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += p.lengths[i]!;
+    index.totalLength = total;
+    index.postings.load(terms, offsets, docs, tfs);
+    return index;
   }
 
   /**

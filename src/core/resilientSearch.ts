@@ -4,7 +4,7 @@
  */
 import { errMessage } from './discovery';
 import { search, type SearchHit } from './retrieval';
-import type { WorkspaceIndex } from './workspaceIndex';
+import type { SearchableIndex } from './indexStore';
 
 export interface ResilientSearchResult {
   hits: SearchHit[];
@@ -13,7 +13,7 @@ export interface ResilientSearchResult {
 }
 
 export async function searchWithFallback(
-  index: WorkspaceIndex,
+  index: SearchableIndex,
   query: string,
   opts: NonNullable<Parameters<typeof search>[2]> = {},
 ): Promise<ResilientSearchResult> {

@@ -21,7 +21,7 @@ import type { Bm25Params } from './lexicalIndex';
 import { symbolKeys } from './symbolTable';
 import { codeTerms } from './tokenize';
 import type { Chunk } from './types';
-import type { WorkspaceIndex } from './workspaceIndex';
+import type { SearchableIndex } from './indexStore';
 
 export { isTestPath } from './fileRoles';
 
@@ -166,7 +166,7 @@ export interface SearchPlan {
 }
 
 /** Analyses a query the way {@link search} does. */
-export function planQuery(index: WorkspaceIndex, query: string, options: SearchOptions = {}): SearchPlan {
+export function planQuery(index: SearchableIndex, query: string, options: SearchOptions = {}): SearchPlan {
   const analyzed = analyzeQuery(query.trim(), options.analysis);
   const mode = options.mode ?? 'hybrid';
   const retrievers: Retriever[] = [];
@@ -176,7 +176,7 @@ export function planQuery(index: WorkspaceIndex, query: string, options: SearchO
 }
 
 /** Runs the real retrieval path over an open index. */
-export async function search(index: WorkspaceIndex, query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+export async function search(index: SearchableIndex, query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
   const o = { ...SEARCH_DEFAULTS, ...options };
   const k = Math.max(1, Math.min(100, Math.floor(o.k)));
   if (!query.trim()) return [];
@@ -201,7 +201,8 @@ export async function search(index: WorkspaceIndex, query: string, options: Sear
   if (retrievers.includes('lexical')) fuse(index.lexical.search(analyzed.terms, o.candidates, { maxTerms: o.maxQueryTerms, b: o.chunkB }), 'lexical', o.lexicalWeight);
   if (retrievers.includes('vector')) {
     const qv = await index.embedder!.embedQuery(analyzed.embedText, o.signal);
-    if (qv) fuse(index.vectors!.query(qv, o.candidates), 'vector', o.vectorWeight);
+    // A local store answers synchronously, a shared one over the network: the same ranks either way.
+    if (qv) fuse(await index.vectors!.query(qv, o.candidates), 'vector', o.vectorWeight);
   }
   normalise([...evidence.values()]);
 
@@ -351,10 +352,10 @@ function fusionRanks(files: FileCandidate[], best: Map<FileCandidate, number>): 
   return { file: rankBy((f) => f.fileScore), chunk: rankBy((f) => best.get(f) ?? 0) };
 }
 
-const vendoredCache = new WeakMap<WorkspaceIndex, { generation: number; folders: string[] }>();
+const vendoredCache = new WeakMap<SearchableIndex, { generation: number; folders: string[] }>();
 
 /** Third-party folders of an index (see {@link vendoredFolders}), recomputed after changes. */
-function vendoredFoldersOf(index: WorkspaceIndex): string[] {
+function vendoredFoldersOf(index: SearchableIndex): string[] {
   const cached = vendoredCache.get(index);
   if (cached && cached.generation === index.generation) return cached.folders;
   const folders = vendoredFolders(index.indexedPaths());
@@ -373,7 +374,7 @@ function normalise(list: ChunkEvidence[]): void {
  * ranks on whole-file evidence alone) are scored against the query directly, relative to the best
  * candidate chunk of the query.
  */
-function chunksOfFile(index: WorkspaceIndex, f: FileCandidate, analyzed: AnalyzedQuery, lexicalOn: boolean, bm25: Bm25Params): ChunkEvidence[] {
+function chunksOfFile(index: SearchableIndex, f: FileCandidate, analyzed: AnalyzedQuery, lexicalOn: boolean, bm25: Bm25Params): ChunkEvidence[] {
   const entry = index.getFile(f.path);
   if (!entry) return f.chunks;
   const have = new Set(f.chunks.map((c) => c.chunk.id));
@@ -399,7 +400,7 @@ function chunksOfFile(index: WorkspaceIndex, f: FileCandidate, analyzed: Analyze
  * defined in two files gives each 0.5. Identifiers defined in more than `maxDefiners` files are
  * skipped (overloaded names such as `new` or `get`).
  */
-function definitionShares(index: WorkspaceIndex, identifiers: readonly string[], maxDefiners: number): Map<string, number> {
+function definitionShares(index: SearchableIndex, identifiers: readonly string[], maxDefiners: number): Map<string, number> {
   const shares = new Map<string, number>();
   const seen = new Set<string>();
   for (const id of identifiers) {

@@ -42,6 +42,7 @@ import { crc32 } from './vectorCodec';
 import { assertIndexFolder, INDEX_MARKER_FILE } from './indexFolder';
 import { languageForPath } from './languages';
 import type { Chunk, Embedder, Logger } from './types';
+import type { SearchableIndex, SnapshotSource } from './indexStore';
 import { silentLogger } from './types';
 
 /** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
@@ -167,7 +168,7 @@ export interface OpenOptions {
   embedderUnavailable?: boolean;
 }
 
-export class WorkspaceIndex {
+export class WorkspaceIndex implements SearchableIndex {
   readonly roots: WorkspaceRoot[];
   readonly indexDir: string;
   readonly options: Required<Pick<IndexOptions, 'chunkChars' | 'embedBatchSize' | 'maxFileBytes'>> & IndexOptions;
@@ -439,6 +440,23 @@ export class WorkspaceIndex {
 
   getFile(indexPath: string): FileEntry | undefined {
     return this.catalog.files.get(indexPath);
+  }
+
+  /**
+   * What a shared store needs to hold this index (see indexStore.ts): the catalog, both BM25
+   * indexes' statistics and postings in this index's own document numbering, and the vectors.
+   */
+  snapshotSource(): SnapshotSource {
+    const cache = this.cache;
+    const withVectors = Boolean(this.vectors && this.embedder && cache);
+    return {
+      files: [...this.catalog.files.values()],
+      chunkPostings: this.lexical.exportPostings(),
+      filePostings: this.fileLexical.exportPostings(),
+      embedder: withVectors ? { id: this.embedder!.id, dimensions: this.embedder!.dimensions } : null,
+      vectorOf: (c) => (withVectors ? cache!.get(embeddingKey(c)) : undefined),
+      versions: { schema: SCHEMA_VERSION, chunker: CHUNKER_VERSION, lexical: LEXICAL_VERSION, chunkChars: this.options.chunkChars },
+    };
   }
 
   /** Index paths of every indexed file. */
