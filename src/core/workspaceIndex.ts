@@ -179,8 +179,19 @@ export class WorkspaceIndex implements SearchableIndex {
   lexical!: LexicalIndex;
   /** BM25 over whole files (document id = index path): evidence that 800-character chunks scatter. */
   fileLexical!: LexicalIndex;
-  /** Which files define which symbols. */
-  readonly symbols = new SymbolTable();
+  private symbolTable?: SymbolTable;
+  /**
+   * Which files define which symbols. Built from the catalog on first use (a search), not at open,
+   * then kept up to date by every change.
+   */
+  get symbols(): SymbolTable {
+    if (!this.symbolTable) {
+      const table = new SymbolTable();
+      for (const f of this.catalog.files.values()) table.add(f.path, f.chunks);
+      this.symbolTable = table;
+    }
+    return this.symbolTable;
+  }
   /** Increases whenever a file is indexed or forgotten (for caches derived from the file list). */
   generation = 0;
   vectors?: VectorStore;
@@ -320,7 +331,6 @@ export class WorkspaceIndex implements SearchableIndex {
     this.catalog = await this.openCatalog(writable);
     for (const f of this.catalog.files.values()) {
       for (const c of f.chunks) this.chunksById.set(c.id, c);
-      this.symbols.add(f.path, f.chunks);
     }
 
     await this.loadLexical();
@@ -652,7 +662,7 @@ export class WorkspaceIndex implements SearchableIndex {
       this.generation++;
       this.lexical.remove(entry.chunks);
       this.fileLexical.remove([fileLexicalDoc(entry.path, entry.chunks)]);
-      this.symbols.remove(entry.path, entry.chunks);
+      this.symbolTable?.remove(entry.path, entry.chunks);
       for (const c of entry.chunks) this.chunksById.delete(c.id);
       this.lexicalDirty = true;
       // Vectors are dropped in one batch (flushVectorDeletes): deleting a branch's worth of files
@@ -702,14 +712,14 @@ export class WorkspaceIndex implements SearchableIndex {
     if (previous) {
       this.lexical.remove(previous.chunks);
       this.fileLexical.remove([fileLexicalDoc(previous.path, previous.chunks)]);
-      this.symbols.remove(previous.path, previous.chunks);
+      this.symbolTable?.remove(previous.path, previous.chunks);
       for (const c of previous.chunks) this.chunksById.delete(c.id);
     }
     for (const c of result.chunks) this.chunksById.set(c.id, c);
     this.generation++;
     this.lexical.add(result.chunks);
     this.fileLexical.add([fileLexicalDoc(file.path, result.chunks)]);
-    this.symbols.add(file.path, result.chunks);
+    this.symbolTable?.add(file.path, result.chunks);
     this.lexicalDirty = true;
     this.catalog.setFile({
       path: file.path,
