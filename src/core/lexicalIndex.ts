@@ -387,6 +387,17 @@ export class LexicalIndex {
     return scored.slice(0, maxTerms).map(({ term, weight }) => ({ term, weight }));
   }
 
+  /** The posting list and weighted IDF of each selected term present in the index. */
+  private *scoredPostings(selected: readonly WeightedTerm[], n: number): Generator<{ p: Posting; idf: number }> {
+    for (const { term, weight } of selected) {
+      const tid = this.postings.termId(term);
+      const p = tid === undefined ? undefined : this.postings.get(tid);
+      if (!p) continue;
+      const df = this.postings.documentFrequency(term);
+      yield { p, idf: weight * Math.log(1 + (n - df + 0.5) / (df + 0.5)) };
+    }
+  }
+
   /**
    * BM25 scores of specific documents (0 for unknown ids or no match), with the same term
    * selection and statistics as {@link search}. Posting lists are in document order, so each
@@ -401,12 +412,7 @@ export class LexicalIndex {
     const n = Math.max(1, this.liveCount);
     const avgLen = this.totalLength / n || 1;
     const nums = ids.map((id) => this.numbers.get(id) ?? -1);
-    for (const { term, weight } of selected) {
-      const tid = this.postings.termId(term);
-      const p = tid === undefined ? undefined : this.postings.get(tid);
-      if (!p) continue;
-      const df = this.postings.documentFrequency(term);
-      const idf = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    for (const { p, idf } of this.scoredPostings(selected, n)) {
       nums.forEach((d, i) => {
         if (d < 0 || !this.alive[d]) return;
         let lo = 0;
@@ -436,12 +442,7 @@ export class LexicalIndex {
     const avgLen = this.totalLength / n || 1;
     const scores = new Float32Array(this.ids.length);
     const touched: number[] = [];
-    for (const { term, weight } of selected) {
-      const tid = this.postings.termId(term);
-      const p = tid === undefined ? undefined : this.postings.get(tid);
-      if (!p) continue;
-      const df = this.postings.documentFrequency(term);
-      const idf = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    for (const { p, idf } of this.scoredPostings(selected, n)) {
       const { docs, tfs } = p;
       for (let i = 0; i < p.n; i++) {
         const d = docs[i]!;
@@ -452,9 +453,12 @@ export class LexicalIndex {
         scores[d]! += (idf * tf * (k1 + 1)) / (tf + norm);
       }
     }
-    // Top `limit` by a min-heap; ties broken by document number for determinism.
+    // Top `limit` by a min-heap.
     const heap: number[] = [];
-    const worse = (a: number, b: number) => scores[a]! < scores[b]! || (scores[a] === scores[b] && a > b);
+    // Ties are broken by chunk id, not document number: numbers depend on the order files were
+    // indexed in, ids do not, so two indexes of the same files rank ties the same way.
+    const ids = this.ids;
+    const worse = (a: number, b: number) => scores[a]! < scores[b]! || (scores[a] === scores[b] && ids[a]! > ids[b]!);
     const siftDown = (i: number) => {
       for (;;) {
         const l = 2 * i + 1;
