@@ -97,8 +97,15 @@ const BRACKET = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
 const PATH_RANGE = /(?<![\w.\-/\\]|\/\/)([A-Za-z0-9_.\-/\\]+\.[A-Za-z][A-Za-z0-9]{0,7}):L?(\d+)(?:-L?(\d+))?/g;
 
 /** Finds `[n]`, `[n, m]` and `path:Lx-Ly` markers in order of appearance. */
-export function parseCitationMarkers(answer: string): Array<{ marker: string; offset: number; n?: number; path?: string; startLine?: number; endLine?: number }> {
+/** A fenced Markdown code block (``` or ~~~), or an unclosed one running to the end. */
+const FENCED_BLOCK = /^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^[ \t]{0,3}\1[ \t]*$|(?![\s\S]))/gm;
+
+export function parseCitationMarkers(text: string): Array<{ marker: string; offset: number; n?: number; path?: string; startLine?: number; endLine?: number }> {
   const out: Array<{ marker: string; offset: number; n?: number; path?: string; startLine?: number; endLine?: number }> = [];
+  // Fenced code blocks are quoted code, not claims: `a[1]` or a `path:L3-L9` inside one (a README
+  // quoting an example citation) is not a citation. Blanked with spaces so offsets stay true.
+  // Inline code stays: models often write a citation as `src/a.ts:L3-L9`.
+  const answer = text.replace(FENCED_BLOCK, (block) => block.replace(/[^\n]/g, ' '));
   for (const run of answer.matchAll(BRACKET_RUN)) {
     // Skip markdown links `[1](...)` and array indexing like `arr[0]` or `m[0][1]` inside code.
     const after = answer[run.index + run[0].length];

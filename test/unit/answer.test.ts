@@ -43,6 +43,15 @@ describe('citations', () => {
     assert.equal(markers[1]!.offset, markers[0]!.offset + 3);
   });
 
+  it('does not read markers inside fenced code blocks (quoted code), but does inside inline code', () => {
+    const text = 'Chunks are cut at declarations [1].\n\n```md\nSee `src/core/chunker.ts:L120-L168` and arr[2]\n```\n\nCited as `src/a.ts:L3-L9` too [2].';
+    const markers = parseCitationMarkers(text);
+    assert.deepEqual(markers.map((m) => m.marker), ['[1]', 'src/a.ts:L3-L9', '[2]']);
+    assert.equal(text.slice(markers[1]!.offset, markers[1]!.offset + 14), 'src/a.ts:L3-L9');
+    // An unclosed fence runs to the end.
+    assert.deepEqual(parseCitationMarkers('Yes [1].\n```\nx[3] src/b.ts:L1-L2\n').map((m) => m.marker), ['[1]']);
+  });
+
   it('finds the claim a marker backs and its checkable terms', () => {
     const answer = 'Intro text. Tokens are signed with `hmacSha256` and expire after 3600 seconds [1][2]. Next.';
     assert.equal(claimBefore(answer, answer.indexOf('[2]')), 'Tokens are signed with `hmacSha256` and expire after 3600 seconds');
