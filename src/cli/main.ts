@@ -19,7 +19,7 @@ import {
 } from '../core/evaluation';
 import { search, SEARCH_DEFAULTS, type SearchHit } from '../core/retrieval';
 import { searchWithFallback } from '../core/resilientSearch';
-import { MAX_MAX_CHARS, MIN_MAX_CHARS } from '../core/chunker';
+import { MAX_MAX_CHARS, MIN_MAX_CHARS } from '../core/chunker/chunker';
 import { LlmError } from '../core/llm';
 import type { Logger } from '../core/types';
 import { codeTerms } from '../core/tokenize';

@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { hash16 } from './hash';
 import { Catalog, CatalogCorruptError, contentHash, type FileEntry } from './catalog';
-import { Chunker, CHUNKER_VERSION } from './chunker';
+import { Chunker, CHUNKER_VERSION } from './chunker/chunker';
 import {
   absolutePathOf,
   classifyPath,
