@@ -21,6 +21,7 @@ import { search, SEARCH_DEFAULTS, type SearchHit } from '../core/retrieval';
 import { searchWithFallback } from '../core/resilientSearch';
 import { MAX_MAX_CHARS, MIN_MAX_CHARS } from '../core/chunker/chunker';
 import { LlmError } from '../core/llm';
+import { IndexLockedError } from '../core/indexLock';
 import type { Logger } from '../core/types';
 import { codeTerms } from '../core/tokenize';
 import {
@@ -212,7 +213,7 @@ type OpenMode = 'write' | 'prefer-write' | 'read';
 /** Errors of taking the lock that a reader can work around. */
 function cannotLock(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  return (err as Error | null)?.name === 'IndexLockedError' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
+  return err instanceof IndexLockedError || code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
 }
 
 async function embedderFor(v: Values, logger: Logger): Promise<Awaited<ReturnType<typeof createEmbedder>>> {
@@ -242,7 +243,7 @@ async function openIndex(v: Values, logger: Logger, indexDirOverride?: string, m
     return await open(true);
   } catch (err) {
     if (mode !== 'prefer-write' || !cannotLock(err)) throw err;
-    logger.info(`Using the index as it is (${(err as Error).name === 'IndexLockedError' ? 'another process is updating it' : 'its folder is read-only'}).`);
+    logger.info(`Using the index as it is (${err instanceof IndexLockedError ? 'another process is updating it' : 'its folder is read-only'}).`);
     return open(false);
   }
 }
@@ -685,11 +686,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`groundwork: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof IndexError || err instanceof QueryFileError || err instanceof ConfigError || err instanceof ModelDownloadError || (err as Error)?.name === 'IndexLockedError') {
-      process.stderr.write(`groundwork: ${(err as Error).message}\n`);
+    if (err instanceof IndexError || err instanceof QueryFileError || err instanceof ConfigError || err instanceof ModelDownloadError || err instanceof IndexLockedError) {
+      process.stderr.write(`groundwork: ${err.message}\n`);
       return 1;
     }
-    if (interrupt.signal.aborted || (err as Error)?.message === 'interrupted' || (err as Error)?.name === 'AbortError' || (err instanceof LlmError && err.kind === 'aborted')) {
+    // Every signal the CLI passes down is `interrupt.signal`, so an abort from any layer (the engine
+    // rethrows the signal's reason, an InterruptedError; the chat client maps it to LlmError 'aborted')
+    // means Ctrl-C.
+    if (interrupt.signal.aborted || err instanceof InterruptedError || (err instanceof LlmError && err.kind === 'aborted')) {
       process.stderr.write('groundwork: interrupted; the index keeps what was done and resumes next time\n');
       return 130;
     }

@@ -10,7 +10,7 @@
  *   vectors/             sharded vectra store (binary codec), present only with an embedder
  *   embeddings/          embedding cache keyed by chunk content hash
  *   stats.json           last scan's skip counts and samples
- *   lock                 held by the one process that writes
+ *   index.lock           held by the one process that writes (indexLock.ts)
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -34,7 +34,8 @@ import {
   type SkipReason,
   type WorkspaceRoot,
 } from './discovery';
-import { acquireLock, EmbeddingCache, IndexCorruptError, shardOf, VectorStore } from './vectorStore';
+import { EmbeddingCache, IndexCorruptError, shardOf, VectorStore } from './vectorStore';
+import { acquireLock } from './indexLock';
 import { writeFileAtomic } from './fsUtil';
 import { fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
 import { SymbolTable } from './symbolTable';

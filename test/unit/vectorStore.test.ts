@@ -11,19 +11,17 @@ import {
   DimensionMismatchError,
   EmbeddingCache,
   IndexCorruptError,
-  IndexLockedError,
   IndexMismatchError,
   InvalidVectorError,
-  LOCK_FILE_NAME,
   SHARD_INDEX_FILE,
   VectorStore,
   VectorStoreError,
-  acquireLock,
   shardOf,
   writeFileAtomic,
   type FileChange,
   type VectorItem,
 } from '../../src/core/vectorStore';
+import { acquireLock, IndexLockedError, LOCK_FILE_NAME } from '../../src/core/indexLock';
 import { isAtomicTempFile } from '../../src/core/fsUtil';
 import { seededRandom } from '../../src/core/random';
 
