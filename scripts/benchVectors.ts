@@ -13,7 +13,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { VectorStore, shardOf, type FileChange, type VectorItem } from '../src/core/vectorStore';
+import { VectorStore, type FileChange, type VectorItem } from '../src/core/vectorStore';
+import { shardOf } from '../src/core/fsUtil';
 import { seededRandom } from '../src/core/random';
 
 const CHUNKS_PER_FILE = 20;

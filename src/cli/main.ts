@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SKIP_REASON_TEXT, type SkipReason } from '../core/discovery';
+import { SKIP_REASON_TEXT, type SkipReason } from '../core/skipReasons';
 import {
   computeMetrics,
   formatMetrics,
@@ -24,10 +24,10 @@ import { LlmError } from '../core/llm';
 import { IndexLockedError } from '../core/indexLock';
 import type { Logger } from '../core/types';
 import { codeTerms } from '../core/tokenize';
+import { DEFAULT_CHUNK_CHARS } from '../core/defaults';
+import { IndexError } from '../core/indexError';
 import {
-  DEFAULT_CHUNK_CHARS,
   defaultIndexDir,
-  IndexError,
   rootsFromDirs,
   WorkspaceIndex,
   type IndexRunSummary,
@@ -41,6 +41,7 @@ import { ConfigError, configFilePath, createEmbedder, createLlm, readConfigFile,
 import { DEFAULT_LOCAL_MODEL, defaultModelCacheDir, downloadModel, ModelDownloadError } from '../providers/localEmbedder';
 import type { PostgresStore } from '../providers/postgresStore';
 import { connectStore, openStored, printStoreStats, publishCheckout, repositoryOf } from './store';
+import { errMessage } from '../core/errMessage';
 
 const HELP = `groundwork — search your codebase and get answers that cite files and lines
 
@@ -614,7 +615,7 @@ export async function main(argv: string[]): Promise<number> {
     values = parsed.values;
     positionals = parsed.positionals;
   } catch (err) {
-    process.stderr.write(`groundwork: ${(err as Error).message.split('\n')[0]} (see groundwork --help)\n`);
+    process.stderr.write(`groundwork: ${errMessage(err).split('\n')[0]} (see groundwork --help)\n`);
     return 2;
   }
   const [command, ...rest] = positionals;

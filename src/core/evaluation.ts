@@ -4,6 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import MiniSearch from 'minisearch';
+import { errMessage } from './errMessage';
 
 export interface EvalQuery {
   id: string;
@@ -37,7 +38,7 @@ export async function readQueryFile(file: string): Promise<EvalQuery[]> {
   try {
     raw = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    throw new QueryFileError(`cannot read the queries file ${file}: ${(err as Error).message}`);
+    throw new QueryFileError(`cannot read the queries file ${file}: ${errMessage(err)}`);
   }
   const queries: EvalQuery[] = [];
   const ids = new Set<string>();

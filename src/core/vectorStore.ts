@@ -27,20 +27,7 @@ import {
   validateVector,
   type ChunkVectorMetadata,
 } from './vectorCodec';
-
-export {
-  BinaryVectorCodec,
-  DimensionMismatchError,
-  IndexCorruptError,
-  IndexMismatchError,
-  InvalidVectorError,
-  VectorStoreError,
-  crc32,
-  type ChunkVectorMetadata,
-} from './vectorCodec';
-export { AtomicFileStorage } from './atomicStorage';
-export { writeFileAtomic, fnv1a32, shardOf } from './fsUtil';
-export { EmbeddingCache, type EmbeddingCacheOptions } from './embeddingCache';
+import { errMessage } from './errMessage';
 
 // ---------------------------------------------------------------------------------------------------
 // Tunables and names
@@ -191,7 +178,7 @@ async function readMeta(file: string): Promise<StoreMeta | undefined> {
     text = await fs.promises.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new IndexCorruptError('unreadable', (err as Error).message, file, { cause: err });
+    throw new IndexCorruptError('unreadable', errMessage(err), file, { cause: err });
   }
   try {
     const meta = JSON.parse(text) as StoreMeta;
@@ -550,7 +537,7 @@ export class VectorStore {
       li.cancelUpdate();
       if (err instanceof IndexCorruptError) throw err.withPath(file);
       if (err instanceof VectorStoreError) throw err;
-      throw new VectorStoreError(`${file}: writing shard failed: ${(err as Error).message}`, { cause: err });
+      throw new VectorStoreError(`${file}: writing shard failed: ${errMessage(err)}`, { cause: err });
     }
 
     // Mirror in memory: tombstone the old rows of each changed path, append the new ones.
@@ -759,7 +746,7 @@ export class VectorStore {
       return await li.listItems();
     } catch (err) {
       if (err instanceof IndexCorruptError) throw err.withPath(file);
-      throw new IndexCorruptError('unreadable', (err as Error).message, file, { cause: err });
+      throw new IndexCorruptError('unreadable', errMessage(err), file, { cause: err });
     }
   }
 
@@ -774,7 +761,7 @@ export class VectorStore {
     try {
       fd = fs.openSync(file, 'r');
     } catch (err) {
-      throw new IndexCorruptError('missing', (err as Error).message, file, { cause: err });
+      throw new IndexCorruptError('missing', errMessage(err), file, { cause: err });
     }
     try {
       const buf = fs.readFileSync(fd);
@@ -788,7 +775,7 @@ export class VectorStore {
     } catch (err) {
       fs.closeSync(fd);
       if (err instanceof IndexCorruptError) throw err.withPath(file);
-      throw new IndexCorruptError('unreadable', (err as Error).message, file, { cause: err });
+      throw new IndexCorruptError('unreadable', errMessage(err), file, { cause: err });
     }
   }
 

@@ -22,21 +22,22 @@ import {
   absolutePathOf,
   classifyPath,
   newClassifyBatch,
-  isInside,
   uniqueRoots,
-  DEFAULT_MAX_FILE_BYTES,
   discoverFiles,
-  errMessage,
   readSourceFile,
   realRootsOf,
   type DiscoveredFile,
   type DiscoveryOptions,
-  type SkipReason,
   type WorkspaceRoot,
 } from './discovery';
-import { EmbeddingCache, IndexCorruptError, shardOf, VectorStore } from './vectorStore';
+import { DEFAULT_MAX_FILE_BYTES } from './defaults';
+import { errMessage } from './errMessage';
+import type { SkipReason } from './skipReasons';
+import { VectorStore } from './vectorStore';
+import { IndexCorruptError } from './vectorCodec';
+import { EmbeddingCache } from './embeddingCache';
 import { acquireLock } from './indexLock';
-import { writeFileAtomic } from './fsUtil';
+import { isInside, shardOf, writeFileAtomic } from './fsUtil';
 import { fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
 import { SymbolTable } from './symbolTable';
 import { crc32 } from './vectorCodec';
@@ -49,7 +50,6 @@ import { silentLogger } from './types';
 /** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
 export const SCHEMA_VERSION = 5;
 
-export { DEFAULT_CHUNK_CHARS } from './defaults';
 import { DEFAULT_CHUNK_CHARS } from './defaults';
 
 export interface IndexOptions extends DiscoveryOptions {
@@ -148,7 +148,6 @@ export function rootsFromDirs(dirs: readonly string[]): WorkspaceRoot[] {
   return uniqueRoots(dirs.map((dir) => ({ dir })));
 }
 
-export { IndexError } from './indexError';
 import { IndexError } from './indexError';
 
 export interface OpenOptions {

@@ -11,6 +11,7 @@ import { DEFAULT_LOCAL_MODEL, downloadModel, LocalEmbedder, ModelDownloadError, 
 import { DEFAULT_OPENAI_BASE_URL, OpenAIChatProvider } from './openaiChat';
 import { displayURL } from './errors';
 import { OpenAIEmbedder } from './openaiEmbedder';
+import { errMessage } from '../core/errMessage';
 
 export type LlmProviderName = 'auto' | 'openai' | 'extractive';
 
@@ -74,14 +75,14 @@ export async function readConfigFile(file: string): Promise<FileConfig> {
     raw = await fsp.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`cannot read the config file ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read the config file ${file}: ${errMessage(err)}`);
   }
   try {
     const parsed = JSON.parse(raw) as unknown;
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a JSON object');
     return parsed;
   } catch (err) {
-    throw new ConfigError(`the config file ${file} is not valid JSON (${(err as Error).message}); fix or delete it`);
+    throw new ConfigError(`the config file ${file} is not valid JSON (${errMessage(err)}); fix or delete it`);
   }
 }
 
@@ -191,7 +192,7 @@ export async function createEmbedder(
       const embedder = await OpenAIEmbedder.create({ baseURL: settings.baseURL ?? DEFAULT_OPENAI_BASE_URL, apiKey: settings.apiKey, model: settings.model });
       return { embedder, close: async () => {} };
     } catch (err) {
-      return none(`the embedding endpoint could not be used: ${(err as Error).message}`);
+      return none(`the embedding endpoint could not be used: ${errMessage(err)}`);
     }
   }
   const modelId = settings.model ?? DEFAULT_LOCAL_MODEL;
@@ -211,13 +212,13 @@ export async function createEmbedder(
         if (dlErr instanceof ModelDownloadError) {
           return none(`the local model ${modelId} could not be downloaded (${dlErr.message.split('. ')[0]}); search is lexical only until it is installed in ${err.modelDir}`);
         }
-        return none(`the local embedding model could not be loaded after its download (${(dlErr as Error).message})`);
+        return none(`the local embedding model could not be loaded after its download (${errMessage(dlErr)})`);
       }
     }
     if (err instanceof ModelUnavailableError) {
       return none(`the local model ${err.modelId} is not installed in ${err.modelDir} (${downloadHint ?? 'download it'}, or copy its files there from https://huggingface.co/${err.modelId})`);
     }
-    logger.warn(`The local embedding model could not be loaded: ${(err as Error).message}`);
-    return none(`the local embedding model could not be loaded (${(err as Error).message})`);
+    logger.warn(`The local embedding model could not be loaded: ${errMessage(err)}`);
+    return none(`the local embedding model could not be loaded (${errMessage(err)})`);
   }
 }

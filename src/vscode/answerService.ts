@@ -16,6 +16,7 @@ import type { IndexService } from './indexService';
 import type { ErrorView, TurnView } from './protocol';
 import { API_KEY_SECRET, readSettings } from './settings';
 import { VscodeLmProvider } from './vscodeLm';
+import { errMessage } from '../core/errMessage';
 
 const TURNS_KEY = 'groundwork.turns';
 const CONVERSATIONS_KEY = 'groundwork.conversations';
@@ -256,7 +257,7 @@ export class AnswerService implements vscode.Disposable {
         const llm = await VscodeLmProvider.select(s.provider === 'vscode-lm' ? s.model || undefined : undefined);
         if (llm) return { llm, label: llm.label, trustNote };
       } catch (err) {
-        this.log.warn(`VS Code language models are unavailable: ${(err as Error).message}`);
+        this.log.warn(`VS Code language models are unavailable: ${errMessage(err)}`);
       }
       if (s.provider === 'vscode-lm') {
         return { label: 'quoted answers (no VS Code language model available)', trustNote, problem: { kind: 'config', message: 'No VS Code language model is available (is a chat extension such as Copilot installed and signed in?).', action: { id: 'openSettings', label: 'Open Settings' } } };
@@ -397,8 +398,8 @@ export class AnswerService implements vscode.Disposable {
       if (result.error) error = errorView(result.error.kind, result.error.message);
     } catch (err) {
       const stopped = err instanceof LlmError && err.kind === 'aborted';
-      error = stopped ? undefined : errorView(err instanceof LlmError ? err.kind : 'error', (err as Error).message);
-      if (!stopped) this.log.error(`Answer failed: ${(err as Error).message}`);
+      error = stopped ? undefined : errorView(err instanceof LlmError ? err.kind : 'error', errMessage(err));
+      if (!stopped) this.log.error(`Answer failed: ${errMessage(err)}`);
     } finally {
       if (this.running === controller) this.running = undefined;
       if (this.current === pending) this.current = undefined;

@@ -10,6 +10,7 @@ import type { AnswerService, Attachment } from './answerService';
 import { parseContextRefs } from './contextRefs';
 import type { IndexService } from './indexService';
 import { parseWebviewMessage, type HostMessage, type StatusView } from './protocol';
+import { errMessage } from '../core/errMessage';
 
 export const CHAT_VIEW_ID = 'groundwork.chat';
 
@@ -274,8 +275,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         }
       }
     } catch (err) {
-      this.log.error(`Chat view action failed: ${(err as Error).message}`);
-      void vscode.window.showErrorMessage(`Groundwork: ${(err as Error).message}`);
+      this.log.error(`Chat view action failed: ${errMessage(err)}`);
+      void vscode.window.showErrorMessage(`Groundwork: ${errMessage(err)}`);
     }
   }
 

@@ -13,6 +13,7 @@ import { ChatViewProvider, CHAT_VIEW_ID } from './chatView';
 import { CitationHovers, REVEAL_COMMAND } from './hovers';
 import { IndexService } from './indexService';
 import { API_KEY_SECRET, readSettings } from './settings';
+import { errMessage } from '../core/errMessage';
 
 /** What activate() returns: used by the integration tests. */
 export interface GroundworkApi {
@@ -50,8 +51,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
         try {
           return await fn(...args);
         } catch (err) {
-          log.error(`${id} failed: ${(err as Error).message}`);
-          void vscode.window.showErrorMessage(`Groundwork: ${(err as Error).message}`);
+          log.error(`${id} failed: ${errMessage(err)}`);
+          void vscode.window.showErrorMessage(`Groundwork: ${errMessage(err)}`);
           return undefined;
         }
       }),
@@ -215,8 +216,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
     try {
       await index.start(await context.secrets.get(API_KEY_SECRET));
     } catch (err) {
-      log.error(`Groundwork could not start indexing: ${(err as Error).message}`);
-      void vscode.window.showErrorMessage(`Groundwork could not start indexing: ${(err as Error).message}`);
+      log.error(`Groundwork could not start indexing: ${errMessage(err)}`);
+      void vscode.window.showErrorMessage(`Groundwork could not start indexing: ${errMessage(err)}`);
     }
   })();
   context.subscriptions.push(

@@ -5,24 +5,12 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { IndexData } from 'vectra/lib/types';
 import type { Logger } from '../../src/core/types';
-import {
-  AtomicFileStorage,
-  BinaryVectorCodec,
-  DimensionMismatchError,
-  EmbeddingCache,
-  IndexCorruptError,
-  IndexMismatchError,
-  InvalidVectorError,
-  SHARD_INDEX_FILE,
-  VectorStore,
-  VectorStoreError,
-  shardOf,
-  writeFileAtomic,
-  type FileChange,
-  type VectorItem,
-} from '../../src/core/vectorStore';
+import { SHARD_INDEX_FILE, VectorStore, type FileChange, type VectorItem } from '../../src/core/vectorStore';
+import { BinaryVectorCodec, DimensionMismatchError, IndexCorruptError, IndexMismatchError, InvalidVectorError, VectorStoreError } from '../../src/core/vectorCodec';
+import { AtomicFileStorage } from '../../src/core/atomicStorage';
+import { EmbeddingCache } from '../../src/core/embeddingCache';
 import { acquireLock, IndexLockedError, LOCK_FILE_NAME } from '../../src/core/indexLock';
-import { isAtomicTempFile } from '../../src/core/fsUtil';
+import { isAtomicTempFile, shardOf, writeFileAtomic } from '../../src/core/fsUtil';
 import { seededRandom } from '../../src/core/random';
 
 // ----- helpers ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import { initRuntime, loadGrammar } from './grammars';
 import { chunkMarkdown } from './markdown';
 import { SourceLines } from './sourceLines';
 import { chunkSyntaxTree, errorShare } from './syntaxWalk';
+import { errMessage } from '../errMessage';
 
 /**
  * Version of the chunking rules. Stored with the index: bump it whenever the chunks produced for
@@ -159,7 +160,7 @@ export class Chunker {
     try {
       grammar = await loadGrammar(path.join(this.wasmDir ?? '', wasmFile));
     } catch (err) {
-      return `grammar ${wasmFile} failed to load: ${err instanceof Error ? err.message : String(err)}`;
+      return `grammar ${wasmFile} failed to load: ${errMessage(err)}`;
     }
     if (this.disposed || !this.parser) throw new Error('Chunker disposed while chunking');
     // Everything from here to tree.delete() is synchronous, so overlapping calls cannot interleave
@@ -177,7 +178,7 @@ export class Chunker {
       return '';
     } catch (err) {
       // A bug in the walk must not cost the file its place in the index.
-      return `syntax chunking failed: ${err instanceof Error ? err.message : String(err)}`;
+      return `syntax chunking failed: ${errMessage(err)}`;
     } finally {
       // WASM memory is not garbage-collected.
       tree.delete();
