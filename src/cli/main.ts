@@ -65,7 +65,7 @@ Options:
   --chunk-chars N    chunk budget in characters (default 800)
   --exclude GLOB     extra exclude pattern, gitignore syntax (repeatable)
   --embedder NAME    local (default: a model on this machine, lexical-only until it is installed)
-                     | openai | none | test-hashing (deterministic TEST embedder, not semantic)
+                     | openai | none
   --embed-model ID   embedding model (local default Xenova/bge-small-en-v1.5)
   --provider P       auto (default: a model if one is configured, else quoting) | openai | extractive
   --model M          chat model id (e.g. gpt-4o-mini, llama3.1:8b, a fine-tuned ft:… id)

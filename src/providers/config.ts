@@ -52,13 +52,14 @@ interface FileConfig {
   embeddings?: { provider?: string; baseURL?: string; model?: string; apiKeyEnv?: string; cacheDir?: string };
 }
 
-export type EmbedProviderName = 'local' | 'openai' | 'none' | 'test-hashing';
+export type EmbedProviderName = 'local' | 'openai' | 'none';
 
 export interface EmbedSettings {
   /**
    * `local` (default): transformers.js on this machine with a model from the model folder; while the
    * model is absent, search is lexical only. `openai`: an OpenAI-compatible /v1/embeddings
-   * endpoint. `none`: lexical only. `test-hashing`: the deterministic TEST embedder (not semantic).
+   * endpoint. `none`: lexical only. (The deterministic test embedder, core/testEmbedder.ts, is not a
+   * choice here: tests and the benchmark construct it directly, so it never ships as a model.)
    */
   provider: EmbedProviderName;
   model?: string;
@@ -138,8 +139,8 @@ export function createLlm(settings: LlmSettings, apiKeyHint?: string): LlmProvid
 /** Embedding settings: flags, then GROUNDWORK_EMBEDDER / GROUNDWORK_EMBED_MODEL, then the config file. */
 export function resolveEmbedSettings(flags: { embedder?: string; embedModel?: string }, env: NodeJS.ProcessEnv, file: FileConfig): EmbedSettings {
   const provider = flags.embedder ?? env.GROUNDWORK_EMBEDDER ?? file.embeddings?.provider ?? 'local';
-  if (!['local', 'openai', 'none', 'test-hashing'].includes(provider)) {
-    throw new ConfigError(`unknown embedder "${provider}" (use local, openai, none or test-hashing)`);
+  if (!['local', 'openai', 'none'].includes(provider)) {
+    throw new ConfigError(`unknown embedder "${provider}" (use local, openai or none)`);
   }
   const keyEnv = file.embeddings?.apiKeyEnv ?? 'OPENAI_API_KEY';
   return {
@@ -182,10 +183,6 @@ export async function createEmbedder(
   // An embedder that is configured but cannot be used right now: stored vectors must be kept.
   const none = (reason?: string): EmbedderStatus => ({ reason, unavailable: true, close: async () => {} });
   if (settings.provider === 'none') return { reason: 'no embedding model is configured (embedder: none)', close: async () => {} };
-  if (settings.provider === 'test-hashing') {
-    const { HashingTestEmbedder } = await import('../core/testEmbedder');
-    return { embedder: new HashingTestEmbedder(64), close: async () => {} };
-  }
   if (settings.provider === 'openai') {
     if (!settings.model) throw new ConfigError('the openai embedder needs a model, e.g. --embed-model text-embedding-3-small');
     try {
