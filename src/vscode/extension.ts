@@ -6,7 +6,8 @@
 import * as vscode from 'vscode';
 import { computeMetrics, readQueryFile, type EvalResult } from '../core/evaluation';
 import { SKIP_REASON_TEXT, type SkipReason } from '../core/skipReasons';
-import { downloadModel, DEFAULT_LOCAL_MODEL } from '../providers/localEmbedder';
+import { DEFAULT_LOCAL_MODEL } from '../providers/localModel';
+import { downloadModel } from '../providers/modelDownload';
 import { AnswerService } from './answerService';
 import { registerChatFeatures } from './chatFeatures';
 import { ChatViewProvider, CHAT_VIEW_ID } from './chatView';
