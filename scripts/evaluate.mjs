@@ -5,6 +5,7 @@
 // dev set used for tuning.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { spliceSection } from '../src/cli/recordSection.mjs';
 
 const sets = [
   { name: 'held-out: eslint', ws: 'node_modules/eslint', queries: 'eval/eslint.jsonl' },
@@ -69,13 +70,7 @@ const recordAt = process.argv.indexOf('--record');
 if (recordAt > 0 && process.argv[recordAt + 1]) {
   const file = process.argv[recordAt + 1];
   const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const begin = '<!-- eval:begin -->';
-  const end = '<!-- eval:end -->';
-  const block = `${begin}\n${table}\n${end}`;
-  const next = current.includes(begin) && current.includes(end)
-    ? current.slice(0, current.indexOf(begin)) + block + current.slice(current.indexOf(end) + end.length)
-    : `${current}\n${block}\n`;
-  fs.writeFileSync(file, next);
+  fs.writeFileSync(file, spliceSection(current, 'eval', table, { append: 'blank-line' }));
   console.error(`recorded in ${file}`);
 }
 process.exit(failed ? 1 : 0);

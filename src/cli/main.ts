@@ -24,7 +24,7 @@ import { LlmError } from '../core/llm';
 import { IndexLockedError } from '../core/indexLock';
 import type { Logger } from '../core/types';
 import { codeTerms } from '../core/tokenize';
-import { DEFAULT_CHUNK_CHARS } from '../core/defaults';
+import { DEFAULT_CHUNK_CHARS, DEFAULT_MAX_FILE_BYTES } from '../core/defaults';
 import { IndexError } from '../core/indexError';
 import {
   defaultIndexDir,
@@ -63,8 +63,8 @@ Options:
   --index-dir DIR    where the index lives (default: under your cache folder, keyed by workspace)
   --k N              number of results (default 10)
   --json             machine-readable output on stdout
-  --max-file-bytes N skip files larger than N bytes (default 1048576)
-  --chunk-chars N    chunk budget in characters (default 800)
+  --max-file-bytes N skip files larger than N bytes (default ${DEFAULT_MAX_FILE_BYTES})
+  --chunk-chars N    chunk budget in characters (default ${DEFAULT_CHUNK_CHARS})
   --exclude GLOB     extra exclude pattern, gitignore syntax (repeatable)
   --embedder NAME    local (default: a model on this machine, lexical-only until it is installed)
                      | openai | none
@@ -194,7 +194,7 @@ let vectorsOffReason: string | undefined;
 
 function indexOptions(v: Values): IndexOptions {
   return {
-    maxFileBytes: positiveInt('max-file-bytes', v['max-file-bytes'], 1_048_576),
+    maxFileBytes: positiveInt('max-file-bytes', v['max-file-bytes'], DEFAULT_MAX_FILE_BYTES),
     chunkChars: intInRange('chunk-chars', v['chunk-chars'], DEFAULT_CHUNK_CHARS, MIN_MAX_CHARS, MAX_MAX_CHARS),
     extraExcludes: v.exclude,
   };

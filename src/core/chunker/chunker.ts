@@ -18,6 +18,7 @@
 import path from 'node:path';
 import { Language, Parser } from 'web-tree-sitter';
 import { resolveWasmDir } from '../assets';
+import { DEFAULT_CHUNK_CHARS } from '../defaults';
 import { grammarWasmFor, languageForPath } from '../languages';
 import type { ChunkFileResult } from '../types';
 import { addKeywordSymbols, chunkBlocks, materialize, mergeSmallPieces, type Ctx } from './emission';
@@ -33,8 +34,8 @@ import { errMessage } from '../errMessage';
  */
 export const CHUNKER_VERSION = 2;
 
-/** Default budget in characters; see {@link ChunkerOptions.maxChars}. */
-export const DEFAULT_MAX_CHARS = 800;
+/** Default budget in characters (the index's {@link DEFAULT_CHUNK_CHARS}); see {@link ChunkerOptions.maxChars}. */
+export const DEFAULT_MAX_CHARS = DEFAULT_CHUNK_CHARS;
 /** Smallest budget accepted: below this most declarations degrade into line soup. */
 export const MIN_MAX_CHARS = 64;
 /** Largest budget accepted; far beyond any embedding model's input window. */
