@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { VectorStore, type FileChange, type VectorItem } from '../src/core/vectorStore';
 import { shardOf } from '../src/core/fsUtil';
-import { seededRandom } from '../src/core/random';
+import { seededRandom } from '../src/core/random.mjs';
 
 const CHUNKS_PER_FILE = 20;
 

@@ -17,7 +17,7 @@ import { HashingTestEmbedder } from '../core/testEmbedder';
 import type { Logger } from '../core/types';
 import { rootsFromDirs, WorkspaceIndex } from '../core/workspaceIndex';
 import { formatBytes } from './output';
-import { seededRandom } from '../core/random';
+import { seededRandom } from '../core/random.mjs';
 
 export interface BenchOptions {
   corpus?: string;

@@ -5,8 +5,9 @@
  * file written through {@link AtomicFileStorage}; a file's vectors live in the shard picked by a stable
  * hash of its path, so re-indexing one file rewrites one small shard (~5 MB at 100k × 384 / 32 shards)
  * instead of the whole index. In memory the store keeps ONE contiguous Float32Array (row = item) plus
- * parallel id/path/hash arrays, and scores queries with an unrolled dot-product loop and a top-k heap;
- * vectra's own per-item query loop and its copy of the items are not kept around.
+ * parallel id/path/hash arrays, and scores queries with the SIMD kernels of dotKernel.ts (plain-JS
+ * fallback) and a top-k heap; vectra's own per-item query loop and its copy of the items are not kept
+ * around.
  *
  * The store does not lock: writers must hold `acquireLock` (indexLock.ts) on the index folder.
  */

@@ -17,7 +17,7 @@ import { repoRoot } from '../repoRoot';
 import { search } from '../../src/core/retrieval';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
-import { seededRandom } from '../../src/core/random';
+import { seededRandom } from '../../src/core/random.mjs';
 import { startOpenAIStandIn, type ChatScript, type EmbeddingScript } from '../openaiStandIn';
 import { errMessage } from '../../src/core/errMessage';
 

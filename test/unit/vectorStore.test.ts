@@ -11,7 +11,7 @@ import { AtomicFileStorage } from '../../src/core/atomicStorage';
 import { EmbeddingCache } from '../../src/core/embeddingCache';
 import { acquireLock, IndexLockedError, LOCK_FILE_NAME } from '../../src/core/indexLock';
 import { isAtomicTempFile, shardOf, writeFileAtomic } from '../../src/core/fsUtil';
-import { seededRandom } from '../../src/core/random';
+import { seededRandom } from '../../src/core/random.mjs';
 
 // ----- helpers ---------------------------------------------------------------------------------------
 
