@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { VectorStore, type FileChange, type VectorItem } from '../src/core/vectorStore';
-import { seededRandom } from '../src/core/random';
+import { seededRandom } from '../src/core/random.mjs';
 
 const DIMS = 384;
 const CHUNKS_PER_FILE = 20;

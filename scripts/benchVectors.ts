@@ -13,8 +13,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { VectorStore, shardOf, type FileChange, type VectorItem } from '../src/core/vectorStore';
-import { seededRandom } from '../src/core/random';
+import { VectorStore, type FileChange, type VectorItem } from '../src/core/vectorStore';
+import { shardOf } from '../src/core/fsUtil';
+import { seededRandom } from '../src/core/random.mjs';
 
 const CHUNKS_PER_FILE = 20;
 

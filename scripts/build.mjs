@@ -9,6 +9,7 @@ import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { vectraDeepImport } from './vectraDeepImport.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -61,22 +62,6 @@ async function copyWasm(outDir) {
     fs.copyFileSync(src, path.join(wasmDir, file));
   }
 }
-
-/**
- * vectra's package entry pulls in its whole barrel (~0.45 s, ~120 MB at require time); we only need
- * LocalIndex and its storage/codec types, which its exports map hides. Resolve the deep import to
- * the file directly.
- */
-const vectraDeepImport = {
-  name: 'vectra-deep-import',
-  setup(build) {
-    build.onResolve({ filter: /^vectra\/lib\// }, (a) => {
-      const libDir = path.dirname(require.resolve('vectra'));
-      const rel = a.path.slice('vectra/lib/'.length);
-      return { path: require.resolve(path.join(libDir, rel)) };
-    });
-  },
-};
 
 /**
  * vectra's LocalIndex requires wink-nlp, its English model and wink-bm25-text-search at load time for

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Chunker } from '../src/core/chunker';
+import { Chunker } from '../src/core/chunker/chunker';
 import { languageForPath } from '../src/core/languages';
 import type { ChunkMethod } from '../src/core/types';
 

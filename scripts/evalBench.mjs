@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { spliceSection } from '../src/cli/recordSection.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: o } = parseArgs({
@@ -101,13 +102,11 @@ process.stdout.write(`${report}\n`);
 
 if (o.record) {
   const file = path.resolve(o.record);
-  const current = fs.readFileSync(file, 'utf8');
-  const begin = '<!-- bench-eval:begin -->';
-  const end = '<!-- bench-eval:end -->';
-  if (!current.includes(begin) || !current.includes(end)) {
-    console.error(`eval:bench: ${file} has no ${begin} … ${end} section to replace`);
+  const next = spliceSection(fs.readFileSync(file, 'utf8'), 'bench-eval', report, { append: false });
+  if (next === undefined) {
+    console.error(`eval:bench: ${file} has no <!-- bench-eval:begin --> … <!-- bench-eval:end --> section to replace`);
     process.exit(1);
   }
-  fs.writeFileSync(file, current.slice(0, current.indexOf(begin)) + `${begin}\n${report}\n${end}` + current.slice(current.indexOf(end) + end.length));
+  fs.writeFileSync(file, next);
   console.error(`eval:bench: recorded in ${file}`);
 }

@@ -5,6 +5,8 @@
 // dev set used for tuning.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { spliceSection } from '../src/cli/recordSection.mjs';
+import { distinctPaths as distinct, fileMetrics } from '../src/core/metrics.mjs';
 
 const sets = [
   { name: 'held-out: eslint', ws: 'node_modules/eslint', queries: 'eval/eslint.jsonl' },
@@ -15,25 +17,10 @@ const systems = [
   { name: 'Groundwork', args: [] },
 ];
 
-function distinct(paths) {
-  return [...new Set(paths)];
-}
-
+// One scorer for every front end (src/core/metrics.mjs), applied here to the public JSON output.
 function score(questions, results) {
-  const byId = new Map(results.map((r) => [r.id, r]));
-  const acc = { n: 0, r1: 0, r5: 0, r10: 0, mrr: 0 };
-  for (const q of questions) {
-    const paths = distinct((byId.get(q.id)?.hits ?? []).map((h) => h.path));
-    const recall = (k) => q.expected.filter((e) => paths.slice(0, k).includes(e)).length / q.expected.length;
-    acc.n++;
-    acc.r1 += recall(1);
-    acc.r5 += recall(5);
-    acc.r10 += recall(10);
-    const first = paths.slice(0, 10).findIndex((p) => q.expected.includes(p));
-    if (first >= 0) acc.mrr += 1 / (first + 1);
-  }
-  const d = acc.n || 1;
-  return { n: acc.n, r1: acc.r1 / d, r5: acc.r5 / d, r10: acc.r10 / d, mrr: acc.mrr / d };
+  const m = fileMetrics(questions, results);
+  return { n: m.queries, r1: m.recallAt1, r5: m.recallAt5, r10: m.recallAt10, mrr: m.mrrAt10 };
 }
 
 const f = (x) => x.toFixed(3);
@@ -69,13 +56,7 @@ const recordAt = process.argv.indexOf('--record');
 if (recordAt > 0 && process.argv[recordAt + 1]) {
   const file = process.argv[recordAt + 1];
   const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const begin = '<!-- eval:begin -->';
-  const end = '<!-- eval:end -->';
-  const block = `${begin}\n${table}\n${end}`;
-  const next = current.includes(begin) && current.includes(end)
-    ? current.slice(0, current.indexOf(begin)) + block + current.slice(current.indexOf(end) + end.length)
-    : `${current}\n${block}\n`;
-  fs.writeFileSync(file, next);
+  fs.writeFileSync(file, spliceSection(current, 'eval', table, { append: 'blank-line' }));
   console.error(`recorded in ${file}`);
 }
 process.exit(failed ? 1 : 0);

@@ -22,6 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
+import { seededRandom } from '../src/core/random.mjs';
 
 const ONNX_SUBSET = `
 syntax = "proto3";
@@ -138,18 +139,6 @@ function buildVocab() {
   const letters = 'abcdefghijklmnopqrstuvwxyz';
   for (const x of letters) for (const y of letters) add(`##${x}${y}`);
   return vocab;
-}
-
-/** mulberry32: tiny seeded PRNG, enough for reproducible random weights. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function parseArgs(argv) {
@@ -283,7 +272,7 @@ export function makeTinyModel({ outDir, modelId = 'groundwork/tiny-bert', hidden
   const vocab = buildVocab();
   const root = protobuf.parse(ONNX_SUBSET, { keepCase: true }).root;
   const ModelProto = root.lookupType('onnx.ModelProto');
-  const model = buildGraph(vocab.size, hidden, prng(seed));
+  const model = buildGraph(vocab.size, hidden, seededRandom(seed));
   const err = ModelProto.verify(model);
   if (err) throw new Error(`invalid ModelProto: ${err}`);
   const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();

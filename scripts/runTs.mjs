@@ -6,25 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { vectraDeepImport } from './vectraDeepImport.mjs';
 
-const require = createRequire(import.meta.url);
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
   console.error('usage: node scripts/runTs.mjs <script.ts> [args...]');
   process.exit(2);
 }
-
-// Same as scripts/build.mjs: vectra's exports map hides lib/*, so resolve deep imports to the file.
-const vectraDeepImport = {
-  name: 'vectra-deep-import',
-  setup(build) {
-    build.onResolve({ filter: /^vectra\/lib\// }, (a) => {
-      const libDir = path.dirname(require.resolve('vectra'));
-      return { path: require.resolve(path.join(libDir, a.path.slice('vectra/lib/'.length))) };
-    });
-  },
-};
 
 const outfile = path.join(os.tmpdir(), `gw-run-${path.basename(entry, '.ts')}-${process.pid}.cjs`);
 await esbuild.build({

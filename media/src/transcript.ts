@@ -2,9 +2,9 @@
  * The webview's transcript model: the turns it shows and how host messages change them. Pure (no
  * DOM), so the state rules are unit-tested in Node.
  *
- * Messages pass {@link parseHostMessage}, which checks only the `type`; the shapes inside are
- * normalized here, so a malformed or unexpected field becomes an empty value instead of a crash or
- * a non-string reaching the DOM. The same normalization applies to what `getState()` returns.
+ * Messages pass {@link parseHostMessage}, which checks the `type` and the top-level fields; the
+ * turns, status and history inside are normalized here, so a malformed or unexpected nested field
+ * becomes an empty value instead of a crash or a non-string reaching the DOM. The same normalization applies to what `getState()` returns.
  */
 import type { CitationView, ConversationView, ErrorView, HostMessage, SourceView, StatusView, TurnView } from '../../src/vscode/protocol';
 import { isActionId } from '../../src/vscode/protocol';

@@ -12,11 +12,12 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { search } from '../core/retrieval';
+import { spliceSection } from './recordSection.mjs';
 import { HashingTestEmbedder } from '../core/testEmbedder';
 import type { Logger } from '../core/types';
 import { rootsFromDirs, WorkspaceIndex } from '../core/workspaceIndex';
 import { formatBytes } from './output';
-import { seededRandom } from '../core/random';
+import { seededRandom } from '../core/random.mjs';
 
 export interface BenchOptions {
   corpus?: string;
@@ -247,13 +248,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
   if (opts.record) {
     const file = path.resolve(opts.record);
     const current = await fsp.readFile(file, 'utf8').catch(() => '');
-    const begin = '<!-- bench:begin -->';
-    const end = '<!-- bench:end -->';
-    const block = `${begin}\n${table}\n${end}`;
-    const next = current.includes(begin) && current.includes(end)
-      ? current.slice(0, current.indexOf(begin)) + block + current.slice(current.indexOf(end) + end.length)
-      : `${current}${current ? '\n' : ''}${block}\n`;
-    await fsp.writeFile(file, next);
+    await fsp.writeFile(file, spliceSection(current, 'bench', table, { append: 'newline' })!);
     log.info(`Recorded in ${file}`);
   }
 }

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SKIP_REASON_TEXT, type SkipReason } from '../core/discovery';
+import { SKIP_REASON_TEXT, type SkipReason } from '../core/skipReasons';
 import {
   computeMetrics,
   formatMetrics,
@@ -19,14 +19,15 @@ import {
 } from '../core/evaluation';
 import { search, SEARCH_DEFAULTS, type SearchHit } from '../core/retrieval';
 import { searchWithFallback } from '../core/resilientSearch';
-import { MAX_MAX_CHARS, MIN_MAX_CHARS } from '../core/chunker';
+import { MAX_MAX_CHARS, MIN_MAX_CHARS } from '../core/chunker/chunker';
 import { LlmError } from '../core/llm';
+import { IndexLockedError } from '../core/indexLock';
 import type { Logger } from '../core/types';
 import { codeTerms } from '../core/tokenize';
+import { DEFAULT_CHUNK_CHARS, DEFAULT_MAX_FILE_BYTES } from '../core/defaults';
+import { IndexError } from '../core/indexError';
 import {
-  DEFAULT_CHUNK_CHARS,
   defaultIndexDir,
-  IndexError,
   rootsFromDirs,
   WorkspaceIndex,
   type IndexRunSummary,
@@ -37,9 +38,12 @@ import { runBench } from './bench';
 import { answerQuestion, localRetriever, type AnswerResult } from '../core/answer';
 import { renderMessages } from '../core/prompt';
 import { ConfigError, configFilePath, createEmbedder, createLlm, readConfigFile, resolveEmbedSettings, resolveLlmSettings } from '../providers/config';
-import { DEFAULT_LOCAL_MODEL, defaultModelCacheDir, downloadModel, ModelDownloadError } from '../providers/localEmbedder';
+import { DEFAULT_LOCAL_MODEL, defaultModelCacheDir } from '../providers/localModel';
+import { ModelDownloadError } from '../providers/localModelErrors';
+import { downloadModel } from '../providers/modelDownload';
 import type { PostgresStore } from '../providers/postgresStore';
 import { connectStore, openStored, printStoreStats, publishCheckout, repositoryOf } from './store';
+import { errMessage } from '../core/errMessage';
 
 const HELP = `groundwork — search your codebase and get answers that cite files and lines
 
@@ -59,11 +63,11 @@ Options:
   --index-dir DIR    where the index lives (default: under your cache folder, keyed by workspace)
   --k N              number of results (default 10)
   --json             machine-readable output on stdout
-  --max-file-bytes N skip files larger than N bytes (default 1048576)
-  --chunk-chars N    chunk budget in characters (default 800)
+  --max-file-bytes N skip files larger than N bytes (default ${DEFAULT_MAX_FILE_BYTES})
+  --chunk-chars N    chunk budget in characters (default ${DEFAULT_CHUNK_CHARS})
   --exclude GLOB     extra exclude pattern, gitignore syntax (repeatable)
   --embedder NAME    local (default: a model on this machine, lexical-only until it is installed)
-                     | openai | none | test-hashing (deterministic TEST embedder, not semantic)
+                     | openai | none
   --embed-model ID   embedding model (local default Xenova/bge-small-en-v1.5)
   --provider P       auto (default: a model if one is configured, else quoting) | openai | extractive
   --model M          chat model id (e.g. gpt-4o-mini, llama3.1:8b, a fine-tuned ft:… id)
@@ -190,7 +194,7 @@ let vectorsOffReason: string | undefined;
 
 function indexOptions(v: Values): IndexOptions {
   return {
-    maxFileBytes: positiveInt('max-file-bytes', v['max-file-bytes'], 1_048_576),
+    maxFileBytes: positiveInt('max-file-bytes', v['max-file-bytes'], DEFAULT_MAX_FILE_BYTES),
     chunkChars: intInRange('chunk-chars', v['chunk-chars'], DEFAULT_CHUNK_CHARS, MIN_MAX_CHARS, MAX_MAX_CHARS),
     extraExcludes: v.exclude,
   };
@@ -212,7 +216,7 @@ type OpenMode = 'write' | 'prefer-write' | 'read';
 /** Errors of taking the lock that a reader can work around. */
 function cannotLock(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  return (err as Error | null)?.name === 'IndexLockedError' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
+  return err instanceof IndexLockedError || code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
 }
 
 async function embedderFor(v: Values, logger: Logger): Promise<Awaited<ReturnType<typeof createEmbedder>>> {
@@ -242,7 +246,7 @@ async function openIndex(v: Values, logger: Logger, indexDirOverride?: string, m
     return await open(true);
   } catch (err) {
     if (mode !== 'prefer-write' || !cannotLock(err)) throw err;
-    logger.info(`Using the index as it is (${(err as Error).name === 'IndexLockedError' ? 'another process is updating it' : 'its folder is read-only'}).`);
+    logger.info(`Using the index as it is (${err instanceof IndexLockedError ? 'another process is updating it' : 'its folder is read-only'}).`);
     return open(false);
   }
 }
@@ -613,7 +617,7 @@ export async function main(argv: string[]): Promise<number> {
     values = parsed.values;
     positionals = parsed.positionals;
   } catch (err) {
-    process.stderr.write(`groundwork: ${(err as Error).message.split('\n')[0]} (see groundwork --help)\n`);
+    process.stderr.write(`groundwork: ${errMessage(err).split('\n')[0]} (see groundwork --help)\n`);
     return 2;
   }
   const [command, ...rest] = positionals;
@@ -685,11 +689,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`groundwork: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof IndexError || err instanceof QueryFileError || err instanceof ConfigError || err instanceof ModelDownloadError || (err as Error)?.name === 'IndexLockedError') {
-      process.stderr.write(`groundwork: ${(err as Error).message}\n`);
+    if (err instanceof IndexError || err instanceof QueryFileError || err instanceof ConfigError || err instanceof ModelDownloadError || err instanceof IndexLockedError) {
+      process.stderr.write(`groundwork: ${err.message}\n`);
       return 1;
     }
-    if (interrupt.signal.aborted || (err as Error)?.message === 'interrupted' || (err as Error)?.name === 'AbortError' || (err instanceof LlmError && err.kind === 'aborted')) {
+    // Every signal the CLI passes down is `interrupt.signal`, so an abort from any layer (the engine
+    // rethrows the signal's reason, an InterruptedError; the chat client maps it to LlmError 'aborted')
+    // means Ctrl-C.
+    if (interrupt.signal.aborted || err instanceof InterruptedError || (err instanceof LlmError && err.kind === 'aborted')) {
       process.stderr.write('groundwork: interrupted; the index keeps what was done and resumes next time\n');
       return 130;
     }

@@ -3,7 +3,7 @@
  * the checkout at its commit; search, eval and stats read snapshots). See src/core/indexStore.ts.
  */
 import * as path from 'node:path';
-import { CHUNKER_VERSION } from '../core/chunker';
+import { CHUNKER_VERSION } from '../core/chunker/chunker';
 import { checkoutInfo, repositoryName } from '../core/gitInfo';
 import { IndexError } from '../core/indexError';
 import type { PublishProgress, SnapshotInfo, SnapshotSource, StoredIndex } from '../core/indexStore';

@@ -14,9 +14,10 @@ import { hash16 } from './hash';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Chunk, ChunkMethod } from './types';
-import type { SkipReason } from './discovery';
+import type { SkipReason } from './skipReasons';
 import { shardOf, writeFileAtomic } from './fsUtil';
 import { crc32 } from './vectorCodec';
+import { errMessage } from './errMessage';
 
 /** Number of catalog shards. 32 keeps each shard ~1-3 MB on a 10k-file workspace. */
 export const CATALOG_SHARDS = 32;
@@ -156,13 +157,13 @@ export class Catalog {
         raw = await fsp.readFile(file, 'utf8');
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw new CatalogCorruptError(file, (err as Error).message);
+        throw new CatalogCorruptError(file, errMessage(err));
       }
       let data: ShardData;
       try {
         data = JSON.parse(raw) as ShardData;
       } catch (err) {
-        throw new CatalogCorruptError(file, (err as Error).message);
+        throw new CatalogCorruptError(file, errMessage(err));
       }
       if (!data || data.format !== SHARD_FORMAT || !Array.isArray(data.files) || !Array.isArray(data.skipped) || typeof data.textFile !== 'string') {
         throw new CatalogCorruptError(file, 'unknown format');
@@ -174,7 +175,7 @@ export class Catalog {
       try {
         texts = await fsp.readFile(path.join(dir, path.basename(data.textFile)));
       } catch (err) {
-        throw new CatalogCorruptError(file, `its text file is missing (${(err as Error).message})`);
+        throw new CatalogCorruptError(file, `its text file is missing (${errMessage(err)})`);
       }
       if (texts.length !== data.textLength) throw new CatalogCorruptError(file, `its text file has ${texts.length} bytes, expected ${data.textLength}`);
       if (crc32(texts) !== data.textCrc) throw new CatalogCorruptError(file, 'its text file fails its checksum');

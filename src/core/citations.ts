@@ -6,23 +6,15 @@
  * one says that the file changed since indexing. Anything else is reported, never linked.
  */
 import { readRegularFile } from './fsUtil';
+import type { Chunk } from './types';
 import * as path from 'node:path';
 
 /** A numbered source as given to the model. */
-export interface Source {
+export interface Source extends Pick<Chunk, 'path' | 'startLine' | 'endLine' | 'language' | 'symbols' | 'text' | 'hash'> {
   /** 1-based number used in `[n]`. */
   n: number;
+  /** The chunk's {@link Chunk.id}. `text` is the chunk text as indexed (what the model saw), `hash` its hash at index time. */
   chunkId: string;
-  path: string;
-  startLine: number;
-  endLine: number;
-  language: string;
-  /** Names the chunk defines. */
-  symbols: string[];
-  /** The chunk text as indexed (what the model saw). */
-  text: string;
-  /** Content hash of the chunk at index time. */
-  hash: string;
   score: number;
   retrievers: string[];
 }

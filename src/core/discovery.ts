@@ -12,8 +12,8 @@ import ignore, { Ignore } from 'ignore';
 import { isInside, readRegularFile, UnsafeFileError } from './fsUtil';
 import { findSecrets } from './secrets';
 
-export { SKIP_REASON_TEXT, type SkipReason } from './skipReasons';
 import type { SkipReason } from './skipReasons';
+import { errMessage } from './errMessage';
 
 /** A workspace root folder. `name` prefixes paths when there is more than one root. */
 export interface WorkspaceRoot {
@@ -36,7 +36,6 @@ export interface DiscoveryOptions {
   secretPatterns?: string[];
 }
 
-export { DEFAULT_MAX_FILE_BYTES } from './defaults';
 import { DEFAULT_MAX_FILE_BYTES } from './defaults';
 
 /**
@@ -176,8 +175,6 @@ function isIgnored(scopes: readonly Scope[], rel: string, isDir: boolean): boole
   }
   return ignored;
 }
-
-export { isInside } from './fsUtil';
 
 /**
  * Roots from folders: names (from `name`, else the folder's basename) made unique with `-2`, `-3`…,
@@ -387,12 +384,6 @@ export async function classifyPath(
     base = `${sub}/`;
   }
   return { root, path: shown, rel };
-}
-
-export function errMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
 }
 
 /** Result of reading a candidate file: its text, or why it is skipped. */

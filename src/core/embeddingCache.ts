@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { silentLogger, type Logger } from './types';
 import { fnv1a32, writeFileAtomic } from './fsUtil';
 import { crc32, validateVector, VectorStoreError } from './vectorCodec';
+import { errMessage } from './errMessage';
 
 function fsWrite(fd: number, buf: Uint8Array, off: number, len: number, pos: number): Promise<number> {
   return new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
@@ -178,7 +179,7 @@ export class EmbeddingCache {
         const n = fs.readSync(this.fd, new Uint8Array(out.buffer), 0, this.vecBytes, v);
         if (n !== this.vecBytes) throw new Error(`short read (${n} of ${this.vecBytes} bytes)`);
       } catch (err) {
-        this.logger.warn(`embedding cache ${this.file}: read failed (${(err as Error).message}); treating as a miss`);
+        this.logger.warn(`embedding cache ${this.file}: read failed (${errMessage(err)}); treating as a miss`);
         this.entries.delete(hash);
         return undefined;
       }
@@ -246,7 +247,7 @@ export class EmbeddingCache {
       fd = await fsOpen(this.file, 'r+');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.logger.warn(`embedding cache ${this.file}: cannot open (${(err as Error).message}); starting empty`);
+        this.logger.warn(`embedding cache ${this.file}: cannot open (${errMessage(err)}); starting empty`);
       }
       return;
     }
@@ -303,7 +304,7 @@ export class EmbeddingCache {
       try {
         await fsFtruncate(fd, pos);
       } catch (err) {
-        this.logger.warn(`embedding cache ${this.file}: cannot truncate (${(err as Error).message}); starting empty`);
+        this.logger.warn(`embedding cache ${this.file}: cannot truncate (${errMessage(err)}); starting empty`);
         this.entries.clear();
         await fsClose(fd);
         return;
@@ -428,7 +429,7 @@ export class EmbeddingCache {
       await writeFileAtomic(this.file, chunks());
     } catch (err) {
       detachOldFile();
-      this.logger.warn(`embedding cache ${this.file}: eviction failed (${(err as Error).message}); keeping all entries`);
+      this.logger.warn(`embedding cache ${this.file}: eviction failed (${errMessage(err)}); keeping all entries`);
       this.fd = await fsOpen(this.file, 'r+');
       return;
     }

@@ -4,6 +4,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import MiniSearch from 'minisearch';
+import { errMessage } from './errMessage';
+import { fileMetrics, reciprocalRankAt10 } from './metrics.mjs';
 
 export interface EvalQuery {
   id: string;
@@ -37,7 +39,7 @@ export async function readQueryFile(file: string): Promise<EvalQuery[]> {
   try {
     raw = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    throw new QueryFileError(`cannot read the queries file ${file}: ${(err as Error).message}`);
+    throw new QueryFileError(`cannot read the queries file ${file}: ${errMessage(err)}`);
   }
   const queries: EvalQuery[] = [];
   const ids = new Set<string>();
@@ -76,49 +78,18 @@ export interface Metrics {
   mrrAt10: number;
 }
 
-/** Share of the expected files found among the first k distinct files of a result list. */
-function recallAt(paths: string[], expected: string[], k: number): number {
-  const top = new Set(distinct(paths).slice(0, k));
-  return expected.filter((e) => top.has(e)).length / expected.length;
-}
-
-function distinct(paths: string[]): string[] {
-  const out: string[] = [];
-  for (const p of paths) if (!out.includes(p)) out.push(p);
-  return out;
-}
-
 /**
- * File-level metrics over queries that carry `expected`. Ranks count distinct files (two chunks of
- * the same file are one rank), so a chunk retriever and a whole-file baseline are comparable.
+ * File-level metrics over queries that carry `expected` (metrics.mjs: ranks count distinct files, so
+ * a chunk retriever and a whole-file baseline are comparable).
  */
 export function computeMetrics(queries: readonly EvalQuery[], results: readonly EvalResult[]): Metrics {
-  const byId = new Map(results.map((r) => [r.id, r]));
-  let n = 0;
-  let r1 = 0;
-  let r5 = 0;
-  let r10 = 0;
-  let mrr = 0;
-  for (const q of queries) {
-    if (!q.expected?.length) continue;
-    n++;
-    const paths = distinct((byId.get(q.id)?.hits ?? []).map((h) => h.path));
-    r1 += recallAt(paths, q.expected, 1);
-    r5 += recallAt(paths, q.expected, 5);
-    r10 += recallAt(paths, q.expected, 10);
-    const first = paths.slice(0, 10).findIndex((p) => q.expected!.includes(p));
-    if (first >= 0) mrr += 1 / (first + 1);
-  }
-  const d = n || 1;
-  return { queries: n, recallAt1: r1 / d, recallAt5: r5 / d, recallAt10: r10 / d, mrrAt10: mrr / d };
+  return fileMetrics(queries, results);
 }
 
 /** Per-query reciprocal rank, for listing misses. */
 export function reciprocalRank(q: EvalQuery, r: EvalResult | undefined): number {
   if (!q.expected?.length || !r) return 0;
-  const paths = distinct(r.hits.map((h) => h.path));
-  const first = paths.slice(0, 10).findIndex((p) => q.expected!.includes(p));
-  return first >= 0 ? 1 / (first + 1) : 0;
+  return reciprocalRankAt10(r.hits.map((h) => h.path), q.expected);
 }
 
 /**

@@ -2,7 +2,7 @@
  * Search that survives a failing embedding endpoint: when the query cannot be embedded (timeout,
  * 413, 5xx, an outage), the same search runs on keywords alone and says why, instead of failing.
  */
-import { errMessage } from './discovery';
+import { errMessage } from './errMessage';
 import { search, type SearchHit } from './retrieval';
 import type { SearchableIndex } from './indexStore';
 

@@ -10,32 +10,34 @@
  *   vectors/             sharded vectra store (binary codec), present only with an embedder
  *   embeddings/          embedding cache keyed by chunk content hash
  *   stats.json           last scan's skip counts and samples
- *   lock                 held by the one process that writes
+ *   index.lock           held by the one process that writes (indexLock.ts)
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { hash16 } from './hash';
 import { Catalog, CatalogCorruptError, contentHash, type FileEntry } from './catalog';
-import { Chunker, CHUNKER_VERSION } from './chunker';
+import { Chunker, CHUNKER_VERSION } from './chunker/chunker';
 import {
   absolutePathOf,
   classifyPath,
   newClassifyBatch,
-  isInside,
   uniqueRoots,
-  DEFAULT_MAX_FILE_BYTES,
   discoverFiles,
-  errMessage,
   readSourceFile,
   realRootsOf,
   type DiscoveredFile,
   type DiscoveryOptions,
-  type SkipReason,
   type WorkspaceRoot,
 } from './discovery';
-import { acquireLock, EmbeddingCache, IndexCorruptError, shardOf, VectorStore } from './vectorStore';
-import { writeFileAtomic } from './fsUtil';
+import { DEFAULT_MAX_FILE_BYTES } from './defaults';
+import { errMessage } from './errMessage';
+import type { SkipReason } from './skipReasons';
+import { VectorStore } from './vectorStore';
+import { IndexCorruptError } from './vectorCodec';
+import { EmbeddingCache } from './embeddingCache';
+import { acquireLock } from './indexLock';
+import { isInside, shardOf, writeFileAtomic } from './fsUtil';
 import { fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
 import { SymbolTable } from './symbolTable';
 import { crc32 } from './vectorCodec';
@@ -48,7 +50,6 @@ import { silentLogger } from './types';
 /** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
 export const SCHEMA_VERSION = 5;
 
-export { DEFAULT_CHUNK_CHARS } from './defaults';
 import { DEFAULT_CHUNK_CHARS } from './defaults';
 
 export interface IndexOptions extends DiscoveryOptions {
@@ -147,7 +148,6 @@ export function rootsFromDirs(dirs: readonly string[]): WorkspaceRoot[] {
   return uniqueRoots(dirs.map((dir) => ({ dir })));
 }
 
-export { IndexError } from './indexError';
 import { IndexError } from './indexError';
 
 export interface OpenOptions {

@@ -7,10 +7,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LlmError, type LlmProvider } from '../core/llm';
 import type { Embedder, Logger } from '../core/types';
-import { DEFAULT_LOCAL_MODEL, downloadModel, LocalEmbedder, ModelDownloadError, ModelUnavailableError } from './localEmbedder';
+import { LocalEmbedder } from './localEmbedder';
+import { DEFAULT_LOCAL_MODEL } from './localModel';
+import { ModelDownloadError, ModelUnavailableError } from './localModelErrors';
+import { downloadModel } from './modelDownload';
 import { DEFAULT_OPENAI_BASE_URL, OpenAIChatProvider } from './openaiChat';
 import { displayURL } from './errors';
 import { OpenAIEmbedder } from './openaiEmbedder';
+import { errMessage } from '../core/errMessage';
 
 export type LlmProviderName = 'auto' | 'openai' | 'extractive';
 
@@ -51,13 +55,14 @@ interface FileConfig {
   embeddings?: { provider?: string; baseURL?: string; model?: string; apiKeyEnv?: string; cacheDir?: string };
 }
 
-export type EmbedProviderName = 'local' | 'openai' | 'none' | 'test-hashing';
+export type EmbedProviderName = 'local' | 'openai' | 'none';
 
 export interface EmbedSettings {
   /**
    * `local` (default): transformers.js on this machine with a model from the model folder; while the
    * model is absent, search is lexical only. `openai`: an OpenAI-compatible /v1/embeddings
-   * endpoint. `none`: lexical only. `test-hashing`: the deterministic TEST embedder (not semantic).
+   * endpoint. `none`: lexical only. (The deterministic test embedder, core/testEmbedder.ts, is not a
+   * choice here: tests and the benchmark construct it directly, so it never ships as a model.)
    */
   provider: EmbedProviderName;
   model?: string;
@@ -74,14 +79,14 @@ export async function readConfigFile(file: string): Promise<FileConfig> {
     raw = await fsp.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`cannot read the config file ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read the config file ${file}: ${errMessage(err)}`);
   }
   try {
     const parsed = JSON.parse(raw) as unknown;
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a JSON object');
     return parsed;
   } catch (err) {
-    throw new ConfigError(`the config file ${file} is not valid JSON (${(err as Error).message}); fix or delete it`);
+    throw new ConfigError(`the config file ${file} is not valid JSON (${errMessage(err)}); fix or delete it`);
   }
 }
 
@@ -137,8 +142,8 @@ export function createLlm(settings: LlmSettings, apiKeyHint?: string): LlmProvid
 /** Embedding settings: flags, then GROUNDWORK_EMBEDDER / GROUNDWORK_EMBED_MODEL, then the config file. */
 export function resolveEmbedSettings(flags: { embedder?: string; embedModel?: string }, env: NodeJS.ProcessEnv, file: FileConfig): EmbedSettings {
   const provider = flags.embedder ?? env.GROUNDWORK_EMBEDDER ?? file.embeddings?.provider ?? 'local';
-  if (!['local', 'openai', 'none', 'test-hashing'].includes(provider)) {
-    throw new ConfigError(`unknown embedder "${provider}" (use local, openai, none or test-hashing)`);
+  if (!['local', 'openai', 'none'].includes(provider)) {
+    throw new ConfigError(`unknown embedder "${provider}" (use local, openai or none)`);
   }
   const keyEnv = file.embeddings?.apiKeyEnv ?? 'OPENAI_API_KEY';
   return {
@@ -181,17 +186,13 @@ export async function createEmbedder(
   // An embedder that is configured but cannot be used right now: stored vectors must be kept.
   const none = (reason?: string): EmbedderStatus => ({ reason, unavailable: true, close: async () => {} });
   if (settings.provider === 'none') return { reason: 'no embedding model is configured (embedder: none)', close: async () => {} };
-  if (settings.provider === 'test-hashing') {
-    const { HashingTestEmbedder } = await import('../core/testEmbedder');
-    return { embedder: new HashingTestEmbedder(64), close: async () => {} };
-  }
   if (settings.provider === 'openai') {
     if (!settings.model) throw new ConfigError('the openai embedder needs a model, e.g. --embed-model text-embedding-3-small');
     try {
       const embedder = await OpenAIEmbedder.create({ baseURL: settings.baseURL ?? DEFAULT_OPENAI_BASE_URL, apiKey: settings.apiKey, model: settings.model });
       return { embedder, close: async () => {} };
     } catch (err) {
-      return none(`the embedding endpoint could not be used: ${(err as Error).message}`);
+      return none(`the embedding endpoint could not be used: ${errMessage(err)}`);
     }
   }
   const modelId = settings.model ?? DEFAULT_LOCAL_MODEL;
@@ -211,13 +212,13 @@ export async function createEmbedder(
         if (dlErr instanceof ModelDownloadError) {
           return none(`the local model ${modelId} could not be downloaded (${dlErr.message.split('. ')[0]}); search is lexical only until it is installed in ${err.modelDir}`);
         }
-        return none(`the local embedding model could not be loaded after its download (${(dlErr as Error).message})`);
+        return none(`the local embedding model could not be loaded after its download (${errMessage(dlErr)})`);
       }
     }
     if (err instanceof ModelUnavailableError) {
       return none(`the local model ${err.modelId} is not installed in ${err.modelDir} (${downloadHint ?? 'download it'}, or copy its files there from https://huggingface.co/${err.modelId})`);
     }
-    logger.warn(`The local embedding model could not be loaded: ${(err as Error).message}`);
-    return none(`the local embedding model could not be loaded (${(err as Error).message})`);
+    logger.warn(`The local embedding model could not be loaded: ${errMessage(err)}`);
+    return none(`the local embedding model could not be loaded (${errMessage(err)})`);
   }
 }

@@ -22,6 +22,7 @@ import pg from 'pg';
 import type { FileEntry } from '../core/catalog';
 import { absolutePathOf, type WorkspaceRoot } from '../core/discovery';
 import { IndexError } from '../core/indexError';
+import { errMessage } from '../core/errMessage';
 import type {
   PublishMeta,
   PublishProgress,
@@ -286,7 +287,7 @@ export class PostgresStore implements SharedIndexStore {
           this.logger.info(`Shared index schema: applied migration ${m.version} (${m.description}).`);
         } catch (err) {
           await c.query('ROLLBACK').catch(() => undefined);
-          throw new IndexError(`migration ${m.version} of the shared index failed: ${(err as Error).message}`);
+          throw new IndexError(`migration ${m.version} of the shared index failed: ${errMessage(err)}`);
         }
         current = m.version;
       }

@@ -9,13 +9,14 @@ import { answerQuestion, type AnswerResult, type Turn } from '../core/answer';
 import type { Citation, Source } from '../core/citations';
 import { LlmError, type LlmProvider } from '../core/llm';
 import { applyChanges, type TextChange } from '../core/rangeTracking';
-import { ConfigError, DEFAULT_OPENAI_MODEL } from '../providers/config';
-import { isLoopback } from '../providers/errors';
-import { DEFAULT_OPENAI_BASE_URL, OpenAIChatProvider } from '../providers/openaiChat';
+import { DEFAULT_OPENAI_MODEL } from '../providers/config';
+import { OpenAIChatProvider } from '../providers/openaiChat';
+import { chooseModel, type QuoteDecision } from './modelChoice';
 import type { IndexService } from './indexService';
 import type { ErrorView, TurnView } from './protocol';
 import { API_KEY_SECRET, readSettings } from './settings';
 import { VscodeLmProvider } from './vscodeLm';
+import { errMessage } from '../core/errMessage';
 
 const TURNS_KEY = 'groundwork.turns';
 const CONVERSATIONS_KEY = 'groundwork.conversations';
@@ -228,41 +229,31 @@ export class AnswerService implements vscode.Disposable {
 
   private async computeProvider(): Promise<ProviderChoice> {
     const s = readSettings();
-    const trusted = vscode.workspace.isTrusted;
     const apiKey = await this.context.secrets.get(API_KEY_SECRET);
-    const trustNote = trusted ? undefined : 'This workspace is not trusted: nothing is sent to remote models; answers quote the code (or use a model on this machine).';
-    const wantsEndpoint = s.provider === 'openai' || (s.provider === 'auto' && Boolean(s.baseUrl || s.model || apiKey));
-    if (s.provider === 'extractive') return { label: 'quoted answers (no model)', trustNote };
-    if (wantsEndpoint) {
-      const baseURL = s.baseUrl || DEFAULT_OPENAI_BASE_URL;
-      if (!trusted && !isLoopback(baseURL)) return { label: 'quoted answers (untrusted workspace)', trustNote };
-      if (!s.model && baseURL !== DEFAULT_OPENAI_BASE_URL) {
-        return {
-          label: `quoted answers (${baseURL} needs groundwork.model)`,
-          trustNote,
-          problem: { kind: 'config', message: new ConfigError(`A model is needed for ${baseURL}: set groundwork.model (e.g. llama3.1:8b for Ollama).`).message, action: { id: 'openSettings', label: 'Open Settings' } },
-        };
+    const { decision, trustNote } = chooseModel({ provider: s.provider, baseUrl: s.baseUrl, model: s.model, hasApiKey: Boolean(apiKey), trusted: vscode.workspace.isTrusted });
+    const quote = (q: QuoteDecision): ProviderChoice => ({ label: q.label, trustNote, ...(q.problem ? { problem: q.problem } : {}) });
+    switch (decision.kind) {
+      case 'quote':
+        return quote(decision);
+      case 'endpoint': {
+        const llm = new OpenAIChatProvider({
+          baseURL: decision.baseURL,
+          apiKey,
+          model: decision.model || DEFAULT_OPENAI_MODEL,
+          apiKeyHint: 'run "Groundwork: Set API Key"',
+        });
+        return { llm, label: llm.label, trustNote };
       }
-      const llm = new OpenAIChatProvider({
-        baseURL,
-        apiKey,
-        model: s.model || DEFAULT_OPENAI_MODEL,
-        apiKeyHint: 'run "Groundwork: Set API Key"',
-      });
-      return { llm, label: llm.label, trustNote };
-    }
-    if ((s.provider === 'vscode-lm' || s.provider === 'auto') && trusted) {
-      try {
-        const llm = await VscodeLmProvider.select(s.provider === 'vscode-lm' ? s.model || undefined : undefined);
-        if (llm) return { llm, label: llm.label, trustNote };
-      } catch (err) {
-        this.log.warn(`VS Code language models are unavailable: ${(err as Error).message}`);
-      }
-      if (s.provider === 'vscode-lm') {
-        return { label: 'quoted answers (no VS Code language model available)', trustNote, problem: { kind: 'config', message: 'No VS Code language model is available (is a chat extension such as Copilot installed and signed in?).', action: { id: 'openSettings', label: 'Open Settings' } } };
+      case 'vscode-lm': {
+        try {
+          const llm = await VscodeLmProvider.select(decision.family);
+          if (llm) return { llm, label: llm.label, trustNote };
+        } catch (err) {
+          this.log.warn(`VS Code language models are unavailable: ${errMessage(err)}`);
+        }
+        return quote(decision.otherwise);
       }
     }
-    return { label: 'quoted answers (no model)', trustNote };
   }
 
   stop(): void {
@@ -397,8 +388,8 @@ export class AnswerService implements vscode.Disposable {
       if (result.error) error = errorView(result.error.kind, result.error.message);
     } catch (err) {
       const stopped = err instanceof LlmError && err.kind === 'aborted';
-      error = stopped ? undefined : errorView(err instanceof LlmError ? err.kind : 'error', (err as Error).message);
-      if (!stopped) this.log.error(`Answer failed: ${(err as Error).message}`);
+      error = stopped ? undefined : errorView(err instanceof LlmError ? err.kind : 'error', errMessage(err));
+      if (!stopped) this.log.error(`Answer failed: ${errMessage(err)}`);
     } finally {
       if (this.running === controller) this.running = undefined;
       if (this.current === pending) this.current = undefined;

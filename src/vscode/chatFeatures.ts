@@ -8,6 +8,7 @@ import type { AnswerService } from './answerService';
 import type { IndexService } from './indexService';
 import { readSettings } from './settings';
 import { VscodeLmProvider } from './vscodeLm';
+import { errMessage } from '../core/errMessage';
 
 export const PARTICIPANT_ID = 'groundwork.chat';
 export const SEARCH_TOOL = 'groundwork_search';
@@ -51,9 +52,9 @@ export function registerChatFeatures(context: vscode.ExtensionContext, answers: 
         if (v.error) stream.markdown(`\n\n> ${v.error.message}`);
         return { metadata: { turnId: v.id } };
       } catch (err) {
-        log.error(`@groundwork failed: ${(err as Error).message}`);
-        stream.markdown(`Groundwork could not answer: ${(err as Error).message}`);
-        return { errorDetails: { message: (err as Error).message } };
+        log.error(`@groundwork failed: ${errMessage(err)}`);
+        stream.markdown(`Groundwork could not answer: ${errMessage(err)}`);
+        return { errorDetails: { message: errMessage(err) } };
       } finally {
         sub.dispose();
       }

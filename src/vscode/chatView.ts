@@ -10,6 +10,8 @@ import type { AnswerService, Attachment } from './answerService';
 import { parseContextRefs } from './contextRefs';
 import type { IndexService } from './indexService';
 import { parseWebviewMessage, type HostMessage, type StatusView } from './protocol';
+import { chatViewCsp } from './webviewCsp';
+import { errMessage } from '../core/errMessage';
 
 export const CHAT_VIEW_ID = 'groundwork.chat';
 
@@ -60,13 +62,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private html(webview: vscode.Webview, media: vscode.Uri): string {
     const nonce = randomBytes(18).toString('base64');
     const uri = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(media, f)).toString();
-    const csp = [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource}`,
-    ].join('; ');
+    const csp = chatViewCsp(nonce, webview.cspSource);
     return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -274,8 +270,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         }
       }
     } catch (err) {
-      this.log.error(`Chat view action failed: ${(err as Error).message}`);
-      void vscode.window.showErrorMessage(`Groundwork: ${(err as Error).message}`);
+      this.log.error(`Chat view action failed: ${errMessage(err)}`);
+      void vscode.window.showErrorMessage(`Groundwork: ${errMessage(err)}`);
     }
   }
 

@@ -10,13 +10,8 @@ import { Worker } from 'node:worker_threads';
 import type { AnswerRetriever } from '../core/answer';
 import type { Chunk } from '../core/types';
 import type { SearchHit } from '../core/retrieval';
-import type { IndexProgress, IndexRunSummary, IndexStatus } from '../core/workspaceIndex';
-import type { OpenParams, WorkerEvent, WorkerRequest, WorkerResponse } from './indexWorker';
-
-export type StatusWithReason = IndexStatus & { vectorsReason?: string };
-
-type Method = WorkerRequest['method'];
-type ParamsOf<M extends Method> = Extract<WorkerRequest, { method: M }>['params'];
+import type { IndexProgress, IndexRunSummary } from '../core/workspaceIndex';
+import type { OpenParams, ParamsOf, ResultOf, StatusWithReason, WorkerEvent, WorkerMethod, WorkerResponse } from './indexWorker';
 
 export interface IndexClientEvents {
   onProgress?: (p: IndexProgress) => void;
@@ -74,7 +69,7 @@ export class IndexClient {
     return worker;
   }
 
-  private async call<M extends Method>(method: M, params: ParamsOf<M>): Promise<unknown> {
+  private async call<M extends WorkerMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
     if (this.disposed) throw new Error('the index is closed');
     const restarted = !this.worker && this.opened && method !== 'open';
     const worker = this.start();
@@ -85,45 +80,47 @@ export class IndexClient {
     return this.send(worker, method, params);
   }
 
-  private send<M extends Method>(worker: Worker, method: M, params: ParamsOf<M>): Promise<unknown> {
+  private send<M extends WorkerMethod>(worker: Worker, method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, method, params });
+    return new Promise<ResultOf<M>>((resolve, reject) => {
+      // The one place the wire is trusted: the worker answers request `id` from the handler of
+      // `method`, whose result type WorkerMethods fixes (indexWorker.ts).
+      this.pending.set(id, { resolve: (v) => resolve(v as ResultOf<M>), reject });
+      worker.postMessage({ id, method, params } satisfies { id: number; method: WorkerMethod; params: ParamsOf<M> });
     });
   }
 
   async open(params: OpenParams): Promise<{ vectorsReason?: string }> {
     this.opened = params;
-    return (await this.call('open', params)) as { vectorsReason?: string };
+    return this.call('open', params);
   }
 
   async update(): Promise<IndexRunSummary> {
-    return (await this.call('update', {})) as IndexRunSummary;
+    return this.call('update', {});
   }
 
   async updateFiles(paths: string[]): Promise<string[]> {
-    return (await this.call('updateFiles', { paths })) as string[];
+    return this.call('updateFiles', { paths });
   }
 
   async retrieve(query: string, k: number): Promise<{ hits: SearchHit[]; coverage: number }> {
-    return (await this.call('retrieve', { query, k })) as { hits: SearchHit[]; coverage: number };
+    return this.call('retrieve', { query, k });
   }
 
   async salientTerms(text: string, max: number): Promise<string[]> {
-    return (await this.call('salientTerms', { text, max })) as string[];
+    return this.call('salientTerms', { text, max });
   }
 
   async status(): Promise<StatusWithReason> {
-    return (await this.call('status', {})) as StatusWithReason;
+    return this.call('status', {});
   }
 
   async chunksOf(indexPath: string): Promise<Chunk[]> {
-    return (await this.call('chunksOf', { path: indexPath })) as Chunk[];
+    return this.call('chunksOf', { path: indexPath });
   }
 
   async rebuild(): Promise<IndexRunSummary> {
-    return (await this.call('rebuild', {})) as IndexRunSummary;
+    return this.call('rebuild', {});
   }
 
 

@@ -9,9 +9,11 @@ import * as vscode from 'vscode';
 import { absolutePathOf, indexPathOf, uniqueRoots, type WorkspaceRoot } from '../core/discovery';
 import type { IndexProgress, IndexRunSummary } from '../core/workspaceIndex';
 import type { EmbedSettings } from '../providers/config';
-import { IndexClient, resolveIndexWorker, type StatusWithReason } from './indexClient';
+import { IndexClient, resolveIndexWorker } from './indexClient';
+import type { StatusWithReason } from './indexWorker';
 import type { GroundworkSettings } from './settingsDefaults';
 import { readSettings } from './settings';
+import { errMessage } from '../core/errMessage';
 
 /** Edits are batched for this long before the index is updated (a save is searchable in < 1 s). */
 const DEBOUNCE_MS = 150;
@@ -119,8 +121,8 @@ export class IndexService implements vscode.Disposable {
       this.lastSummary = await this.client.update();
       this.log.info(`Indexed ${this.lastSummary.filesIndexed} files → ${this.lastSummary.chunks} chunks in ${(this.lastSummary.millis / 1000).toFixed(1)} s`);
     } catch (err) {
-      this.log.error(`Indexing failed: ${(err as Error).message}`);
-      void vscode.window.showErrorMessage(`Groundwork could not index the workspace: ${(err as Error).message}`, 'Show Log').then((a) => {
+      this.log.error(`Indexing failed: ${errMessage(err)}`);
+      void vscode.window.showErrorMessage(`Groundwork could not index the workspace: ${errMessage(err)}`, 'Show Log').then((a) => {
         if (a) this.log.show();
       });
     }
@@ -223,7 +225,7 @@ export class IndexService implements vscode.Disposable {
         this.onDidChangeEmitter.fire();
       }
     } catch (err) {
-      this.log.warn(`Could not update the index for ${paths.length} file(s): ${(err as Error).message}`);
+      this.log.warn(`Could not update the index for ${paths.length} file(s): ${errMessage(err)}`);
     }
   }
 

@@ -9,9 +9,9 @@ import { parentPort } from 'node:worker_threads';
 import { retrievalCoverage, salientTerms } from '../core/answer';
 import { plainChunk } from '../core/catalog';
 import type { WorkspaceRoot } from '../core/discovery';
-import { search } from '../core/retrieval';
-import type { Logger } from '../core/types';
-import { WorkspaceIndex, type IndexOptions, type IndexProgress } from '../core/workspaceIndex';
+import { search, type SearchHit } from '../core/retrieval';
+import type { Chunk, Logger } from '../core/types';
+import { WorkspaceIndex, type IndexOptions, type IndexProgress, type IndexRunSummary, type IndexStatus } from '../core/workspaceIndex';
 import { createEmbedder, type EmbedderStatus, type EmbedSettings } from '../providers/config';
 
 export interface OpenParams {
@@ -23,16 +23,31 @@ export interface OpenParams {
   autoDownload: boolean;
 }
 
-export type WorkerRequest =
-  | { id: number; method: 'open'; params: OpenParams }
-  | { id: number; method: 'update'; params: Record<string, never> }
-  | { id: number; method: 'updateFiles'; params: { paths: string[] } }
-  | { id: number; method: 'retrieve'; params: { query: string; k: number } }
-  | { id: number; method: 'salientTerms'; params: { text: string; max: number } }
-  | { id: number; method: 'status'; params: Record<string, never> }
-  | { id: number; method: 'chunksOf'; params: { path: string } }
-  | { id: number; method: 'rebuild'; params: Record<string, never> }
-  | { id: number; method: 'close'; params: Record<string, never> };
+export type StatusWithReason = IndexStatus & { vectorsReason?: string };
+
+type NoParams = Record<string, never>;
+
+/**
+ * The worker's methods: what each takes and what it answers. Both sides are checked against this
+ * map: the handlers below must return each method's result type, and IndexClient's calls get it.
+ */
+export interface WorkerMethods {
+  open: { params: OpenParams; result: { vectorsReason?: string } };
+  update: { params: NoParams; result: IndexRunSummary };
+  updateFiles: { params: { paths: string[] }; result: string[] };
+  retrieve: { params: { query: string; k: number }; result: { hits: SearchHit[]; coverage: number } };
+  salientTerms: { params: { text: string; max: number }; result: string[] };
+  status: { params: NoParams; result: StatusWithReason };
+  chunksOf: { params: { path: string }; result: Chunk[] };
+  rebuild: { params: NoParams; result: IndexRunSummary };
+  close: { params: NoParams; result: null };
+}
+
+export type WorkerMethod = keyof WorkerMethods;
+export type ParamsOf<M extends WorkerMethod> = WorkerMethods[M]['params'];
+export type ResultOf<M extends WorkerMethod> = WorkerMethods[M]['result'];
+
+export type WorkerRequest = { [M in WorkerMethod]: { id: number; method: M; params: ParamsOf<M> } }[WorkerMethod];
 
 export type WorkerEvent =
   | { event: 'progress'; progress: IndexProgress }
@@ -58,7 +73,7 @@ function need(): WorkspaceIndex {
   return index;
 }
 
-async function open(params: OpenParams): Promise<unknown> {
+async function open(params: OpenParams): Promise<ResultOf<'open'>> {
   openParams = params;
   embed = await createEmbedder(params.embed, logger, 'run "Groundwork: Download Embedding Model" where huggingface.co is reachable', params.autoDownload);
   index = await WorkspaceIndex.open({ roots: params.roots, indexDir: params.indexDir, embedder: embed.embedder, options: params.options, logger });
@@ -68,7 +83,7 @@ async function open(params: OpenParams): Promise<unknown> {
 /** Progress reaches the host at most this often (the engine reports every file), plus every phase change. */
 const PROGRESS_INTERVAL_MS = 100;
 
-async function runUpdate(): Promise<unknown> {
+async function runUpdate(): Promise<IndexRunSummary> {
   const idx = need();
   updating?.abort();
   const controller = new AbortController();
@@ -97,38 +112,37 @@ async function closeAll(): Promise<void> {
   embed = undefined;
 }
 
-async function handle(req: WorkerRequest): Promise<unknown> {
-  switch (req.method) {
-    case 'open':
-      return open(req.params);
-    case 'update':
-      return runUpdate();
-    case 'updateFiles':
-      return need().updateFiles(req.params.paths);
-    case 'retrieve': {
-      const idx = need();
-      const hits = await search(idx, req.params.query, { k: req.params.k });
-      return { hits, coverage: retrievalCoverage(idx, req.params.query, hits) };
-    }
-    case 'salientTerms':
-      return salientTerms(need(), req.params.text, req.params.max);
-    case 'status':
-      return { ...(await need().status()), vectorsReason: embed?.reason };
-    case 'chunksOf':
-      return (need().getFile(req.params.path)?.chunks ?? []).map(plainChunk);
-    case 'rebuild': {
-      const params = openParams;
-      if (!params) throw new Error('the index is not open');
-      await closeAll();
-      // Forget everything on disk, then index from scratch.
-      await fsp.rm(params.indexDir, { recursive: true, force: true });
-      await open(params);
-      return runUpdate();
-    }
-    case 'close':
-      await closeAll();
-      return null;
-  }
+/** One handler per method, each checked against its result type in {@link WorkerMethods}. */
+const handlers: { [M in WorkerMethod]: (params: ParamsOf<M>) => Promise<ResultOf<M>> } = {
+  open: (params) => open(params),
+  update: () => runUpdate(),
+  updateFiles: (params) => need().updateFiles(params.paths),
+  retrieve: async (params) => {
+    const idx = need();
+    const hits = await search(idx, params.query, { k: params.k });
+    return { hits, coverage: retrievalCoverage(idx, params.query, hits) };
+  },
+  salientTerms: async (params) => salientTerms(need(), params.text, params.max),
+  status: async () => ({ ...(await need().status()), vectorsReason: embed?.reason }),
+  chunksOf: async (params) => (need().getFile(params.path)?.chunks ?? []).map(plainChunk),
+  rebuild: async () => {
+    const params = openParams;
+    if (!params) throw new Error('the index is not open');
+    await closeAll();
+    // Forget everything on disk, then index from scratch.
+    await fsp.rm(params.indexDir, { recursive: true, force: true });
+    await open(params);
+    return runUpdate();
+  },
+  close: async () => {
+    await closeAll();
+    return null;
+  },
+};
+
+// Async so that a handler throwing synchronously (need() before open) still answers with an error.
+async function handle<M extends WorkerMethod>(req: { method: M; params: ParamsOf<M> }): Promise<ResultOf<M>> {
+  return handlers[req.method](req.params);
 }
 
 port?.on('message', (req: WorkerRequest) => {

@@ -180,23 +180,81 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
   }
 }
 
-/** Validates a message from the host (defence in depth in the webview). */
+/** Largest message the webview accepts from the host (a full transcript of MAX_TURNS long answers). */
+export const MAX_HOST_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return !!x && typeof x === 'object' && !Array.isArray(x);
+}
+
+function isLine(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 1;
+}
+
+function optionalString(x: unknown): boolean {
+  return x === undefined || typeof x === 'string';
+}
+
+/** A turn as far as the message must be trusted here: an object with an id (transcript.ts normalizes the rest). */
+function isTurnShape(x: unknown): boolean {
+  return isRecord(x) && isId(x.id);
+}
+
+/**
+ * Validates a message from the host (defence in depth in the webview): the type and every top-level
+ * field it carries, so a malformed message is dropped instead of reaching the DOM. Nested turn,
+ * status and history shapes are normalized field by field by media/src/transcript.ts
+ * (normalizeTurn, normalizeStatus, normalizeConversations). A valid message is returned as is.
+ */
 export function parseHostMessage(raw: unknown): HostMessage | undefined {
-  if (!raw || typeof raw !== 'object') return undefined;
-  const m = raw as { type?: unknown };
+  if (!isRecord(raw)) return undefined;
+  const m = raw;
+  let ok: boolean;
   switch (m.type) {
     case 'init':
+      ok = Array.isArray(m.turns) && m.turns.length <= 10_000 && isRecord(m.status);
+      break;
     case 'status':
+      ok = isRecord(m.status);
+      break;
     case 'answerStart':
-    case 'answerDelta':
     case 'answerDone':
+      ok = isTurnShape(m.turn);
+      break;
+    case 'answerDelta':
+      ok = isId(m.turnId) && typeof m.delta === 'string';
+      break;
     case 'cleared':
+      ok = true;
+      break;
     case 'reveal':
+      ok = isId(m.turnId);
+      break;
     case 'preview':
+      ok =
+        isIndex(m.requestId) &&
+        typeof m.label === 'string' &&
+        typeof m.language === 'string' &&
+        isLine(m.startLine) &&
+        Array.isArray(m.lines) &&
+        m.lines.every((l) => typeof l === 'string') &&
+        optionalString(m.note);
+      break;
     case 'focusInput':
+      ok = optionalString(m.text);
+      break;
     case 'history':
-      return raw as HostMessage;
+      ok = Array.isArray(m.conversations);
+      break;
     default:
       return undefined;
   }
+  if (!ok) return undefined;
+  // Size last: it is the costly check, and only well-formed messages get this far.
+  try {
+    if (JSON.stringify(raw).length > MAX_HOST_MESSAGE_BYTES) return undefined;
+  } catch {
+    return undefined;
+  }
+  return raw as unknown as HostMessage;
 }

@@ -11,7 +11,7 @@ import { buildMessages, escapeSourceText, selectSources, SYSTEM_PROMPT } from '.
 import { search } from '../../src/core/retrieval';
 import { codeTerms } from '../../src/core/tokenize';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
-import { ConfigError, createLlm, resolveLlmSettings } from '../../src/providers/config';
+import { ConfigError, createLlm, resolveEmbedSettings, resolveLlmSettings } from '../../src/providers/config';
 import { OpenAIChatProvider } from '../../src/providers/openaiChat';
 import { startOpenAIStandIn, type OpenAIStandIn } from '../openaiStandIn';
 import { repoRoot } from '../repoRoot';
@@ -297,6 +297,14 @@ describe('answering questions', function () {
     assert.deepEqual(s, { provider: 'auto', baseURL: 'http://localhost:11434/v1', model: 'llama3.1:8b', apiKey: 'k', timeoutMs: undefined });
     assert.equal(createLlm(s)?.remote, false);
     assert.throws(() => resolveLlmSettings({ provider: 'gpt' }, {}, {}), /unknown provider/);
+  });
+
+  it('offers only real embedders: the hashing test embedder is not a setting (flag, environment or config file)', () => {
+    assert.equal(resolveEmbedSettings({}, {}, {}).provider, 'local');
+    for (const provider of ['local', 'openai', 'none']) assert.equal(resolveEmbedSettings({ embedder: provider }, {}, {}).provider, provider);
+    assert.throws(() => resolveEmbedSettings({ embedder: 'test-hashing' }, {}, {}), ConfigError);
+    assert.throws(() => resolveEmbedSettings({}, { GROUNDWORK_EMBEDDER: 'test-hashing' }, {}), /unknown embedder "test-hashing"/);
+    assert.throws(() => resolveEmbedSettings({}, {}, { embeddings: { provider: 'test-hashing' } }), ConfigError);
   });
 
   describe('groundwork ask (CLI)', () => {

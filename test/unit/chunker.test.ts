@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RUNTIME_WASM, WASM_DIR_ENV, resolveWasmDir } from '../../src/core/assets';
-import { CHUNKER_VERSION, Chunker, DEFAULT_MAX_CHARS } from '../../src/core/chunker';
+import { CHUNKER_VERSION, Chunker, DEFAULT_MAX_CHARS } from '../../src/core/chunker/chunker';
 import { EXTENSION_LANGUAGE, GRAMMAR_LANGUAGES, GRAMMAR_WASM, grammarWasmFor, languageForPath } from '../../src/core/languages';
 import type { Chunk, ChunkFileResult } from '../../src/core/types';
 import { repoRoot } from '../repoRoot';

@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { startOpenAIStandIn } from '../openaiStandIn';
 import { repoRoot } from '../repoRoot';
 
 const CLI = path.join(repoRoot(), 'dist/cli.js');
@@ -11,6 +12,18 @@ const FIXTURE = path.join(repoRoot(), 'test/fixtures/workspace');
 function run(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', ...env }, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Like run, but leaves this process's event loop free (for the stand-in server living in it). */
+function runAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 function listTree(dir: string): string[] {
@@ -115,16 +128,23 @@ describe('groundwork CLI', function () {
       assert.match(r.stderr, /Retrieval: lexical-only \(/);
     });
 
-    it('eval reports hybrid retrieval and its embedder when vectors took part', () => {
+    it('eval reports hybrid retrieval and its embedder when vectors took part', async () => {
       const ws = path.join(repoRoot(), 'test', 'fixtures', 'workspace');
       const queries = path.join(tmp, 'hybrid-queries.jsonl');
       writeFileSync(queries, JSON.stringify({ id: 'q1', query: 'how are passwords hashed?' }));
-      const r = run(['eval', '--workspace', ws, '--queries', queries, '--json', '--embedder', 'test-hashing'], { GROUNDWORK_CACHE_DIR: path.join(tmp, 'cache-h') });
-      assert.equal(r.code, 0, r.stderr);
-      const doc = JSON.parse(r.stdout) as { mode: { retrieval: string; embedder: string | null } };
-      assert.equal(doc.mode.retrieval, 'hybrid');
-      assert.ok(doc.mode.embedder && /hash/i.test(doc.mode.embedder), String(doc.mode.embedder));
-      assert.match(r.stderr, /Retrieval: hybrid with /);
+      // Vectors from the OpenAI-compatible stand-in (the hashing test embedder is not a CLI choice).
+      const server = await startOpenAIStandIn({ defaultDimensions: 16 });
+      try {
+        const env = { GROUNDWORK_CACHE_DIR: path.join(tmp, 'cache-h'), OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: 'k' };
+        const r = await runAsync(['eval', '--workspace', ws, '--queries', queries, '--json', '--embedder', 'openai', '--embed-model', 'e'], env);
+        assert.equal(r.code, 0, r.stderr);
+        const doc = JSON.parse(r.stdout) as { mode: { retrieval: string; embedder: string | null } };
+        assert.equal(doc.mode.retrieval, 'hybrid');
+        assert.ok(doc.mode.embedder && /^openai:e@/.test(doc.mode.embedder), String(doc.mode.embedder));
+        assert.match(r.stderr, /Retrieval: hybrid with /);
+      } finally {
+        await server.close();
+      }
     });
 
     it('prints recall and MRR when queries carry expected files', () => {

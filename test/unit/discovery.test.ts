@@ -8,9 +8,9 @@ import {
   discoverFiles,
   isMinified,
   readSourceFile,
-  type SkipReason,
   type WorkspaceRoot,
 } from '../../src/core/discovery';
+import type { SkipReason } from '../../src/core/skipReasons';
 
 function write(root: string, rel: string, content: string | Buffer): void {
   const abs = path.join(root, rel);

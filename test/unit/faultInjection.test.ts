@@ -17,8 +17,9 @@ import { repoRoot } from '../repoRoot';
 import { search } from '../../src/core/retrieval';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
-import { seededRandom } from '../../src/core/random';
+import { seededRandom } from '../../src/core/random.mjs';
 import { startOpenAIStandIn, type ChatScript, type EmbeddingScript } from '../openaiStandIn';
+import { errMessage } from '../../src/core/errMessage';
 
 const CLI = path.join(repoRoot(), 'dist/cli.js');
 const FIXTURE = path.join(repoRoot(), 'test/fixtures/workspace');
@@ -210,7 +211,7 @@ describe('fault injection', function () {
             await idx.close();
           }
         } catch (err) {
-          why = (err as Error).message;
+          why = errMessage(err);
         }
         tally('index file corruption', ok, `${how} ${kind}: ${why}`);
         fs.rmSync(dir, { recursive: true, force: true });
@@ -337,7 +338,7 @@ describe('fault injection', function () {
           await idx.close().catch(() => undefined);
         }
       } catch (err) {
-        threw = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        threw = (err as NodeJS.ErrnoException).code ?? errMessage(err);
       } finally {
         (fs.promises as { open: typeof original }).open = original;
       }
@@ -350,7 +351,7 @@ describe('fault injection', function () {
         await idx.close();
       } catch (err) {
         ok = false;
-        threw += ` then ${(err as Error).message}`;
+        threw += ` then ${errMessage(err)}`;
       }
       tally('disk full (injected ENOSPC)', ok, `write ${failAt}: ${threw}`);
     }

@@ -277,6 +277,11 @@ describe('issue 8 regressions', function () {
       const full = runCli(['search', 'token bucket', '--workspace', ws, '--index-dir', indexDir]);
       assert.equal(full.code, 0, full.stderr);
       assert.match(full.stdout, /rateLimit\.ts/);
+      // The CLI tells the lock apart by its type: search falls back to reading, index refuses.
+      assert.match(full.stderr, /another process is updating it/);
+      const second = runCli(['index', '--workspace', ws, '--index-dir', indexDir]);
+      assert.equal(second.code, 1, second.stderr);
+      assert.match(second.stderr, /^groundwork: index is locked \(.*index\.lock\): held by pid \d+/m);
       assert.ok(writer.fileCount > 0);
     });
 

@@ -9,16 +9,10 @@ import { threadId } from 'node:worker_threads';
 import { repoRoot } from '../repoRoot';
 import { search } from '../../src/core/retrieval';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
-import {
-  defaultPooling,
-  downloadModel,
-  LocalEmbedder,
-  LocalEmbedderError,
-  ModelDownloadError,
-  ModelUnavailableError,
-  type DownloadProgress,
-  type LocalEmbedderOptions,
-} from '../../src/providers/localEmbedder';
+import { LocalEmbedder } from '../../src/providers/localEmbedder';
+import { defaultPooling, type LocalEmbedderOptions } from '../../src/providers/localModel';
+import { LocalEmbedderError, ModelDownloadError, ModelUnavailableError } from '../../src/providers/localModelErrors';
+import { downloadModel, type DownloadProgress } from '../../src/providers/modelDownload';
 
 const ROOT = repoRoot();
 const MAKE_MODEL = path.join(ROOT, 'scripts/makeTinyModel.mjs');

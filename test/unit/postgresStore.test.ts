@@ -22,7 +22,7 @@ import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
 import { ConfigError } from '../../src/providers/config';
 import { parsePgConnection } from '../../src/providers/pgConnection';
 import { PG_SCHEMA_VERSION, PostgresStore, StoreUnavailableError, type PostgresStoreOptions } from '../../src/providers/postgresStore';
-import { CHUNKER_VERSION } from '../../src/core/chunker';
+import { CHUNKER_VERSION } from '../../src/core/chunker/chunker';
 import { LEXICAL_VERSION } from '../../src/core/lexicalIndex';
 import { repoRoot } from '../repoRoot';
 

@@ -5,27 +5,13 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { IndexData } from 'vectra/lib/types';
 import type { Logger } from '../../src/core/types';
-import {
-  AtomicFileStorage,
-  BinaryVectorCodec,
-  DimensionMismatchError,
-  EmbeddingCache,
-  IndexCorruptError,
-  IndexLockedError,
-  IndexMismatchError,
-  InvalidVectorError,
-  LOCK_FILE_NAME,
-  SHARD_INDEX_FILE,
-  VectorStore,
-  VectorStoreError,
-  acquireLock,
-  shardOf,
-  writeFileAtomic,
-  type FileChange,
-  type VectorItem,
-} from '../../src/core/vectorStore';
-import { isAtomicTempFile } from '../../src/core/fsUtil';
-import { seededRandom } from '../../src/core/random';
+import { SHARD_INDEX_FILE, VectorStore, type FileChange, type VectorItem } from '../../src/core/vectorStore';
+import { BinaryVectorCodec, DimensionMismatchError, IndexCorruptError, IndexMismatchError, InvalidVectorError, VectorStoreError } from '../../src/core/vectorCodec';
+import { AtomicFileStorage } from '../../src/core/atomicStorage';
+import { EmbeddingCache } from '../../src/core/embeddingCache';
+import { acquireLock, IndexLockedError, LOCK_FILE_NAME } from '../../src/core/indexLock';
+import { isAtomicTempFile, shardOf, writeFileAtomic } from '../../src/core/fsUtil';
+import { seededRandom } from '../../src/core/random.mjs';
 
 // ----- helpers ---------------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ import { repoRoot } from '../repoRoot';
 import { search } from '../../src/core/retrieval';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import type { Logger } from '../../src/core/types';
-import { IndexError, rootsFromDirs, WorkspaceIndex, type IndexProgress, type OpenOptions } from '../../src/core/workspaceIndex';
+import { rootsFromDirs, WorkspaceIndex, type IndexProgress, type OpenOptions } from '../../src/core/workspaceIndex';
+import { IndexError } from '../../src/core/indexError';
 
 const FIXTURE = path.join(repoRoot(), 'test/fixtures/workspace');
 
