@@ -27,23 +27,18 @@ export { isTestPath } from './fileRoles';
 
 export type Retriever = 'lexical' | 'vector';
 
-export interface SearchHit {
+/** One ranked place: a chunk (or consecutive chunks widened into one span) of a file. */
+export interface SearchHit extends Pick<Chunk, 'path' | 'startLine' | 'endLine' | 'language' | 'symbols' | 'header' | 'text'> {
+  /** The chunk the hit was chosen for (the span may include its neighbours). */
   chunkId: string;
-  path: string;
-  startLine: number;
-  endLine: number;
   /** Final score (higher is better); comparable only within one result list. */
   score: number;
-  /** Which retrievers returned this chunk among their candidates. */
+  /** Which retrievers returned this hit's chunks among their candidates. */
   retrievers: Retriever[];
   /** Raw BM25 score and cosine similarity, when the chunk was a candidate of that retriever. */
   lexicalScore?: number;
   vectorScore?: number;
-  language: string;
-  symbols: string[];
-  header: string;
-  text: string;
-  /** Content hash of the chunk at index time (for citation staleness checks). */
+  /** Content hash of the span at index time (the chunk's own hash for a single chunk), for staleness checks. */
   hash: string;
 }
 
