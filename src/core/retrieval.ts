@@ -23,7 +23,6 @@ import { codeTerms } from './tokenize';
 import type { Chunk } from './types';
 import type { SearchableIndex } from './indexStore';
 
-export { isTestPath } from './fileRoles';
 
 export type Retriever = 'lexical' | 'vector';
 
@@ -292,9 +291,12 @@ interface Hit {
   final: number;
 }
 
-/** A piece of a split over-long line shares its line with its siblings: never merged. */
+/**
+ * A piece of a split over-long line shares its line with its siblings: never merged. Its id ends in
+ * `#<hash8>@<part>`; a path may itself contain `@` (`packages/@scope/x.ts`), so only the suffix counts.
+ */
 function isPiece(c: Chunk): boolean {
-  return c.id.includes('@');
+  return /#[0-9a-f]{8}@\d+$/.test(c.id);
 }
 
 function toSearchHit(h: Hit): SearchHit {

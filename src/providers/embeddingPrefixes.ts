@@ -50,3 +50,13 @@ export function prefixesFor(modelId: string): EmbeddingPrefixes {
 export function documentPrefixTag(p: EmbeddingPrefixes): string {
   return p.document ? `#doc:${p.document.trim()}` : '';
 }
+
+/** Documents as the model expects them (its document marker, if any, in front of each). */
+export function markDocuments(p: EmbeddingPrefixes, texts: string[]): string[] {
+  return p.document ? texts.map((t) => p.document + t) : texts;
+}
+
+/** A search query as the model expects it (its query marker in front). */
+export function markQuery(p: EmbeddingPrefixes, text: string): string {
+  return p.query + text;
+}

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Embedder } from '../core/types';
-import { documentPrefixTag, prefixesFor, type EmbeddingPrefixes } from './embeddingPrefixes';
+import { documentPrefixTag, type EmbeddingPrefixes, markDocuments, markQuery, prefixesFor } from './embeddingPrefixes';
 import type { LocalDtype, Pooling } from './localEmbedderWorker';
 import { defaultPooling, readJson, requiredModelFiles, resolveOptions, resolveWorkerScript, type LocalEmbedderOptions, type ResolvedOptions } from './localModel';
 import { LocalEmbedderError, ModelUnavailableError } from './localModelErrors';
@@ -115,13 +115,12 @@ export class LocalEmbedder implements Embedder {
 
   /** Embeds documents (with the model's document marker): one unit vector per text, in input order. */
   async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const p = this.prefixes.document;
-    return this.embedTexts(p ? texts.map((t) => p + t) : texts, signal);
+    return this.embedTexts(markDocuments(this.prefixes, texts), signal);
   }
 
   /** Embeds one search query, with the model's query marker (bge's instruction, `query: `, …). */
   async embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
-    const [v] = await this.embedTexts([this.prefixes.query + text], signal);
+    const [v] = await this.embedTexts([markQuery(this.prefixes, text)], signal);
     return v!;
   }
 

@@ -9,7 +9,7 @@
  * checked before it reaches the index.
  */
 import type { Embedder } from '../core/types';
-import { documentPrefixTag, prefixesFor, type EmbeddingPrefixes } from './embeddingPrefixes';
+import { documentPrefixTag, type EmbeddingPrefixes, markDocuments, markQuery, prefixesFor } from './embeddingPrefixes';
 import { withRetries } from './errors';
 import { createEndpoint, type OpenAIEndpoint, type OpenAIEndpointOptions } from './openaiChat';
 
@@ -81,13 +81,12 @@ export class OpenAIEmbedder implements Embedder {
 
   /** Embeds documents (with the model's document marker) in batches of `batchSize`, one request at a time, preserving input order. */
   async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const p = this.prefixes.document;
-    return this.embedTexts(p ? texts.map((t) => p + t) : texts, signal);
+    return this.embedTexts(markDocuments(this.prefixes, texts), signal);
   }
 
   /** Embeds one search query, with the model's query marker. */
   async embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
-    const [v] = await this.embedTexts([this.prefixes.query + text], signal);
+    const [v] = await this.embedTexts([markQuery(this.prefixes, text)], signal);
     return v!;
   }
 

@@ -5,7 +5,7 @@
  * intent, issue boilerplate, paths and identifiers named in a query.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileRole, queryIntent, rolePrior, vendoredFolders, DEFAULT_ROLE_PRIORS } from '../../src/core/fileRoles';
@@ -233,6 +233,21 @@ describe('retrieval', () => {
         const lines = readFileSync(path.join(WS, h.path), 'utf8').split('\n').slice(h.startLine - 1, h.endLine);
         // Blank lines between chunks come back empty; every other line is the file's own.
         assert.deepEqual(h.text.split('\n').map((l) => l.trimEnd()), lines.map((l) => (l.trim() ? l.trimEnd() : '')));
+      }
+    });
+
+    it('widens hits in a folder whose name contains @ (scoped packages) too', async () => {
+      const ws = path.join(tmp, 'scoped');
+      mkdirSync(path.join(ws, 'packages', '@acme'), { recursive: true });
+      copyFileSync(path.join(WS, 'src', 'rateLimiter.ts'), path.join(ws, 'packages', '@acme', 'rateLimiter.ts'));
+      const scoped = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'scoped-index') });
+      try {
+        await scoped.update();
+        const wide = await search(scoped, 'token bucket consume refill capacity', { k: 1, hitLines: 60 });
+        const narrow = await search(scoped, 'token bucket consume refill capacity', { k: 1, hitLines: 0 });
+        assert.ok(wide[0]!.endLine - wide[0]!.startLine > narrow[0]!.endLine - narrow[0]!.startLine);
+      } finally {
+        await scoped.close();
       }
     });
 
