@@ -17,7 +17,7 @@ import {
   WholeFileBm25,
   type EvalResult,
 } from '../core/evaluation';
-import { search, SEARCH_DEFAULTS, type SearchHit } from '../core/retrieval';
+import { fusionWeights, search, SEARCH_DEFAULTS, type FusionWeights, type SearchHit } from '../core/retrieval';
 import { searchWithFallback } from '../core/resilientSearch';
 import { MAX_MAX_CHARS, MIN_MAX_CHARS } from '../core/chunker/chunker';
 import { LlmError } from '../core/llm';
@@ -78,6 +78,8 @@ Options:
                      ?passwordEnv=NAME, PGPASSWORD or ~/.pgpass; sslmode/sslrootcert/… pass through
   --repo NAME        repository name in the store (default: from the origin remote, else the folder)
   --commit SHA       snapshot to read (default: the newest ready one)
+  --lexical-weight W, --vector-weight W
+                     weights of the keyword and semantic rankings in hybrid search (0-10, default 1 each)
 
 Environment: OPENAI_API_KEY, OPENAI_BASE_URL, GROUNDWORK_MODEL, GROUNDWORK_PROVIDER,
 GROUNDWORK_CACHE_DIR, GROUNDWORK_OFFLINE=1 (never download the embedding model); config file: $GROUNDWORK_CONFIG or ~/.config/groundwork/config.json,
@@ -109,6 +111,8 @@ const OPTIONS = {
   store: { type: 'string' },
   repo: { type: 'string' },
   commit: { type: 'string' },
+  'lexical-weight': { type: 'string' },
+  'vector-weight': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
@@ -136,9 +140,20 @@ type Values = {
   store?: string;
   repo?: string;
   commit?: string;
+  'lexical-weight'?: string;
+  'vector-weight'?: string;
   verbose?: boolean;
   help?: boolean;
 };
+
+/** `--lexical-weight` / `--vector-weight`, checked like the extension's settings. */
+function fusionFlags(v: Values): FusionWeights {
+  try {
+    return fusionWeights(v['lexical-weight'], v['vector-weight'], { lexical: '--lexical-weight', vector: '--vector-weight' });
+  } catch (err) {
+    throw new UsageError(errMessage(err));
+  }
+}
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (raw === undefined) return fallback;
@@ -308,6 +323,7 @@ export function snippet(hit: SearchHit, query: string, maxLines = 4): string[] {
 /** `search --store`: the newest (or `--commit`) snapshot of the checkout's repository. */
 async function cmdSearchStore(query: string, v: Values, logger: Logger): Promise<void> {
   const k = positiveInt('k', v.k, SEARCH_DEFAULTS.k, 100);
+  const fusion = fusionFlags(v);
   const store = await storeFor(v, logger);
   const { roots } = indexDirFor(v);
   const repository = await repositoryOf(roots[0]!.dir, v.repo);
@@ -316,7 +332,7 @@ async function cmdSearchStore(query: string, v: Values, logger: Logger): Promise
   const index = await openStored(store, { repository, commit: v.commit, embedder, roots, chunkChars: indexOptions(v).chunkChars ?? DEFAULT_CHUNK_CHARS });
   logger.info(`Shared index: ${repository}@${index.snapshot.commit.slice(0, 12)} from ${store.location} (${index.fileCount} files, loaded in ${Date.now() - opened} ms)`);
   const started = process.hrtime.bigint();
-  const { hits, lexicalFallback } = await searchWithFallback(index, query, { k, signal: interrupt.signal });
+  const { hits, lexicalFallback } = await searchWithFallback(index, query, { k, signal: interrupt.signal, ...fusion });
   if (lexicalFallback) logger.warn(lexicalFallback);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   printSearch(query, hits, ms, Boolean(v.json), index.vectors ? 'ready' : 'off', index.fileCount);
@@ -360,6 +376,7 @@ function printSearch(query: string, hits: SearchHit[], ms: number, json: boolean
 async function cmdSearch(query: string, v: Values, logger: Logger): Promise<void> {
   if (v.store) return cmdSearchStore(query, v, logger);
   const k = positiveInt('k', v.k, SEARCH_DEFAULTS.k, 100);
+  const fusion = fusionFlags(v);
   let index = await openIndex(v, logger, undefined, v['no-update'] ? 'read' : 'prefer-write');
   try {
     if (index.fileCount === 0 && !canWrite(index)) {
@@ -373,7 +390,7 @@ async function cmdSearch(query: string, v: Values, logger: Logger): Promise<void
       await runIndex(index, logger, !fresh);
     }
     const started = process.hrtime.bigint();
-    const { hits, lexicalFallback } = await searchWithFallback(index, query, { k, signal: interrupt.signal });
+    const { hits, lexicalFallback } = await searchWithFallback(index, query, { k, signal: interrupt.signal, ...fusion });
     if (lexicalFallback) logger.warn(lexicalFallback);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     printSearch(query, hits, ms, Boolean(v.json), index.vectorState(), index.fileCount);
@@ -388,6 +405,7 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
   const settings = resolveLlmSettings({ provider: v.provider, model: v.model, baseURL: v['base-url'] }, process.env, await userConfig());
   const llm = createLlm(settings, CLI_KEY_HINT);
   const k = positiveInt('k', v.k, 10, 100);
+  const fusion = fusionFlags(v);
   let index = await openIndex(v, logger, undefined, v['no-update'] ? 'read' : 'prefer-write');
   try {
     if (index.fileCount === 0 && !canWrite(index)) {
@@ -399,7 +417,7 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
     if (canWrite(index) && (!v['no-update'] || fresh)) await runIndex(index, logger, !fresh);
     installInterruptHandler(logger);
     if (!v.json) logger.info(llm ? `Asking ${llm.label}…` : 'No model configured: answering by quoting the code.');
-    const result: AnswerResult = await answerQuestion(localRetriever(index), question, {
+    const result: AnswerResult = await answerQuestion(localRetriever(index, fusion), question, {
       llm,
       k,
       signal: interrupt.signal,
@@ -504,6 +522,7 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
   const k = positiveInt('k', v.k, 10, 100);
   const mode = v.mode ?? 'hybrid';
   if (!['hybrid', 'lexical', 'vector'].includes(mode)) throw new UsageError(`--mode must be hybrid, lexical or vector (got "${mode}")`);
+  const fusion = fusionFlags(v);
   const workspace = path.resolve(v.workspace[0]!);
   const st = await fsp.stat(workspace).catch(() => undefined);
   if (!st?.isDirectory()) throw new UsageError(`workspace folder not found: ${workspace}`);
@@ -540,7 +559,7 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
         logger.info(`Read back ${repository}@${published.commit.slice(0, 12)} from ${store.location} in ${Date.now() - loadStarted} ms.`);
         results = [];
         for (const q of queries) {
-          const hits = await search(stored, q.query, { k, mode: mode as 'hybrid' | 'lexical' | 'vector' });
+          const hits = await search(stored, q.query, { k, mode: mode as 'hybrid' | 'lexical' | 'vector', ...fusion });
           results.push({ id: q.id, hits: hits.map((h) => ({ path: h.path, startLine: h.startLine, endLine: h.endLine, score: round(h.score) })) });
         }
       } else if (v.baseline) {
@@ -556,7 +575,7 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
       } else {
         results = [];
         for (const q of queries) {
-          const hits = await search(index, q.query, { k, mode: mode as 'hybrid' | 'lexical' | 'vector' });
+          const hits = await search(index, q.query, { k, mode: mode as 'hybrid' | 'lexical' | 'vector', ...fusion });
           results.push({
             id: q.id,
             hits: hits.map((h) => ({ path: h.path, startLine: h.startLine, endLine: h.endLine, score: round(h.score) })),

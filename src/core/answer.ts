@@ -9,7 +9,7 @@ import { verifyCitations, type Citation, type Source } from './citations';
 import { renderExtractiveAnswer, NO_MODEL_NOTE } from './extractive';
 import { LlmError, type ChatMessage, type LlmProvider } from './llm';
 import { buildMessages, condenseMessages, selectSources } from './prompt';
-import type { SearchHit } from './retrieval';
+import type { FusionWeights, SearchHit } from './retrieval';
 import { searchWithFallback } from './resilientSearch';
 import { codeTerms, isStopword } from './tokenize';
 import type { SearchableIndex } from './indexStore';
@@ -28,10 +28,10 @@ export interface AnswerRetriever {
   absolutePath(indexPath: string): string | undefined;
 }
 
-export function localRetriever(index: SearchableIndex): AnswerRetriever {
+export function localRetriever(index: SearchableIndex, fusion?: FusionWeights): AnswerRetriever {
   return {
     async retrieve(query, k, signal) {
-      const { hits } = await searchWithFallback(index, query, { k, signal });
+      const { hits } = await searchWithFallback(index, query, { k, signal, ...fusion });
       return { hits, coverage: retrievalCoverage(index, query, hits) };
     },
     async salientTerms(text, max) {

@@ -49,10 +49,15 @@ export interface QueryAnalysisOptions {
    * term once). Long issue reports repeat what matters.
    */
   queryTf?: number;
+  /**
+   * Long queries: terms of the first line (an issue's title: the reporter's own summary) are
+   * multiplied by this (default 1.5).
+   */
+  titleWeight?: number;
 }
 
 /** Measured on the dev bench (docs/evaluation.md). */
-export const QUERY_ANALYSIS_DEFAULTS = { frameWeight: 1, identifierWeight: 1.5, queryTf: 0.5 } as const;
+export const QUERY_ANALYSIS_DEFAULTS = { frameWeight: 1, identifierWeight: 1.5, queryTf: 0.5, titleWeight: 1.5 } as const;
 
 /** Queries longer than this many characters are treated as issue reports. */
 export const LONG_QUERY_CHARS = 400;
@@ -154,6 +159,11 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
   for (const m of query.matchAll(/\b[\w-]+\.(?:[jt]sx?|mjs|cjs|py|go|rs|java|cs|rb|php|c|cc|cpp|h|hpp)\b/g)) {
     const stem = stemOf(m[0]);
     if (stem) fileStems.add(stem);
+  }
+  const titleWeight = options.titleWeight ?? QUERY_ANALYSIS_DEFAULTS.titleWeight;
+  if (long && titleWeight !== 1) {
+    const title = query.trimStart().split('\n', 1)[0] ?? '';
+    if (title.length <= 200) for (const t of new Set(codeTerms(title))) if (weights.has(t)) weights.set(t, weights.get(t)! * titleWeight);
   }
   const terms = [...weights].map(([term, weight]) => ({ term, weight: queryTf ? weight * (1 + queryTf * Math.log(counts.get(term) ?? 1)) : weight }));
   // For the embedder, prose matters more than a wall of frames: drop frame lines from long queries.

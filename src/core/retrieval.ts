@@ -44,15 +44,21 @@ export interface SearchHit extends Pick<Chunk, 'path' | 'startLine' | 'endLine' 
 export interface SearchOptions {
   /** Number of hits to return (default 10, range 1-100). */
   k?: number;
-  /** At most this many hits from one file (default 3). */
+  /** At most this many hits from one file (default 5). */
   perFileCap?: number;
+  /**
+   * The best place of each of this many top files is always among the k hits; the other slots go
+   * to the best remaining places, up to `perFileCap` per file (default 6; k = one place for each
+   * of k files).
+   */
+  minFiles?: number;
   /** Chunk candidates taken from each retriever (default 300). */
   candidates?: number;
   /** Files taken from the whole-file index (default 100). */
   fileCandidates?: number;
   /**
    * Share of a file's score that comes from whole-file BM25; the rest is its best chunk
-   * (default 0.3; 0 = chunks only, the previous behaviour).
+   * (default 0.2; 0 = chunks only).
    */
   fileWeight?: number;
   /**
@@ -66,6 +72,11 @@ export interface SearchOptions {
    * the best match.
    */
   hitLines?: number;
+  /**
+   * A file's chunk evidence: best + a·second + a²·third candidate chunk (default 0.5; 0 = the best
+   * chunk only). Several places that match add up, as in the whole-file score, but stay local.
+   */
+  chunkAggregation?: number;
   /** Reciprocal-rank-fusion constant for lexical + vector chunk lists (default 60, Cormack et al. 2009). */
   rrfK?: number;
   /** Weights of the lexical and vector lists in the fusion (defaults 1 and 1). */
@@ -114,10 +125,12 @@ export interface SearchOptions {
 
 export const SEARCH_DEFAULTS = {
   k: 10,
-  perFileCap: 3,
+  perFileCap: 5,
+  minFiles: 6,
   candidates: 300,
   fileCandidates: 100,
-  fileWeight: 0.3,
+  fileWeight: 0.2,
+  chunkAggregation: 0.5,
   chunkDecay: 1,
   hitLines: 65,
   rrfK: 60,
@@ -134,6 +147,33 @@ export const SEARCH_DEFAULTS = {
   chunkB: 0.75,
   fileB: 0.75,
 } as const;
+
+/** The weights of the lexical and vector lists in the hybrid fusion: a user setting, validated here. */
+export interface FusionWeights {
+  lexicalWeight: number;
+  vectorWeight: number;
+}
+
+/** Largest fusion weight accepted (only the ratio of the two matters; 10:1 is already one-sided). */
+export const MAX_FUSION_WEIGHT = 10;
+
+/**
+ * Checks fusion weights from a setting or a flag; `names` are what the user typed them as, so the
+ * error says which one to fix. Missing weights take the defaults.
+ */
+export function fusionWeights(lexical: unknown, vector: unknown, names: { lexical: string; vector: string }): FusionWeights {
+  const check = (v: unknown, name: string, fallback: number): number => {
+    if (v === undefined || v === null || v === '') return fallback;
+    const n = typeof v === 'string' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_FUSION_WEIGHT) {
+      throw new RangeError(`${name} must be a number from 0 to ${MAX_FUSION_WEIGHT} (got ${JSON.stringify(v)}); the default is 1.`);
+    }
+    return n;
+  };
+  const w = { lexicalWeight: check(lexical, names.lexical, SEARCH_DEFAULTS.lexicalWeight), vectorWeight: check(vector, names.vector, SEARCH_DEFAULTS.vectorWeight) };
+  if (w.lexicalWeight === 0 && w.vectorWeight === 0) throw new RangeError(`${names.lexical} and ${names.vector} cannot both be 0: set one above 0 (the defaults are 1 and 1).`);
+  return w;
+}
 
 interface ChunkEvidence {
   chunk: Chunk;
@@ -222,7 +262,14 @@ export async function search(index: SearchableIndex, query: string, options: Sea
   const queryTermSet = new Set(analyzed.terms.map((t) => t.term));
   const fileWeight = lexicalOn ? o.fileWeight : 0;
   const bestChunk = new Map<FileCandidate, number>();
-  for (const f of files.values()) bestChunk.set(f, f.chunks.reduce((m, c) => Math.max(m, c.score), 0));
+  const agg = o.chunkAggregation;
+  for (const f of files.values()) {
+    if (!agg) bestChunk.set(f, f.chunks.reduce((m, c) => Math.max(m, c.score), 0));
+    else {
+      const top = f.chunks.map((c) => c.score).sort((a, b) => b - a);
+      bestChunk.set(f, (top[0] ?? 0) + agg * (top[1] ?? 0) + agg * agg * (top[2] ?? 0));
+    }
+  }
   const rrfRank = o.fileFusion === 'rrf' ? fusionRanks([...files.values()], bestChunk) : undefined;
   for (const f of files.values()) {
     let score =
@@ -243,7 +290,7 @@ export async function search(index: SearchableIndex, query: string, options: Sea
   // with its neighbours up to `hitLines` lines (the code around a match is usually part of the
   // answer, and a fix usually edits the lines next to where the evidence is).
   const hits: Hit[] = [];
-  for (const f of ranked.slice(0, k)) {
+  ranked.slice(0, k).forEach((f, fileRank) => {
     const chunks = chunksOfFile(index, f, analyzed, lexicalOn, { maxTerms: o.maxQueryTerms, b: o.chunkB });
     // Within a file, a chunk that defines a queried identifier is the likelier place.
     const scored = chunks.map((c) => ({
@@ -276,11 +323,16 @@ export async function search(index: SearchableIndex, query: string, options: Sea
       }
       const parts = byLine.slice(lo, hi + 1).map((x) => x.c);
       spans.push([parts[0]!.chunk.startLine, parts[parts.length - 1]!.chunk.endLine]);
-      hits.push({ main: first.c, parts, final: f.score * Math.max(first.s / bestWithin, 0.05) * o.chunkDecay ** (spans.length - 1) });
+      hits.push({ main: first.c, parts, final: f.score * Math.max(first.s / bestWithin, 0.05) * o.chunkDecay ** (spans.length - 1), fileRank, first: spans.length === 1 });
     }
-  }
-  hits.sort((a, b) => b.final - a.final || cmp(a.main.chunk.path, b.main.chunk.path) || a.main.chunk.startLine - b.main.chunk.startLine);
-  return hits.slice(0, k).map(toSearchHit);
+  });
+  const byFinal = (a: Hit, b: Hit) => b.final - a.final || cmp(a.main.chunk.path, b.main.chunk.path) || a.main.chunk.startLine - b.main.chunk.startLine;
+  // The first place of each of the top `minFiles` files is kept; the rest of the k slots go to the
+  // best remaining places. Order stays by score, so files appear in their ranking's order.
+  const minFiles = Math.max(0, Math.min(k, Math.floor(o.minFiles)));
+  const kept = hits.filter((h) => h.first && h.fileRank < minFiles);
+  const rest = hits.filter((h) => !(h.first && h.fileRank < minFiles)).sort(byFinal);
+  return [...kept, ...rest.slice(0, Math.max(0, k - kept.length))].sort(byFinal).map(toSearchHit);
 }
 
 interface Hit {
@@ -289,6 +341,9 @@ interface Hit {
   /** Consecutive chunks of the file that make up the hit, in line order (main among them). */
   parts: ChunkEvidence[];
   final: number;
+  /** Rank of the hit's file in the file ranking (0 = best), and whether it is the file's first place. */
+  fileRank: number;
+  first: boolean;
 }
 
 /**

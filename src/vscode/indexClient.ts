@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { AnswerRetriever } from '../core/answer';
 import type { Chunk } from '../core/types';
 import type { SearchHit } from '../core/retrieval';
+import { fusionSettings } from './settings';
 import type { IndexProgress, IndexRunSummary } from '../core/workspaceIndex';
 import type { OpenParams, ParamsOf, ResultOf, StatusWithReason, WorkerEvent, WorkerMethod, WorkerResponse } from './indexWorker';
 
@@ -103,8 +104,9 @@ export class IndexClient {
     return this.call('updateFiles', { paths });
   }
 
+  /** Best hits for a query, fused with the weights of the `groundwork.search.*` settings. */
   async retrieve(query: string, k: number): Promise<{ hits: SearchHit[]; coverage: number }> {
-    return this.call('retrieve', { query, k });
+    return this.call('retrieve', { query, k, fusion: fusionSettings() });
   }
 
   async salientTerms(text: string, max: number): Promise<string[]> {

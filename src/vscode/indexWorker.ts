@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { retrievalCoverage, salientTerms } from '../core/answer';
 import { plainChunk } from '../core/catalog';
 import type { WorkspaceRoot } from '../core/discovery';
-import { search, type SearchHit } from '../core/retrieval';
+import { search, type FusionWeights, type SearchHit } from '../core/retrieval';
 import type { Chunk, Logger } from '../core/types';
 import { WorkspaceIndex, type IndexOptions, type IndexProgress, type IndexRunSummary, type IndexStatus } from '../core/workspaceIndex';
 import { createEmbedder, type EmbedderStatus, type EmbedSettings } from '../providers/config';
@@ -35,7 +35,7 @@ export interface WorkerMethods {
   open: { params: OpenParams; result: { vectorsReason?: string } };
   update: { params: NoParams; result: IndexRunSummary };
   updateFiles: { params: { paths: string[] }; result: string[] };
-  retrieve: { params: { query: string; k: number }; result: { hits: SearchHit[]; coverage: number } };
+  retrieve: { params: { query: string; k: number; fusion?: FusionWeights }; result: { hits: SearchHit[]; coverage: number } };
   salientTerms: { params: { text: string; max: number }; result: string[] };
   status: { params: NoParams; result: StatusWithReason };
   chunksOf: { params: { path: string }; result: Chunk[] };
@@ -119,7 +119,7 @@ const handlers: { [M in WorkerMethod]: (params: ParamsOf<M>) => Promise<ResultOf
   updateFiles: (params) => need().updateFiles(params.paths),
   retrieve: async (params) => {
     const idx = need();
-    const hits = await search(idx, params.query, { k: params.k });
+    const hits = await search(idx, params.query, { k: params.k, ...params.fusion });
     return { hits, coverage: retrievalCoverage(idx, params.query, hits) };
   },
   salientTerms: async (params) => salientTerms(need(), params.text, params.max),

@@ -4,6 +4,7 @@
  * so the test runs without VS Code.
  */
 import { DEFAULT_CHUNK_CHARS, DEFAULT_MAX_FILE_BYTES } from '../core/defaults';
+import { SEARCH_DEFAULTS } from '../core/retrieval';
 
 export interface GroundworkSettings {
   /** Which model answers: auto (an OpenAI-compatible endpoint if configured, else VS Code's language models, else quoting), openai, vscode-lm, extractive. */
@@ -26,6 +27,10 @@ export interface GroundworkSettings {
   exclude: string[];
   /** Mark cited ranges in the editor. */
   hoverDecorations: boolean;
+  /** Weight of the keyword (BM25) list in the hybrid fusion. */
+  'search.lexicalWeight': number;
+  /** Weight of the semantic (vector) list in the hybrid fusion. */
+  'search.vectorWeight': number;
 }
 
 export const SETTINGS_DEFAULTS: GroundworkSettings = {
@@ -39,4 +44,6 @@ export const SETTINGS_DEFAULTS: GroundworkSettings = {
   maxFileBytes: DEFAULT_MAX_FILE_BYTES,
   exclude: [],
   hoverDecorations: true,
+  'search.lexicalWeight': SEARCH_DEFAULTS.lexicalWeight,
+  'search.vectorWeight': SEARCH_DEFAULTS.vectorWeight,
 };

@@ -159,8 +159,8 @@ describe('groundwork CLI', function () {
   describe('bad input', () => {
     const oneLine = (s: string) => s.trim().split('\n').length === 1;
 
-    it('unknown option, unknown command, missing query, bad --k: one line, exit 2', () => {
-      for (const args of [['index', '--bogus'], ['frobnicate'], ['search'], ['search', 'x', '--k', 'ten'], ['eval', '--workspace', 'a']]) {
+    it('unknown option, unknown command, missing query, bad --k or fusion weight: one line, exit 2', () => {
+      for (const args of [['index', '--bogus'], ['frobnicate'], ['search'], ['search', 'x', '--k', 'ten'], ['eval', '--workspace', 'a'], ['search', 'x', '--vector-weight', '-1'], ['ask', 'x', '--lexical-weight', '0', '--vector-weight', '0']]) {
         const r = run(args, { GROUNDWORK_CACHE_DIR: cache });
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
         assert.ok(oneLine(r.stderr), r.stderr);

@@ -5,12 +5,12 @@
  * intent, issue boilerplate, paths and identifiers named in a query.
  */
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileRole, queryIntent, rolePrior, vendoredFolders, DEFAULT_ROLE_PRIORS } from '../../src/core/fileRoles';
 import { analyzeQuery, stripBoilerplate } from '../../src/core/queryAnalysis';
-import { search, type SearchHit } from '../../src/core/retrieval';
+import { fusionWeights, search, type SearchHit } from '../../src/core/retrieval';
 import { symbolKeys } from '../../src/core/symbolTable';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
@@ -135,6 +135,28 @@ describe('retrieval', () => {
       assert.equal(new Map(flat.terms.map((t) => [t.term, t.weight])).get('bucket'), 1);
     });
 
+    it("weighs the terms of a long report's first line (its title) more", () => {
+      const report = `Refill goes negative after a clock jump\n\n${'The limiter keeps answering with a long wait for every client of the service. '.repeat(8)}`;
+      const weight = (opts: { titleWeight?: number }) => new Map(analyzeQuery(report, opts).terms.map((t) => [t.term, t.weight]));
+      const titled = weight({});
+      const flat = weight({ titleWeight: 1 });
+      assert.equal(titled.get('refill'), flat.get('refill')! * 1.5);
+      assert.equal(titled.get('limiter'), flat.get('limiter'));
+      // Short questions have no title: nothing changes.
+      const q = 'how does refill work';
+      assert.deepEqual(analyzeQuery(q).terms, analyzeQuery(q, { titleWeight: 1 }).terms);
+    });
+
+    it('validates fusion weights from settings or flags, naming the one to fix', () => {
+      const names = { lexical: '--lexical-weight', vector: '--vector-weight' };
+      assert.deepEqual(fusionWeights(undefined, undefined, names), { lexicalWeight: 1, vectorWeight: 1 });
+      assert.deepEqual(fusionWeights('0.5', 2, names), { lexicalWeight: 0.5, vectorWeight: 2 });
+      assert.throws(() => fusionWeights(-1, 1, names), /--lexical-weight must be a number from 0 to 10/);
+      assert.throws(() => fusionWeights(1, 'lots', names), /--vector-weight must be a number/);
+      assert.throws(() => fusionWeights(1, 11, names), /--vector-weight/);
+      assert.throws(() => fusionWeights(0, 0, names), /cannot both be 0/);
+    });
+
     it('keys symbols by their last identifier', () => {
       assert.deepEqual(symbolKeys('Runner.prototype.run'), ['run']);
       assert.deepEqual(symbolKeys('fmt::detail::write<Char>'), ['write']);
@@ -220,6 +242,46 @@ describe('retrieval', () => {
         seen.add(h.path);
         const first = perFile.get(h.path)![0]!;
         assert.equal(first, h);
+      }
+    });
+
+    it('keeps the best place of each of the top minFiles files, and gives the other slots to the best places', async () => {
+      const q = 'rate limiter token bucket retry backoff router';
+      const spread = await search(index, q, { k: 10, perFileCap: 5, minFiles: 10 });
+      const deep = await search(index, q, { k: 10, perFileCap: 5, minFiles: 2 });
+      // Files appear in the ranking's order either way: the deep list's files are a prefix-compatible subsequence.
+      const order = files(spread);
+      const deepFiles = files(deep);
+      assert.ok(deepFiles.length <= order.length);
+      assert.deepEqual(deepFiles.slice(0, 2), order.slice(0, 2));
+      for (let i = 1; i < deepFiles.length; i++) assert.ok(order.indexOf(deepFiles[i]!) > order.indexOf(deepFiles[i - 1]!), deepFiles.join(', '));
+      // One place per file first: minFiles = k gives every slot to a different file when there are enough.
+      assert.equal(new Set(spread.map((h) => h.path)).size, Math.min(spread.length, order.length));
+      const perFile = new Map<string, number>();
+      for (const h of deep) perFile.set(h.path, (perFile.get(h.path) ?? 0) + 1);
+      assert.ok([...perFile.values()].every((n) => n <= 5));
+      assert.ok([...perFile.values()].some((n) => n > 1), 'the best files got more than one place');
+    });
+
+    it('adds up several matching places of a file (chunk aggregation)', async () => {
+      const ws = path.join(tmp, 'aggregation');
+      mkdirSync(ws, { recursive: true });
+      const fn = (name: string, body: string) => `export function ${name}(entries: number[]): number {\n  // ${body}\n  return entries.length;\n}\n`;
+      // The same words at one place of a short file (single.ts: a short chunk, the best BM25) and at
+      // two places of a long one, far apart (several.ts: each chunk longer, so each a little weaker).
+      writeFileSync(path.join(ws, 'single.ts'), fn('settle', 'reconcile the ledger for one day') + '\n' + fn('unrelated', 'format a number for display'));
+      const filler = Array.from({ length: 12 }, (_, i) => fn(`pad${i}`, `format value ${i} for display in the table`)).join('\n');
+      writeFileSync(path.join(ws, 'several.ts'), fn('settleDay', 'reconcile the ledger for one day') + '\n' + filler + '\n' + fn('settleMonth', 'reconcile the ledger for one month'));
+      const agg = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'aggregation-index') });
+      try {
+        await agg.update();
+        const opts = { k: 5, fileWeight: 0 };
+        const best = files(await search(agg, 'reconcile ledger', { ...opts, chunkAggregation: 0 }));
+        const summed = files(await search(agg, 'reconcile ledger', { ...opts, chunkAggregation: 0.5 }));
+        assert.equal(best[0], 'single.ts');
+        assert.equal(summed[0], 'several.ts');
+      } finally {
+        await agg.close();
       }
     });
 
