@@ -395,6 +395,11 @@ const GENERATED_MARKERS = /@generated\b|\bdo not edit\b|\bauto-?generated\b|\bco
 const SOURCE_MAP_TRAILER = /^[ \t]*(?:\/\/|\/\*)[#@] sourceMappingURL=\S+[ \t]*(?:\*\/)?[ \t]*\s*$/m;
 const COMMENT_START = /^\s*(\/\/|#|\/\*|\*|<!--|--|;)/;
 
+/** Build output: the text ends with a source-map comment (`//# sourceMappingURL=…`). */
+export function endsWithSourceMap(text: string): boolean {
+  return SOURCE_MAP_TRAILER.test(text.slice(-400));
+}
+
 /** Options of {@link readSourceFile}. */
 export interface ReadSourceOptions {
   /** Real (symlink-resolved) root folders the file must be inside; see {@link realRootsOf}. */
@@ -459,7 +464,7 @@ export function classifyContent(buf: Buffer): ReadResult {
   // Build output: a bundler or compiler ends what it writes with a source-map comment
   // (`//# sourceMappingURL=app.js.map`); hand-written sources do not. A bundle repeats the whole
   // library's vocabulary and outranks the files it was built from.
-  if (SOURCE_MAP_TRAILER.test(text.slice(-400))) return { ok: false, reason: 'generated' };
+  if (endsWithSourceMap(text)) return { ok: false, reason: 'generated' };
   return { ok: true, text, bytes: buf.length };
 }
 
