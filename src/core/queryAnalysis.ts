@@ -37,6 +37,8 @@ export interface AnalyzedQuery {
   identifiers: string[];
   /** The query with issue-template boilerplate removed (what the terms were taken from). */
   text: string;
+  /** A long report's first line (its title), when it reads as one (at most 200 characters); else ''. */
+  title: string;
 }
 
 export interface QueryAnalysisOptions {
@@ -161,10 +163,9 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
     if (stem) fileStems.add(stem);
   }
   const titleWeight = options.titleWeight ?? QUERY_ANALYSIS_DEFAULTS.titleWeight;
-  if (long && titleWeight !== 1) {
-    const title = query.trimStart().split('\n', 1)[0] ?? '';
-    if (title.length <= 200) for (const t of new Set(codeTerms(title))) if (weights.has(t)) weights.set(t, weights.get(t)! * titleWeight);
-  }
+  const firstLine = long ? (query.trimStart().split('\n', 1)[0] ?? '').trim() : '';
+  const title = firstLine.length <= 200 ? firstLine : '';
+  if (title && titleWeight !== 1) for (const t of new Set(codeTerms(title))) if (weights.has(t)) weights.set(t, weights.get(t)! * titleWeight);
   const terms = [...weights].map(([term, weight]) => ({ term, weight: queryTf ? weight * (1 + queryTf * Math.log(counts.get(term) ?? 1)) : weight }));
   // For the embedder, prose matters more than a wall of frames: drop frame lines from long queries.
   const embedText = long ? query.replace(V8_FRAME, '').replace(JAVA_FRAME, '').replace(/\n{3,}/g, '\n\n').slice(0, EMBED_TEXT_CHARS) : query;
@@ -172,7 +173,7 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
     const stem = stemOf(p);
     if (stem) fileStems.add(stem);
   }
-  return { terms, embedText, frames, fileStems, paths: [...paths].filter((p) => p.includes('/')), mentionsTests: TEST_WORDS.test(original), long, identifiers: [...identifiers], text: query };
+  return { terms, embedText, frames, fileStems, paths: [...paths].filter((p) => p.includes('/')), mentionsTests: TEST_WORDS.test(original), long, identifiers: [...identifiers], text: query, title };
 }
 
 function decodeURIComponentSafe(s: string): string {

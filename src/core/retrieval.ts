@@ -19,7 +19,7 @@ import { analyzeQuery, type AnalyzedQuery, type QueryAnalysisOptions } from './q
 import { hash16 } from './hash';
 import type { Bm25Params } from './lexicalIndex';
 import { symbolKeys } from './symbolTable';
-import { codeTerms } from './tokenize';
+import { codeTerms, isStopword } from './tokenize';
 import type { Chunk } from './types';
 import type { SearchableIndex } from './indexStore';
 
@@ -77,6 +77,13 @@ export interface SearchOptions {
    * chunk only). Several places that match add up, as in the whole-file score, but stay local.
    */
   chunkAggregation?: number;
+  /**
+   * Long reports: a file's score is multiplied by 1 + titlePhraseWeight × (share of the title's
+   * consecutive word pairs that appear next to each other in the file: `vector<bool>` for "…element
+   * of std::vector<bool> fails"), for the best {@link TITLE_PHRASE_FILES} files (default 0.5; 0 = off).
+   * Words next to each other in the reporter's summary are a phrase; BM25 scores them apart.
+   */
+  titlePhraseWeight?: number;
   /** Reciprocal-rank-fusion constant for lexical + vector chunk lists (default 60, Cormack et al. 2009). */
   rrfK?: number;
   /** Weights of the lexical and vector lists in the fusion (defaults 1 and 1). */
@@ -131,6 +138,7 @@ export const SEARCH_DEFAULTS = {
   fileCandidates: 100,
   fileWeight: 0.2,
   chunkAggregation: 0.5,
+  titlePhraseWeight: 0.5,
   chunkDecay: 1,
   hitLines: 65,
   rrfK: 60,
@@ -284,6 +292,7 @@ export async function search(index: SearchableIndex, query: string, options: Sea
     if (share) score *= 1 + o.symbolWeight * Math.min(2, share);
     f.score = score;
   }
+  if (o.titlePhraseWeight && analyzed.title) titlePhrases(index, files, analyzed.title, o.titlePhraseWeight);
   const ranked = [...files.values()].filter((f) => f.score > 0).sort((a, b) => b.score - a.score || cmp(a.path, b.path));
 
   // Stage 3: places within the top files. Each hit is the file's best remaining chunk, widened
@@ -465,6 +474,28 @@ function definitionShares(index: SearchableIndex, identifiers: readonly string[]
     }
   }
   return shares;
+}
+
+/** How many of the best files are checked for the title's phrases. */
+export const TITLE_PHRASE_FILES = 30;
+
+/**
+ * Multiplies the scores of the best files by 1 + weight × the share of the title's consecutive
+ * word pairs (stopwords and words under 3 letters dropped) found next to each other, joined by at
+ * most four non-word characters (`std::vector`, `vector<bool>`, `null color`), in one of its chunks.
+ */
+function titlePhrases(index: SearchableIndex, files: Map<string, FileCandidate>, title: string, weight: number): void {
+  const words = title.toLowerCase().split(/[^a-z0-9_]+/).filter((w) => w.length > 2 && !isStopword(w));
+  const pairs: RegExp[] = [];
+  for (let i = 0; i + 1 < words.length; i++) pairs.push(new RegExp(`\\b${words[i]}[^a-z0-9_\\n]{1,4}${words[i + 1]}`, 'i'));
+  if (!pairs.length) return;
+  const best = [...files.values()].sort((a, b) => b.score - a.score || cmp(a.path, b.path)).slice(0, TITLE_PHRASE_FILES);
+  for (const f of best) {
+    const chunks = index.getFile(f.path)?.chunks;
+    if (!chunks) continue;
+    const found = pairs.filter((re) => chunks.some((c) => re.test(c.text))).length;
+    f.score *= 1 + weight * (found / pairs.length);
+  }
 }
 
 /** Share of a file name's words that the query contains; one-word names count half. */

@@ -263,6 +263,29 @@ describe('retrieval', () => {
       assert.ok([...perFile.values()].some((n) => n > 1), 'the best files got more than one place');
     });
 
+    it("lifts files where a long report's title words stand next to each other (title phrases)", async () => {
+      const ws = path.join(tmp, 'phrases');
+      mkdirSync(ws, { recursive: true });
+      // apart.ts has both words more often, but never together; together.ts has the phrase once.
+      writeFileSync(path.join(ws, 'apart.ts'), 'export function tick(clock: number): number {\n  // the clock moves on; a clock reads the time\n  return clock;\n}\n\nexport function hop(jump: number): number {\n  // a jump skips ahead\n  return jump * 2;\n}\n');
+      writeFileSync(path.join(ws, 'together.ts'), 'export function guard(now: number, last: number): number {\n  // a clock jump backwards makes the elapsed time negative\n  return Math.max(0, now - last);\n}\n');
+      // Other files, so that the report's words are rare as in a real repository.
+      for (let i = 0; i < 12; i++) writeFileSync(path.join(ws, `other${i}.ts`), `export function other${i}(xs: string[]): string {\n  // joins item ${i} of the list with commas\n  return xs.join(',');\n}\n`);
+      const report = `Clock jump\n\n${'We run the service on many machines and saw this more than once in production logs over several weeks. '.repeat(5)}`;
+      const idx = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'phrases-index') });
+      try {
+        await idx.update();
+        assert.equal(analyzeQuery(report).title, 'Clock jump');
+        assert.equal(analyzeQuery('clock jump').title, '', 'a short question has no title');
+        const off = files(await search(idx, report, { k: 5, titlePhraseWeight: 0 }));
+        const on = files(await search(idx, report, { k: 5, titlePhraseWeight: 1 }));
+        assert.equal(off[0], 'apart.ts');
+        assert.equal(on[0], 'together.ts');
+      } finally {
+        await idx.close();
+      }
+    });
+
     it('adds up several matching places of a file (chunk aggregation)', async () => {
       const ws = path.join(tmp, 'aggregation');
       mkdirSync(ws, { recursive: true });
