@@ -24,7 +24,11 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import { seededRandom } from '../src/core/random.mjs';
 
-const ONNX_SUBSET = `
+/**
+ * The subset of onnx.proto the generated graphs need (also used by scripts/makeBenchModel.mjs).
+ * `raw_data` carries large initializers as little-endian bytes; the tiny model never sets it.
+ */
+export const ONNX_SUBSET = `
 syntax = "proto3";
 package onnx;
 message OperatorSetIdProto { string domain = 1; int64 version = 2; }
@@ -34,6 +38,7 @@ message TensorProto {
   repeated float float_data = 4;
   repeated int64 int64_data = 7;
   string name = 8;
+  bytes raw_data = 9;
 }
 message AttributeProto {
   string name = 1;
@@ -82,7 +87,7 @@ const ATTR_INTS = 7;
 /** Positions the model accepts; matches tokenizer_config.model_max_length so truncation is the limit. */
 const MAX_POSITIONS = 512;
 
-const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
+export const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 
 // Words that show up in code and in questions about code, so typical chunks tokenize into whole
 // words rather than only single letters.
@@ -240,7 +245,8 @@ function buildGraph(vocabSize, hidden, random) {
   };
 }
 
-function tokenizerJson(vocab) {
+/** tokenizer.json for a lowercasing BERT WordPiece tokenizer over `vocab` (token → id, specials included). */
+export function tokenizerJson(vocab) {
   const id = (t) => vocab.get(t);
   const special = (t) => ({ SpecialToken: { id: t, type_id: 0 } });
   return {

@@ -3,7 +3,7 @@
  * a local folder. Nothing leaves the machine, and nothing is downloaded unless `downloadModel`
  * (modelDownload.ts) is called explicitly.
  *
- * The model runs in a worker thread (src/providers/localEmbedderWorker.ts, bundled on its own as
+ * The model runs in worker threads (src/providers/localEmbedderWorker.ts, bundled on its own as
  * `localEmbedderWorker.js` next to the main bundles): inference is CPU-bound (~30-150 ms per chunk
  * on two cores) and must never stall the extension host or the CLI's event loop. This side only
  * posts batches of texts, awaits vectors and handles cancellation; it never imports transformers.js.
@@ -15,15 +15,16 @@ import { documentPrefixTag, type EmbeddingPrefixes, markDocuments, markQuery, pr
 import type { LocalDtype, Pooling } from './localEmbedderWorker';
 import { defaultPooling, readJson, requiredModelFiles, resolveOptions, resolveWorkerScript, type LocalEmbedderOptions, type ResolvedOptions } from './localModel';
 import { LocalEmbedderError, ModelUnavailableError } from './localModelErrors';
-import { abortReason, embedWorkerInit, WorkerHandle, type LocalEmbedderStats } from './localWorkerHandle';
+import { abortReason, embedWorkerInit, newStats, WorkerHandle, type LocalEmbedderStats } from './localWorkerHandle';
 
 /**
- * {@link Embedder} running a local ONNX model in a worker thread.
+ * {@link Embedder} running a local ONNX model in worker threads.
  *
  * Vectors are pooled as the model was trained (CLS or masked mean) and L2-normalised. `embed()`
- * sorts texts by length, sends batches of `batchSize` one at a time, and restores input order. A
- * cancelled call rejects immediately with the signal's reason; the worker finishes only the batch
- * it is running. If the worker dies, pending calls reject and the next call starts a new one.
+ * embeds each distinct text of a call once, sorts the distinct texts by length, sends batches of
+ * `batchSize` (one in flight per worker, `workers` of them), and restores input order. A cancelled
+ * call rejects immediately with the signal's reason; each worker finishes only the batch it is
+ * running. If a worker dies, its pending calls reject and the next batch for it starts a new one.
  */
 export class LocalEmbedder implements Embedder {
   /**
@@ -39,19 +40,22 @@ export class LocalEmbedder implements Embedder {
   readonly dtype: LocalDtype;
   readonly batchSize: number;
   readonly maxTokens: number;
+  /** Worker threads running the model. */
+  readonly workers: number;
   /** Milliseconds the first worker took to load the model (tokenizer + ONNX session + one probe). */
   readonly loadMs: number;
   /** The model's query and document markers (from its id; empty for models without any). */
   readonly prefixes: EmbeddingPrefixes;
-  /** Counters since open. */
+  /** Counters since open, over all workers. */
   readonly stats: LocalEmbedderStats;
-  private handle: WorkerHandle | undefined;
+  /** One slot per worker; undefined after a worker died, until the next batch restarts it. */
+  private readonly handles: Array<WorkerHandle | undefined>;
   private closed = false;
   private threadOfWorker: number;
 
   private constructor(
     private readonly options: ResolvedOptions,
-    first: WorkerHandle,
+    handles: WorkerHandle[],
     info: { dimensions: number; threadId: number; loadMs: number },
     stats: LocalEmbedderStats,
   ) {
@@ -64,19 +68,20 @@ export class LocalEmbedder implements Embedder {
     this.dtype = options.dtype;
     this.batchSize = options.batchSize;
     this.maxTokens = options.maxTokens;
+    this.workers = options.workers;
     this.loadMs = info.loadMs;
     this.stats = stats;
-    this.handle = first;
+    this.handles = handles;
     this.threadOfWorker = info.threadId;
   }
 
-  /** `threadId` of the worker running the model (never the caller's thread); changes if the worker is restarted. */
+  /** `threadId` of the (first) worker running the model (never the caller's thread); changes if that worker is restarted. */
   get workerThreadId(): number {
     return this.threadOfWorker;
   }
 
   /**
-   * Loads the model from `<cacheDir>/<modelId>` in a new worker thread, with remote models disabled.
+   * Loads the model from `<cacheDir>/<modelId>` in new worker threads, with remote models disabled.
    *
    * @throws ModelUnavailableError when model files are missing (nothing is downloaded; see {@link downloadModel}).
    * @throws LocalEmbedderError when the runtime or the model fails to load.
@@ -94,18 +99,19 @@ export class LocalEmbedder implements Embedder {
       pooling: base.pooling ?? defaultPooling(base.modelId, base.modelDir),
       workerScript: resolveWorkerScript(base.workerScript),
     };
-    const stats: LocalEmbedderStats = { batchesSent: 0, batchesDone: 0, textsEmbedded: 0, inferenceMs: 0 };
+    const stats = newStats();
     let embedder: LocalEmbedder | undefined;
-    const handle = new WorkerHandle(options.workerScript, embedWorkerInit(options), stats, (h) => embedder?.forget(h));
-    const onAbort = (): void => void handle.terminate();
+    const handles = Array.from({ length: options.workers }, () => new WorkerHandle(options.workerScript, embedWorkerInit(options), stats, (h) => embedder?.forget(h)));
+    const stopAll = (): Promise<unknown> => Promise.all(handles.map((h) => h.terminate()));
+    const onAbort = (): void => void stopAll();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const info = await handle.ready;
+      const infos = await Promise.all(handles.map((h) => h.ready));
       signal?.throwIfAborted();
-      embedder = new LocalEmbedder(options, handle, info, stats);
+      embedder = new LocalEmbedder(options, handles, infos[0]!, stats);
       return embedder;
     } catch (err) {
-      await handle.terminate();
+      await stopAll();
       if (signal?.aborted) throw abortReason(signal);
       throw err;
     } finally {
@@ -128,47 +134,92 @@ export class LocalEmbedder implements Embedder {
     signal?.throwIfAborted();
     if (this.closed) throw new LocalEmbedderError('worker-exited', 'The local embedder was closed.');
     if (texts.length === 0) return [];
-    // Sorting by length keeps texts of similar length in one batch, so little compute goes to padding.
-    const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);
-    const out: Float32Array[] = new Array(texts.length);
-    for (let start = 0; start < order.length; start += this.batchSize) {
-      const idx = order.slice(start, start + this.batchSize);
-      const vectors = await this.worker().request(idx.map((i) => texts[i]!), signal);
-      if (vectors.length !== idx.length) {
-        throw new LocalEmbedderError('embed-failed', `The embedding worker returned ${vectors.length} vectors for ${idx.length} texts.`);
+    // Each distinct text is embedded once (repeated license headers, generated boilerplate).
+    const distinct: string[] = [];
+    const slotOf = new Map<string, number>();
+    const slots = texts.map((t) => {
+      let slot = slotOf.get(t);
+      if (slot === undefined) {
+        slot = distinct.length;
+        slotOf.set(t, slot);
+        distinct.push(t);
       }
-      idx.forEach((i, k) => (out[i] = vectors[k]!));
-      this.stats.textsEmbedded += idx.length;
-    }
-    return out;
+      return slot;
+    });
+    this.stats.duplicatesSkipped += texts.length - distinct.length;
+    // Sorting by length keeps texts of similar length in one batch, so little compute goes to padding.
+    const order = distinct.map((_, i) => i).sort((a, b) => distinct[a]!.length - distinct[b]!.length);
+    const batches: number[][] = [];
+    for (let start = 0; start < order.length; start += this.batchSize) batches.push(order.slice(start, start + this.batchSize));
+    const vectors: Float32Array[] = new Array(distinct.length);
+    let next = 0;
+    let failed = false;
+    // One batch in flight per worker; a worker takes the next batch when it answers.
+    const drive = async (slot: number): Promise<void> => {
+      while (next < batches.length && !failed) {
+        signal?.throwIfAborted();
+        const idx = batches[next++]!;
+        const got = await this.worker(slot).request(
+          idx.map((i) => distinct[i]!),
+          signal,
+        );
+        if (got.length !== idx.length) {
+          throw new LocalEmbedderError('embed-failed', `The embedding worker returned ${got.length} vectors for ${idx.length} texts.`);
+        }
+        idx.forEach((i, k) => (vectors[i] = got[k]!));
+        this.stats.textsEmbedded += idx.length;
+      }
+    };
+    const lanes = Math.min(this.handles.length, batches.length);
+    await Promise.all(
+      Array.from({ length: lanes }, (_, slot) =>
+        drive(slot).catch((err: unknown) => {
+          failed = true;
+          throw err;
+        }),
+      ),
+    );
+    // A repeated text gets its own copy, so a caller changing one vector never changes another.
+    const seen = new Uint8Array(distinct.length);
+    return slots.map((slot) => {
+      const v = vectors[slot]!;
+      if (seen[slot]) return v.slice();
+      seen[slot] = 1;
+      return v;
+    });
   }
 
-  /** Stops the worker; pending calls reject. Idempotent. */
+  /** Stops the workers; pending calls reject. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    const h = this.handle;
-    this.handle = undefined;
-    await h?.terminate();
+    const live = this.handles.filter((h): h is WorkerHandle => h !== undefined);
+    this.handles.fill(undefined);
+    await Promise.all(live.map((h) => h.terminate()));
   }
 
-  /** The live worker, restarting one when the previous died (its load cost is paid again). */
-  private worker(): WorkerHandle {
+  /** The live worker of `slot`, restarting one when the previous died (its load cost is paid again). */
+  private worker(slot: number): WorkerHandle {
     // close() may land between two batches of one embed() call; never start a worker after it.
     if (this.closed) throw new LocalEmbedderError('worker-exited', 'The local embedder was closed.');
-    if (!this.handle) {
-      const handle = new WorkerHandle(this.options.workerScript, embedWorkerInit(this.options), this.stats, (h) => this.forget(h));
-      this.handle = handle;
+    let handle = this.handles[slot];
+    if (!handle) {
+      const started = new WorkerHandle(this.options.workerScript, embedWorkerInit(this.options), this.stats, (h) => this.forget(h));
+      handle = started;
+      this.handles[slot] = started;
       // Requests posted before 'ready' queue in the worker behind the load, so there is no need to
       // wait here; a failed load rejects them, and the broken worker is stopped.
-      handle.ready.then(
-        (info) => (this.threadOfWorker = info.threadId),
-        () => void handle.terminate(),
+      started.ready.then(
+        (info) => {
+          if (slot === 0) this.threadOfWorker = info.threadId;
+        },
+        () => void started.terminate(),
       );
     }
-    return this.handle;
+    return handle;
   }
 
   private forget(h: WorkerHandle): void {
-    if (this.handle === h) this.handle = undefined;
+    const slot = this.handles.indexOf(h);
+    if (slot >= 0) this.handles[slot] = undefined;
   }
 }

@@ -36,6 +36,11 @@ export interface EmbedWorkerInit {
   normalize: boolean;
   /** ONNX Runtime intra-op threads; undefined leaves ORT's default (one per physical core). */
   threads?: number;
+  /**
+   * Whether ONNX Runtime's idle pool threads spin-wait for work (`session.intra_op.allow_spinning`);
+   * undefined leaves ORT's default (spinning).
+   */
+  spinning?: boolean;
 }
 
 /** `workerData` for a download worker. */
@@ -67,10 +72,20 @@ export interface WorkerFailure {
   code?: string;
 }
 
+/** What one batch cost in tokens (for diagnostics and benchmarks). */
+export interface TokenCounts {
+  /** Real tokens (special tokens included, padding not), after truncation. */
+  tokens: number;
+  /** Tokens the model computed: batch size × the longest text's length. */
+  padded: number;
+  /** Texts cut at `maxTokens`. */
+  truncated: number;
+}
+
 /** Messages to the main thread. */
 export type WorkerToMain =
   | { type: 'ready'; dimensions: number; threadId: number; loadMs: number }
-  | { type: 'vectors'; id: number; vectors: Float32Array[]; ms: number }
+  | { type: 'vectors'; id: number; vectors: Float32Array[]; ms: number; tokens: TokenCounts }
   | { type: 'failed'; id?: number; failure: WorkerFailure }
   | { type: 'progress'; file: string; loaded: number; total: number }
   | { type: 'downloaded' };
@@ -138,6 +153,36 @@ function finish(v: Float32Array, normalize: boolean): Float32Array {
   return v;
 }
 
+/** Real and padded token counts of one tokenized batch, from its attention mask. */
+function countTokens(mask: Tensor, maxTokens: number): TokenCounts {
+  const [batch = 0, seq = 0] = mask.dims;
+  const data = mask.data as ArrayLike<bigint | number>;
+  let tokens = 0;
+  let truncated = 0;
+  for (let b = 0; b < batch; b++) {
+    let n = 0;
+    for (let s = 0; s < seq; s++) if (Number(data[b * seq + s] ?? 0) !== 0) n++;
+    tokens += n;
+    if (n >= maxTokens) truncated++;
+  }
+  return { tokens, padded: batch * seq, truncated };
+}
+
+/**
+ * ONNX Runtime session options: intra-op threads, and spinning switched off when asked (idle pool
+ * threads then sleep instead of burning CPU between operators, which matters on a busy machine).
+ */
+function sessionOptions(init: EmbedWorkerInit): Record<string, unknown> {
+  const opts: Record<string, unknown> = {};
+  if (init.threads) opts.intraOpNumThreads = init.threads;
+  if (init.spinning !== undefined) {
+    const flag = init.spinning ? '1' : '0';
+    // onnxruntime-node flattens `extra` into session config keys (session.intra_op.allow_spinning).
+    opts.extra = { session: { intra_op: { allow_spinning: flag }, inter_op: { allow_spinning: flag } } };
+  }
+  return opts;
+}
+
 /** The single hidden-state tensor of a model's outputs: `last_hidden_state` when present. */
 function hiddenOutput(outputs: Record<string, Tensor>): Tensor {
   const named = outputs.last_hidden_state ?? outputs.token_embeddings ?? outputs.sentence_embedding;
@@ -164,20 +209,21 @@ class EmbedRunner {
     this.model = await AutoModel.from_pretrained(this.init.modelId, {
       dtype: this.init.dtype,
       device: 'cpu',
-      session_options: this.init.threads ? { intraOpNumThreads: this.init.threads } : {},
+      session_options: sessionOptions(this.init),
     });
     // One probe gives the true output size (config.hidden_size can differ for models that project).
-    const [probe] = await this.embed(['dimension probe']);
+    const [probe] = (await this.embed(['dimension probe'])).vectors;
     return probe?.length ?? 0;
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
+  async embed(texts: string[]): Promise<{ vectors: Float32Array[]; tokens: TokenCounts }> {
     const enc = this.tokenizer(texts, { padding: true, truncation: true, max_length: this.init.maxTokens }) as Record<string, Tensor>;
     const outputs = (await this.model(enc)) as Record<string, Tensor>;
     const hidden = hiddenOutput(outputs);
     const mask = enc.attention_mask;
     if (!mask) throw new Error('the tokenizer returned no attention_mask');
-    return poolAndNormalise(hidden.data as Float32Array, hidden.dims, mask.data as BigInt64Array, this.init.pooling, this.init.normalize);
+    const vectors = poolAndNormalise(hidden.data as Float32Array, hidden.dims, mask.data as BigInt64Array, this.init.pooling, this.init.normalize);
+    return { vectors, tokens: countTokens(mask, this.init.maxTokens) };
   }
 }
 
@@ -233,8 +279,8 @@ function main(): void {
       const t0 = performance.now();
       try {
         if (!loaded) throw new Error('the model failed to load');
-        const vectors = await runner.embed(msg.texts);
-        post({ type: 'vectors', id: msg.id, vectors, ms: performance.now() - t0 }, vectors.map((v) => v.buffer as ArrayBuffer));
+        const { vectors, tokens } = await runner.embed(msg.texts);
+        post({ type: 'vectors', id: msg.id, vectors, ms: performance.now() - t0, tokens }, vectors.map((v) => v.buffer as ArrayBuffer));
       } catch (err) {
         post({ type: 'failed', id: msg.id, failure: describeFailure(err) });
       }

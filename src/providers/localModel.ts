@@ -60,8 +60,17 @@ export interface LocalEmbedderOptions {
   pooling?: Pooling;
   /** L2-normalise vectors. Default true; the index scores by dot product and requires unit vectors. */
   normalize?: boolean;
-  /** ONNX Runtime intra-op threads. Default: ORT's choice (one per physical core). */
+  /** ONNX Runtime intra-op threads per worker. Default: ORT's choice (one per physical core). */
   threads?: number;
+  /**
+   * Whether ONNX Runtime's idle threads spin-wait for work. Default: ORT's choice (spinning).
+   */
+  spinning?: boolean;
+  /**
+   * Worker threads, each with its own copy of the model (~100 MB of memory each for bge-small int8),
+   * taking batches in turn. Default 1, range 1-16.
+   */
+  workers?: number;
   /** Path of the bundled worker script; default: found next to the running bundle (see {@link resolveWorkerScript}). */
   workerScript?: string;
   /**
@@ -143,6 +152,8 @@ export interface ResolvedOptions {
   pooling: Pooling;
   normalize: boolean;
   threads?: number;
+  spinning?: boolean;
+  workers: number;
   workerScript: string;
   downloadHint?: string;
 }
@@ -164,6 +175,8 @@ export function resolveOptions(opts: LocalEmbedderOptions): Omit<ResolvedOptions
     pooling: opts.pooling,
     normalize: opts.normalize ?? true,
     threads: opts.threads === undefined ? undefined : clampInt(opts.threads, 1, 64),
+    spinning: opts.spinning,
+    workers: clampInt(opts.workers ?? 1, 1, 16),
     workerScript: opts.workerScript,
     downloadHint: opts.downloadHint,
   };

@@ -11,10 +11,23 @@ export interface LocalEmbedderStats {
   batchesSent: number;
   /** Batches the worker answered (including answers discarded after a cancel). */
   batchesDone: number;
-  /** Texts embedded (answers delivered to a caller). */
+  /** Texts embedded (answers delivered to a caller; a text repeated within one call counts once). */
   textsEmbedded: number;
   /** Worker-side inference time summed over answered batches, in ms. */
   inferenceMs: number;
+  /** Real tokens of the answered batches (special tokens included, padding not), after truncation. */
+  tokens: number;
+  /** Tokens the model computed for them (batch size × the longest text's length): `padded / tokens - 1` is the padding overhead. */
+  paddedTokens: number;
+  /** Texts that were cut at `maxTokens`. */
+  truncated: number;
+  /** Texts not sent because the same text came earlier in the same `embed` call. */
+  duplicatesSkipped: number;
+}
+
+/** Fresh counters. */
+export function newStats(): LocalEmbedderStats {
+  return { batchesSent: 0, batchesDone: 0, textsEmbedded: 0, inferenceMs: 0, tokens: 0, paddedTokens: 0, truncated: 0, duplicatesSkipped: 0 };
 }
 
 interface Pending {
@@ -71,6 +84,9 @@ export class WorkerHandle {
     } else if (m.type === 'vectors') {
       this.stats.batchesDone++;
       this.stats.inferenceMs += m.ms;
+      this.stats.tokens += m.tokens.tokens;
+      this.stats.paddedTokens += m.tokens.padded;
+      this.stats.truncated += m.tokens.truncated;
       this.take(m.id)?.resolve(m.vectors);
     } else if (m.type === 'failed') {
       if (m.id === undefined) {
@@ -142,7 +158,7 @@ export class WorkerHandle {
 }
 
 export function embedWorkerInit(o: ResolvedOptions): EmbedWorkerInit {
-  return { mode: 'embed', modelId: o.modelId, cacheDir: o.cacheDir, dtype: o.dtype, pooling: o.pooling, maxTokens: o.maxTokens, normalize: o.normalize, threads: o.threads };
+  return { mode: 'embed', modelId: o.modelId, cacheDir: o.cacheDir, dtype: o.dtype, pooling: o.pooling, maxTokens: o.maxTokens, normalize: o.normalize, threads: o.threads, spinning: o.spinning };
 }
 
 function loadError(f: WorkerFailure, init: EmbedWorkerInit): Error {

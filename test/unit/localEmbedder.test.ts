@@ -200,6 +200,75 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
     }
   });
 
+  describe('batching', () => {
+    it('embeds a text repeated within one call once, and gives each repeat its own copy', async () => {
+      const e = await openEmbedder({ batchSize: 2 });
+      const before = { ...e.stats };
+      const [a, b, a2, a3] = await e.embed([CODE_TEXTS[0]!, CODE_TEXTS[1]!, CODE_TEXTS[0]!, CODE_TEXTS[0]!]);
+      assert.equal(e.stats.textsEmbedded - before.textsEmbedded, 2, 'distinct texts embedded');
+      assert.equal(e.stats.duplicatesSkipped - before.duplicatesSkipped, 2);
+      assert.equal(e.stats.batchesSent - before.batchesSent, 1, 'two distinct texts fit one batch of 2');
+      assert.deepEqual([...a2!], [...a!]);
+      assert.deepEqual([...a3!], [...a!]);
+      assert.ok(maxAbsDiff(a!, b!) > 1e-3);
+      assert.notEqual(a2, a, 'a repeat shares the array of the first occurrence');
+      a2![0] = 42;
+      assert.notEqual(a![0], 42);
+      assert.notEqual(a3![0], 42);
+    });
+
+    it('counts real and padded tokens per batch, and texts cut at maxTokens', async () => {
+      const e = await openEmbedder({ batchSize: 2, maxTokens: 16 });
+      const before = { ...e.stats };
+      // "x" is [CLS] x [SEP]; the long text is cut at 16 tokens, so the batch is 2 × 16 with 3 + 16 real.
+      await e.embed(['x', 'function handler(request, response) { return route(request); } '.repeat(20)]);
+      assert.equal(e.stats.tokens - before.tokens, 19);
+      assert.equal(e.stats.paddedTokens - before.paddedTokens, 32);
+      assert.equal(e.stats.truncated - before.truncated, 1);
+    });
+
+    it('with two workers: the same vectors in input order as one worker, batches on both, a dead worker replaced', async () => {
+      const one = await openEmbedder({ batchSize: 2 });
+      const two = await openEmbedder({ batchSize: 2, workers: 2 });
+      assert.equal(two.workers, 2);
+      const texts = [...CODE_TEXTS, 'x', 'y z', 'a much longer text about password hashing with scrypt, a random salt and a constant-time comparison', CODE_TEXTS[3]!];
+      const expected = await one.embed(texts);
+      const got = await two.embed(texts);
+      assert.equal(got.length, texts.length);
+      got.forEach((v, i) => assert.ok(maxAbsDiff(v, expected[i]!) < 1e-5, `text ${i}: vector or order differs`));
+      const internals = two as unknown as { handles: Array<{ worker: { threadId: number; terminate(): Promise<number> } } | undefined> };
+      const [w0, w1] = internals.handles;
+      assert.ok(w0 && w1 && w0.worker.threadId !== w1.worker.threadId, 'two distinct worker threads');
+      // 8 distinct texts in batches of 2 over 2 workers: 4 batches, so both lanes ran.
+      assert.equal(two.stats.batchesDone, 4);
+      await w1.worker.terminate();
+      const again = await two.embed(texts);
+      again.forEach((v, i) => assert.ok(maxAbsDiff(v, expected[i]!) < 1e-5, `text ${i} after a worker restart`));
+      assert.ok(internals.handles[1] && internals.handles[1].worker.threadId !== w1.worker.threadId, 'the dead worker was replaced');
+    });
+
+    it('with two workers, an abort rejects at once and no batch is sent beyond the two running', async () => {
+      const e = await openEmbedder({ batchSize: 64, workers: 2 });
+      const texts = Array.from({ length: 640 }, (_, i) => `${'session token signature '.repeat(40)} ${i}`);
+      const sentBefore = e.stats.batchesSent;
+      const controller = new AbortController();
+      const pending = e.embed(texts, controller.signal);
+      setImmediate(() => controller.abort());
+      await assert.rejects(pending, (err: Error) => err.name === 'AbortError');
+      assert.equal(e.stats.batchesSent - sentBefore, 2, 'one batch per worker, none after the abort');
+      const [v] = await e.embed(['still works']);
+      assert.equal(v!.length, HIDDEN);
+    });
+
+    it('opens with ONNX Runtime spinning switched off and embeds the same vectors', async () => {
+      const plain = await openEmbedder();
+      const calm = await openEmbedder({ spinning: false, threads: 1 });
+      const [a] = await plain.embed([CODE_TEXTS[4]!]);
+      const [b] = await calm.embed([CODE_TEXTS[4]!]);
+      assert.ok(maxAbsDiff(a!, b!) < 1e-6);
+    });
+  });
+
   describe('worker thread', () => {
     it('runs the model off the caller thread, which keeps serving timers during a large batch', async () => {
       const e = await openEmbedder({ batchSize: 256 });
@@ -245,8 +314,8 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
       const e = await openEmbedder();
       const [before] = await e.embed([CODE_TEXTS[1]!]);
       const firstThread = e.workerThreadId;
-      const internals = e as unknown as { handle: { worker: { terminate(): Promise<number> } } };
-      await internals.handle.worker.terminate();
+      const internals = e as unknown as { handles: Array<{ worker: { terminate(): Promise<number> } }> };
+      await internals.handles[0]!.worker.terminate();
       const [after] = await e.embed([CODE_TEXTS[1]!]);
       assert.deepEqual([...after!], [...before!]);
       assert.notEqual(e.workerThreadId, firstThread);
