@@ -52,23 +52,27 @@ interface Args {
 }
 
 /** Named configurations: LocalEmbedderOptions plus the call size the index would use. */
+const OLD: LocalEmbedderOptions = { batchSize: 16, maxLengthRatio: Infinity, workers: 1, threads: 0 };
 const CONFIGS: Record<string, { label: string; opts: LocalEmbedderOptions; call?: number }> = {
-  base: { label: 'defaults before this work (batch 16, ORT threads, 1 worker)', opts: { batchSize: 16 } },
-  b4: { label: 'batch 4', opts: { batchSize: 4 } },
-  b8: { label: 'batch 8', opts: { batchSize: 8 } },
-  b32: { label: 'batch 32', opts: { batchSize: 32 } },
-  t1: { label: '1 intra-op thread', opts: { batchSize: 16, threads: 1 } },
-  t2: { label: '2 intra-op threads', opts: { batchSize: 16, threads: 2 } },
-  nospin: { label: '2 threads, no spinning', opts: { batchSize: 16, threads: 2, spinning: false } },
-  w2: { label: '2 workers × 1 thread', opts: { batchSize: 16, threads: 1, workers: 2 } },
-  w2nospin: { label: '2 workers × 1 thread, no spinning', opts: { batchSize: 16, threads: 1, workers: 2, spinning: false } },
-  w2b8: { label: '2 workers × 1 thread, batch 8', opts: { batchSize: 8, threads: 1, workers: 2 } },
-  tok256: { label: 'truncate at 256 tokens', opts: { batchSize: 16, maxTokens: 256 } },
-  call256: { label: 'calls of 256 texts (longer length runs)', opts: { batchSize: 16 }, call: 256 },
+  base: { label: 'before: fixed batches of 16 in length order, ORT default threads, 1 worker', opts: OLD },
+  t1: { label: 'before + 1 intra-op thread', opts: { ...OLD, threads: 1 } },
+  t2: { label: 'before + 2 intra-op threads (explicit)', opts: { ...OLD, threads: 2 } },
+  nospin: { label: 'before + 2 threads, no spinning', opts: { ...OLD, threads: 2, spinning: false } },
+  w2: { label: 'before + 2 workers × 1 thread', opts: { ...OLD, threads: 1, workers: 2 } },
+  group: { label: 'before + batches of similar length (ratio 1.25)', opts: { ...OLD, maxLengthRatio: 1.25 } },
+  b8: { label: 'before + batch 8', opts: { ...OLD, batchSize: 8 } },
+  b32: { label: 'before + batch 32', opts: { ...OLD, batchSize: 32 } },
+  tok256: { label: 'before + truncate at 256 tokens', opts: { ...OLD, maxTokens: 256 } },
+  now: { label: 'new defaults (length groups, 2 workers × 1 thread)', opts: {} },
+  nowb8: { label: 'new defaults, batch 8', opts: { batchSize: 8 } },
+  nowb32: { label: 'new defaults, batch 32', opts: { batchSize: 32 } },
+  nowr15: { label: 'new defaults, length ratio 1.5', opts: { maxLengthRatio: 1.5 } },
+  now1w: { label: 'new defaults, 1 worker × 2 threads', opts: { workers: 1, threads: 2 } },
+  nowcall256: { label: 'new defaults, calls of 256 texts', opts: {}, call: 256 },
 };
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { every: 10, chunks: 512, call: 32, rounds: 4, configs: ['base', 't1', 'w2'], modelDir: path.join(os.tmpdir(), `groundwork-bench-model-v${MODEL_VERSION}`), keep: false };
+  const a: Args = { every: 10, chunks: 512, call: 32, rounds: 4, configs: ['base', 'now', 'group', 'w2', 't1'], modelDir: path.join(os.tmpdir(), `groundwork-bench-model-v${MODEL_VERSION}`), keep: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = (): string => {
@@ -134,6 +138,9 @@ function cpuMs(): number {
 }
 
 interface Result {
+  /** ms per chunk of each round, for the ratio to the first configuration in the same round. */
+  roundMs: number[];
+  rssMb: number;
   chunks: number;
   wallMs: number;
   cpuMs: number;
@@ -200,7 +207,7 @@ async function main(): Promise<void> {
     console.log(`Embedded sample: ${fmt(texts.length)} chunks from ${filesUsed} random files, ${fmt(chars / texts.length)} chars/chunk (o200k_base: ${fmt(o200k / texts.length)} tokens/chunk, ${fmt(chars / o200k, 2)} chars/token), ${rounds.length} rounds, calls of ${args.call}`);
 
     // 3. Each configuration on the same texts, round by round, rotating the order.
-    const results = new Map<string, Result>(args.configs.map((c) => [c, { chunks: 0, wallMs: 0, cpuMs: 0, tokens: 0, padded: 0, truncated: 0, duplicates: 0, loadMs: 0 }]));
+    const results = new Map<string, Result>(args.configs.map((c) => [c, { roundMs: [], rssMb: 0, chunks: 0, wallMs: 0, cpuMs: 0, tokens: 0, padded: 0, truncated: 0, duplicates: 0, loadMs: 0 }]));
     for (let r = 0; r < rounds.length; r++) {
       const round = rounds[r]!;
       const order = args.configs.map((_, i) => args.configs[(i + r) % args.configs.length]!);
@@ -216,7 +223,10 @@ async function main(): Promise<void> {
           const c0 = cpuMs();
           t = performance.now();
           for (let i = 0; i < round.length; i += call) await e.embed(round.slice(i, i + call));
-          res.wallMs += performance.now() - t;
+          const wall = performance.now() - t;
+          res.wallMs += wall;
+          res.roundMs[r] = wall / round.length;
+          res.rssMb = Math.max(res.rssMb, process.memoryUsage().rss / 2 ** 20);
           res.cpuMs += cpuMs() - c0;
           res.chunks += round.length;
           res.tokens += e.stats.tokens - s0.tokens;
@@ -232,15 +242,17 @@ async function main(): Promise<void> {
 
     console.log(`Load average at end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log('');
-    console.log('| configuration | chunks/s | wall ms/chunk | CPU-ms/chunk | tokens/chunk | padding | truncated | repeats skipped | corpus embedding (est.) |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| configuration | chunks/s | wall ms/chunk | median per-round ratio | CPU-ms/chunk | tokens/chunk | padding | truncated | repeats skipped | RSS | corpus embedding (est.) |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     const baseWall = results.get(args.configs[0]!)!;
     for (const name of args.configs) {
       const r = results.get(name)!;
       const msPer = r.wallMs / r.chunks;
       const rel = name === args.configs[0] ? '' : ` (${fmt((100 * msPer) / (baseWall.wallMs / baseWall.chunks) - 100)}%)`;
+      const ratios = r.roundMs.map((x, i) => x / baseWall.roundMs[i]!).sort((a, b) => a - b);
+      const median = ratios.length % 2 ? ratios[(ratios.length - 1) / 2]! : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
       console.log(
-        `| ${name}: ${CONFIGS[name]!.label} | ${fmt(1000 / msPer, 1)} | ${fmt(msPer, 1)}${rel} | ${fmt(r.cpuMs / r.chunks, 1)} | ${fmt(r.tokens / (r.chunks - r.duplicates), 0)} | ${fmt((100 * r.padded) / r.tokens - 100)}% | ${fmt((100 * r.truncated) / r.chunks, 1)}% | ${r.duplicates} | ${fmt((estChunks * msPer) / 60000, 1)} min |`,
+        `| ${name}: ${CONFIGS[name]!.label} | ${fmt(1000 / msPer, 1)} | ${fmt(msPer, 1)}${rel} | ${fmt(median, 2)} | ${fmt(r.cpuMs / r.chunks, 1)} | ${fmt(r.tokens / (r.chunks - r.duplicates), 0)} | ${fmt((100 * r.padded) / r.tokens - 100)}% | ${fmt((100 * r.truncated) / r.chunks, 1)}% | ${r.duplicates} | ${fmt(r.rssMb)} MB | ${fmt((estChunks * msPer) / 60000, 1)} min |`,
       );
     }
     console.log('');

@@ -17,12 +17,27 @@ import { defaultPooling, readJson, requiredModelFiles, resolveOptions, resolveWo
 import { LocalEmbedderError, ModelUnavailableError } from './localModelErrors';
 import { abortReason, embedWorkerInit, newStats, WorkerHandle, type LocalEmbedderStats } from './localWorkerHandle';
 
+/** Tokens a batch's shortest text may be exceeded by regardless of maxLengthRatio (short texts vary a lot relatively). */
+const LENGTH_SLACK_TOKENS = 8;
+
+/**
+ * A cheap estimate of a text's WordPiece token count, for grouping texts of similar length: BERT
+ * tokenizers drop whitespace, make each punctuation character a token and split words into pieces
+ * of a few characters, so whitespace-heavy code has far fewer tokens than its length suggests.
+ */
+export function estimateTokens(text: string): number {
+  let n = 2; // [CLS] and [SEP]
+  for (const m of text.matchAll(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu)) n += m[0].length > 1 ? 1 + (m[0].length >> 2) : 1;
+  return n;
+}
+
 /**
  * {@link Embedder} running a local ONNX model in worker threads.
  *
  * Vectors are pooled as the model was trained (CLS or masked mean) and L2-normalised. `embed()`
- * embeds each distinct text of a call once, sorts the distinct texts by length, sends batches of
- * `batchSize` (one in flight per worker, `workers` of them), and restores input order. A cancelled
+ * embeds each distinct text of a call once, sorts the distinct texts by estimated token count, cuts
+ * them into batches of at most `batchSize` texts of similar length (`maxLengthRatio`), sends them
+ * with one in flight per worker (`workers` of them), and restores input order. A cancelled
  * call rejects immediately with the signal's reason; each worker finishes only the batch it is
  * running. If a worker dies, its pending calls reject and the next batch for it starts a new one.
  */
@@ -147,10 +162,22 @@ export class LocalEmbedder implements Embedder {
       return slot;
     });
     this.stats.duplicatesSkipped += texts.length - distinct.length;
-    // Sorting by length keeps texts of similar length in one batch, so little compute goes to padding.
-    const order = distinct.map((_, i) => i).sort((a, b) => distinct[a]!.length - distinct[b]!.length);
+    // Texts sorted by (estimated) token count, cut into batches whose longest text is at most
+    // maxLengthRatio × its shortest: every text of a batch is padded to the longest, so similar
+    // lengths waste little compute on padding.
+    const sizes = distinct.map(estimateTokens);
+    const order = distinct.map((_, i) => i).sort((a, b) => sizes[a]! - sizes[b]!);
     const batches: number[][] = [];
-    for (let start = 0; start < order.length; start += this.batchSize) batches.push(order.slice(start, start + this.batchSize));
+    let current: number[] = [];
+    for (const i of order) {
+      const first = current[0];
+      if (current.length >= this.batchSize || (first !== undefined && sizes[i]! > sizes[first]! * this.options.maxLengthRatio + LENGTH_SLACK_TOKENS)) {
+        batches.push(current);
+        current = [];
+      }
+      current.push(i);
+    }
+    if (current.length) batches.push(current);
     const vectors: Float32Array[] = new Array(distinct.length);
     let next = 0;
     let failed = false;

@@ -21,6 +21,9 @@ import type { LocalDtype, Pooling } from './localEmbedderWorker';
  */
 export const DEFAULT_LOCAL_MODEL = 'Xenova/bge-small-en-v1.5';
 
+/** Default worker count (fewer on a one-core machine); see {@link LocalEmbedderOptions.workers}. */
+export const DEFAULT_WORKERS = 2;
+
 /** Where models come from when `downloadModel` is given no `remoteHost`. */
 export const DEFAULT_REMOTE_HOST = 'https://huggingface.co/';
 
@@ -48,6 +51,12 @@ export interface LocalEmbedderOptions {
    */
   batchSize?: number;
   /**
+   * A batch's longest text is at most this many times its shortest (in estimated tokens, plus a few
+   * tokens of slack); a longer text starts a new batch. Default 1.25, range ≥ 1; `Infinity` gives
+   * fixed batches of `batchSize` in length order.
+   */
+  maxLengthRatio?: number;
+  /**
    * Tokens kept per text; longer texts are truncated. Default 512, range 8-8192, and never more than
    * the model's `max_position_embeddings` (512 for BERT-family models).
    */
@@ -60,7 +69,10 @@ export interface LocalEmbedderOptions {
   pooling?: Pooling;
   /** L2-normalise vectors. Default true; the index scores by dot product and requires unit vectors. */
   normalize?: boolean;
-  /** ONNX Runtime intra-op threads per worker. Default: ORT's choice (one per physical core). */
+  /**
+   * ONNX Runtime intra-op threads per worker. Default: the machine's cores divided among the
+   * workers (at least 1); 0 leaves it to ONNX Runtime (one per physical core, pinned to cores).
+   */
   threads?: number;
   /**
    * Whether ONNX Runtime's idle threads spin-wait for work. Default: ORT's choice (spinning).
@@ -148,6 +160,7 @@ export interface ResolvedOptions {
   modelDir: string;
   dtype: LocalDtype;
   batchSize: number;
+  maxLengthRatio: number;
   maxTokens: number;
   pooling: Pooling;
   normalize: boolean;
@@ -165,18 +178,22 @@ export function resolveOptions(opts: LocalEmbedderOptions): Omit<ResolvedOptions
     throw new RangeError(`Invalid model id "${modelId}": expected "<owner>/<name>" with letters, digits, ".", "_" or "-".`);
   }
   const cacheDir = path.resolve(opts.cacheDir ?? defaultModelCacheDir());
+  const cores = Math.max(1, os.availableParallelism());
+  const workers = clampInt(opts.workers ?? Math.min(DEFAULT_WORKERS, cores), 1, 16);
   return {
     modelId,
     cacheDir,
     modelDir: path.join(cacheDir, ...modelId.split('/')),
     dtype: opts.dtype ?? 'q8',
     batchSize: clampInt(opts.batchSize ?? 16, 1, 256),
+    maxLengthRatio: opts.maxLengthRatio === undefined || Number.isNaN(opts.maxLengthRatio) ? 1.25 : Math.max(1, opts.maxLengthRatio),
     maxTokens: clampInt(opts.maxTokens ?? 512, 8, 8192),
     pooling: opts.pooling,
     normalize: opts.normalize ?? true,
-    threads: opts.threads === undefined ? undefined : clampInt(opts.threads, 1, 64),
+    // 0 leaves the count to ONNX Runtime (which then also pins its threads to cores).
+    threads: opts.threads === 0 ? undefined : clampInt(opts.threads ?? Math.floor(cores / workers), 1, 64),
     spinning: opts.spinning,
-    workers: clampInt(opts.workers ?? 1, 1, 16),
+    workers,
     workerScript: opts.workerScript,
     downloadHint: opts.downloadHint,
   };

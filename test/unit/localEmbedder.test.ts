@@ -3,13 +3,13 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { repoRoot } from '../repoRoot';
 import { search } from '../../src/core/retrieval';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
-import { LocalEmbedder } from '../../src/providers/localEmbedder';
+import { estimateTokens, LocalEmbedder } from '../../src/providers/localEmbedder';
 import { defaultPooling, type LocalEmbedderOptions } from '../../src/providers/localModel';
 import { LocalEmbedderError, ModelDownloadError, ModelUnavailableError } from '../../src/providers/localModelErrors';
 import { downloadModel, type DownloadProgress } from '../../src/providers/modelDownload';
@@ -63,8 +63,9 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
   let cacheDir: string;
   const open: LocalEmbedder[] = [];
 
+  /** One worker unless a test asks for more (the default, two on this machine, has tests of its own). */
   async function openEmbedder(extra: LocalEmbedderOptions = {}): Promise<LocalEmbedder> {
-    const e = await LocalEmbedder.open({ modelId: MODEL_ID, cacheDir, ...extra });
+    const e = await LocalEmbedder.open({ modelId: MODEL_ID, cacheDir, workers: 1, ...extra });
     open.push(e);
     return e;
   }
@@ -183,7 +184,7 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
       it(`${c.id}: queries get "${c.query.trim()}", documents ${c.document ? `"${c.document.trim()}"` : 'nothing'}`, async () => {
         const models = path.join(tmp, 'marked');
         execFileSync(process.execPath, [MAKE_MODEL, models, '--model-id', c.id], { stdio: 'pipe' });
-        const marked = await LocalEmbedder.open({ modelId: c.id, cacheDir: models, pooling: 'mean' });
+        const marked = await LocalEmbedder.open({ modelId: c.id, cacheDir: models, pooling: 'mean', workers: 1 });
         open.push(marked);
         const plain = await openEmbedder({ pooling: 'mean' });
         assert.deepEqual(marked.prefixes, { query: c.query, document: c.document });
@@ -202,7 +203,7 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
 
   describe('batching', () => {
     it('embeds a text repeated within one call once, and gives each repeat its own copy', async () => {
-      const e = await openEmbedder({ batchSize: 2 });
+      const e = await openEmbedder({ batchSize: 2, maxLengthRatio: Infinity });
       const before = { ...e.stats };
       const [a, b, a2, a3] = await e.embed([CODE_TEXTS[0]!, CODE_TEXTS[1]!, CODE_TEXTS[0]!, CODE_TEXTS[0]!]);
       assert.equal(e.stats.textsEmbedded - before.textsEmbedded, 2, 'distinct texts embedded');
@@ -217,8 +218,35 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
       assert.notEqual(a3![0], 42);
     });
 
+    it('groups texts of similar length into one batch and starts a new batch for much longer ones', async () => {
+      const short = ['a b', 'c d', 'e f', 'g h'];
+      const long = [1, 2, 3, 4].map((i) => `${'request handler route '.repeat(8)}${i}`);
+      const texts = [long[0]!, short[0]!, long[1]!, short[1]!, short[2]!, long[2]!, short[3]!, long[3]!];
+      const grouped = await openEmbedder({ batchSize: 16 });
+      const fixed = await openEmbedder({ batchSize: 16, maxLengthRatio: Infinity });
+      const g0 = { ...grouped.stats };
+      const f0 = { ...fixed.stats };
+      const a = await grouped.embed(texts);
+      const b = await fixed.embed(texts);
+      assert.equal(grouped.stats.batchesSent - g0.batchesSent, 2, 'short and long texts in separate batches');
+      assert.equal(fixed.stats.batchesSent - f0.batchesSent, 1);
+      assert.equal(grouped.stats.tokens - g0.tokens, fixed.stats.tokens - f0.tokens);
+      const paddedGrouped = grouped.stats.paddedTokens - g0.paddedTokens;
+      const paddedFixed = fixed.stats.paddedTokens - f0.paddedTokens;
+      assert.ok(paddedGrouped < paddedFixed, `padded tokens ${paddedGrouped} (grouped) vs ${paddedFixed} (fixed)`);
+      assert.equal(paddedGrouped, grouped.stats.tokens - g0.tokens, 'equal lengths within each group: no padding at all');
+      a.forEach((v, i) => assert.ok(maxAbsDiff(v, b[i]!) < 1e-5, `text ${i}: grouping changed its vector or position`));
+    });
+
+    it('estimates WordPiece tokens from words and punctuation, not from whitespace', () => {
+      assert.equal(estimateTokens(''), 2);
+      assert.equal(estimateTokens('a = b;'), 2 + 4);
+      assert.equal(estimateTokens('a\n        =\n        b;'), estimateTokens('a = b;'));
+      assert.ok(estimateTokens('getUserByIdentifier') > estimateTokens('get'));
+    });
+
     it('counts real and padded tokens per batch, and texts cut at maxTokens', async () => {
-      const e = await openEmbedder({ batchSize: 2, maxTokens: 16 });
+      const e = await openEmbedder({ batchSize: 2, maxTokens: 16, maxLengthRatio: Infinity });
       const before = { ...e.stats };
       // "x" is [CLS] x [SEP]; the long text is cut at 16 tokens, so the batch is 2 × 16 with 3 + 16 real.
       await e.embed(['x', 'function handler(request, response) { return route(request); } '.repeat(20)]);
@@ -228,8 +256,8 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
     });
 
     it('with two workers: the same vectors in input order as one worker, batches on both, a dead worker replaced', async () => {
-      const one = await openEmbedder({ batchSize: 2 });
-      const two = await openEmbedder({ batchSize: 2, workers: 2 });
+      const one = await openEmbedder({ batchSize: 2, maxLengthRatio: Infinity });
+      const two = await openEmbedder({ batchSize: 2, workers: 2, maxLengthRatio: Infinity });
       assert.equal(two.workers, 2);
       const texts = [...CODE_TEXTS, 'x', 'y z', 'a much longer text about password hashing with scrypt, a random salt and a constant-time comparison', CODE_TEXTS[3]!];
       const expected = await one.embed(texts);
@@ -247,15 +275,17 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
       assert.ok(internals.handles[1] && internals.handles[1].worker.threadId !== w1.worker.threadId, 'the dead worker was replaced');
     });
 
-    it('with two workers, an abort rejects at once and no batch is sent beyond the two running', async () => {
-      const e = await openEmbedder({ batchSize: 64, workers: 2 });
+    it('by default (two workers), an abort rejects at once and no batch is sent beyond the two running', async () => {
+      const e = await LocalEmbedder.open({ modelId: MODEL_ID, cacheDir, batchSize: 64 });
+      open.push(e);
+      assert.equal(e.workers, Math.min(2, availableParallelism()), 'two workers by default on a machine with two cores or more');
       const texts = Array.from({ length: 640 }, (_, i) => `${'session token signature '.repeat(40)} ${i}`);
       const sentBefore = e.stats.batchesSent;
       const controller = new AbortController();
       const pending = e.embed(texts, controller.signal);
       setImmediate(() => controller.abort());
       await assert.rejects(pending, (err: Error) => err.name === 'AbortError');
-      assert.equal(e.stats.batchesSent - sentBefore, 2, 'one batch per worker, none after the abort');
+      assert.equal(e.stats.batchesSent - sentBefore, e.workers, 'one batch per worker, none after the abort');
       const [v] = await e.embed(['still works']);
       assert.equal(v!.length, HIDDEN);
     });
