@@ -6,8 +6,8 @@
  *
  *   node scripts/build.mjs && node scripts/runTs.mjs scripts/benchEmbed.ts [options]
  *
- * Corpus: the `npm run bench` corpus (the first 10,000 .js/.ts files of this project's
- * node_modules in path order). Every `--every`-th file of it (default 10) is indexed lexically to get
+ * Corpus: the `npm run bench` corpus (src/cli/bench.ts's buildCorpus: the first 10,000 .js/.ts
+ * files of this project's node_modules in path order that are not build output). Every `--every`-th file of it (default 10) is indexed lexically to get
  * its chunks exactly as the index makes them; chunks per file there give the corpus's chunk count.
  * A seeded random choice of those files, `--chunks` chunks in all (default 512), is then embedded the
  * way WorkspaceIndex does (`embeddingText`, calls of `--call` texts, default 32 = the index's
@@ -26,6 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encode } from 'gpt-tokenizer';
 import { seededRandom } from '../src/core/random.mjs';
+import { buildCorpus } from '../src/cli/bench';
 import { embeddingKey, embeddingText, rootsFromDirs, WorkspaceIndex } from '../src/core/workspaceIndex';
 import { LocalEmbedder } from '../src/providers/localEmbedder';
 import type { LocalEmbedderOptions } from '../src/providers/localModel';
@@ -37,9 +38,6 @@ process.env.GROUNDWORK_WASM_DIR ??= path.join(ROOT, 'dist', 'wasm');
 const MODEL_ID = 'groundwork-bench/bge-small-en-v1.5-shape';
 /** Keep in step with BENCH_MODEL_VERSION in scripts/makeBenchModel.mjs (a new version regenerates). */
 const MODEL_VERSION = 1;
-const CORPUS_MAX_FILES = 10_000;
-const SOURCE_EXT = /\.(?:[cm]?js|ts)$/;
-const RENAME_SEGMENTS = new Set(['node_modules', 'dist', 'build', 'out', 'target', 'coverage', 'lib-cov', '.cache']);
 
 interface Args {
   every: number;
@@ -102,27 +100,24 @@ async function* walk(dir: string): AsyncGenerator<string> {
   for (const e of entries) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) yield* walk(p);
-    else if (e.isFile() && SOURCE_EXT.test(e.name)) yield p;
+    else if (e.isFile()) yield p;
   }
 }
 
-/** The `npm run bench` corpus's files (same selection rule as src/cli/bench.ts), every `every`-th copied to `to`. */
-async function sampleCorpus(from: string, to: string, every: number): Promise<{ corpusFiles: number; sampled: number }> {
+/** The `npm run bench` corpus (its own buildCorpus), every `every`-th file of it moved to `to`. */
+async function sampleCorpus(from: string, full: string, to: string, every: number): Promise<{ corpusFiles: number; sampled: number }> {
+  const corpusFiles = await buildCorpus(from, full);
   let n = 0;
   let sampled = 0;
-  for await (const file of walk(from)) {
-    if (n >= CORPUS_MAX_FILES) break;
-    const rel = path.relative(from, file).split(path.sep).map((s) => (RENAME_SEGMENTS.has(s) ? `${s}_` : s));
-    if (rel.some((s) => s.startsWith('.'))) continue;
-    if (n % every === 0) {
-      const dest = path.join(to, ...rel);
-      await fsp.mkdir(path.dirname(dest), { recursive: true });
-      await fsp.copyFile(file, dest);
-      sampled++;
-    }
-    n++;
+  for await (const file of walk(full)) {
+    if (n++ % every !== 0) continue;
+    const dest = path.join(to, path.relative(full, file));
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    await fsp.rename(file, dest);
+    sampled++;
   }
-  return { corpusFiles: n, sampled };
+  await fsp.rm(full, { recursive: true, force: true });
+  return { corpusFiles, sampled };
 }
 
 function ensureModel(modelDir: string): void {
@@ -165,7 +160,7 @@ async function main(): Promise<void> {
   try {
     // 1. The chunks of a sample of the bench corpus, made by the real index.
     const corpus = path.join(tmp, 'corpus');
-    const { corpusFiles, sampled } = await sampleCorpus(path.join(ROOT, 'node_modules'), corpus, args.every);
+    const { corpusFiles, sampled } = await sampleCorpus(path.join(ROOT, 'node_modules'), path.join(tmp, 'full'), corpus, args.every);
     // Chunked by the built CLI (this bundle cannot load web-tree-sitter's CJS build), then read back.
     const indexDir = path.join(tmp, 'index');
     let t = performance.now();
