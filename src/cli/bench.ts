@@ -11,7 +11,6 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { endsWithSourceMap } from '../core/discovery';
 import { search } from '../core/retrieval';
 import { spliceSection } from './recordSection.mjs';
 import { HashingTestEmbedder } from '../core/testEmbedder';
@@ -19,6 +18,8 @@ import type { Logger } from '../core/types';
 import { rootsFromDirs, WorkspaceIndex } from '../core/workspaceIndex';
 import { formatBytes } from './output';
 import { seededRandom } from '../core/random.mjs';
+import { classifyContent } from '../core/discovery';
+import { DEFAULT_MAX_FILE_BYTES } from '../core/defaults';
 
 export interface BenchOptions {
   corpus?: string;
@@ -41,31 +42,40 @@ async function* walk(dir: string): AsyncGenerator<string> {
 
 /**
  * The default corpus is capped so runs stay comparable as dependencies are added: the first
- * {@link CORPUS_MAX_FILES} source files in sorted path order (~100k chunks at the default budget)
- * that are not build output. Compiled files that end with a source-map comment are skipped while
- * copying, as the indexer skips them (5,151 of the first 10,000 files here were such output: keeping
- * them would leave a corpus of ~4,700 indexed files and ~46k chunks).
+ * {@link CORPUS_MAX_FILES} source files in sorted path order that the index would accept by content
+ * (`classifyContent`: not binary, minified or build output). Build output ending in a source-map
+ * comment was half of node_modules' first 10,000 files once the index started skipping it, which
+ * halved the corpus the benchmark measured. (Stricter than skipping source-map trailers alone: also
+ * minified files and generated-file banners, which the index skips as well.)
  */
-const CORPUS_MAX_FILES = 10_000;
+export const CORPUS_MAX_FILES = 10_000;
 
-/** Copies the source files of `from` into `to`; returns the number of files copied. */
-export async function buildCorpus(from: string, to: string): Promise<number> {
+/**
+ * Copies the indexable source files of `from` into `to` (at most `maxFiles`), `copies` times (into
+ * `copy-0/`, `copy-1/`… when more than one: a larger tree made of the same real files); returns the
+ * number of distinct files copied.
+ */
+export async function buildCorpus(from: string, to: string, opts: { maxFiles?: number; copies?: number } = {}): Promise<number> {
+  const max = opts.maxFiles ?? CORPUS_MAX_FILES;
+  const copies = Math.max(1, opts.copies ?? 1);
   let n = 0;
   for await (const file of walk(from)) {
-    if (n >= CORPUS_MAX_FILES) break;
+    if (n >= max) break;
     const rel = path.relative(from, file).split(path.sep).map((s) => (RENAME_SEGMENTS.has(s) ? `${s}_` : s));
     if (rel.some((s) => s.startsWith('.'))) continue;
-    const dest = path.join(to, ...rel);
-    const buf = await fsp.readFile(file);
-    if (endsWithSourceMap(buf.subarray(-400).toString('utf8'))) continue;
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
-    await fsp.copyFile(file, dest);
+    const bytes = await fsp.readFile(file);
+    if (bytes.length > DEFAULT_MAX_FILE_BYTES || !classifyContent(bytes).ok) continue;
+    for (let c = 0; c < copies; c++) {
+      const dest = copies > 1 ? path.join(to, `copy-${c}`, ...rel) : path.join(to, ...rel);
+      await fsp.mkdir(path.dirname(dest), { recursive: true });
+      await fsp.writeFile(dest, bytes);
+    }
     n++;
   }
   return n;
 }
 
-function percentile(xs: number[], p: number): number {
+export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 }
@@ -83,7 +93,7 @@ function rssMb(): number {
  * 200 short queries (symbol names and phrases drawn from the corpus' own chunks) and 20 long ones
  * (~10 KB issue reports with a stack trace made of real function names and paths).
  */
-export function makeQueries(index: WorkspaceIndex): string[] {
+export function makeQueries(index: Pick<WorkspaceIndex, 'indexedPaths' | 'getFile'>): string[] {
   const rand = seededRandom(42);
   const paths = index.indexedPaths();
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
@@ -117,7 +127,7 @@ export function makeQueries(index: WorkspaceIndex): string[] {
   return [...short, ...long];
 }
 
-interface LatencyStats {
+export interface LatencyStats {
   p50: number;
   p95: number;
   max: number;
@@ -125,7 +135,7 @@ interface LatencyStats {
   longP95: number;
 }
 
-async function measureQueries(index: WorkspaceIndex, queries: string[], mode: 'lexical' | 'hybrid'): Promise<LatencyStats> {
+export async function measureQueries(index: WorkspaceIndex, queries: string[], mode: 'lexical' | 'hybrid'): Promise<LatencyStats> {
   // Warm-up: first queries pay for JIT compilation.
   for (const q of queries.slice(0, 10)) await search(index, q, { k: 10, mode });
   const times: number[] = [];
@@ -183,7 +193,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
       corpus = path.join(tmp, 'corpus');
       log.info(`Copying the .js/.ts files of ${from} into a temporary corpus…`);
       const n = await buildCorpus(from, corpus);
-      corpusLabel = `${n} .js/.ts files from this project's node_modules (the first ${CORPUS_MAX_FILES} in path order)`;
+      corpusLabel = `${n} .js/.ts files from this project's node_modules (the first ${CORPUS_MAX_FILES} indexable ones in path order)`;
     }
     results.corpus = corpusLabel;
     const roots = rootsFromDirs([corpus]);

@@ -42,7 +42,16 @@ import { DEFAULT_LOCAL_MODEL, defaultModelCacheDir } from '../providers/localMod
 import { ModelDownloadError } from '../providers/localModelErrors';
 import { downloadModel } from '../providers/modelDownload';
 import type { PostgresStore } from '../providers/postgresStore';
-import { connectStore, openStored, printStoreStats, publishCheckout, repositoryOf } from './store';
+import type * as StoreCommands from './store';
+
+let storeCommands: typeof StoreCommands | undefined;
+/**
+ * The shared-store commands, loaded on first use: they bring in `pg`, whose loading (and the undici
+ * it pulls in) was ~0.2-0.4 s of every `groundwork search`, store or not.
+ */
+async function storeCli(): Promise<typeof StoreCommands> {
+  return (storeCommands ??= await import('./store'));
+}
 import { errMessage } from '../core/errMessage';
 
 const HELP = `groundwork — search your codebase and get answers that cite files and lines
@@ -245,7 +254,7 @@ async function embedderFor(v: Values, logger: Logger): Promise<Awaited<ReturnTyp
 
 /** The shared store named by --store, closed when the command ends. */
 async function storeFor(v: Values, logger: Logger): Promise<PostgresStore> {
-  const store = await connectStore(v.store!, logger);
+  const store = await (await storeCli()).connectStore(v.store!, logger);
   closers.push(() => store.close());
   return store;
 }
@@ -326,10 +335,10 @@ async function cmdSearchStore(query: string, v: Values, logger: Logger): Promise
   const fusion = fusionFlags(v);
   const store = await storeFor(v, logger);
   const { roots } = indexDirFor(v);
-  const repository = await repositoryOf(roots[0]!.dir, v.repo);
+  const repository = await (await storeCli()).repositoryOf(roots[0]!.dir, v.repo);
   const { embedder } = await embedderFor(v, logger);
   const opened = Date.now();
-  const index = await openStored(store, { repository, commit: v.commit, embedder, roots, chunkChars: indexOptions(v).chunkChars ?? DEFAULT_CHUNK_CHARS });
+  const index = await (await storeCli()).openStored(store, { repository, commit: v.commit, embedder, roots, chunkChars: indexOptions(v).chunkChars ?? DEFAULT_CHUNK_CHARS });
   logger.info(`Shared index: ${repository}@${index.snapshot.commit.slice(0, 12)} from ${store.location} (${index.fileCount} files, loaded in ${Date.now() - opened} ms)`);
   const started = process.hrtime.bigint();
   const { hits, lexicalFallback } = await searchWithFallback(index, query, { k, signal: interrupt.signal, ...fusion });
@@ -476,7 +485,7 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
 async function cmdStats(v: Values, logger: Logger): Promise<void> {
   if (v.store) {
     const store = await storeFor(v, logger);
-    await printStoreStats(store, v.repo, Boolean(v.json));
+    await (await storeCli()).printStoreStats(store, v.repo, Boolean(v.json));
     return;
   }
   const { indexDir } = indexDirFor(v);
@@ -547,9 +556,9 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
         // Through the shared store: publish this index as a snapshot, read it back, rank from it.
         const store = await storeFor(v, logger);
         const repository = v.repo ?? `eval/${path.basename(workspace)}`;
-        const published = await publishCheckout(store, index, { repository, commit: v.commit, logger, signal: interrupt.signal, allowNoGit: true });
+        const published = await (await storeCli()).publishCheckout(store, index, { repository, commit: v.commit, logger, signal: interrupt.signal, allowNoGit: true });
         const loadStarted = Date.now();
-        const stored = await openStored(store, {
+        const stored = await (await storeCli()).openStored(store, {
           repository,
           commit: published.commit,
           embedder: index.embedder,
@@ -660,7 +669,7 @@ export async function main(argv: string[]): Promise<number> {
         const index = await openIndex(values, logger);
         try {
           await runIndex(index, logger);
-          if (store) await publishCheckout(store, index, { repository: values.repo, logger, signal: interrupt.signal });
+          if (store) await (await storeCli()).publishCheckout(store, index, { repository: values.repo, logger, signal: interrupt.signal });
         } finally {
           await index.close();
         }

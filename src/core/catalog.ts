@@ -15,13 +15,14 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Chunk, ChunkMethod } from './types';
 import type { SkipReason } from './skipReasons';
-import { shardOf, writeFileAtomic } from './fsUtil';
+import { readWholeFile, shardOf, writeFileAtomic } from './fsUtil';
 import { crc32 } from './vectorCodec';
 import { errMessage } from './errMessage';
 
 /** Number of catalog shards. 32 keeps each shard ~1-3 MB on a 10k-file workspace. */
 export const CATALOG_SHARDS = 32;
-const SHARD_FORMAT = 5;
+/** 6: chunk ids are not stored when they are the usual `<path>#L<a>-L<b>#<hash8>` (they were ~30% of the JSON). */
+const SHARD_FORMAT = 6;
 
 /** An indexed file. */
 export interface FileEntry {
@@ -45,9 +46,14 @@ export interface SkippedEntry {
   detail?: string;
 }
 
-/** A chunk as stored: path and language come from its file; text lives in the text file. */
+/**
+ * A chunk as stored: path and language come from its file; text lives in the text file. The id is
+ * stored only as what follows {@link chunkIdPrefix} (`x`: '' or a split piece's `@part`), or whole
+ * (`id`) in the unexpected case that it does not start with that prefix.
+ */
 interface StoredChunk {
-  id: string;
+  id?: string;
+  x?: string;
   startLine: number;
   endLine: number;
   symbols: string[];
@@ -79,7 +85,8 @@ interface ShardData {
  * crosses a thread or process boundary (structured clone drops getters).
  */
 class StoredChunkText implements Chunk {
-  readonly id: string;
+  private storedId: string | undefined;
+  private readonly idSuffix: string;
   readonly startLine: number;
   readonly endLine: number;
   readonly symbols: string[];
@@ -95,7 +102,8 @@ class StoredChunkText implements Chunk {
     readonly language: string,
     private readonly bytes: Buffer,
   ) {
-    this.id = c.id;
+    this.storedId = c.id;
+    this.idSuffix = c.x ?? '';
     this.startLine = c.startLine;
     this.endLine = c.endLine;
     this.symbols = c.symbols;
@@ -108,6 +116,30 @@ class StoredChunkText implements Chunk {
   get text(): string {
     return (this.decoded ??= this.bytes.toString('utf8', this.start, this.start + this.length));
   }
+
+  /** Built on first read: opening an index creates no id strings. */
+  get id(): string {
+    return (this.storedId ??= chunkIdPrefix(this.path, this.startLine, this.endLine, this.hash) + this.idSuffix);
+  }
+}
+
+/** The part of a chunk id the chunker derives from its path, lines and hash (chunker/emission.ts). */
+function chunkIdPrefix(filePath: string, startLine: number, endLine: number, hash: string): string {
+  return `${filePath}#L${startLine}-L${endLine}#${hash.slice(0, 8)}`;
+}
+
+/** How a chunk's id is stored: the suffix after {@link chunkIdPrefix}, or the whole id. */
+function storedId(c: Chunk): { id: string } | { x: string } | Record<string, never> {
+  const prefix = chunkIdPrefix(c.path, c.startLine, c.endLine, c.hash);
+  if (!c.id.startsWith(prefix)) return { id: c.id };
+  return c.id.length === prefix.length ? {} : { x: c.id.slice(prefix.length) };
+}
+
+/** One shard as read from disk, checked (format, shape, text length and checksum). */
+interface LoadedShard {
+  file: string;
+  data: ShardData;
+  texts: Buffer;
 }
 
 /** A plain copy of a chunk (text included), safe to post to another thread or serialize. */
@@ -150,40 +182,28 @@ export class Catalog {
     const catalog = new Catalog(dir);
     if (!opts.readOnly) await fsp.mkdir(dir, { recursive: true });
     const referenced = new Set<string>();
+    // All shards are read concurrently (the reads overlap the parsing); errors are then reported
+    // in shard order, as a sequential open would.
+    const loaded = await Promise.all(
+      Array.from({ length: CATALOG_SHARDS }, (_, i) =>
+        catalog.readShard(i).then(
+          (shard) => ({ shard, err: undefined }),
+          (err: unknown) => ({ shard: undefined, err: err instanceof Error ? err : new Error(String(err)) }),
+        ),
+      ),
+    );
     for (let i = 0; i < CATALOG_SHARDS; i++) {
-      const file = catalog.shardFile(i);
-      let raw: string;
-      try {
-        raw = await fsp.readFile(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw new CatalogCorruptError(file, errMessage(err));
-      }
-      let data: ShardData;
-      try {
-        data = JSON.parse(raw) as ShardData;
-      } catch (err) {
-        throw new CatalogCorruptError(file, errMessage(err));
-      }
-      if (!data || data.format !== SHARD_FORMAT || !Array.isArray(data.files) || !Array.isArray(data.skipped) || typeof data.textFile !== 'string') {
-        throw new CatalogCorruptError(file, 'unknown format');
-      }
-      const shapeError = shardShapeError(data);
-      if (shapeError) throw new CatalogCorruptError(file, shapeError);
+      const { shard, err } = loaded[i]!;
+      if (err !== undefined) throw err;
+      if (!shard) continue;
+      const { file, data, texts } = shard;
       referenced.add(data.textFile);
-      let texts: Buffer;
-      try {
-        texts = await fsp.readFile(path.join(dir, path.basename(data.textFile)));
-      } catch (err) {
-        throw new CatalogCorruptError(file, `its text file is missing (${errMessage(err)})`);
-      }
-      if (texts.length !== data.textLength) throw new CatalogCorruptError(file, `its text file has ${texts.length} bytes, expected ${data.textLength}`);
-      if (crc32(texts) !== data.textCrc) throw new CatalogCorruptError(file, 'its text file fails its checksum');
       catalog.gens[i] = data.gen;
       for (const f of data.files) {
         const chunks: Chunk[] = f.chunks.map((c) => {
-          if (c.t[0] + c.t[1] > texts.length) throw new CatalogCorruptError(file, `chunk ${c.id} lies outside its text file`);
-          return new StoredChunkText(c, f.path, f.language, texts);
+          const chunk = new StoredChunkText(c, f.path, f.language, texts);
+          if (c.t[0] + c.t[1] > texts.length) throw new CatalogCorruptError(file, `chunk ${chunk.id} lies outside its text file`);
+          return chunk;
         });
         catalog.files.set(f.path, { ...f, chunks });
         catalog.members[i]!.add(f.path);
@@ -200,6 +220,38 @@ export class Catalog {
       if (name.endsWith('.txt') && !referenced.has(name)) await fsp.rm(path.join(dir, name), { force: true });
     }
     return catalog;
+  }
+
+  /** Reads and checks shard `i`; undefined when it does not exist. */
+  private async readShard(i: number): Promise<LoadedShard | undefined> {
+    const file = this.shardFile(i);
+    let raw: string;
+    try {
+      raw = (await readWholeFile(file)).toString('utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new CatalogCorruptError(file, errMessage(err));
+    }
+    let data: ShardData;
+    try {
+      data = JSON.parse(raw) as ShardData;
+    } catch (err) {
+      throw new CatalogCorruptError(file, errMessage(err));
+    }
+    if (!data || data.format !== SHARD_FORMAT || !Array.isArray(data.files) || !Array.isArray(data.skipped) || typeof data.textFile !== 'string') {
+      throw new CatalogCorruptError(file, 'unknown format');
+    }
+    const shapeError = shardShapeError(data);
+    if (shapeError) throw new CatalogCorruptError(file, shapeError);
+    let texts: Buffer;
+    try {
+      texts = await readWholeFile(path.join(this.dir, path.basename(data.textFile)));
+    } catch (err) {
+      throw new CatalogCorruptError(file, `its text file is missing (${errMessage(err)})`);
+    }
+    if (texts.length !== data.textLength) throw new CatalogCorruptError(file, `its text file has ${texts.length} bytes, expected ${data.textLength}`);
+    if (crc32(texts) !== data.textCrc) throw new CatalogCorruptError(file, 'its text file fails its checksum');
+    return { file, data, texts };
   }
 
   private shardFile(i: number): string {
@@ -264,7 +316,7 @@ export class Catalog {
           parts.push(bytes);
           const t: [number, number] = [offset, bytes.length];
           offset += bytes.length;
-          return { id: c.id, startLine: c.startLine, endLine: c.endLine, symbols: c.symbols, header: c.header, hash: c.hash, t };
+          return { ...storedId(c), startLine: c.startLine, endLine: c.endLine, symbols: c.symbols, header: c.header, hash: c.hash, t };
         }),
       }));
       const textBytes = Buffer.concat(parts);
@@ -293,7 +345,7 @@ function shardShapeError(d: ShardData): string | undefined {
     for (const c of e.chunks as unknown[]) {
       const k = c as Partial<StoredChunk> | null;
       if (
-        !k || !isStr(k.id) || !isNum(k.startLine) || !isNum(k.endLine) || !Array.isArray(k.symbols) || !k.symbols.every(isStr) ||
+        !k || (k.id !== undefined && !isStr(k.id)) || (k.x !== undefined && !isStr(k.x)) || !isNum(k.startLine) || !isNum(k.endLine) || !Array.isArray(k.symbols) || !k.symbols.every(isStr) ||
         !isStr(k.header) || !isStr(k.hash) || !Array.isArray(k.t) || k.t.length !== 2 || !isNum(k.t[0]) || !isNum(k.t[1]) || k.t[0] < 0 || k.t[1] < 0
       ) {
         return `a chunk of ${e.path} has the wrong shape`;

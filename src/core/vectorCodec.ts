@@ -71,7 +71,7 @@ export class InvalidVectorError extends VectorStoreError {}
 // Checksum
 
 let crcTable: Int32Array | undefined;
-function crc32Js(data: Uint8Array): number {
+function crc32Js(data: Uint8Array, initial: number): number {
   if (!crcTable) {
     crcTable = new Int32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -81,18 +81,19 @@ function crc32Js(data: Uint8Array): number {
     }
   }
   const t = crcTable;
-  let c = -1;
+  let c = initial ^ -1;
   for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
 /**
- * CRC-32 (IEEE) of `data`. Uses `zlib.crc32` (native, ~4 GB/s here; Node ≥ 20.15) and falls back to a
+ * CRC-32 (IEEE) of `data`; with `initial`, the CRC of what came before continued over `data` (so a
+ * file written in parts is checked without joining them). Uses `zlib.crc32` (native, ~4 GB/s here; Node ≥ 20.15) and falls back to a
  * table-driven JS loop on older runtimes.
  */
-export function crc32(data: Uint8Array): number {
-  const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
-  return native ? native(data) : crc32Js(data);
+export function crc32(data: Uint8Array, initial = 0): number {
+  const native = (zlib as { crc32?: (d: Uint8Array, value?: number) => number }).crc32;
+  return native ? native(data, initial) : crc32Js(data, initial);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ import { VectorStore } from './vectorStore';
 import { IndexCorruptError } from './vectorCodec';
 import { EmbeddingCache } from './embeddingCache';
 import { acquireLock } from './indexLock';
-import { isInside, shardOf, writeFileAtomic } from './fsUtil';
+import { isInside, readWholeFile, shardOf, writeFileAtomic } from './fsUtil';
 import { fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
 import { SymbolTable } from './symbolTable';
 import { crc32 } from './vectorCodec';
@@ -48,7 +48,7 @@ import type { SearchableIndex, SnapshotSource } from './indexStore';
 import { silentLogger } from './types';
 
 /** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 import { DEFAULT_CHUNK_CHARS } from './defaults';
 
@@ -198,8 +198,12 @@ export class WorkspaceIndex implements SearchableIndex {
   private cache?: EmbeddingCache;
   private chunker: Chunker;
   private release?: () => Promise<void>;
-  /** chunk id → chunk, for every indexed chunk. */
-  private readonly chunksById = new Map<string, Chunk>();
+  /**
+   * Chunks in the catalog. There is no id → chunk map: an id starts with its file's path (see
+   * {@link chunkPathOf}), so {@link getChunk} finds the chunk through its file; building that map
+   * cost ~0.2-0.4 s of every open at 92k chunks.
+   */
+  private chunkTotal = 0;
   private lexicalDirty = false;
   /** Files forgotten whose vectors are still on disk (see forget). */
   private readonly vectorDeletes = new Set<string>();
@@ -328,12 +332,13 @@ export class WorkspaceIndex implements SearchableIndex {
     if (wipeAll) await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json', 'manifest.json']);
     if (wipeVectors) await this.wipe(['vectors']);
 
-    this.catalog = await this.openCatalog(writable);
-    for (const f of this.catalog.files.values()) {
-      for (const c of f.chunks) this.chunksById.set(c.id, c);
-    }
+    // Both BM25 snapshots are read while the catalog is read and parsed; they are checked against it after.
+    const snapshots = { lexical: readWholeFile(this.file('lexical.bin')).catch(() => undefined), files: readWholeFile(this.file('files.bin')).catch(() => undefined) };
+    const catalogWiped = { value: false };
+    this.catalog = await this.openCatalog(writable, catalogWiped);
+    for (const f of this.catalog.files.values()) this.chunkTotal += f.chunks.length;
 
-    await this.loadLexical();
+    await this.loadLexical(catalogWiped.value ? undefined : snapshots);
 
     if (this.embedder && !writable) {
       try {
@@ -363,17 +368,21 @@ export class WorkspaceIndex implements SearchableIndex {
     if (this.release) await writeFileAtomic(this.file('manifest.json'), JSON.stringify({ ...expected, embedder: keptEmbedder ?? expected.embedder, createdAt: manifest && !wipeAll ? manifest.createdAt : expected.createdAt }, null, 2));
   }
 
-  private async loadLexical(): Promise<void> {
-    this.lexical = await this.loadSnapshot('lexical.bin', 'lexical index', this.chunksById.size, () => [...this.chunksById.values()]);
-    this.fileLexical = await this.loadSnapshot('files.bin', 'file-level lexical index', this.catalog.files.size, () =>
-      [...this.catalog.files.values()].map((f) => fileLexicalDoc(f.path, f.chunks)),
+  private async loadLexical(read?: { lexical: Promise<Buffer | undefined>; files: Promise<Buffer | undefined> }): Promise<void> {
+    this.lexical = await this.loadSnapshot('lexical.bin', 'lexical index', this.chunkTotal, () => [...this.catalog.files.values()].flatMap((f) => f.chunks), read?.lexical);
+    this.fileLexical = await this.loadSnapshot(
+      'files.bin',
+      'file-level lexical index',
+      this.catalog.files.size,
+      () => [...this.catalog.files.values()].map((f) => fileLexicalDoc(f.path, f.chunks)),
+      read?.files,
     );
   }
 
-  /** Loads one BM25 snapshot if it matches the catalog, else rebuilds it from the stored chunks. */
-  private async loadSnapshot(name: string, what: string, expectedDocs: number, docs: () => LexicalDoc[]): Promise<LexicalIndex> {
+  /** Loads one BM25 snapshot (already being read, or read now) if it matches the catalog, else rebuilds it from the stored chunks. */
+  private async loadSnapshot(name: string, what: string, expectedDocs: number, docs: () => LexicalDoc[], read?: Promise<Buffer | undefined>): Promise<LexicalIndex> {
     const gens = this.catalog.generations();
-    const raw = await fsp.readFile(this.file(name)).catch(() => undefined);
+    const raw = await (read ?? readWholeFile(this.file(name)).catch(() => undefined));
     if (raw) {
       try {
         const buf = unwrapChecksum(raw);
@@ -404,7 +413,7 @@ export class WorkspaceIndex implements SearchableIndex {
    * Opens the catalog. A writer rebuilds a corrupt one; a reader retries (a writer may have replaced
    * a shard between its two reads) and then serves an empty index rather than change anything.
    */
-  private async openCatalog(writable: boolean): Promise<Catalog> {
+  private async openCatalog(writable: boolean, wiped: { value: boolean }): Promise<Catalog> {
     const dir = this.file('catalog');
     for (let attempt = 0; ; attempt++) {
       try {
@@ -413,6 +422,7 @@ export class WorkspaceIndex implements SearchableIndex {
         if (!(err instanceof CatalogCorruptError)) throw err;
         if (writable) {
           this.logger.warn(`Rebuilding the index: ${err.message}.`);
+          wiped.value = true;
           await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json']);
           return Catalog.open(dir);
         }
@@ -445,7 +455,10 @@ export class WorkspaceIndex implements SearchableIndex {
   }
 
   getChunk(id: string): Chunk | undefined {
-    return this.chunksById.get(id);
+    const entry = this.catalog.files.get(chunkPathOf(id));
+    if (!entry) return undefined;
+    for (const c of entry.chunks) if (c.id === id) return c;
+    return undefined;
   }
 
   getFile(indexPath: string): FileEntry | undefined {
@@ -484,13 +497,13 @@ export class WorkspaceIndex implements SearchableIndex {
   }
 
   get chunkCount(): number {
-    return this.chunksById.size;
+    return this.chunkTotal;
   }
 
   /** 'ready' when every chunk has a vector, 'partial' while some are missing, 'off' without embedder. */
   vectorState(): 'off' | 'ready' | 'partial' {
     if (!this.vectors) return 'off';
-    return this.vectors.count >= this.chunksById.size ? 'ready' : 'partial';
+    return this.vectors.count >= this.chunkTotal ? 'ready' : 'partial';
   }
 
   private runExclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -510,7 +523,7 @@ export class WorkspaceIndex implements SearchableIndex {
   private async doUpdate(signal?: AbortSignal, onProgress?: (p: IndexProgress) => void): Promise<IndexRunSummary> {
     this.assertWritable();
     const started = Date.now();
-    const progress: IndexProgress = { phase: 'scan', filesTotal: 0, filesDone: 0, chunks: this.chunksById.size, embedTotal: 0, embedDone: 0 };
+    const progress: IndexProgress = { phase: 'scan', filesTotal: 0, filesDone: 0, chunks: this.chunkTotal, embedTotal: 0, embedDone: 0 };
     const emit = () => onProgress?.({ ...progress });
     const skipped: Partial<Record<SkipReason, number>> = {};
     const samples: Partial<Record<SkipReason, string[]>> = {};
@@ -546,6 +559,7 @@ export class WorkspaceIndex implements SearchableIndex {
     let changed = 0;
     let unchanged = 0;
     let lastFlush = Date.now();
+    let lastFlushCost = 0;
     for (const file of found) {
       if (signal?.aborted) break;
       progress.currentPath = file.path;
@@ -565,12 +579,17 @@ export class WorkspaceIndex implements SearchableIndex {
         else if (outcome === 'unchanged') unchanged++;
       }
       progress.filesDone++;
-      progress.chunks = this.chunksById.size;
+      progress.chunks = this.chunkTotal;
       emit();
-      // Persist every few seconds so an interrupted first index keeps most of its work.
-      if (Date.now() - lastFlush > 5000) {
+      // Persist every few seconds so an interrupted first index keeps most of its work, but never
+      // spend more than ~1/FLUSH_COST_FACTOR of the run on it: a flush rewrites every shard that
+      // changed, which during a first index is the whole catalog so far, so fixed intervals made
+      // the run quadratic (see FLUSH_COST_FACTOR).
+      if (Date.now() - lastFlush > Math.max(FLUSH_INTERVAL_MS, lastFlushCost * FLUSH_COST_FACTOR)) {
+        const t = Date.now();
         await this.catalog.flush();
         lastFlush = Date.now();
+        lastFlushCost = lastFlush - t;
       }
     }
     this.scanStats = { skipped, samples, at: new Date().toISOString() };
@@ -606,7 +625,7 @@ export class WorkspaceIndex implements SearchableIndex {
       filesChanged: changed,
       filesUnchanged: unchanged,
       filesRemoved: removed,
-      chunks: this.chunksById.size,
+      chunks: this.chunkTotal,
       chunksEmbedded: embedded,
       chunksFromCache: fromCache,
       skipped,
@@ -663,7 +682,7 @@ export class WorkspaceIndex implements SearchableIndex {
       this.lexical.remove(entry.chunks);
       this.fileLexical.remove([fileLexicalDoc(entry.path, entry.chunks)]);
       this.symbolTable?.remove(entry.path, entry.chunks);
-      for (const c of entry.chunks) this.chunksById.delete(c.id);
+      this.chunkTotal -= entry.chunks.length;
       this.lexicalDirty = true;
       // Vectors are dropped in one batch (flushVectorDeletes): deleting a branch's worth of files
       // one by one would rewrite the same shards once per file. Until then, search ignores them
@@ -713,9 +732,9 @@ export class WorkspaceIndex implements SearchableIndex {
       this.lexical.remove(previous.chunks);
       this.fileLexical.remove([fileLexicalDoc(previous.path, previous.chunks)]);
       this.symbolTable?.remove(previous.path, previous.chunks);
-      for (const c of previous.chunks) this.chunksById.delete(c.id);
+      this.chunkTotal -= previous.chunks.length;
     }
-    for (const c of result.chunks) this.chunksById.set(c.id, c);
+    this.chunkTotal += result.chunks.length;
     this.generation++;
     this.lexical.add(result.chunks);
     this.fileLexical.add([fileLexicalDoc(file.path, result.chunks)]);
@@ -856,8 +875,8 @@ export class WorkspaceIndex implements SearchableIndex {
     await this.catalog.flush();
     if (this.lexicalDirty) {
       const gens = this.catalog.generations();
-      await writeFileAtomic(this.file('lexical.bin'), wrapChecksum(this.lexical.serialize({ gens })));
-      await writeFileAtomic(this.file('files.bin'), wrapChecksum(this.fileLexical.serialize({ gens })));
+      await writeFileAtomic(this.file('lexical.bin'), withChecksum(this.lexical.serializeParts({ gens })));
+      await writeFileAtomic(this.file('files.bin'), withChecksum(this.fileLexical.serializeParts({ gens })));
       this.lexicalDirty = false;
     }
     await writeFileAtomic(this.file('stats.json'), JSON.stringify(this.scanStats));
@@ -876,7 +895,7 @@ export class WorkspaceIndex implements SearchableIndex {
       indexDir: this.indexDir,
       roots: this.roots.map((r) => r.dir),
       files: this.catalog.files.size,
-      chunks: this.chunksById.size,
+      chunks: this.chunkTotal,
       languages,
       methods,
       fallbackFiles,
@@ -911,6 +930,16 @@ export class WorkspaceIndex implements SearchableIndex {
       this.release = undefined;
     }
   }
+}
+
+/**
+ * The index path of a chunk id (`<path>#L<start>-L<end>#<hash8>`, plus `@<part>` for a piece of a
+ * split line; see chunker/emission.ts). The marker is searched from the end, so a path that itself
+ * contains `#L` is still cut at the right place.
+ */
+export function chunkPathOf(id: string): string {
+  const cut = id.lastIndexOf('#L', id.lastIndexOf('#'));
+  return cut > 0 ? id.slice(0, cut) : id;
 }
 
 /**
@@ -951,6 +980,17 @@ async function dirSize(dir: string): Promise<number> {
   }
   return total;
 }
+
+/**
+ * Catalog flushes during a long update: at most every {@link FLUSH_INTERVAL_MS} (default 5 s), and
+ * never sooner than FLUSH_COST_FACTOR (default 10) times the duration of the previous flush. A flush
+ * rewrites each changed shard whole, and a first index changes all of them, so with a fixed interval
+ * the number of flushes and the size of each both grow with the workspace (quadratic); tied to its own
+ * cost, flushing takes at most ~1/10 of the run and the intervals grow geometrically. Lower = more
+ * work kept after an interruption, higher = less time spent writing.
+ */
+const FLUSH_INTERVAL_MS = 5000;
+const FLUSH_COST_FACTOR = 10;
 
 /** A reader retries opening the catalog this many times when a writer replaced a shard under it. */
 const READER_RETRIES = 5;
@@ -1010,11 +1050,14 @@ function isScanStats(x: unknown): x is ScanStats {
 /** Trailer of lexical.bin: 4 magic bytes + CRC-32 of everything before, so any garbling is caught. */
 const CHECKSUM_MAGIC = Buffer.from('GWc1', 'latin1');
 
-function wrapChecksum(body: Buffer): Buffer {
+/** The parts of a snapshot followed by its trailer (CRC-32 over all parts), never joined in memory. */
+function withChecksum(parts: Buffer[]): Buffer[] {
+  let crc = 0;
+  for (const p of parts) crc = crc32(p, crc);
   const trailer = Buffer.alloc(8);
   CHECKSUM_MAGIC.copy(trailer, 0);
-  trailer.writeUInt32LE(crc32(body), 4);
-  return Buffer.concat([body, trailer]);
+  trailer.writeUInt32LE(crc, 4);
+  return [...parts, trailer];
 }
 
 function unwrapChecksum(buf: Buffer): Buffer {

@@ -2,6 +2,11 @@ import { strict as assert } from 'node:assert';
 import { LexicalIndex, MAX_QUERY_TERMS, type LexicalDoc } from '../../src/core/lexicalIndex';
 import { analyzeQuery, extractFrames } from '../../src/core/queryAnalysis';
 import { codeTerms, pathTerms, splitIdentifier } from '../../src/core/tokenize';
+import { crc32 } from '../../src/core/vectorCodec';
+import { readWholeFile } from '../../src/core/fsUtil';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 
 function doc(id: string, path: string, text: string, symbols: string[] = []): LexicalDoc {
   return { id, path, text, symbols, header: '' };
@@ -86,6 +91,31 @@ describe('lexical index (BM25)', () => {
     const q = analyzeQuery('router 404 handle').terms;
     assert.deepEqual(copy.search(q, 10), index.search(q, 10));
     assert.equal(copy.documentFrequency('token'), index.documentFrequency('token'));
+  });
+
+  it('loads a snapshot written in parts from one aligned buffer as views, and from an unaligned one by copying', async () => {
+    const index = new LexicalIndex();
+    index.add(docs);
+    const parts = index.serializeParts({ gens: [3] });
+    const joined = Buffer.concat(parts);
+    let crc = 0;
+    for (const p of parts) crc = crc32(p, crc);
+    assert.equal(crc, crc32(joined), 'a CRC continued over the parts equals the CRC of the whole');
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-lex-'));
+    try {
+      writeFileSync(path.join(dir, 'lexical.bin'), joined);
+      const aligned = await readWholeFile(path.join(dir, 'lexical.bin'));
+      assert.equal(aligned.byteOffset, 0);
+      const unaligned = Buffer.concat([Buffer.from([0]), joined]).subarray(1);
+      const q = analyzeQuery('router 404 handle').terms;
+      for (const buf of [aligned, unaligned]) {
+        const { index: copy, meta } = LexicalIndex.deserialize(buf);
+        assert.deepEqual(meta, { gens: [3] });
+        assert.deepEqual(copy.search(q, 10), index.search(q, 10));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects a truncated or foreign snapshot', () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../repoRoot';
@@ -52,6 +52,38 @@ describe('workspace index', function () {
     assert.equal(hits[0]?.path, 'src/auth/session.ts');
     assert.ok(hits[0].startLine >= 1 && hits[0].endLine >= hits[0].startLine);
     assert.deepEqual(hits[0].retrievers, ['lexical']);
+  });
+
+  it('finds every chunk by its id after a reopen, though the catalog does not store ids (a folder named "#L1", a split long line)', async () => {
+    const odd = path.join(ws, 'src', 'odd#L1-L2#folder');
+    mkdirSync(odd, { recursive: true });
+    writeFileSync(path.join(odd, 'strange.ts'), 'export function strangeFolderMarker() {\n  return 1;\n}\n');
+    // One line far over the chunk budget is split by characters into pieces with `@<part>` ids.
+    // (Short lines around it, so the file is not taken for minified code.)
+    const short = Array.from({ length: 60 }, (_, i) => `export const value${i} = ${i} * 2; // plain`).join('\n');
+    writeFileSync(path.join(ws, 'src', 'longline.ts'), `${short}\nexport const table = [${Array.from({ length: 150 }, (_, i) => `"e${i}"`).join(', ')}];\n${short.replace(/value/g, 'other')}\n`);
+    const writer = await open();
+    await writer.update();
+    const before = new Map<string, string>();
+    for (const p of writer.indexedPaths()) for (const c of writer.getFile(p)!.chunks) before.set(c.id, c.text);
+    assert.ok([...before.keys()].some((id) => id.includes('@')), 'the long line was split into pieces');
+    assert.ok([...before.keys()].some((id) => id.startsWith('src/odd#L1-L2#folder/strange.ts#L1-')));
+    const chunkCount = writer.chunkCount;
+    await writer.close();
+    const catalogText = readdirSync(path.join(indexDir, 'catalog')).filter((f) => f.endsWith('.json')).map((f) => readFileSync(path.join(indexDir, 'catalog', f), 'utf8')).join('');
+    assert.doesNotMatch(catalogText, /"id":/);
+    const reader = await open({ write: false });
+    assert.equal(reader.chunkCount, chunkCount);
+    assert.equal(before.size, chunkCount);
+    for (const [id, text] of before) {
+      const c = reader.getChunk(id);
+      assert.equal(c?.id, id);
+      assert.equal(c.text, text);
+    }
+    assert.equal(reader.getChunk('src/odd#L1-L2#folder/strange.ts#L1-L3#00000000'), undefined);
+    assert.equal(reader.getChunk('no-such-file.ts#L1-L2#12345678'), undefined);
+    const hits = await search(reader, 'strangeFolderMarker');
+    assert.equal(hits[0]?.path, 'src/odd#L1-L2#folder/strange.ts');
   });
 
   it('re-indexes only changed files, forgets deleted ones, and keeps everything across a reopen', async () => {

@@ -1,0 +1,54 @@
+/**
+ * Times what `groundwork search --no-update` pays before its first answer, in one fresh process:
+ * `WorkspaceIndex.open` (read-only, as the CLI opens it) and the first search, then a second one.
+ *   node scripts/build.mjs --scripts && node out/scripts/benchOpen.js --workspace DIR --index-dir DIR [--vectors] [--query TEXT] [--dump FILE]
+ * With --vectors the index is opened with the 384-d hashing test embedder (as `groundwork bench`
+ * builds its hybrid index). Prints one JSON line; `openCpuMs` is the CPU time of the open (user +
+ * system, all threads), which a machine shared with other jobs inflates far less than the wall time. `--dump FILE` also runs the `groundwork bench` queries
+ * and writes every hit (path, lines, score) to FILE, one JSON line per query, so two builds can be
+ * checked to rank identically.
+ */
+import { promises as fsp } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { makeQueries } from '../src/cli/bench';
+import { rootsFromDirs, WorkspaceIndex } from '../src/core/workspaceIndex';
+import { search } from '../src/core/retrieval';
+import { HashingTestEmbedder } from '../src/core/testEmbedder';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { workspace: { type: 'string' }, 'index-dir': { type: 'string' }, vectors: { type: 'boolean' }, query: { type: 'string' }, dump: { type: 'string' } } });
+  if (!values.workspace || !values['index-dir']) throw new Error('usage: benchOpen.ts --workspace DIR --index-dir DIR [--vectors]');
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const index = await WorkspaceIndex.open({
+    roots: rootsFromDirs([values.workspace]),
+    indexDir: values['index-dir'],
+    embedder: values.vectors ? new HashingTestEmbedder(384) : undefined,
+    write: false,
+  });
+  const opened = performance.now();
+  const openCpu = process.cpuUsage(c0);
+  const q = values.query ?? 'where is the configuration file parsed';
+  const hits = await search(index, q, { k: 10 });
+  const first = performance.now();
+  await search(index, 'how are errors reported to the user', { k: 10 });
+  const second = performance.now();
+  const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
+  process.stdout.write(
+    `${JSON.stringify({ files: index.fileCount, chunks: index.chunkCount, vectors: index.vectors?.count ?? 0, openMs: Math.round(opened - t0), openCpuMs: Math.round((openCpu.user + openCpu.system) / 1000), firstQueryMs: Math.round(first - opened), secondQueryMs: Math.round(second - first), hits: hits.length, rssMb: rss, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+  );
+  if (values.dump) {
+    const lines: string[] = [];
+    for (const query of makeQueries(index)) {
+      const found = await search(index, query, { k: 10 });
+      lines.push(JSON.stringify(found.map((h) => [h.path, h.startLine, h.endLine, h.score, h.retrievers])));
+    }
+    await fsp.writeFile(values.dump, `${lines.join('\n')}\n`);
+  }
+  await index.close();
+}
+
+main().catch((err) => {
+  process.stderr.write(`${String((err as Error).stack ?? err)}\n`);
+  process.exit(1);
+});
