@@ -46,9 +46,9 @@ async function* walk(dir: string): AsyncGenerator<string> {
  * copying, as the indexer skips them (5,151 of the first 10,000 files here were such output: keeping
  * them would leave a corpus of ~4,700 indexed files and ~46k chunks).
  */
-const CORPUS_MAX_FILES = 10_000;
+export const CORPUS_MAX_FILES = 10_000;
 
-/** Copies the source files of `from` into `to`; returns the number of files copied. */
+/** Copies the source files of `from` into `to`; returns the number of files copied (also used by scripts/benchEarly.ts). */
 export async function buildCorpus(from: string, to: string): Promise<number> {
   let n = 0;
   for await (const file of walk(from)) {

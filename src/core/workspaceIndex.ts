@@ -849,52 +849,59 @@ export class WorkspaceIndex implements SearchableIndex {
     let readyChunks = 0;
     let lastWrite = Date.now();
     let paused = 0;
+    // The files taken from the queue and their chunks still to compute; one step embeds one batch of
+    // them, so the throttle, a save and a re-prioritisation act between batches even in a file with
+    // hundreds of chunks (a new take happens when the previous one is done).
+    let take: FileEntry[] = [];
+    let taken = 0;
+    let urgent = false;
+    let need: Chunk[] = [];
+    let needAt = 0;
     try {
-      while (pending.length || ready.length) {
+      while (pending.length || take.length || ready.length) {
         signal?.throwIfAborted();
         const busy = await step(async () => {
           // close() has begun: stop here; what is written stays, the next open continues from it.
           if (this.closing) return -1;
           this.assertWritable();
-          if (queue.version !== sortedVersion) {
-            sortedVersion = queue.version;
-            pending.sort(queue.comparator(byShard));
+          if (!take.length) {
+            if (queue.version !== sortedVersion) {
+              sortedVersion = queue.version;
+              pending.sort(queue.comparator(byShard));
+            }
+            // Take files until one embedder batch is full (or a write group's worth comes from the cache).
+            const needKeys = new Set<string>();
+            need = [];
+            needAt = 0;
+            taken = 0;
+            urgent = false;
+            while (pending.length && need.length < batch && taken < groupChunks) {
+              const f = pending.shift()!;
+              // A watcher update may have replaced or removed the file since the plan: it embeds it itself.
+              if (this.catalog.files.get(f.path) !== f || !lacksVectors(f)) {
+                p.total -= f.chunks.length;
+                continue;
+              }
+              take.push(f);
+              taken += f.chunks.length;
+              if (queue.tierOf(f.path) !== 'rest') urgent = true;
+              for (const c of f.chunks) {
+                const key = embeddingKey(c);
+                if (cache.has(key) || needKeys.has(key)) continue;
+                needKeys.add(key);
+                need.push(c);
+              }
+            }
+            const hits = taken - need.length;
+            fromCache += hits;
+            p.done += hits;
+            if (hits) onProgress({ ...p });
           }
-          // Take files until one embedder batch is full (or a write group's worth comes from the cache).
-          const take: FileEntry[] = [];
-          const need: Chunk[] = [];
-          const needKeys = new Set<string>();
-          let taken = 0;
-          let urgent = false;
-          while (pending.length && need.length < batch && taken < groupChunks) {
-            const f = pending.shift()!;
-            // A watcher update may have replaced or removed the file since the plan: it embeds it itself.
-            if (this.catalog.files.get(f.path) !== f) {
-              p.total -= f.chunks.length;
-              continue;
-            }
-            if (!lacksVectors(f)) {
-              p.total -= f.chunks.length;
-              continue;
-            }
-            take.push(f);
-            taken += f.chunks.length;
-            if (queue.tierOf(f.path) !== 'rest') urgent = true;
-            for (const c of f.chunks) {
-              const key = embeddingKey(c);
-              if (cache.has(key) || needKeys.has(key)) continue;
-              needKeys.add(key);
-              need.push(c);
-            }
-          }
-          const hits = taken - need.length;
-          fromCache += hits;
-          p.done += hits;
           const t0 = Date.now();
-          for (let j = 0; j < need.length; j += batch) {
+          if (needAt < need.length) {
             signal?.throwIfAborted();
-            const slice = need.slice(j, j + batch);
-            const s0 = Date.now();
+            const slice = need.slice(needAt, needAt + batch);
+            needAt += slice.length;
             const vecs = await embedder.embed(slice.map(embeddingText), signal);
             if (vecs.length !== slice.length) {
               throw new IndexError(`the embedding model returned ${vecs.length} vectors for ${slice.length} texts`);
@@ -912,7 +919,7 @@ export class WorkspaceIndex implements SearchableIndex {
             });
             const now = Date.now();
             // The rate counts the pause before this batch too: the ETA is what the throttle allows.
-            meter.add(slice.length, now - s0 + paused, now);
+            meter.add(slice.length, now - t0 + paused, now);
             paused = 0;
             embedded += slice.length;
             p.toCompute = Math.max(0, p.toCompute - slice.length);
@@ -922,9 +929,11 @@ export class WorkspaceIndex implements SearchableIndex {
             p.currentPath = slice[slice.length - 1]!.path;
             onProgress({ ...p });
           }
-          if (!need.length && hits) onProgress({ ...p });
+          const busyMs = Date.now() - t0;
+          if (needAt < need.length) return busyMs;
           ready.push(...take);
           readyChunks += taken;
+          take = [];
           // Written promptly when the user is waiting for these files (or a while has passed), else in
           // groups that amortise shard rewrites.
           if (ready.length && (urgent || readyChunks >= groupChunks || !pending.length || Date.now() - lastWrite >= EMBED_WRITE_INTERVAL_MS)) {
@@ -941,10 +950,10 @@ export class WorkspaceIndex implements SearchableIndex {
             await cache.flush();
             lastWrite = Date.now();
           }
-          return Date.now() - t0;
+          return busyMs;
         });
         if (busy < 0) break;
-        if (pending.length) paused = await queue.pace(busy, signal);
+        if (pending.length || take.length) paused = await queue.pace(busy, signal);
       }
       p.rate = meter.rate;
       if (!pending.length) p.etaSeconds = 0;
