@@ -32,6 +32,7 @@ import { Worker } from 'node:worker_threads';
 import { buildCorpus, CORPUS_MAX_FILES } from '../src/cli/bench';
 import { spliceSection } from '../src/cli/recordSection.mjs';
 import { seededRandom } from '../src/core/random.mjs';
+import { QUESTION_FILES, questionFiles } from '../src/core/embedQueue';
 import { search } from '../src/core/retrieval';
 import { HashingTestEmbedder } from '../src/core/testEmbedder';
 import { vectorCoverage } from '../src/core/vectorCoverage';
@@ -164,7 +165,10 @@ async function runMode(lexDir: string, modeDir: string, lexMs: number, user: Use
       if (vectorCoverage(index, hits).mode === 'hybrid') result.askedWithVectors++;
       result.askedTimes.push((final ? lexMs + asked * ASK_EVERY_MS : clock.now()) / 60_000);
       // What the index worker does for a question (indexWorker.ts): its files jump the queue.
-      if (priority) index.embedQueue.prioritize([...new Set(hits.map((h) => h.path))], 'retrieved');
+      if (priority && index.vectorState() === 'partial') {
+        const candidates = await search(index, user.questions[asked]!, { k: QUESTION_FILES, mode: 'lexical' });
+        index.embedQueue.prioritize(questionFiles(hits, candidates), 'retrieved');
+      }
       asked++;
     }
     while (cp < MINUTES.length && MINUTES[cp]! * 60_000 <= now) {

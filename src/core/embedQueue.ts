@@ -3,9 +3,11 @@
  * front ends while it runs.
  *
  * - **Priority.** Files are embedded tier by tier: `open` (open editors, recently edited or
- *   modified files), `retrieved` (files that recent questions retrieved), `recent` (recently
- *   committed files, from git), then the rest. Within a tier the most recently named file comes
- *   first; the rest keep the vector-shard order that makes each shard write cover many files.
+ *   modified files), `retrieved` (files that recent questions retrieved or nearly retrieved; see
+ *   {@link questionFiles}), `nearby` (implicit: the other files of an open file's folder, which
+ *   questions about it tend to reach), `recent` (recently committed files, from git), then the
+ *   rest. Within a tier the most recently named file comes first; the rest keep the vector-shard
+ *   order that makes each shard write cover many files.
  *   {@link EmbedQueue.prioritize} may be called at any time: the embedding loop re-sorts what is
  *   left before its next batch, so a new question's files jump the queue.
  * - **Throttle.** {@link EmbedQueue.pace} runs between batches: it always yields to the event loop
@@ -18,10 +20,10 @@
  * resumable (the next run embeds only files without vectors).
  */
 
-export type EmbedTier = 'open' | 'retrieved' | 'recent' | 'rest';
+export type EmbedTier = 'open' | 'retrieved' | 'nearby' | 'recent' | 'rest';
 
-/** Tier → sort rank (lower first). */
-export const TIER_RANK: Record<EmbedTier, number> = { open: 0, retrieved: 1, recent: 2, rest: 3 };
+/** Tier → sort rank (lower first). `nearby` is never named: it follows from the open files' folders. */
+export const TIER_RANK: Record<EmbedTier, number> = { open: 0, retrieved: 1, nearby: 2, recent: 3, rest: 4 };
 
 /**
  * Paths remembered per tier; older ones fall back to `rest`. Default 2000: far more than the open
@@ -82,6 +84,7 @@ export class EmbedQueue {
    */
   prioritize(paths: readonly string[], tier: EmbedTier): void {
     if (!paths.length) return;
+    if (tier === 'nearby') throw new RangeError('the nearby tier follows from the open files; name them as open');
     const rank = TIER_RANK[tier];
     // Named in reverse so the first path gets the highest sequence number.
     for (let i = paths.length - 1; i >= 0; i--) {
@@ -105,9 +108,27 @@ export class EmbedQueue {
 
   /** The tier a path is in now. */
   tierOf(path: string): EmbedTier {
+    const rank = this.rankOf(path, this.openFolders());
+    return (Object.keys(TIER_RANK) as EmbedTier[]).find((t) => TIER_RANK[t] === rank)!;
+  }
+
+  /** Folders of the files in the `open` tier (cached per {@link version}). */
+  private openFolders(): Set<string> {
+    if (this.foldersVersion !== this.version) {
+      this.folders = new Set();
+      for (const [p, m] of this.marks) if (m.rank === TIER_RANK.open) this.folders.add(folderOf(p));
+      this.foldersVersion = this.version;
+    }
+    return this.folders;
+  }
+  private folders = new Set<string>();
+  private foldersVersion = -1;
+
+  private rankOf(path: string, folders: Set<string>): number {
     const m = this.marks.get(path);
-    if (!m) return 'rest';
-    return (Object.keys(TIER_RANK) as EmbedTier[]).find((t) => TIER_RANK[t] === m.rank)!;
+    if (m && m.rank < TIER_RANK.nearby) return m.rank;
+    if (folders.has(folderOf(path))) return TIER_RANK.nearby;
+    return m?.rank ?? TIER_RANK.rest;
   }
 
   /**
@@ -115,12 +136,13 @@ export class EmbedQueue {
    * vector-shard order, so the bulk keeps its write locality).
    */
   comparator<T extends { path: string }>(fallback: (a: T, b: T) => number): (a: T, b: T) => number {
+    const folders = this.openFolders();
     return (a, b) => {
+      const ra = this.rankOf(a.path, folders);
+      const rb = this.rankOf(b.path, folders);
+      if (ra !== rb) return ra - rb;
       const ma = this.marks.get(a.path);
       const mb = this.marks.get(b.path);
-      const ra = ma?.rank ?? TIER_RANK.rest;
-      const rb = mb?.rank ?? TIER_RANK.rest;
-      if (ra !== rb) return ra - rb;
       const sa = ma?.seq ?? 0;
       const sb = mb?.seq ?? 0;
       if (sa !== sb) return sb - sa;
@@ -228,6 +250,28 @@ export class RateMeter {
     const r = this.rate;
     return r === undefined ? undefined : remaining / r;
   }
+}
+
+function folderOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
+}
+
+/**
+ * Files a question points at, for the `retrieved` tier: those of its results, then those of the next
+ * best keyword candidates up to {@link QUESTION_FILES} files. Once their vectors exist, fusion can
+ * lift any of those candidates into the results, so embedding only the results' own files would
+ * leave the next answer partly keyword-ranked.
+ */
+export const QUESTION_FILES = 30;
+
+export function questionFiles(hits: ReadonlyArray<{ path: string }>, candidates: ReadonlyArray<{ path: string }>, max = QUESTION_FILES): string[] {
+  const out: string[] = [];
+  for (const h of [...hits, ...candidates]) {
+    if (out.length >= max) break;
+    if (!out.includes(h.path)) out.push(h.path);
+  }
+  return out;
 }
 
 /** "42 s", "7 min", "1 h 05 min": a duration for a status line. */

@@ -7,10 +7,11 @@ import type { SearchableIndex } from './indexStore';
 
 export interface VectorCoverage {
   /**
-   * `keyword`: no vectors took part (none computed yet, or none configured); `hybrid`: every hit's
-   * file has vectors; `partial`: some hits' files have vectors, the rest were ranked by keywords.
+   * `off`: no embedding model (keyword search by choice or for lack of a model); `keyword`: vectors
+   * are on but none of the hits' files has one yet; `partial`: some have, the rest were ranked by
+   * keywords; `hybrid`: every hit's file has vectors.
    */
-  mode: 'keyword' | 'hybrid' | 'partial';
+  mode: 'off' | 'keyword' | 'partial' | 'hybrid';
   /** Hits whose file has vectors, of `hits`. */
   withVectors: number;
   hits: number;
@@ -19,7 +20,8 @@ export interface VectorCoverage {
 /** The coverage of `hits` (anything with a `path`) by the index's vectors. */
 export function vectorCoverage(index: Pick<SearchableIndex, 'vectors' | 'embedder'>, hits: ReadonlyArray<{ path: string }>): VectorCoverage {
   const v = index.vectors;
-  if (!v || !index.embedder || v.count === 0) return { mode: 'keyword', withVectors: 0, hits: hits.length };
+  if (!v || !index.embedder) return { mode: 'off', withVectors: 0, hits: hits.length };
+  if (v.count === 0) return { mode: 'keyword', withVectors: 0, hits: hits.length };
   const withVectors = v.hasPath ? hits.filter((h) => v.hasPath!(h.path)).length : hits.length;
   const mode = withVectors === hits.length ? 'hybrid' : withVectors === 0 ? 'keyword' : 'partial';
   return { mode, withVectors, hits: hits.length };
@@ -28,6 +30,14 @@ export function vectorCoverage(index: Pick<SearchableIndex, 'vectors' | 'embedde
 /** A short label for a result list: "keyword search", "hybrid search", "hybrid for 4 of 10 results". */
 export function coverageLabel(c: VectorCoverage): string {
   if (c.mode === 'hybrid') return 'hybrid search';
-  if (c.mode === 'keyword') return 'keyword search';
-  return `hybrid for ${c.withVectors} of ${c.hits} results, keywords for the rest (vectors are still being computed)`;
+  if (c.mode === 'off') return 'keyword search';
+  if (c.mode === 'keyword') return 'keyword search (vectors are still being computed; the files found are embedded next)';
+  return `hybrid search for ${c.withVectors} of ${c.hits} results, keywords for the rest (vectors are still being computed)`;
+}
+
+/** A sentence for an answer searched while vectors are being computed (undefined when vectors covered it all, or are off). */
+export function coverageNote(c: VectorCoverage): string | undefined {
+  if (c.mode === 'keyword') return 'Keyword search: vectors are still being computed. The files this question found are embedded next.';
+  if (c.mode === 'partial') return `Semantic search covered ${c.withVectors} of ${c.hits} results; the others were ranked by keywords (vectors are still being computed).`;
+  return undefined;
 }

@@ -6,11 +6,13 @@
  * hashing) wrapped to record which chunks it was asked for, in which order. No timed assertions.
  */
 import { strict as assert } from 'node:assert';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../repoRoot';
-import { EmbedQueue, RateMeter, formatEta } from '../../src/core/embedQueue';
+import { execFileSync } from 'node:child_process';
+import { EmbedQueue, RateMeter, formatEta, questionFiles } from '../../src/core/embedQueue';
+import { recentGitFiles } from '../../src/core/gitRecency';
 import { search } from '../../src/core/retrieval';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { vectorCoverage } from '../../src/core/vectorCoverage';
@@ -74,7 +76,7 @@ describe('embedding phase: priority, resume, progress, partial coverage (real fi
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('embeds open files first, then retrieved ones, then recently committed ones, then the rest', async () => {
+  it('embeds open files first, then retrieved ones, then their folders, then recently committed ones, then the rest', async () => {
     const embedder = new RecordingEmbedder(64);
     const index = await open(embedder);
     index.embedQueue.prioritize(['retrieval.ts', 'answer.ts'], 'retrieved');
@@ -85,7 +87,13 @@ describe('embedding phase: priority, resume, progress, partial coverage (real fi
     const summary = await index.update();
     assert.equal(summary.vectors, 'ready');
     const order = fileOrder(index, embedder.batches);
-    assert.deepEqual(order.slice(0, 5), ['tokenize.ts', 'hash.ts', 'retrieval.ts', 'answer.ts', 'citations.ts']);
+    assert.deepEqual(order.slice(0, 4), ['tokenize.ts', 'hash.ts', 'retrieval.ts', 'answer.ts']);
+    // Then the open files' folder (the top folder here), recently committed citations.ts first
+    // within it, then the rest (chunker/, wasm/).
+    assert.equal(order[4], 'citations.ts');
+    const lastTop = Math.max(...order.map((p, i) => (p.includes('/') ? -1 : i)));
+    const firstSub = order.findIndex((p) => p.includes('/'));
+    assert.ok(firstSub > lastTop, `a sub-folder file (${order[firstSub]}) came before a file next to the open ones (${order[lastTop]})`);
     assert.equal(new Set(order).size, index.fileCount, 'every file embedded exactly once');
     assert.equal(embedder.textsEmbedded <= index.chunkCount, true, 'no chunk computed twice');
   });
@@ -245,15 +253,60 @@ function distinctKeys(index: WorkspaceIndex): number {
   return keys.size;
 }
 
+describe('git recency (real git repository)', () => {
+  it('lists modified and untracked files, then files of recent commits, as index paths of a root inside the repository', async () => {
+    const repo = mkdtempSync(path.join(tmpdir(), 'gw-git-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { stdio: 'pipe' });
+      git('init', '-q');
+      git('config', 'user.email', 't@example.com');
+      git('config', 'user.name', 'T');
+      mkdirSync(path.join(repo, 'app/src'), { recursive: true });
+      for (const f of ['app/src/a.ts', 'app/src/b.ts', 'app/c.ts', 'outside.ts']) writeFileSync(path.join(repo, f), `export const x = '${f}';\n`);
+      git('add', '.');
+      git('commit', '-qm', 'one');
+      writeFileSync(path.join(repo, 'app/src/b.ts'), 'export const x = 2;\n');
+      git('commit', '-qam', 'two');
+      writeFileSync(path.join(repo, 'app/c.ts'), 'export const x = 3;\n');
+      writeFileSync(path.join(repo, 'app/new.ts'), 'export const y = 1;\n');
+      const recent = await recentGitFiles(rootsFromDirs([path.join(repo, 'app')]));
+      assert.deepEqual(recent.modified, ['c.ts', 'new.ts']);
+      assert.deepEqual(recent.committed, ['src/b.ts', 'src/a.ts'], 'most recent commit first, modified files and files outside the root left out');
+      // Not a repository: nothing, no error.
+      const plain = mkdtempSync(path.join(tmpdir(), 'gw-nogit-'));
+      assert.deepEqual(await recentGitFiles(rootsFromDirs([plain])), { modified: [], committed: [] });
+      rmSync(plain, { recursive: true, force: true });
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('embed queue, rate meter (pure)', () => {
+  it('puts the other files of an open file\'s folder after the retrieved ones, and takes results then candidates for a question', () => {
+    const q = new EmbedQueue();
+    q.prioritize(['src/a/open.ts'], 'open');
+    q.prioritize(['lib/found.ts'], 'retrieved');
+    q.prioritize(['src/a/old.ts', 'z/committed.ts'], 'recent');
+    assert.equal(q.tierOf('src/a/sibling.ts'), 'nearby');
+    assert.equal(q.tierOf('src/a/old.ts'), 'nearby');
+    assert.equal(q.tierOf('z/committed.ts'), 'recent');
+    assert.equal(q.tierOf('src/b/far.ts'), 'rest');
+    const files = ['src/b/far.ts', 'z/committed.ts', 'src/a/sibling.ts', 'lib/found.ts', 'src/a/old.ts', 'src/a/open.ts'].map((p) => ({ path: p }));
+    files.sort(q.comparator((x, y) => (x.path < y.path ? -1 : 1)));
+    assert.deepEqual(files.map((f) => f.path), ['src/a/open.ts', 'lib/found.ts', 'src/a/old.ts', 'src/a/sibling.ts', 'z/committed.ts', 'src/b/far.ts']);
+    assert.throws(() => q.prioritize(['x'], 'nearby'), /nearby/);
+    assert.deepEqual(questionFiles([{ path: 'a' }, { path: 'b' }, { path: 'a' }], [{ path: 'c' }, { path: 'b' }, { path: 'd' }], 3), ['a', 'b', 'c']);
+  });
+
   it('orders by tier, then most recently named, then the fallback order', () => {
     const q = new EmbedQueue();
     q.prioritize(['b', 'a'], 'retrieved');
-    q.prioritize(['z'], 'open');
+    q.prioritize(['o/z'], 'open');
     q.prioritize(['c'], 'retrieved');
-    const files = ['a', 'b', 'c', 'x', 'y', 'z'].map((p) => ({ path: p }));
+    const files = ['a', 'b', 'c', 'x', 'y', 'o/z'].map((p) => ({ path: p }));
     files.sort(q.comparator((x, y) => (x.path < y.path ? -1 : 1)));
-    assert.deepEqual(files.map((f) => f.path), ['z', 'c', 'b', 'a', 'x', 'y']);
+    assert.deepEqual(files.map((f) => f.path), ['o/z', 'c', 'b', 'a', 'x', 'y']);
     const v = q.version;
     q.prioritize(['a'], 'rest');
     assert.equal(q.tierOf('a'), 'rest');
