@@ -358,7 +358,7 @@ async function main(): Promise<void> {
     const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     const pct = (n: number) => `${Math.round((100 * n) / QUESTIONS)}%`;
     const lines = [
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, while other jobs ran. Corpus: ${corpusLabel}: ${summary.filesIndexed} files, ${summary.chunks} chunks; cold lexical index ${(lexMs / 1000).toFixed(1)} s (keyword search ready).`,
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, while other jobs ran. Corpus: ${corpusLabel}: ${summary.filesIndexed} files indexed (skipped: ${Object.entries(summary.skipped).map(([k, v]) => `${k} ${v}`).join(', ')}), ${summary.chunks} chunks; cold lexical index ${(lexMs / 1000).toFixed(1)} s (keyword search ready).`,
       `Embedding cost simulated at ${CHUNK_MS} ms per chunk (the measured CPU cost of the default model's shape, issue 10; ${(1000 / CHUNK_MS).toFixed(1)} chunks/s, ~${Math.round((summary.chunks * CHUNK_MS) / 60_000)} min for the whole corpus), TEST embedder vectors, everything else real.`,
       `Scripted user: package \`${user.pkg}\`, 3 open files, ${QUESTIONS} questions (14 about the open files, 6 about other files of the package), one every ${ASK_EVERY_MS / 1000} s from the moment keyword search is ready. "With vectors": all top-${K} results come from files that have vectors.`,
       '',

@@ -794,20 +794,23 @@ export class WorkspaceIndex implements SearchableIndex {
    *
    * `step` runs each batch: the full update passes its writer queue, so a watcher event or a save
    * waits for one batch, not for the whole embedding phase; a caller already inside the queue
-   * (updateFiles) runs the batches directly.
+   * (updateFiles) runs the batches directly, and unpaced: a save's few chunks must not wait for the
+   * throttle while holding the queue.
    */
   private async embedMissing(
     signal: AbortSignal | undefined,
     onProgress: (p: EmbedProgress) => void,
     /** Only these index paths (a watcher batch); all files when absent. */
     only?: readonly string[],
-    step: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
+    stepIn?: <T>(fn: () => Promise<T>) => Promise<T>,
   ): Promise<{ embedded: number; fromCache: number }> {
     const vectors = this.vectors;
     const embedder = this.embedder;
     const cache = this.cache;
     if (!vectors || !embedder || !cache) return { embedded: 0, fromCache: 0 };
     const queue = this.embedQueue;
+    const stepped = Boolean(stepIn);
+    const step = stepIn ?? (<T>(fn: () => Promise<T>) => fn());
     const lacksVectors = (f: FileEntry): boolean => {
       const have = vectors.itemsForPath(f.path);
       if (have.length !== f.chunks.length) return true;
@@ -953,7 +956,7 @@ export class WorkspaceIndex implements SearchableIndex {
           return busyMs;
         });
         if (busy < 0) break;
-        if (pending.length || take.length) paused = await queue.pace(busy, signal);
+        if (pending.length || take.length) paused = stepped ? await queue.pace(busy, signal) : 0;
       }
       p.rate = meter.rate;
       if (!pending.length) p.etaSeconds = 0;
