@@ -13,6 +13,7 @@ import { repoRoot } from '../repoRoot';
 import { execFileSync } from 'node:child_process';
 import { EmbedQueue, RateMeter, formatEta, questionFiles } from '../../src/core/embedQueue';
 import { recentGitFiles } from '../../src/core/gitRecency';
+import { embedEta } from '../../src/cli/output';
 import { search } from '../../src/core/retrieval';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { vectorCoverage } from '../../src/core/vectorCoverage';
@@ -347,5 +348,10 @@ describe('embed queue, rate meter (pure)', () => {
     assert.equal(formatEta(7 * 60), '7 min');
     assert.equal(formatEta(65 * 60), '1 h 05 min');
     assert.equal(formatEta(Number.NaN), '?');
+    // The CLI's progress line.
+    const base = { phase: 'embed' as const, filesTotal: 1, filesDone: 1, chunks: 10, embedTotal: 10, embedDone: 4 };
+    assert.equal(embedEta(base), '', 'nothing before a measurement');
+    assert.equal(embedEta({ ...base, embedRate: 14.2, etaSeconds: 1500 }), '14 chunks/s · 25 min left');
+    assert.equal(embedEta({ ...base, embedRate: 3.25, etaSeconds: 0 }), '3.3 chunks/s · done');
   });
 });
