@@ -158,6 +158,7 @@ export function renderTurn(turn: TurnView, contextOpen = false): HTMLElement {
   // One line for the no-model state; with an error box it says only what happened instead.
   if (f.extractive && !turn.stopped && !turn.pending) notes.push(note('quote', turn.error ? 'Quoted from the sources instead.' : 'Quoted from the sources: no language model is configured.', 'note-muted'));
   if (turn.stopped) notes.push(note('debug-stop', 'Stopped.', 'note-muted'));
+  if (turn.searchNote && !turn.pending) notes.push(note('search', turn.searchNote, 'note-muted'));
   let errorBox: HTMLElement | undefined;
   if (turn.error) {
     const action = turn.error.action;

@@ -35,6 +35,7 @@ import {
 } from '../core/workspaceIndex';
 import { formatBytes, formatCounts, ProgressBar, printable, stderrLogger, UsageError } from './output';
 import { runBench } from './bench';
+import { recentGitFiles } from '../core/gitRecency';
 import { answerQuestion, localRetriever, type AnswerResult } from '../core/answer';
 import { renderMessages } from '../core/prompt';
 import { ConfigError, configFilePath, createEmbedder, createLlm, readConfigFile, resolveEmbedSettings, resolveLlmSettings } from '../providers/config';
@@ -284,6 +285,15 @@ async function runIndex(index: WorkspaceIndex, logger: Logger, quiet = false): P
   const bar = new ProgressBar();
   installInterruptHandler(logger);
   try {
+    if (index.embedder && index.vectors) {
+      // No editors here: what the user touched lately (git) is embedded first.
+      const recent = await recentGitFiles(index.roots);
+      index.embedQueue.prioritize(recent.modified, 'open');
+      index.embedQueue.prioritize(recent.committed, 'recent');
+      if (recent.modified.length || recent.committed.length) {
+        logger.debug?.(`Embedding first: ${recent.modified.length} modified and ${recent.committed.length} recently committed files (git).`);
+      }
+    }
     const summary = await index.update({ signal: interrupt.signal, onProgress: (p) => bar.update(p) });
     bar.finish();
     if (!quiet) printSummary(summary, index, logger);

@@ -1,6 +1,10 @@
 /** Terminal output helpers for the CLI: a logger on stderr and a progress bar that only draws on a TTY. */
 import type { Logger } from '../core/types';
+import { formatEta } from '../core/embedQueue';
 import type { IndexProgress } from '../core/workspaceIndex';
+
+/** Without a terminal, a progress line of the embedding phase at most this often (30 s). */
+export const PLAIN_PROGRESS_MS = 30_000;
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -18,14 +22,32 @@ export function stderrLogger(verbose: boolean): Logger {
   };
 }
 
-/** Draws `[#####.....] phase n/N` on stderr when it is a terminal; silent otherwise. */
+/** The embedding phase's rate and time left, e.g. `14.2 chunks/s · 25 min left` (empty before a measurement). */
+export function embedEta(p: IndexProgress): string {
+  if (p.embedRate === undefined || p.etaSeconds === undefined) return '';
+  return `${p.embedRate >= 10 ? p.embedRate.toFixed(0) : p.embedRate.toFixed(1)} chunks/s · ${p.etaSeconds > 0 ? `${formatEta(p.etaSeconds)} left` : 'done'}`;
+}
+
+/**
+ * Draws `[#####.....] phase n/N` on stderr when it is a terminal. Otherwise (a log, CI) it prints a
+ * plain line every {@link PLAIN_PROGRESS_MS} of the embedding phase, the one phase long enough to
+ * need it, with the rate and the time left.
+ */
 export class ProgressBar {
   private readonly enabled = Boolean(process.stderr.isTTY) && !process.env.CI;
   private lastDraw = 0;
+  private lastPlain = Date.now();
   private drawn = false;
 
   update(p: IndexProgress): void {
-    if (!this.enabled) return;
+    if (!this.enabled) {
+      if (p.phase === 'embed' && p.embedTotal && Date.now() - this.lastPlain >= PLAIN_PROGRESS_MS) {
+        this.lastPlain = Date.now();
+        const eta = embedEta(p);
+        process.stderr.write(`embedding ${p.embedDone}/${p.embedTotal} chunks${eta ? ` · ${eta}` : ''} (keyword search works meanwhile)\n`);
+      }
+      return;
+    }
     const now = Date.now();
     if (now - this.lastDraw < 80 && p.phase !== 'done') return;
     this.lastDraw = now;
@@ -40,7 +62,8 @@ export class ProgressBar {
     } else if (p.phase === 'embed') {
       done = p.embedDone;
       total = p.embedTotal;
-      label = `embedding ${done}/${total} chunks`;
+      const eta = embedEta(p);
+      label = `embedding ${done}/${total} chunks${eta ? ` · ${eta}` : ''}`;
     } else if (p.phase === 'write') label = 'writing index…';
     else label = 'done';
     const width = 24;

@@ -13,6 +13,7 @@ import type { FusionWeights, SearchHit } from './retrieval';
 import { searchWithFallback } from './resilientSearch';
 import { codeTerms, isStopword } from './tokenize';
 import type { SearchableIndex } from './indexStore';
+import { vectorCoverage, type VectorCoverage } from './vectorCoverage';
 
 /**
  * What the answer pipeline needs from an index. {@link localRetriever} implements it over an open
@@ -21,7 +22,7 @@ import type { SearchableIndex } from './indexStore';
  */
 export interface AnswerRetriever {
   /** Best hits for a query and how well they cover it (see {@link retrievalCoverage}). */
-  retrieve(query: string, k: number, signal?: AbortSignal): Promise<{ hits: SearchHit[]; coverage: number }>;
+  retrieve(query: string, k: number, signal?: AbortSignal): Promise<{ hits: SearchHit[]; coverage: number; vectors?: VectorCoverage }>;
   /** The most informative terms of a text (for model-free follow-up rewriting). */
   salientTerms(text: string, max: number): Promise<string[]>;
   /** Absolute file of an index path, or undefined when it is not inside a workspace root. */
@@ -31,8 +32,9 @@ export interface AnswerRetriever {
 export function localRetriever(index: SearchableIndex, fusion?: FusionWeights): AnswerRetriever {
   return {
     async retrieve(query, k, signal) {
-      const { hits } = await searchWithFallback(index, query, { k, signal, ...fusion });
-      return { hits, coverage: retrievalCoverage(index, query, hits) };
+      const { hits, lexicalFallback } = await searchWithFallback(index, query, { k, signal, ...fusion });
+      const vectors: VectorCoverage = lexicalFallback ? { mode: 'keyword', withVectors: 0, hits: hits.length } : vectorCoverage(index, hits);
+      return { hits, coverage: retrievalCoverage(index, query, hits), vectors };
     },
     async salientTerms(text, max) {
       return salientTerms(index, text, max);
@@ -115,6 +117,8 @@ export interface AnswerResult {
   };
   /** How well the sources cover the question's informative terms (0-1). */
   coverage: number;
+  /** Which results vectors could rank (keyword-only while they are being computed), when the retriever says. */
+  search?: VectorCoverage;
   provider: { id: string; label: string; remote: boolean };
   /** A model error that made the answer fall back to quoting, or cut it short. */
   error?: { kind: string; message: string };
@@ -222,7 +226,7 @@ export async function answerQuestion(retriever: AnswerRetriever, question: strin
   const att = options.attachment;
   const condensed = await standaloneQuery(retriever, question, history, options.llm, options.signal);
   const query = att ? `${condensed}\n${att.path}\n${att.text}` : condensed;
-  const { hits, coverage } = await retriever.retrieve(query, options.k ?? 10, options.signal);
+  const { hits, coverage, vectors: search } = await retriever.retrieve(query, options.k ?? 10, options.signal);
   const weakContext = coverage < (options.weakContextThreshold ?? WEAK_CONTEXT_THRESHOLD);
   const { sources, truncated } = selectSources(hits, { maxTokens: options.contextTokens });
   options.onSources?.(sources);
@@ -294,6 +298,7 @@ export async function answerQuestion(retriever: AnswerRetriever, question: strin
     sources,
     flags: { weakContext, stale: report.stale > 0, truncated, cut, extractive },
     coverage,
+    ...(search ? { search } : {}),
     provider,
     error,
     messages,

@@ -29,6 +29,11 @@ export interface VectorSearch {
   readonly count: number;
   /** Top-k chunk ids by cosine similarity, best first. */
   query(vector: Float32Array, k: number): VectorNeighbour[] | Promise<VectorNeighbour[]>;
+  /**
+   * True when the file has vectors. Present on a store that can be partly embedded (the local one
+   * while its embedding phase runs): retrieval then fuses the files without vectors by keywords alone.
+   */
+  hasPath?(path: string): boolean;
 }
 
 /** What retrieval reads from an index, wherever it lives. */

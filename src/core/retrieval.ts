@@ -227,6 +227,12 @@ export async function search(index: SearchableIndex, query: string, options: Sea
 
   // Stage 1: chunk candidates.
   const evidence = new Map<string, ChunkEvidence>();
+  // Partial vector coverage (embedding still running): a chunk of a file without vectors takes its
+  // lexical rank in place of the vector rank it cannot have yet, so lacking a vector neither demotes
+  // it below embedded chunks nor lets the embedded part of the corpus crowd out keyword matches.
+  // With no vectors this is the lexical order, with all of them plain hybrid (docs/benchmarks.md).
+  const vectorStore = index.vectors;
+  const covered = retrievers.length === 2 && vectorStore?.hasPath ? (p: string) => vectorStore.hasPath!(p) : undefined;
   const fuse = (list: Array<{ id: string; score: number }>, retriever: Retriever, weight: number) => {
     list.forEach(({ id, score }, rank) => {
       const chunk = index.getChunk(id);
@@ -238,6 +244,7 @@ export async function search(index: SearchableIndex, query: string, options: Sea
       else e.vectorScore = score;
       // One retriever alone: its own scores (BM25 magnitudes carry more than ranks). Several: RRF.
       e.score += retrievers.length === 1 ? score : weight / (o.rrfK + rank + 1);
+      if (retriever === 'lexical' && covered && !covered(chunk.path)) e.score += o.vectorWeight / (o.rrfK + rank + 1);
     });
   };
   if (retrievers.includes('lexical')) fuse(index.lexical.search(analyzed.terms, o.candidates, { maxTerms: o.maxQueryTerms, b: o.chunkB }), 'lexical', o.lexicalWeight);

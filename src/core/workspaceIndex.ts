@@ -36,6 +36,7 @@ import type { SkipReason } from './skipReasons';
 import { VectorStore } from './vectorStore';
 import { IndexCorruptError } from './vectorCodec';
 import { EmbeddingCache } from './embeddingCache';
+import { EmbedQueue, RateMeter, type EmbedThrottle } from './embedQueue';
 import { acquireLock } from './indexLock';
 import { isInside, readWholeFile, shardOf, writeFileAtomic } from './fsUtil';
 import { fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
@@ -61,6 +62,30 @@ export interface IndexOptions extends DiscoveryOptions {
   chunkChars?: number;
   /** Texts per `embed` call (default 32). */
   embedBatchSize?: number;
+  /** Pace of the embedding phase (CPU share, pause while the user types); see embedQueue.ts. */
+  embedThrottle?: EmbedThrottle;
+}
+
+/**
+ * Vectors of embedded files reach the store (and become searchable) at least this often, in ms
+ * (default 2000), besides after every batch that holds a prioritised file and every
+ * `embedBatchSize × 8` chunks. At the real model's ~68 ms per chunk a batch of 32 takes ~2 s, so
+ * this bounds what a crash loses to about one batch.
+ */
+export const EMBED_WRITE_INTERVAL_MS = 2000;
+
+/** Progress of the embedding phase. */
+export interface EmbedProgress {
+  /** Chunks of files that lacked vectors at the start, and those done (computed or from the cache). */
+  total: number;
+  done: number;
+  /** Chunks the embedder still has to compute (the cache does not have them). */
+  toCompute: number;
+  /** Measured chunks per second (throttle pauses included), once a batch was embedded. */
+  rate?: number;
+  /** Seconds left at that rate. */
+  etaSeconds?: number;
+  currentPath?: string;
 }
 
 export interface Manifest {
@@ -85,6 +110,10 @@ export interface IndexProgress {
   /** Chunks that still need vectors, and those embedded in this run. */
   embedTotal: number;
   embedDone: number;
+  /** Chunks the embedder still has to compute, measured chunks per second and the seconds left at that rate (embed phase). */
+  embedToCompute?: number;
+  embedRate?: number;
+  etaSeconds?: number;
   currentPath?: string;
 }
 
@@ -195,6 +224,11 @@ export class WorkspaceIndex implements SearchableIndex {
   /** Increases whenever a file is indexed or forgotten (for caches derived from the file list). */
   generation = 0;
   vectors?: VectorStore;
+  /**
+   * The embedding order and pace: front ends name open, edited and retrieved files here (also while
+   * an update runs), and report typing (see embedQueue.ts).
+   */
+  readonly embedQueue: EmbedQueue;
   private cache?: EmbeddingCache;
   private chunker: Chunker;
   private release?: () => Promise<void>;
@@ -213,6 +247,8 @@ export class WorkspaceIndex implements SearchableIndex {
   /** Why the last embedding attempt failed (kept vectors stay; search falls back to keywords). */
   vectorsError?: string;
   private closed = false;
+  /** Set as soon as close() starts: a running embedding phase stops at its next batch. */
+  private closing = false;
   /** Serializes writers within this process (watcher events, a full scan, a rebuild). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -228,6 +264,7 @@ export class WorkspaceIndex implements SearchableIndex {
       maxFileBytes: opts.options?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     };
     this.chunker = new Chunker({ maxChars: this.options.chunkChars });
+    this.embedQueue = new EmbedQueue(this.options.embedThrottle);
     this.embedderUnavailable = Boolean(opts.embedderUnavailable) && !opts.embedder;
   }
 
@@ -516,11 +553,41 @@ export class WorkspaceIndex implements SearchableIndex {
    * Brings the index up to date with the workspace: new and changed files are chunked and indexed,
    * deleted ones forgotten (chunks and vectors removed from disk), then missing vectors embedded.
    */
-  update(opts: { signal?: AbortSignal; onProgress?: (p: IndexProgress) => void } = {}): Promise<IndexRunSummary> {
-    return this.runExclusive(() => this.doUpdate(opts.signal, opts.onProgress));
+  async update(opts: { signal?: AbortSignal; onProgress?: (p: IndexProgress) => void } = {}): Promise<IndexRunSummary> {
+    const { signal, onProgress } = opts;
+    const started = Date.now();
+    const { summary, progress } = await this.runExclusive(() => this.updateLexical(signal, onProgress));
+    const emit = () => onProgress?.({ ...progress });
+    // Phase 3: vectors for chunks that lack them (cache first, then the embedder). Keyword search is
+    // complete and persisted already; each batch takes the writer queue on its own, so edits saved
+    // meanwhile are indexed between batches rather than after the whole phase.
+    if (this.vectors && this.embedder) {
+      progress.phase = 'embed';
+      const r = await this.embedTolerant(
+        signal,
+        (e) => {
+          progress.embedTotal = e.total;
+          progress.embedDone = e.done;
+          progress.embedToCompute = e.toCompute;
+          progress.embedRate = e.rate;
+          progress.etaSeconds = e.etaSeconds;
+          progress.currentPath = e.currentPath;
+          emit();
+        },
+        undefined,
+        (fn) => this.runExclusive(fn),
+      );
+      summary.chunksEmbedded = r.embedded;
+      summary.chunksFromCache = r.fromCache;
+    }
+    progress.phase = 'done';
+    progress.currentPath = undefined;
+    emit();
+    return { ...summary, chunks: this.chunkTotal, vectors: this.vectorState(), vectorsError: this.vectorsError, millis: Date.now() - started };
   }
 
-  private async doUpdate(signal?: AbortSignal, onProgress?: (p: IndexProgress) => void): Promise<IndexRunSummary> {
+  /** Phases 1-2 of {@link update}: scan, chunk what changed, persist (keyword search complete). */
+  private async updateLexical(signal?: AbortSignal, onProgress?: (p: IndexProgress) => void): Promise<{ summary: IndexRunSummary; progress: IndexProgress }> {
     this.assertWritable();
     const started = Date.now();
     const progress: IndexProgress = { phase: 'scan', filesTotal: 0, filesDone: 0, chunks: this.chunkTotal, embedTotal: 0, embedDone: 0 };
@@ -598,36 +665,20 @@ export class WorkspaceIndex implements SearchableIndex {
     emit();
     await this.persist();
     signal?.throwIfAborted();
-
-    // Phase 3: vectors for chunks that lack them (cache first, then the embedder).
-    let embedded = 0;
-    let fromCache = 0;
-    if (this.vectors && this.embedder) {
-      progress.phase = 'embed';
-      const r = await this.embedTolerant(signal, (done, total) => {
-        progress.embedTotal = total;
-        progress.embedDone = done;
-        emit();
-      });
-      embedded = r.embedded;
-      fromCache = r.fromCache;
-    }
-    progress.phase = 'done';
-    emit();
     const languages: Record<string, number> = {};
     let fallbacks = 0;
     for (const f of this.catalog.files.values()) {
       languages[f.language] = (languages[f.language] ?? 0) + 1;
       if (f.method === 'fallback') fallbacks++;
     }
-    return {
+    const summary: IndexRunSummary = {
       filesIndexed: this.catalog.files.size,
       filesChanged: changed,
       filesUnchanged: unchanged,
       filesRemoved: removed,
       chunks: this.chunkTotal,
-      chunksEmbedded: embedded,
-      chunksFromCache: fromCache,
+      chunksEmbedded: 0,
+      chunksFromCache: 0,
       skipped,
       languages,
       fallbacks,
@@ -635,6 +686,7 @@ export class WorkspaceIndex implements SearchableIndex {
       vectorsError: this.vectorsError,
       millis: Date.now() - started,
     };
+    return { summary, progress };
   }
 
   /**
@@ -753,31 +805,183 @@ export class WorkspaceIndex implements SearchableIndex {
     return 'changed';
   }
 
-  /** Adds vectors for every chunk that lacks one: from the embedding cache, else the embedder. */
+  /**
+   * Adds vectors for every chunk that lacks one: from the embedding cache, else the embedder, in the
+   * order of {@link embedQueue} (re-sorted whenever a front end re-prioritises), paced by its
+   * throttle between batches. Vectors are written to the store (and the cache flushed) after every
+   * write group, so an interrupted run keeps what it embedded and the next one continues from there.
+   *
+   * `step` runs each batch: the full update passes its writer queue, so a watcher event or a save
+   * waits for one batch, not for the whole embedding phase; a caller already inside the queue
+   * (updateFiles) runs the batches directly, and unpaced: a save's few chunks must not wait for the
+   * throttle while holding the queue.
+   */
   private async embedMissing(
     signal: AbortSignal | undefined,
-    onProgress: (done: number, total: number) => void,
+    onProgress: (p: EmbedProgress) => void,
     /** Only these index paths (a watcher batch); all files when absent. */
     only?: readonly string[],
+    stepIn?: <T>(fn: () => Promise<T>) => Promise<T>,
   ): Promise<{ embedded: number; fromCache: number }> {
     const vectors = this.vectors;
     const embedder = this.embedder;
     const cache = this.cache;
     if (!vectors || !embedder || !cache) return { embedded: 0, fromCache: 0 };
-    await this.flushVectorDeletes();
-    const pending: FileEntry[] = [];
-    const candidates = only ? only.map((p) => this.catalog.files.get(p)).filter((f): f is FileEntry => Boolean(f)) : this.catalog.files.values();
-    for (const f of candidates) {
-      const have = new Set(vectors.itemsForPath(f.path).map((x) => x.id));
-      if (have.size !== f.chunks.length || f.chunks.some((c) => !have.has(c.id))) pending.push(f);
-    }
+    const queue = this.embedQueue;
+    const stepped = Boolean(stepIn);
+    const step = stepIn ?? (<T>(fn: () => Promise<T>) => fn());
+    const lacksVectors = (f: FileEntry): boolean => {
+      const have = vectors.itemsForPath(f.path);
+      if (have.length !== f.chunks.length) return true;
+      const ids = new Set(have.map((x) => x.id));
+      return f.chunks.some((c) => !ids.has(c.id));
+    };
     // Group writes by vector shard: files in path order touch ~12 of 32 shards per group, files
     // sorted by shard touch ~1 (measured at 100k chunks: 3,062 shard writes / 33 s → 446 / 8.3 s).
-    pending.sort((a, b) => shardOf(a.path, vectors.shardCount) - shardOf(b.path, vectors.shardCount) || (a.path < b.path ? -1 : 1));
-    const total = pending.reduce((n, f) => n + f.chunks.length, 0);
-    onProgress(0, total);
+    // Priorities come first (embedQueue.ts); the bulk keeps this order.
+    const byShard = (a: FileEntry, b: FileEntry) => shardOf(a.path, vectors.shardCount) - shardOf(b.path, vectors.shardCount) || (a.path < b.path ? -1 : 1);
+    const p: EmbedProgress = { total: 0, done: 0, toCompute: 0 };
+    const pending: FileEntry[] = [];
+    let sortedVersion = -1;
+    await step(async () => {
+      this.assertWritable();
+      await this.flushVectorDeletes();
+      const candidates = only ? only.map((x) => this.catalog.files.get(x)).filter((f): f is FileEntry => Boolean(f)) : this.catalog.files.values();
+      const keys = new Set<string>();
+      for (const f of candidates) {
+        if (!lacksVectors(f)) continue;
+        pending.push(f);
+        p.total += f.chunks.length;
+        for (const c of f.chunks) {
+          const key = embeddingKey(c);
+          if (!cache.has(key) && !keys.has(key)) {
+            keys.add(key);
+            p.toCompute++;
+          }
+        }
+      }
+    });
+    onProgress({ ...p });
+    const meter = new RateMeter();
+    const batch = this.options.embedBatchSize;
+    const groupChunks = batch * 8;
+    let embedded = 0;
+    let fromCache = 0;
+    let ready: FileEntry[] = [];
+    let readyChunks = 0;
+    let lastWrite = Date.now();
+    let paused = 0;
+    // The files taken from the queue and their chunks still to compute; one step embeds one batch of
+    // them, so the throttle, a save and a re-prioritisation act between batches even in a file with
+    // hundreds of chunks (a new take happens when the previous one is done).
+    let take: FileEntry[] = [];
+    let taken = 0;
+    let urgent = false;
+    let need: Chunk[] = [];
+    let needAt = 0;
     try {
-      return await this.embedPending(pending, total, signal, onProgress);
+      while (pending.length || take.length || ready.length) {
+        signal?.throwIfAborted();
+        const busy = await step(async () => {
+          // close() has begun: stop here; what is written stays, the next open continues from it.
+          if (this.closing) return -1;
+          this.assertWritable();
+          if (!take.length) {
+            if (queue.version !== sortedVersion) {
+              sortedVersion = queue.version;
+              pending.sort(queue.comparator(byShard));
+            }
+            // Take files until one embedder batch is full (or a write group's worth comes from the cache).
+            const needKeys = new Set<string>();
+            need = [];
+            needAt = 0;
+            taken = 0;
+            urgent = false;
+            while (pending.length && need.length < batch && taken < groupChunks) {
+              const f = pending.shift()!;
+              // A watcher update may have replaced or removed the file since the plan: it embeds it itself.
+              if (this.catalog.files.get(f.path) !== f || !lacksVectors(f)) {
+                p.total -= f.chunks.length;
+                continue;
+              }
+              take.push(f);
+              taken += f.chunks.length;
+              if (queue.tierOf(f.path) !== 'rest') urgent = true;
+              for (const c of f.chunks) {
+                const key = embeddingKey(c);
+                if (cache.has(key) || needKeys.has(key)) continue;
+                needKeys.add(key);
+                need.push(c);
+              }
+            }
+            const hits = taken - need.length;
+            fromCache += hits;
+            p.done += hits;
+            if (hits) onProgress({ ...p });
+          }
+          const t0 = Date.now();
+          if (needAt < need.length) {
+            signal?.throwIfAborted();
+            const slice = need.slice(needAt, needAt + batch);
+            needAt += slice.length;
+            const vecs = await embedder.embed(slice.map(embeddingText), signal);
+            if (vecs.length !== slice.length) {
+              throw new IndexError(`the embedding model returned ${vecs.length} vectors for ${slice.length} texts`);
+            }
+            slice.forEach((c, k) => {
+              const v = vecs[k]!;
+              if (v.length !== embedder.dimensions) {
+                throw new IndexError(
+                  `the embedding model returned ${v.length}-d vectors but the index expects ${embedder.dimensions}-d; check the model setting, then rebuild the index`,
+                );
+              }
+              const problem = vectorProblem(v);
+              if (problem) throw new EmbeddingFaultError(`the embedding model returned ${problem}`);
+              cache.set(embeddingKey(c), v);
+            });
+            const now = Date.now();
+            // The rate counts the pause before this batch too: the ETA is what the throttle allows.
+            meter.add(slice.length, now - t0 + paused, now);
+            paused = 0;
+            embedded += slice.length;
+            p.toCompute = Math.max(0, p.toCompute - slice.length);
+            p.done += slice.length;
+            p.rate = meter.rate;
+            p.etaSeconds = meter.eta(p.toCompute);
+            p.currentPath = slice[slice.length - 1]!.path;
+            onProgress({ ...p });
+          }
+          const busyMs = Date.now() - t0;
+          if (needAt < need.length) return busyMs;
+          ready.push(...take);
+          readyChunks += taken;
+          take = [];
+          // Written promptly when the user is waiting for these files (or a while has passed), else in
+          // groups that amortise shard rewrites.
+          if (ready.length && (urgent || readyChunks >= groupChunks || !pending.length || Date.now() - lastWrite >= EMBED_WRITE_INTERVAL_MS)) {
+            const current = ready.filter((f) => this.catalog.files.get(f.path) === f);
+            ready = [];
+            readyChunks = 0;
+            await vectors.applyFileChanges(
+              current.map((f) => ({
+                path: f.path,
+                items: f.chunks.map((c) => ({ id: c.id, hash: c.hash, vector: cache.get(embeddingKey(c))! })),
+              })),
+            );
+            // The cache holds the vectors of files taken but not yet written: an interrupted run resumes from it.
+            await cache.flush();
+            lastWrite = Date.now();
+          }
+          return busyMs;
+        });
+        if (busy < 0) break;
+        if (pending.length || take.length) paused = stepped ? await queue.pace(busy, signal) : 0;
+      }
+      p.rate = meter.rate;
+      if (!pending.length) p.etaSeconds = 0;
+      p.currentPath = undefined;
+      onProgress({ ...p });
+      return { embedded, fromCache };
     } finally {
       // What was embedded before an interrupt or a failure is kept for the next run.
       await cache.flush();
@@ -791,11 +995,12 @@ export class WorkspaceIndex implements SearchableIndex {
    */
   private async embedTolerant(
     signal: AbortSignal | undefined,
-    onProgress: (done: number, total: number) => void,
+    onProgress: (p: EmbedProgress) => void,
     only?: readonly string[],
+    step?: <T>(fn: () => Promise<T>) => Promise<T>,
   ): Promise<{ embedded: number; fromCache: number }> {
     try {
-      const r = await this.embedMissing(signal, onProgress, only);
+      const r = await this.embedMissing(signal, onProgress, only, step);
       this.vectorsError = undefined;
       return r;
     } catch (err) {
@@ -806,66 +1011,6 @@ export class WorkspaceIndex implements SearchableIndex {
       this.logger.warn(`Embedding failed, vectors are incomplete and search falls back to keywords for the rest: ${this.vectorsError}`);
       return { embedded: 0, fromCache: 0 };
     }
-  }
-
-  private async embedPending(
-    pending: FileEntry[],
-    total: number,
-    signal: AbortSignal | undefined,
-    onProgress: (done: number, total: number) => void,
-  ): Promise<{ embedded: number; fromCache: number }> {
-    const vectors = this.vectors!;
-    const embedder = this.embedder!;
-    const cache = this.cache!;
-    let done = 0;
-    let embedded = 0;
-    let fromCache = 0;
-    const batch = this.options.embedBatchSize;
-    // Files are embedded in groups so each vector-shard write covers many files.
-    for (let i = 0; i < pending.length; ) {
-      signal?.throwIfAborted();
-      const group: FileEntry[] = [];
-      let groupChunks = 0;
-      while (i < pending.length && groupChunks < batch * 8) {
-        group.push(pending[i]!);
-        groupChunks += pending[i]!.chunks.length;
-        i++;
-      }
-      const need: Chunk[] = [];
-      for (const f of group) for (const c of f.chunks) if (!cache.has(embeddingKey(c))) need.push(c);
-      fromCache += groupChunks - need.length;
-      for (let j = 0; j < need.length; j += batch) {
-        signal?.throwIfAborted();
-        const slice = need.slice(j, j + batch);
-        const vecs = await embedder.embed(slice.map(embeddingText), signal);
-        if (vecs.length !== slice.length) {
-          throw new IndexError(`the embedding model returned ${vecs.length} vectors for ${slice.length} texts`);
-        }
-        slice.forEach((c, k) => {
-          const v = vecs[k]!;
-          if (v.length !== embedder.dimensions) {
-            throw new IndexError(
-              `the embedding model returned ${v.length}-d vectors but the index expects ${embedder.dimensions}-d; check the model setting, then rebuild the index`,
-            );
-          }
-          const problem = vectorProblem(v);
-          if (problem) throw new EmbeddingFaultError(`the embedding model returned ${problem}`);
-          cache.set(embeddingKey(c), v);
-        });
-        embedded += slice.length;
-        done += slice.length;
-        onProgress(done, total);
-      }
-      await vectors.applyFileChanges(
-        group.map((f) => ({
-          path: f.path,
-          items: f.chunks.map((c) => ({ id: c.id, hash: c.hash, vector: cache.get(embeddingKey(c))! })),
-        })),
-      );
-      done = Math.min(total, done + (groupChunks - need.length));
-      onProgress(done, total);
-    }
-    return { embedded, fromCache };
   }
 
   /** Writes catalog shards, the lexical snapshot and scan stats. */
@@ -919,6 +1064,7 @@ export class WorkspaceIndex implements SearchableIndex {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing = true;
     try {
       await this.queue;
       if (this.release && this.catalog && this.lexical) await this.persist();

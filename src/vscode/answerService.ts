@@ -17,6 +17,7 @@ import type { ErrorView, TurnView } from './protocol';
 import { API_KEY_SECRET, readSettings } from './settings';
 import { VscodeLmProvider } from './vscodeLm';
 import { errMessage } from '../core/errMessage';
+import { coverageNote } from '../core/vectorCoverage';
 
 const TURNS_KEY = 'groundwork.turns';
 const CONVERSATIONS_KEY = 'groundwork.conversations';
@@ -426,6 +427,7 @@ export class AnswerService implements vscode.Disposable {
       integrity: r ? `${r.citationIntegrity.verified}/${r.citationIntegrity.total}` : '',
       error,
       ...(stopped && !r ? { stopped: true } : {}),
+      ...(r?.search && coverageNote(r.search) ? { searchNote: coverageNote(r.search) } : {}),
     };
     return {
       view,

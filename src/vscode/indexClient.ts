@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AnswerRetriever } from '../core/answer';
 import type { Chunk } from '../core/types';
-import type { SearchHit } from '../core/retrieval';
 import { fusionSettings } from './settings';
+import type { EmbedThrottle, EmbedTier } from '../core/embedQueue';
 import type { IndexProgress, IndexRunSummary } from '../core/workspaceIndex';
 import type { OpenParams, ParamsOf, ResultOf, StatusWithReason, WorkerEvent, WorkerMethod, WorkerResponse } from './indexWorker';
 
@@ -105,8 +105,27 @@ export class IndexClient {
   }
 
   /** Best hits for a query, fused with the weights of the `groundwork.search.*` settings. */
-  async retrieve(query: string, k: number): Promise<{ hits: SearchHit[]; coverage: number }> {
+  async retrieve(query: string, k: number): Promise<ResultOf<'retrieve'>> {
     return this.call('retrieve', { query, k, fusion: fusionSettings() });
+  }
+
+  /** Embed these index paths first (no-op before the index is open). */
+  async prioritize(paths: string[], tier: EmbedTier): Promise<void> {
+    if (!this.opened || !paths.length) return;
+    await this.call('prioritize', { paths, tier });
+  }
+
+  /** A new embedding pace (takes effect at the next batch). */
+  async setThrottle(throttle: EmbedThrottle): Promise<void> {
+    if (!this.opened) return;
+    this.opened = { ...this.opened, options: { ...this.opened.options, embedThrottle: throttle } };
+    await this.call('setThrottle', throttle);
+  }
+
+  /** The user is typing: embedding pauses (see embedQueue.ts). */
+  async activity(): Promise<void> {
+    if (!this.opened) return;
+    await this.call('activity', {});
   }
 
   async salientTerms(text: string, max: number): Promise<string[]> {

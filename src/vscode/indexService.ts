@@ -14,6 +14,16 @@ import type { StatusWithReason } from './indexWorker';
 import type { GroundworkSettings } from './settingsDefaults';
 import { readSettings } from './settings';
 import { errMessage } from '../core/errMessage';
+import { DEFAULT_QUIET_MS, formatEta, type EmbedThrottle, type EmbedTier } from '../core/embedQueue';
+
+/** Typing is reported to the index worker at most this often (it pauses embedding; see embedQueue.ts). */
+const ACTIVITY_INTERVAL_MS = 300;
+
+/** The embedding throttle from the settings (an out-of-range share is clamped, not an error). */
+export function throttleOf(s: Pick<GroundworkSettings, 'embeddings.cpuShare' | 'embeddings.pauseWhileTyping'>): EmbedThrottle {
+  const share = Number.isFinite(s['embeddings.cpuShare']) ? Math.min(1, Math.max(0.05, s['embeddings.cpuShare'])) : 1;
+  return { cpuShare: share, quietMs: s['embeddings.pauseWhileTyping'] ? DEFAULT_QUIET_MS : 0 };
+}
 
 /** Edits are batched for this long before the index is updated (a save is searchable in < 1 s). */
 const DEBOUNCE_MS = 150;
@@ -36,6 +46,11 @@ export class IndexService implements vscode.Disposable {
   roots: WorkspaceRoot[] = [];
   /** Set once start() has looked at the workspace folders. */
   private started = false;
+  private watching = false;
+  private editorsTracked = false;
+  private lastActivity = 0;
+  /** Documents already moved to the front of the embedding queue since they were last edited. */
+  private readonly edited = new Set<string>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -110,12 +125,15 @@ export class IndexService implements vscode.Disposable {
     const opened = await this.client.open({
       roots: this.roots,
       indexDir: this.indexDir,
-      options: { chunkChars: settings.chunkChars, maxFileBytes: settings.maxFileBytes, extraExcludes: [...settings.exclude, ...this.filesExclude()] },
+      options: { chunkChars: settings.chunkChars, maxFileBytes: settings.maxFileBytes, extraExcludes: [...settings.exclude, ...this.filesExclude()], embedThrottle: throttleOf(settings) },
       embed,
       autoDownload: !offline,
     });
     this.vectorsReason = opened.vectorsReason;
     if (this.vectorsReason) this.log.info(`Vectors are off: ${this.vectorsReason}`);
+    this.trackEditors();
+    // Open editors are embedded first (the active one ahead), then what questions retrieve.
+    this.prioritize(this.openEditorPaths(), 'open');
     // Progress shows in our one status-bar item (a Window progress would add a second one).
     try {
       this.lastSummary = await this.client.update();
@@ -135,9 +153,64 @@ export class IndexService implements vscode.Disposable {
 
   private onProgress(p: IndexProgress): void {
     this.progress = p.phase === 'done' ? undefined : p;
-    // Keyword search is complete once chunking is done; questions need not wait for the vectors.
-    if (p.phase === 'embed') this.resolveFirst();
+    if (p.phase === 'embed' && !this.ready) {
+      // Keyword search is complete and saved once chunking is done: questions need not wait for
+      // the vectors, and saves are indexed between embedding batches (the engine interleaves them).
+      this.ready = true;
+      this.resolveFirst();
+      this.watch();
+    }
     this.refreshStatusItem();
+  }
+
+  /** Index paths of the open editors: the active one first, then the visible ones, then the other tabs. */
+  private openEditorPaths(): string[] {
+    const uris: vscode.Uri[] = [];
+    const active = vscode.window.activeTextEditor?.document.uri;
+    if (active) uris.push(active);
+    for (const e of vscode.window.visibleTextEditors) uris.push(e.document.uri);
+    for (const g of vscode.window.tabGroups.all) for (const t of g.tabs) if (t.input instanceof vscode.TabInputText) uris.push(t.input.uri);
+    const out: string[] = [];
+    for (const u of uris) {
+      const p = u.scheme === 'file' ? this.indexPathOf(u.fsPath) : undefined;
+      if (p && !out.includes(p)) out.push(p);
+    }
+    return out;
+  }
+
+  private prioritize(paths: string[], tier: EmbedTier): void {
+    // Before the worker has opened the index (or after it stopped) there is nothing to reorder.
+    this.client?.prioritize(paths, tier).catch(() => undefined);
+  }
+
+  /** Editors opened, switched to or edited move their files to the front of the embedding queue; typing pauses embedding. */
+  private trackEditors(): void {
+    if (this.editorsTracked) return;
+    this.editorsTracked = true;
+    this.disposables.push(
+      vscode.window.onDidChangeActiveTextEditor((e) => {
+        const p = e?.document.uri.scheme === 'file' ? this.indexPathOf(e.document.uri.fsPath) : undefined;
+        if (p) this.prioritize([p], 'open');
+      }),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document.uri.scheme !== 'file' || !e.contentChanges.length) return;
+        const p = this.indexPathOf(e.document.uri.fsPath);
+        if (!p) return;
+        const now = Date.now();
+        if (now - this.lastActivity >= ACTIVITY_INTERVAL_MS) {
+          this.lastActivity = now;
+          this.client?.activity().catch(() => undefined);
+        }
+        if (!this.edited.has(p)) {
+          this.edited.add(p);
+          this.prioritize([p], 'open');
+        }
+      }),
+      vscode.workspace.onDidSaveTextDocument((d) => {
+        const p = this.indexPathOf(d.uri.fsPath);
+        if (p) this.edited.delete(p);
+      }),
+    );
   }
 
   private showState(text: string, tooltip?: string): void {
@@ -150,8 +223,16 @@ export class IndexService implements vscode.Disposable {
   private refreshStatusItem(): void {
     const p = this.progress;
     if (p) {
-      const label =
-        p.phase === 'scan' ? `scanning (${p.filesTotal} files)` : p.phase === 'embed' ? `embedding ${p.embedDone}/${p.embedTotal}` : p.phase === 'write' ? 'saving' : `${p.filesDone}/${p.filesTotal} files`;
+      if (p.phase === 'embed') {
+        const left = p.etaSeconds !== undefined && p.etaSeconds > 0 ? ` · ${formatEta(p.etaSeconds)} left` : '';
+        const rate = p.embedRate !== undefined ? `\n${p.embedRate.toFixed(1)} chunks/s (measured), ${p.embedToCompute ?? 0} chunks to go` : '';
+        this.showState(
+          `$(sync~spin) Groundwork: embedding ${p.embedDone}/${p.embedTotal}${left}`,
+          `Keyword search is ready; semantic search covers more files as their vectors arrive (open files and the files your questions found first).${rate}\nClick for details`,
+        );
+        return;
+      }
+      const label = p.phase === 'scan' ? `scanning (${p.filesTotal} files)` : p.phase === 'write' ? 'saving' : `${p.filesDone}/${p.filesTotal} files`;
       this.showState(`$(sync~spin) Groundwork: ${label}`);
       return;
     }
@@ -165,7 +246,10 @@ export class IndexService implements vscode.Disposable {
     if (this.noFolder) return 'No folder open';
     const p = this.progress;
     if (p) {
-      if (p.phase === 'embed') return `Embedding ${p.embedDone}/${p.embedTotal} chunks`;
+      if (p.phase === 'embed') {
+        const left = p.etaSeconds !== undefined && p.etaSeconds > 0 ? `, ${formatEta(p.etaSeconds)} left` : '';
+        return `Embedding ${p.embedDone}/${p.embedTotal} chunks${left} (keyword search meanwhile)`;
+      }
       if (p.phase === 'write') return 'Saving the index';
       // Before the scan has counted anything there is no "n of m" to show.
       if (p.phase === 'scan' || !p.filesTotal) return 'Scanning the workspace';
@@ -188,6 +272,8 @@ export class IndexService implements vscode.Disposable {
   }
 
   private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
     const watcher = vscode.workspace.createFileSystemWatcher('**/*');
     const queue = (uri: vscode.Uri) => {
       if (uri.scheme !== 'file') return;
@@ -204,8 +290,18 @@ export class IndexService implements vscode.Disposable {
       vscode.workspace.onDidRenameFiles((e) => e.files.forEach((f) => (queue(f.oldUri), queue(f.newUri)))),
       vscode.workspace.onDidChangeWorkspaceFolders(() => void this.restart()),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('groundwork.chunkChars') || e.affectsConfiguration('groundwork.maxFileBytes') || e.affectsConfiguration('groundwork.exclude') || e.affectsConfiguration('groundwork.embeddings') || e.affectsConfiguration('files.exclude')) {
+        if (
+          e.affectsConfiguration('groundwork.chunkChars') ||
+          e.affectsConfiguration('groundwork.maxFileBytes') ||
+          e.affectsConfiguration('groundwork.exclude') ||
+          e.affectsConfiguration('groundwork.embeddings.provider') ||
+          e.affectsConfiguration('groundwork.embeddings.model') ||
+          e.affectsConfiguration('files.exclude')
+        ) {
           void this.restart();
+        } else if (e.affectsConfiguration('groundwork.embeddings.cpuShare') || e.affectsConfiguration('groundwork.embeddings.pauseWhileTyping')) {
+          // Takes effect at the next batch; nothing is re-indexed.
+          this.client?.setThrottle(throttleOf(readSettings())).catch((err: unknown) => this.log.warn(`Could not change the embedding pace: ${errMessage(err)}`));
         }
       }),
     );

@@ -13,6 +13,8 @@ import { search, type FusionWeights, type SearchHit } from '../core/retrieval';
 import type { Chunk, Logger } from '../core/types';
 import { WorkspaceIndex, type IndexOptions, type IndexProgress, type IndexRunSummary, type IndexStatus } from '../core/workspaceIndex';
 import { createEmbedder, type EmbedderStatus, type EmbedSettings } from '../providers/config';
+import { QUESTION_FILES, questionFiles, type EmbedThrottle, type EmbedTier } from '../core/embedQueue';
+import { vectorCoverage, type VectorCoverage } from '../core/vectorCoverage';
 
 export interface OpenParams {
   roots: WorkspaceRoot[];
@@ -35,7 +37,13 @@ export interface WorkerMethods {
   open: { params: OpenParams; result: { vectorsReason?: string } };
   update: { params: NoParams; result: IndexRunSummary };
   updateFiles: { params: { paths: string[] }; result: string[] };
-  retrieve: { params: { query: string; k: number; fusion?: FusionWeights }; result: { hits: SearchHit[]; coverage: number } };
+  retrieve: { params: { query: string; k: number; fusion?: FusionWeights }; result: { hits: SearchHit[]; coverage: number; vectors: VectorCoverage } };
+  /** Files to embed first (open editors, edited files); see embedQueue.ts. */
+  prioritize: { params: { paths: string[]; tier: EmbedTier }; result: null };
+  /** The user is typing: embedding pauses until they stop. */
+  activity: { params: NoParams; result: null };
+  /** A new embedding pace (settings changed). */
+  setThrottle: { params: EmbedThrottle; result: null };
   salientTerms: { params: { text: string; max: number }; result: string[] };
   status: { params: NoParams; result: StatusWithReason };
   chunksOf: { params: { path: string }; result: Chunk[] };
@@ -120,7 +128,27 @@ const handlers: { [M in WorkerMethod]: (params: ParamsOf<M>) => Promise<ResultOf
   retrieve: async (params) => {
     const idx = need();
     const hits = await search(idx, params.query, { k: params.k, ...params.fusion });
-    return { hits, coverage: retrievalCoverage(idx, params.query, hits) };
+    if (idx.vectorState() === 'partial') {
+      // The files a question retrieved (and nearly retrieved) are embedded next: a follow-up is likely about them.
+      const candidates = await search(idx, params.query, { k: QUESTION_FILES, mode: 'lexical' });
+      idx.embedQueue.prioritize(questionFiles(hits, candidates), 'retrieved');
+    }
+    return { hits, coverage: retrievalCoverage(idx, params.query, hits), vectors: vectorCoverage(idx, hits) };
+  },
+  prioritize: async (params) => {
+    need().embedQueue.prioritize(params.paths, params.tier);
+    return null;
+  },
+  activity: async () => {
+    need().embedQueue.noteActivity();
+    return null;
+  },
+  setThrottle: async (params) => {
+    const idx = need();
+    idx.embedQueue.setThrottle(params);
+    // A pause already running ends now if the new setting no longer asks for it.
+    if (!params.quietMs) idx.embedQueue.resume();
+    return null;
   },
   salientTerms: async (params) => salientTerms(need(), params.text, params.max),
   status: async () => ({ ...(await need().status()), vectorsReason: embed?.reason }),

@@ -53,6 +53,8 @@ export interface TurnView {
   stage?: 'searching' | 'answering';
   /** Code the question was asked about (Ask about Selection), shown as a compact `file:Lx-Ly`. */
   attachment?: { label: string };
+  /** Set when the search was keyword-only, or partly so, because vectors are still being computed. */
+  searchNote?: string;
   /** The turn was stopped by the user. */
   stopped?: boolean;
 }

@@ -17,6 +17,10 @@ export interface GroundworkSettings {
   'embeddings.provider': 'local' | 'openai' | 'none';
   /** Embedding model id (empty: Xenova/bge-small-en-v1.5 for local). */
   'embeddings.model': string;
+  /** Share of the time the embedding model may compute, (0, 1] (see src/core/embedQueue.ts). */
+  'embeddings.cpuShare': number;
+  /** Pause embedding while the user types. */
+  'embeddings.pauseWhileTyping': boolean;
   /** Chunk budget in characters. */
   chunkChars: number;
   /** Sources retrieved per question. */
@@ -39,6 +43,8 @@ export const SETTINGS_DEFAULTS: GroundworkSettings = {
   model: '',
   'embeddings.provider': 'local',
   'embeddings.model': '',
+  'embeddings.cpuShare': 0.5,
+  'embeddings.pauseWhileTyping': true,
   chunkChars: DEFAULT_CHUNK_CHARS,
   topK: 10,
   maxFileBytes: DEFAULT_MAX_FILE_BYTES,

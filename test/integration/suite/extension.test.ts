@@ -54,6 +54,21 @@ describe('Groundwork extension', function () {
     assert.ok(record.sources.some((s) => s.path === 'src/auth/passwords.ts'));
   });
 
+  it('says how a search was ranked, and takes embedding priorities, typing and a new pace from the host', async () => {
+    const gw = await api();
+    const client = gw.index.requireClient();
+    const r = await client.retrieve('token bucket rate limiting per client', 5);
+    assert.equal(r.vectors.mode, 'off', 'no embedding model in the test host: keyword search by configuration');
+    assert.equal(r.vectors.hits, r.hits.length);
+    // The worker accepts the editor-driven calls (with vectors off they reorder nothing).
+    await client.prioritize(['src/http/rateLimit.ts'], 'open');
+    await client.activity();
+    await client.setThrottle({ cpuShare: 0.25, quietMs: 0 });
+    await assert.rejects(client.setThrottle({ cpuShare: 0 }), /cpuShare/);
+    const record = await gw.answers.ask('how does the token bucket refill?', { useHistory: false });
+    assert.equal(record.view.searchNote, undefined, 'no "vectors are being computed" note when vectors are off');
+  });
+
   it('makes a saved edit searchable', async () => {
     const gw = await api();
     const file = vscode.Uri.file(path.join(workspaceDir(), 'src', 'http', 'rateLimit.ts'));
