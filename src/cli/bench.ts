@@ -49,10 +49,10 @@ async function* walk(dir: string): AsyncGenerator<string> {
 const CORPUS_MAX_FILES = 10_000;
 
 /** Copies the source files of `from` into `to`; returns the number of files copied. */
-export async function buildCorpus(from: string, to: string): Promise<number> {
+export async function buildCorpus(from: string, to: string, maxFiles = CORPUS_MAX_FILES): Promise<number> {
   let n = 0;
   for await (const file of walk(from)) {
-    if (n >= CORPUS_MAX_FILES) break;
+    if (n >= maxFiles) break;
     const rel = path.relative(from, file).split(path.sep).map((s) => (RENAME_SEGMENTS.has(s) ? `${s}_` : s));
     if (rel.some((s) => s.startsWith('.'))) continue;
     const dest = path.join(to, ...rel);
@@ -65,7 +65,7 @@ export async function buildCorpus(from: string, to: string): Promise<number> {
   return n;
 }
 
-function percentile(xs: number[], p: number): number {
+export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 }
@@ -83,7 +83,7 @@ function rssMb(): number {
  * 200 short queries (symbol names and phrases drawn from the corpus' own chunks) and 20 long ones
  * (~10 KB issue reports with a stack trace made of real function names and paths).
  */
-export function makeQueries(index: WorkspaceIndex): string[] {
+export function makeQueries(index: Pick<WorkspaceIndex, 'indexedPaths' | 'getFile'>): string[] {
   const rand = seededRandom(42);
   const paths = index.indexedPaths();
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
