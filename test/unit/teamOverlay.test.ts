@@ -11,7 +11,7 @@
  * PGlite's shared session, applies to the store's connections too) instead of a login as that role.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync, appendFileSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -250,6 +250,43 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
       assert.deepEqual(brief(a), brief(b), q);
       assert.deepEqual(a.map((h) => h.score.toFixed(9)), b.map((h) => h.score.toFixed(9)), q);
     }
+  });
+
+  it('groundwork ask --store answers from the team index with the checkout overlaid; citations verified against the checkout', async () => {
+    appendFileSync(path.join(ws, 'src', 'retry.ts'), '\n/** The capybara retry budget: at most five attempts per minute. */\nexport const capybaraRetryBudget = 5;\n');
+    const cli = path.join(repoRoot(), 'dist', 'cli.js');
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'ask', 'what is the capybaraRetryBudget?', '--store', url, '--repo', 'acme/limiter', '--workspace', ws, '--embedder', 'none', '--provider', 'extractive', '--json'], {
+        env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', GROUNDWORK_CACHE_DIR: path.join(tmp, 'cli-cache') },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`team index acme/limiter@${commit.slice(0, 7)} \\+ 1 local file`));
+    const result = JSON.parse(r.stdout) as { answer: string; sources: Array<{ path: string }>; citations: Array<{ path?: string; status: string }> };
+    assert.equal(result.sources[0]?.path, 'src/retry.ts');
+    // The excerpt comes from the working tree's version of the file, not the snapshot's.
+    assert.match(result.answer, /capybara retry budget/);
+    assert.ok(result.citations.length > 0);
+    assert.ok(result.citations.every((c) => c.status === 'verified'), JSON.stringify(result.citations));
+    // Without a checkout to compare with, it says what is wrong rather than answer from a stale tree.
+    const plain = path.join(tmp, 'not-git');
+    rmSync(plain, { recursive: true, force: true });
+    cpSync(FIXTURE, plain, { recursive: true });
+    const bad = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'ask', 'capacity?', '--store', url, '--repo', 'acme/limiter', '--workspace', plain, '--embedder', 'none', '--provider', 'extractive'], {
+        env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', GROUNDWORK_CACHE_DIR: path.join(tmp, 'cli-cache') },
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /not a git checkout/);
   });
 
   it('refuses a working tree whose snapshot commit is unknown, and a folder inside the checkout', async () => {
