@@ -58,11 +58,18 @@ export class TeamOverlay {
   static async open(store: SharedIndexStore, o: TeamOverlayOptions, signal?: AbortSignal): Promise<TeamOverlay> {
     if (o.roots.length !== 1) throw new IndexError('the team index needs a workspace of exactly one folder: the checkout of its repository');
     const root = o.roots[0]!;
-    const top = await workTreeTop(root.dir);
-    if (!top) throw new IndexError(`${root.dir} is not a git checkout: the team index is compared with the working tree through git`);
-    const [a, b] = await Promise.all([fsp.realpath(top), fsp.realpath(root.dir)]);
-    if (a !== b) throw new IndexError(`the team index needs the checkout's top folder open (${top}), not a folder inside it (${root.dir})`);
+    // The server first: whether the team index can be reached is what the user needs to know first.
     const stored = await store.open({ repository: o.repository }, { embedder: o.embedder, roots: o.roots, expected: o.expected });
+    const top = await workTreeTop(root.dir);
+    const problem = !top
+      ? `${root.dir} is not a git checkout: the team index is compared with the working tree through git`
+      : (await fsp.realpath(top)) !== (await fsp.realpath(root.dir))
+        ? `the team index needs the checkout's top folder open (${top}), not a folder inside it (${root.dir})`
+        : undefined;
+    if (problem || !top) {
+      await stored.close();
+      throw new IndexError(problem ?? 'not a git checkout');
+    }
     const chunker = new Chunker({ maxChars: o.expected.chunkChars });
     const builder = new OverlayBuilder({ roots: o.roots, chunker, options: o.discovery, embedder: stored.embedder, logger: o.logger ?? silentLogger });
     const t = new TeamOverlay(stored, new OverlayIndex(stored), top, builder, chunker);
