@@ -44,7 +44,7 @@ function git(dir: string, ...args: string[]): string {
 async function startServer(): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [path.join(process.cwd(), 'scripts', 'pgliteServer.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (l) => resolve(l.trim()));
+    createInterface({ input: child.stdout }).once('line', (l) => resolve(l.trim()));
     child.once('exit', (code) => reject(new Error(`the PGlite server exited (${code})`)));
   });
   return { url, stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))) };
