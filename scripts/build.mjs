@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { vectraDeepImport } from './vectraDeepImport.mjs';
+import { webTreeSitterCjs } from './webTreeSitterCjs.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -89,18 +90,6 @@ const vectraUnused = {
   },
 };
 
-/**
- * The ESM build of web-tree-sitter relies on import.meta.url and fails in a CJS bundle; use its CJS
- * build (which the package's exports map only offers to `require`, hence the explicit resolution).
- */
-const webTreeSitterCjs = {
-  name: 'web-tree-sitter-cjs',
-  setup(build) {
-    build.onResolve({ filter: /^web-tree-sitter$/ }, () => ({
-      path: require.resolve('web-tree-sitter'), // the "require" condition: web-tree-sitter.cjs
-    }));
-  },
-};
 
 /**
  * The local-embedding worker (src/providers/localEmbedderWorker.ts) bundles transformers.js' own

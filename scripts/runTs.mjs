@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { vectraDeepImport } from './vectraDeepImport.mjs';
+import { webTreeSitterCjs } from './webTreeSitterCjs.mjs';
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
@@ -24,7 +25,7 @@ await esbuild.build({
   format: 'cjs',
   sourcemap: 'inline',
   logLevel: 'warning',
-  plugins: [vectraDeepImport],
+  plugins: [vectraDeepImport, webTreeSitterCjs],
   external: ['vscode', 'sharp', 'onnxruntime-node'],
 });
 // Extra node flags (e.g. --cpu-prof) come from GW_NODE_FLAGS, since NODE_OPTIONS refuses some.

@@ -36,7 +36,8 @@ import {
 import { formatBytes, formatCounts, ProgressBar, printable, stderrLogger, UsageError } from './output';
 import { runBench } from './bench';
 import { recentGitFiles } from '../core/gitRecency';
-import { answerQuestion, localRetriever, type AnswerResult } from '../core/answer';
+import { answerQuestion, localRetriever, type AnswerResult, type AnswerRetriever } from '../core/answer';
+import { describeTeamState, TeamOverlay } from '../core/teamOverlay';
 import { renderMessages } from '../core/prompt';
 import { ConfigError, configFilePath, createEmbedder, createLlm, readConfigFile, resolveEmbedSettings, resolveLlmSettings } from '../providers/config';
 import { DEFAULT_LOCAL_MODEL, defaultModelCacheDir } from '../providers/localModel';
@@ -63,7 +64,7 @@ Usage:
   groundwork search "query" [--k N] [--json] [--workspace DIR]... [--index-dir DIR] [--no-update]
   groundwork stats  [--workspace DIR]... [--index-dir DIR] [--json]
   groundwork eval   --workspace DIR --queries FILE.jsonl [--k N] [--json] [--baseline]
-  groundwork index|search|eval|stats --store postgres://USER@HOST/DB[?passwordFile=PATH|passwordEnv=NAME&sslmode=…]
+  groundwork index|search|ask|eval|stats --store postgres://USER@HOST/DB[?passwordFile=PATH|passwordEnv=NAME&sslmode=…]
                      [--repo NAME] [--commit SHA]   the shared team index (PostgreSQL + pgvector)
   groundwork bench  [--corpus DIR] [--record docs/benchmarks.md]
   groundwork download-model [--embed-model ID]   fetch the local embedding model (needs huggingface.co)
@@ -84,7 +85,7 @@ Options:
   --base-url URL     OpenAI-compatible endpoint (e.g. http://localhost:11434/v1 for Ollama)
   --show-context     print exactly what the model was given
   --store URL        a shared index on PostgreSQL: index publishes the checkout's commit to it; search,
-                     eval and stats read it. Never a password in the URL: ?passwordFile=PATH (mode 600),
+                     ask, eval and stats read it (ask overlays the checkout's changes since that commit). Never a password in the URL: ?passwordFile=PATH (mode 600),
                      ?passwordEnv=NAME, PGPASSWORD or ~/.pgpass; sslmode/sslrootcert/… pass through
   --repo NAME        repository name in the store (default: from the origin remote, else the folder)
   --commit SHA       snapshot to read (default: the newest ready one)
@@ -425,18 +426,60 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
   const llm = createLlm(settings, CLI_KEY_HINT);
   const k = positiveInt('k', v.k, 10, 100);
   const fusion = fusionFlags(v);
+  if (v.store) return askWith(await storeRetriever(v, logger, fusion), question, v, llm, k, logger, async () => undefined);
   let index = await openIndex(v, logger, undefined, v['no-update'] ? 'read' : 'prefer-write');
+  if (index.fileCount === 0 && !canWrite(index)) {
+    await index.close();
+    index = await openIndex(v, logger, undefined, 'write');
+  }
+  const opened = index;
+  const fresh = opened.fileCount === 0;
+  if (fresh) logger.info('No index yet for this workspace: indexing it first…');
   try {
-    if (index.fileCount === 0 && !canWrite(index)) {
-      await index.close();
-      index = await openIndex(v, logger, undefined, 'write');
-    }
-    const fresh = index.fileCount === 0;
-    if (fresh) logger.info('No index yet for this workspace: indexing it first…');
-    if (canWrite(index) && (!v['no-update'] || fresh)) await runIndex(index, logger, !fresh);
+    if (canWrite(opened) && (!v['no-update'] || fresh)) await runIndex(opened, logger, !fresh);
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+  return askWith(localRetriever(opened, fusion), question, v, llm, k, logger, () => opened.close());
+}
+
+/**
+ * `ask --store`: the repository's newest snapshot with this checkout's differences from its commit
+ * overlaid (git diff, untracked files), as the extension does; `--commit` reads that snapshot as it
+ * is. Citations are verified against the files of this checkout either way.
+ */
+async function storeRetriever(v: Values, logger: Logger, fusion: ReturnType<typeof fusionFlags>): Promise<AnswerRetriever> {
+  const store = await storeFor(v, logger);
+  const { roots } = indexDirFor(v);
+  const cli = await storeCli();
+  const repository = await cli.repositoryOf(roots[0]!.dir, v.repo);
+  const { embedder } = await embedderFor(v, logger);
+  const chunkChars = indexOptions(v).chunkChars ?? DEFAULT_CHUNK_CHARS;
+  if (v.commit) {
+    const index = await cli.openStored(store, { repository, commit: v.commit, embedder, roots, chunkChars });
+    logger.info(`Shared index: ${repository}@${index.snapshot.commit.slice(0, 12)} from ${store.location} (no overlay: --commit reads the snapshot as it is).`);
+    return localRetriever(index, fusion);
+  }
+  const team = await TeamOverlay.open(store, { repository, roots, embedder, expected: cli.expectedVersions(chunkChars), discovery: indexOptions(v), logger });
+  closers.push(() => team.close());
+  logger.info(`Answering from the ${describeTeamState(team.state())} (${store.location}).`);
+  return localRetriever(team.index, fusion);
+}
+
+async function askWith(
+  retriever: AnswerRetriever,
+  question: string,
+  v: Values,
+  llm: ReturnType<typeof createLlm>,
+  k: number,
+  logger: Logger,
+  close: () => Promise<void>,
+): Promise<number> {
+  try {
     installInterruptHandler(logger);
     if (!v.json) logger.info(llm ? `Asking ${llm.label}…` : 'No model configured: answering by quoting the code.');
-    const result: AnswerResult = await answerQuestion(localRetriever(index, fusion), question, {
+    const result: AnswerResult = await answerQuestion(retriever, question, {
       llm,
       k,
       signal: interrupt.signal,
@@ -488,7 +531,7 @@ async function cmdAsk(question: string, v: Values, logger: Logger): Promise<numb
     process.stdout.write(`${out.join('\n')}\n`);
     return code;
   } finally {
-    await index.close();
+    await close();
   }
 }
 
@@ -669,8 +712,8 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code !== 'EPIPE') throw err;
   });
   try {
-    if (values.store && !['index', 'search', 'eval', 'stats'].includes(command)) {
-      throw new UsageError(`--store works with index, search, eval and stats (not yet with ${command})`);
+    if (values.store && !['index', 'search', 'ask', 'eval', 'stats'].includes(command)) {
+      throw new UsageError(`--store works with index, search, ask, eval and stats (not with ${command})`);
     }
     switch (command) {
       case 'index': {

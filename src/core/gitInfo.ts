@@ -54,3 +54,46 @@ export function repositoryName(dir: string, remote?: string): string {
   }
   return path.basename(path.resolve(dir));
 }
+
+/** What differs in a checkout from one commit, as paths relative to the work tree's top. */
+export interface WorkingTreeChanges {
+  /** Tracked paths whose content differs from the commit (changed, added, deleted; renames as both paths). */
+  changed: string[];
+  /** Untracked files that are not ignored. */
+  untracked: string[];
+}
+
+/** Thrown when the checkout cannot be compared with a commit (not fetched, not a git work tree). */
+export class CommitUnknownError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommitUnknownError';
+  }
+}
+
+/**
+ * The files of the working tree at `dir` (its top folder) that differ from `commit`: staged and
+ * unstaged changes against it (`git diff --name-only --no-renames <commit>`, so a rename lists the
+ * old path too), plus untracked files that git does not ignore.
+ */
+export async function changedSince(dir: string, commit: string): Promise<WorkingTreeChanges> {
+  if (!/^[0-9a-f]{7,64}$/i.test(commit)) throw new CommitUnknownError(`"${commit}" is not a commit id`);
+  try {
+    await git(dir, ['cat-file', '-e', `${commit}^{commit}`]);
+  } catch {
+    throw new CommitUnknownError(`commit ${commit.slice(0, 12)} is not in the checkout at ${dir}; run \`git fetch\` so the working tree can be compared with the team index`);
+  }
+  const split = (s: string) => s.split('\0').filter(Boolean);
+  const changed = split(await git(dir, ['-c', 'core.quotepath=off', 'diff', '--name-only', '--no-renames', '-z', commit, '--']));
+  const untracked = split(await git(dir, ['ls-files', '--others', '--exclude-standard', '-z']));
+  return { changed, untracked };
+}
+
+/** The top folder of the git work tree containing `dir`, or undefined. */
+export async function workTreeTop(dir: string): Promise<string | undefined> {
+  try {
+    return (await git(dir, ['rev-parse', '--show-toplevel'])).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

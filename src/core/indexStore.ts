@@ -12,10 +12,19 @@
  * ranking code over the same documents and statistics. Nothing here imports a network SDK.
  */
 import type { FileEntry } from './catalog';
+import { IndexError } from './indexError';
 import type { WorkspaceRoot } from './discovery';
 import type { LexicalIndex, LexicalPostings } from './lexicalIndex';
 import type { SymbolTable } from './symbolTable';
 import type { Chunk, Embedder } from './types';
+
+/** The server cannot be reached, refused us, or failed mid-way: the message says which and what to do. */
+export class StoreUnavailableError extends IndexError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}
 
 /** One vector neighbour of a query. */
 export interface VectorNeighbour {

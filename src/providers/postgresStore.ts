@@ -23,31 +23,24 @@ import type { FileEntry } from '../core/catalog';
 import { absolutePathOf, type WorkspaceRoot } from '../core/discovery';
 import { IndexError } from '../core/indexError';
 import { errMessage } from '../core/errMessage';
-import type {
-  PublishMeta,
-  PublishProgress,
-  SharedIndexStore,
-  SnapshotInfo,
-  SnapshotRef,
-  SnapshotSource,
-  StoredIndex,
-  StoreStatus,
-  VectorNeighbour,
-  VectorSearch,
+import {
+  StoreUnavailableError,
+  type PublishMeta,
+  type PublishProgress,
+  type SharedIndexStore,
+  type SnapshotInfo,
+  type SnapshotRef,
+  type SnapshotSource,
+  type StoredIndex,
+  type StoreStatus,
+  type VectorNeighbour,
+  type VectorSearch,
 } from '../core/indexStore';
 import { LexicalIndex, type LexicalPostings } from '../core/lexicalIndex';
 import { SymbolTable } from '../core/symbolTable';
 import type { Chunk, ChunkMethod, Embedder, Logger } from '../core/types';
 import { silentLogger } from '../core/types';
 import { parsePgConnection, type PgConnectionSettings } from './pgConnection';
-
-/** The server cannot be reached, refused us, or failed mid-way: the message says which and what to do. */
-export class StoreUnavailableError extends IndexError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreUnavailableError';
-  }
-}
 
 interface Migration {
   version: number;
@@ -152,6 +145,15 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** Apply migrations only up to this version (tests of the migration path). */
   migrateTo?: number;
+  /** The password, when it comes from elsewhere than the URL's parameters (the editor's secret storage). */
+  password?: string;
+  /**
+   * Readers that must never write (the extension): migrate() and publish() refuse. A reader's
+   * snapshot load and vector queries run in `READ ONLY` transactions either way; a role with only
+   * SELECT on the server is the real guard (docs/scale.md). Not a session-level
+   * `default_transaction_read_only`: PGlite's one backend would share it with every other client.
+   */
+  readOnly?: boolean;
 }
 
 export class PostgresStore implements SharedIndexStore {
@@ -163,9 +165,10 @@ export class PostgresStore implements SharedIndexStore {
   private constructor(settings: PgConnectionSettings, private readonly opts: PostgresStoreOptions) {
     this.location = settings.location;
     this.logger = opts.logger ?? silentLogger;
+    const password = opts.password ?? settings.password;
     this.pool = new pg.Pool({
       connectionString: settings.connectionString,
-      ...(settings.password !== undefined ? { password: settings.password } : {}),
+      ...(password !== undefined ? { password } : {}),
       max: opts.maxConnections ?? 4,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       application_name: 'groundwork',
@@ -255,6 +258,7 @@ export class PostgresStore implements SharedIndexStore {
 
   /** Brings the schema up to date (writers); refuses a database newer than this Groundwork. */
   async migrate(): Promise<number> {
+    if (this.opts.readOnly) throw new IndexError(`the connection to the shared index at ${this.location} is read-only: it cannot migrate or publish`);
     const target = this.opts.migrateTo ?? PG_SCHEMA_VERSION;
     return this.withClient(async (c) => {
       await c.query('BEGIN');

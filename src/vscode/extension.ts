@@ -16,6 +16,7 @@ import { IndexService } from './indexService';
 import { registerModelCommands } from './modelCommands';
 import { ReportDocuments, REPORT_SCHEME } from './reports';
 import { API_KEY_SECRET } from './settings';
+import { registerTeamIndexCommands, TeamIndexService } from './teamIndex';
 
 /** What activate() returns: used by the integration tests. */
 export interface GroundworkApi {
@@ -23,6 +24,7 @@ export interface GroundworkApi {
   answers: AnswerService;
   chat: ChatViewProvider;
   hovers: CitationHovers;
+  team: TeamIndexService;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<GroundworkApi> {
@@ -43,11 +45,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
   registerAskCommands(command, chat, index);
   registerIndexCommands(context, command, index, answers, reports);
   registerModelCommands(context, command, answers, log);
+  const team = new TeamIndexService(context, index, log);
+  context.subscriptions.push(team);
+  registerTeamIndexCommands(context, command, team, log);
 
   // Index in the background; activation itself returns at once so the editor is never held up.
   void (async () => {
     try {
       await index.start(await context.secrets.get(API_KEY_SECRET));
+      team.start();
     } catch (err) {
       log.error(`Groundwork could not start indexing: ${errMessage(err)}`);
       void vscode.window.showErrorMessage(`Groundwork could not start indexing: ${errMessage(err)}`);
@@ -57,7 +63,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
     vscode.workspace.onDidGrantWorkspaceTrust(() => void (async () => index.restart(await context.secrets.get(API_KEY_SECRET)))()),
   );
 
-  return { index, answers, chat, hovers };
+  return { index, answers, chat, hovers, team };
 }
 
 export function deactivate(): void {}

@@ -12,13 +12,16 @@ import type { Chunk } from '../core/types';
 import { fusionSettings } from './settings';
 import type { EmbedThrottle, EmbedTier } from '../core/embedQueue';
 import type { IndexProgress, IndexRunSummary } from '../core/workspaceIndex';
-import type { OpenParams, ParamsOf, ResultOf, StatusWithReason, WorkerEvent, WorkerMethod, WorkerResponse } from './indexWorker';
+import type { AnsweredBy, TeamStatus } from '../core/teamRouter';
+import type { OpenParams, ParamsOf, ResultOf, StatusWithReason, TeamParams, WorkerEvent, WorkerMethod, WorkerResponse } from './indexWorker';
 
 export interface IndexClientEvents {
   onProgress?: (p: IndexProgress) => void;
   onLog?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** The worker stopped unexpectedly (it is restarted on the next request). */
   onExit?: (code: number) => void;
+  /** Which index answered the last retrieval (team + overlay, or local and why). */
+  onAnsweredBy?: (a: AnsweredBy) => void;
 }
 
 /** Finds the bundled worker next to the extension bundle (dist/indexWorker.js). */
@@ -106,7 +109,14 @@ export class IndexClient {
 
   /** Best hits for a query, fused with the weights of the `groundwork.search.*` settings. */
   async retrieve(query: string, k: number): Promise<ResultOf<'retrieve'>> {
-    return this.call('retrieve', { query, k, fusion: fusionSettings() });
+    const r = await this.call('retrieve', { query, k, fusion: fusionSettings() });
+    this.events.onAnsweredBy?.(r.answeredBy);
+    return r;
+  }
+
+  /** Sets or clears the team index and refreshes its overlay (see WorkerMethods.team). */
+  async team(config: TeamParams | null, unsaved: Array<[string, string]>, force = false): Promise<TeamStatus> {
+    return this.call('team', { config, unsaved, force });
   }
 
   /** Embed these index paths first (no-op before the index is open). */

@@ -24,6 +24,7 @@ export function throttleOf(s: Pick<GroundworkSettings, 'embeddings.cpuShare' | '
   const share = Number.isFinite(s['embeddings.cpuShare']) ? Math.min(1, Math.max(0.05, s['embeddings.cpuShare'])) : 1;
   return { cpuShare: share, quietMs: s['embeddings.pauseWhileTyping'] ? DEFAULT_QUIET_MS : 0 };
 }
+import type { AnsweredBy } from '../core/teamRouter';
 
 /** Edits are batched for this long before the index is updated (a save is searchable in < 1 s). */
 const DEBOUNCE_MS = 150;
@@ -41,6 +42,13 @@ export class IndexService implements vscode.Disposable {
   private readonly onDidChangeEmitter = new vscode.EventEmitter<void>();
   /** Fires when indexing state or counts change (the chat view shows them). */
   readonly onDidChange = this.onDidChangeEmitter.event;
+  private readonly answeredByEmitter = new vscode.EventEmitter<AnsweredBy>();
+  /** Fires after each retrieval with the index that answered it (team + overlay, or local). */
+  readonly onAnsweredBy = this.answeredByEmitter.event;
+  private readonly restartedEmitter = new vscode.EventEmitter<void>();
+  /** Fires when the index (worker) was opened again, e.g. after a settings change. */
+  readonly onDidRestart = this.restartedEmitter.event;
+  private teamDescription: string | undefined;
   private readonly firstIndex: Promise<void>;
   private resolveFirst!: () => void;
   roots: WorkspaceRoot[] = [];
@@ -60,7 +68,7 @@ export class IndexService implements vscode.Disposable {
     this.statusItem.name = 'Groundwork index';
     this.statusItem.command = 'groundwork.showStatus';
     this.firstIndex = new Promise((resolve) => (this.resolveFirst = resolve));
-    this.disposables.push(this.statusItem, this.onDidChangeEmitter);
+    this.disposables.push(this.statusItem, this.onDidChangeEmitter, this.answeredByEmitter, this.restartedEmitter);
   }
 
   /** Resolves once the first index is searchable (keyword search complete; vectors may follow). */
@@ -116,6 +124,7 @@ export class IndexService implements vscode.Disposable {
       onProgress: (p) => this.onProgress(p),
       onLog: (level, message) => this.log[level](message),
       onExit: (code) => this.log.warn(`The index worker stopped (exit code ${code}); it restarts on the next request.`),
+      onAnsweredBy: (a) => this.answeredByEmitter.fire(a),
     });
     this.showState('$(sync~spin) Groundwork: opening index…');
     const trusted = vscode.workspace.isTrusted;
@@ -255,7 +264,14 @@ export class IndexService implements vscode.Disposable {
       if (p.phase === 'scan' || !p.filesTotal) return 'Scanning the workspace';
       return `Indexing ${p.filesDone}/${p.filesTotal} files`;
     }
-    return this.ready ? 'Ready' : 'Starting';
+    return this.ready ? (this.teamDescription ? `Ready · ${this.teamDescription}` : 'Ready') : 'Starting';
+  }
+
+  /** What the team index says about itself (undefined without one), for the chat view header. */
+  setTeamDescription(text: string | undefined): void {
+    if (text === this.teamDescription) return;
+    this.teamDescription = text;
+    this.onDidChangeEmitter.fire();
   }
 
   /** True when no folder (with a file: URI) is open: there is nothing to index or search. */
@@ -344,6 +360,7 @@ export class IndexService implements vscode.Disposable {
         this.client = undefined;
         this.ready = false;
         await this.start(apiKey);
+        this.restartedEmitter.fire();
       } finally {
         this.restarting = undefined;
       }

@@ -15,6 +15,14 @@ import { WorkspaceIndex, type IndexOptions, type IndexProgress, type IndexRunSum
 import { createEmbedder, type EmbedderStatus, type EmbedSettings } from '../providers/config';
 import { QUESTION_FILES, questionFiles, type EmbedThrottle, type EmbedTier } from '../core/embedQueue';
 import { vectorCoverage, type VectorCoverage } from '../core/vectorCoverage';
+import { CHUNKER_VERSION } from '../core/chunker/chunker';
+import { checkoutInfo, repositoryName } from '../core/gitInfo';
+import { LEXICAL_VERSION } from '../core/lexicalIndex';
+import { TeamOverlay } from '../core/teamOverlay';
+import { TeamIndexRouter, type AnsweredBy, type TeamStatus } from '../core/teamRouter';
+import { DEFAULT_CHUNK_CHARS } from '../core/defaults';
+import { SCHEMA_VERSION } from '../core/workspaceIndex';
+import { PostgresStore } from '../providers/postgresStore';
 
 export interface OpenParams {
   roots: WorkspaceRoot[];
@@ -25,7 +33,14 @@ export interface OpenParams {
   autoDownload: boolean;
 }
 
-export type StatusWithReason = IndexStatus & { vectorsReason?: string };
+export type StatusWithReason = IndexStatus & { vectorsReason?: string; team?: TeamStatus };
+
+/** The team index the host asks for (validated settings + the password from secret storage). */
+export interface TeamParams {
+  url: string;
+  repository?: string;
+  password?: string;
+}
 
 type NoParams = Record<string, never>;
 
@@ -37,13 +52,18 @@ export interface WorkerMethods {
   open: { params: OpenParams; result: { vectorsReason?: string } };
   update: { params: NoParams; result: IndexRunSummary };
   updateFiles: { params: { paths: string[] }; result: string[] };
-  retrieve: { params: { query: string; k: number; fusion?: FusionWeights }; result: { hits: SearchHit[]; coverage: number; vectors: VectorCoverage } };
+  retrieve: { params: { query: string; k: number; fusion?: FusionWeights }; result: { hits: SearchHit[]; coverage: number; vectors: VectorCoverage; answeredBy: AnsweredBy } };
   /** Files to embed first (open editors, edited files); see embedQueue.ts. */
   prioritize: { params: { paths: string[]; tier: EmbedTier }; result: null };
   /** The user is typing: embedding pauses until they stop. */
   activity: { params: NoParams; result: null };
   /** A new embedding pace (settings changed). */
   setThrottle: { params: EmbedThrottle; result: null };
+  /**
+   * Sets (or with null, removes) the team index, then brings its overlay up to date with git and the
+   * given unsaved editors; retries a failed connection once its delay is over (`force`: now).
+   */
+  team: { params: { config: TeamParams | null; unsaved: Array<[string, string]>; force?: boolean }; result: TeamStatus };
   salientTerms: { params: { text: string; max: number }; result: string[] };
   status: { params: NoParams; result: StatusWithReason };
   chunksOf: { params: { path: string }; result: Chunk[] };
@@ -67,6 +87,7 @@ let index: WorkspaceIndex | undefined;
 let embed: EmbedderStatus | undefined;
 let openParams: OpenParams | undefined;
 let updating: AbortController | undefined;
+let team: { key: string; router: TeamIndexRouter } | undefined;
 
 const port = parentPort;
 
@@ -112,8 +133,51 @@ async function runUpdate(): Promise<IndexRunSummary> {
   }
 }
 
+/** Opens the team index for the workspace: read-only, the same embedder and versions as the local index. */
+function teamRouter(config: TeamParams): TeamIndexRouter {
+  const params = openParams;
+  if (!params) throw new Error('the index is not open');
+  return new TeamIndexRouter(
+    async () => {
+      const store = await PostgresStore.connect(config.url, { readOnly: true, password: config.password, logger, connectTimeoutMs: 10_000 });
+      try {
+        const root = params.roots[0];
+        const repository = config.repository ?? (root ? repositoryName(root.dir, (await checkoutInfo(root.dir))?.remote) : '');
+        const chunkChars = params.options.chunkChars ?? DEFAULT_CHUNK_CHARS;
+        const overlay = await TeamOverlay.open(store, {
+          repository,
+          roots: params.roots,
+          embedder: embed?.embedder,
+          expected: { schema: SCHEMA_VERSION, chunker: CHUNKER_VERSION, lexical: LEXICAL_VERSION, chunkChars },
+          discovery: params.options,
+          logger,
+        });
+        return { overlay, close: async () => (await overlay.close(), await store.close()) };
+      } catch (err) {
+        await store.close().catch(() => undefined);
+        throw err;
+      }
+    },
+    { logger },
+  );
+}
+
+async function configureTeam(params: ParamsOf<'team'>): Promise<TeamStatus> {
+  const key = params.config ? JSON.stringify([params.config.url, params.config.repository ?? '', params.config.password ?? '']) : '';
+  if (team && team.key !== key) {
+    await team.router.close();
+    team = undefined;
+  }
+  if (!params.config) return { state: 'off' };
+  team ??= { key, router: teamRouter(params.config) };
+  if (params.force) await team.router.ensure(true);
+  return team.router.refresh(new Map(params.unsaved));
+}
+
 async function closeAll(): Promise<void> {
   updating?.abort();
+  await team?.router.close();
+  team = undefined;
   await index?.close();
   index = undefined;
   await embed?.close();
@@ -126,14 +190,26 @@ const handlers: { [M in WorkerMethod]: (params: ParamsOf<M>) => Promise<ResultOf
   update: () => runUpdate(),
   updateFiles: (params) => need().updateFiles(params.paths),
   retrieve: async (params) => {
-    const idx = need();
-    const hits = await search(idx, params.query, { k: params.k, ...params.fusion });
-    if (idx.vectorState() === 'partial') {
-      // The files a question retrieved (and nearly retrieved) are embedded next: a follow-up is likely about them.
-      const candidates = await search(idx, params.query, { k: QUESTION_FILES, mode: 'lexical' });
-      idx.embedQueue.prioritize(questionFiles(hits, candidates), 'retrieved');
+    const local = need();
+    if (!team) {
+      const hits = await search(local, params.query, { k: params.k, ...params.fusion });
+      if (local.vectorState() === 'partial') {
+        // The files a question retrieved (and nearly retrieved) are embedded next: a follow-up is likely about them.
+        const candidates = await search(local, params.query, { k: QUESTION_FILES, mode: 'lexical' });
+        local.embedQueue.prioritize(questionFiles(hits, candidates), 'retrieved');
+      }
+      return {
+        hits,
+        coverage: retrievalCoverage(local, params.query, hits),
+        vectors: vectorCoverage(local, hits),
+        answeredBy: { kind: 'local', description: 'local index' },
+      };
     }
-    return { hits, coverage: retrievalCoverage(idx, params.query, hits), vectors: vectorCoverage(idx, hits) };
+    const { value, answeredBy } = await team.router.use(local, async (idx) => {
+      const hits = await search(idx, params.query, { k: params.k, ...params.fusion });
+      return { hits, coverage: retrievalCoverage(idx, params.query, hits), vectors: vectorCoverage(idx, hits) };
+    });
+    return { ...value, answeredBy };
   },
   prioritize: async (params) => {
     need().embedQueue.prioritize(params.paths, params.tier);
@@ -150,8 +226,9 @@ const handlers: { [M in WorkerMethod]: (params: ParamsOf<M>) => Promise<ResultOf
     if (!params.quietMs) idx.embedQueue.resume();
     return null;
   },
+  team: (params) => configureTeam(params),
   salientTerms: async (params) => salientTerms(need(), params.text, params.max),
-  status: async () => ({ ...(await need().status()), vectorsReason: embed?.reason }),
+  status: async () => ({ ...(await need().status()), vectorsReason: embed?.reason, team: team?.router.status() ?? { state: 'off' } }),
   chunksOf: async (params) => (need().getFile(params.path)?.chunks ?? []).map(plainChunk),
   rebuild: async () => {
     const params = openParams;

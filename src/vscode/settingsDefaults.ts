@@ -5,6 +5,7 @@
  */
 import { DEFAULT_CHUNK_CHARS, DEFAULT_MAX_FILE_BYTES } from '../core/defaults';
 import { SEARCH_DEFAULTS } from '../core/retrieval';
+import { TEAM_INDEX_DEFAULT, type TeamIndexSetting } from './teamIndexSettings';
 
 export interface GroundworkSettings {
   /** Which model answers: auto (an OpenAI-compatible endpoint if configured, else VS Code's language models, else quoting), openai, vscode-lm, extractive. */
@@ -35,6 +36,8 @@ export interface GroundworkSettings {
   'search.lexicalWeight': number;
   /** Weight of the semantic (vector) list in the hybrid fusion. */
   'search.vectorWeight': number;
+  /** A shared team index on PostgreSQL (read-only), validated by teamIndexSettings.ts. */
+  teamIndex: TeamIndexSetting;
 }
 
 export const SETTINGS_DEFAULTS: GroundworkSettings = {
@@ -52,4 +55,5 @@ export const SETTINGS_DEFAULTS: GroundworkSettings = {
   hoverDecorations: true,
   'search.lexicalWeight': SEARCH_DEFAULTS.lexicalWeight,
   'search.vectorWeight': SEARCH_DEFAULTS.vectorWeight,
+  teamIndex: TEAM_INDEX_DEFAULT,
 };

@@ -2,6 +2,7 @@
 // edit becoming searchable, the citation hover, settings defaults and secret handling.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { GroundworkApi } from '../../../src/vscode/extension';
@@ -166,6 +167,42 @@ describe('Groundwork extension', function () {
     const all = JSON.stringify(vscode.workspace.getConfiguration('groundwork'));
     assert.ok(!all.includes(secret));
     await vscode.commands.executeCommand('groundwork.setApiKey', '');
+  });
+
+  it('groundwork.teamIndex: an invalid setting is named; an unreachable server falls back to the local index and says so; the password stays in secret storage', async () => {
+    const gw = await api();
+    const config = vscode.workspace.getConfiguration('groundwork');
+    try {
+      await config.update('teamIndex', { url: 'postgres://reader:hunter2@127.0.0.1/gw', repository: '' }, vscode.ConfigurationTarget.Workspace);
+      await gw.team.sync(true);
+      const invalid = gw.team.configuration;
+      assert.equal(invalid.kind, 'invalid');
+      assert.match(invalid.kind === 'invalid' ? invalid.message : '', /groundwork\.teamIndex.*contains a password/);
+      // A port with nothing listening (bound, then released): a real connection attempt that fails.
+      const probe = net.createServer();
+      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+      const port = (probe.address() as net.AddressInfo).port;
+      await new Promise<void>((r) => probe.close(() => r()));
+      await config.update('teamIndex', { url: `postgres://reader@127.0.0.1:${port}/gw?sslmode=disable`, repository: 'acme/app' }, vscode.ConfigurationTarget.Workspace);
+      const pw = 'team-index-integration-password-42';
+      await vscode.commands.executeCommand('groundwork.setTeamIndexPassword', pw);
+      await gw.team.sync(true);
+      const st = gw.team.state;
+      assert.equal(st.state, 'unavailable', JSON.stringify(st));
+      assert.match(st.state === 'unavailable' ? st.message : '', /nothing is listening there/);
+      assert.match(gw.index.stateLine(), /team index unavailable/);
+      // Questions are still answered, from the local index.
+      const record = await gw.answers.ask('how are passwords hashed with scrypt and a salt?', { useHistory: false });
+      assert.ok(record.sources.some((s) => s.path === 'src/auth/passwords.ts'));
+      const settingsFile = path.join(workspaceDir(), '.vscode', 'settings.json');
+      assert.ok(!fs.readFileSync(settingsFile, 'utf8').includes(pw), 'the password is not in the settings');
+      await vscode.commands.executeCommand('groundwork.clearTeamIndexPassword');
+    } finally {
+      await config.update('teamIndex', undefined, vscode.ConfigurationTarget.Workspace);
+      await gw.team.sync(true);
+    }
+    assert.equal(gw.team.configuration.kind, 'off');
+    assert.equal(gw.team.state.state, 'off');
   });
 
   it('runs the status, chunks and evaluation commands', async () => {

@@ -1,0 +1,154 @@
+/**
+ * Which index answers: the team index (a shared snapshot with the working tree overlaid) when it can
+ * be reached, else the local index, with the reason, and a retry after {@link TeamRouterOptions.retryMs}.
+ * Used by the extension's index worker; pure engine code (the connection is a function it is given).
+ */
+import { errMessage } from './errMessage';
+import { StoreUnavailableError, type SearchableIndex } from './indexStore';
+import { describeTeamState, type TeamOverlay, type TeamOverlayState } from './teamOverlay';
+import type { Logger } from './types';
+import { silentLogger } from './types';
+
+/** An open team index and how to let go of it (the overlay and the store's connections). */
+export interface TeamConnection {
+  overlay: TeamOverlay;
+  close(): Promise<void>;
+}
+
+export type TeamStatus =
+  | { state: 'off' }
+  | { state: 'connecting' }
+  | { state: 'ready'; team: TeamOverlayState; description: string }
+  | { state: 'unavailable'; message: string; retryAt: number };
+
+/** Which index answered one request. */
+export interface AnsweredBy {
+  kind: 'team' | 'local';
+  /** e.g. "team index github.com/o/r@1a2b3c4 + 2 local files", or "local index (team index unavailable: …)". */
+  description: string;
+}
+
+export interface TeamRouterOptions {
+  /** Wait this long after a failure before trying the server again (default 60 s). */
+  retryMs?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export const TEAM_RETRY_MS = 60_000;
+
+export class TeamIndexRouter {
+  private conn: TeamConnection | undefined;
+  private connecting: Promise<void> | undefined;
+  private failure: { message: string; retryAt: number } | undefined;
+  private unsaved: ReadonlyMap<string, string> = new Map();
+  private readonly retryMs: number;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(
+    private readonly connect: () => Promise<TeamConnection>,
+    opts: TeamRouterOptions = {},
+  ) {
+    this.retryMs = opts.retryMs ?? TEAM_RETRY_MS;
+    this.logger = opts.logger ?? silentLogger;
+    this.now = opts.now ?? Date.now;
+  }
+
+  status(): TeamStatus {
+    if (this.conn) {
+      const team = this.conn.overlay.state();
+      return { state: 'ready', team, description: describeTeamState(team) };
+    }
+    if (this.connecting) return { state: 'connecting' };
+    if (this.failure) return { state: 'unavailable', ...this.failure };
+    return { state: 'off' };
+  }
+
+  /** Connects when not connected and no retry is pending; never throws (a failure is the status). */
+  async ensure(force = false): Promise<TeamStatus> {
+    if (this.closed) return this.status();
+    if (this.conn) return this.status();
+    if (!this.connecting && (force || !this.failure || this.now() >= this.failure.retryAt)) {
+      this.connecting = (async () => {
+        try {
+          const conn = await this.connect();
+          if (this.closed) {
+            await conn.close();
+            return;
+          }
+          this.conn = conn;
+          this.failure = undefined;
+          if (this.unsaved.size) await conn.overlay.refresh(this.unsaved);
+          this.logger.info(`Searching the ${describeTeamState(conn.overlay.state())}.`);
+        } catch (err) {
+          this.fail(err);
+        } finally {
+          this.connecting = undefined;
+        }
+      })();
+    }
+    await this.connecting;
+    return this.status();
+  }
+
+  private fail(err: unknown): void {
+    const message = errMessage(err);
+    this.failure = { message, retryAt: this.now() + this.retryMs };
+    this.logger.warn(`The team index is unavailable, the local index answers (retry in ${Math.round(this.retryMs / 1000)} s): ${message}`);
+  }
+
+  /** Drops the connection after a failure (the next {@link ensure} after the retry delay reconnects). */
+  private async drop(err: unknown): Promise<void> {
+    const conn = this.conn;
+    this.conn = undefined;
+    this.fail(err);
+    await conn?.close().catch(() => undefined);
+  }
+
+  /** Recomputes the overlay (after saves, file events, branch switches, editor changes). */
+  async refresh(unsaved?: ReadonlyMap<string, string>): Promise<TeamStatus> {
+    if (unsaved) this.unsaved = unsaved;
+    await this.ensure();
+    const conn = this.conn;
+    if (!conn) return this.status();
+    try {
+      await conn.overlay.refresh(this.unsaved);
+    } catch (err) {
+      // The working tree cannot be compared with the snapshot (e.g. its commit is not fetched):
+      // answers from it would not reflect the working tree.
+      await this.drop(err);
+    }
+    return this.status();
+  }
+
+  /**
+   * Runs `fn` on the team index when it is available, else on `local`. A connection failure during
+   * `fn` (the vectors are queried on the server) falls back to `local` for this request too.
+   */
+  async use<T>(local: SearchableIndex | undefined, fn: (index: SearchableIndex) => Promise<T>): Promise<{ value: T; answeredBy: AnsweredBy }> {
+    await this.ensure();
+    const conn = this.conn;
+    if (conn) {
+      try {
+        const value = await fn(conn.overlay.index);
+        return { value, answeredBy: { kind: 'team', description: describeTeamState(conn.overlay.state()) } };
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        await this.drop(err);
+      }
+    }
+    if (!local) throw new Error(`the team index is unavailable (${this.failure?.message ?? 'not connected'}) and there is no local index`);
+    const why = this.failure ? ` (team index unavailable: ${this.failure.message})` : '';
+    return { value: await fn(local), answeredBy: { kind: 'local', description: `local index${why}` } };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.connecting;
+    const conn = this.conn;
+    this.conn = undefined;
+    await conn?.close();
+  }
+}
