@@ -32,7 +32,7 @@ import { errMessage } from '../errMessage';
  * Version of the chunking rules. Stored with the index: bump it whenever the chunks produced for
  * the same input change (boundaries, header format, symbols, ids), so indexes get rebuilt.
  */
-export const CHUNKER_VERSION = 2;
+export const CHUNKER_VERSION = 3;
 
 /** Default budget in characters (the index's {@link DEFAULT_CHUNK_CHARS}); see {@link ChunkerOptions.maxChars}. */
 export const DEFAULT_MAX_CHARS = DEFAULT_CHUNK_CHARS;
