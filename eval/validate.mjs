@@ -1,3 +1,4 @@
+// @ts-check
 // Validates the retrieval evaluation sets in this directory.
 // Usage: node eval/validate.mjs   (exits 1 on any problem)
 import fs from "node:fs";
@@ -24,7 +25,8 @@ for (const set of SETS) {
 		try {
 			q = JSON.parse(line);
 		} catch (e) {
-			return fail(n, `invalid JSON (${e.message})`);
+			fail(n, `invalid JSON (${e instanceof Error ? e.message : String(e)})`);
+			return;
 		}
 		if (typeof q.id !== "string" || !q.id) fail(n, "missing id");
 		else if (seenIds.has(q.id)) fail(n, `duplicate id ${q.id}`);
@@ -33,7 +35,8 @@ for (const set of SETS) {
 		if (!KINDS.has(q.kind)) fail(n, `bad kind ${q.kind}`);
 		else counts[q.kind]++;
 		if (!Array.isArray(q.expected) || q.expected.length < 1 || q.expected.length > 3) {
-			return fail(n, "expected must list 1-3 files");
+			fail(n, "expected must list 1-3 files");
+			return;
 		}
 		const lengths = {};
 		for (const rel of q.expected) {

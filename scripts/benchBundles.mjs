@@ -1,3 +1,4 @@
+// @ts-check
 // Bundle diet benchmark: prints the size of every runtime bundle in dist/, the VSIX size (with
 // --vsix, which runs `vsce package`), and load times of what the extension loads on activation:
 //   extension.js  required in a fresh Node process with a stand-in `vscode` module (module load only;

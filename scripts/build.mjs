@@ -1,3 +1,4 @@
+// @ts-check
 // Builds every runtime bundle with esbuild and copies the WebAssembly files next to them.
 //   node scripts/build.mjs            extension + CLI into dist/, the chat webview into dist/media/
 //   node scripts/build.mjs --tests    also every test/**/*.test.ts into out/test/
@@ -128,11 +129,12 @@ function workerBuild(outdir) {
     ...common,
     entryPoints: [{ in: path.join(root, 'src/providers/localEmbedderWorker.ts'), out: 'localEmbedderWorker' }],
     outdir,
-    plugins: [...common.plugins, transformersCjs, sharpStub],
+    plugins: [...(common.plugins ?? []), transformersCjs, sharpStub],
     external: ['onnxruntime-node', 'onnxruntime-common'],
   };
 }
 
+/** @type {import('esbuild').BuildOptions & { external: string[] }} */
 const common = {
   bundle: true,
   platform: 'node',

@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run demo`: index this repository and answer a question about it with citations, on the
 // no-key defaults (no model, no network: the answer quotes the code it cites). The question lives here rather than in package.json so that the index (which skips this
 // file, see .groundworkignore) does not find the question itself as its best hit.

@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run eval:bench -- --mirrors DIR [--bench ../shared/bench] [--record docs/evaluation.md] [--data issues]`
 //
 // Retrieval quality on the dev bench (../shared/bench, see its README), exactly as its harness sees

@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run eval [-- --record docs/evaluation.md]`: retrieval quality of Groundwork and of a
 // whole-file BM25 baseline on both question sets (eval/README.md), overall and per question kind.
 // It goes through the public `groundwork eval --json` contract and scores the output here, so the
@@ -56,7 +57,8 @@ const recordAt = process.argv.indexOf('--record');
 if (recordAt > 0 && process.argv[recordAt + 1]) {
   const file = process.argv[recordAt + 1];
   const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  fs.writeFileSync(file, spliceSection(current, 'eval', table, { append: 'blank-line' }));
+  // With append 'blank-line' the splicer always returns the new text.
+  fs.writeFileSync(file, /** @type {string} */ (spliceSection(current, 'eval', table, { append: 'blank-line' })));
   console.error(`recorded in ${file}`);
 }
 process.exit(failed ? 1 : 0);

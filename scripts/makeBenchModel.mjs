@@ -197,7 +197,10 @@ function buildGraph(shape, quantized, random) {
   /** Embedding lookup: Gather (+ DequantizeLinear for the uint8 table). */
   const embedding = (name, rows, ids, out) => {
     weight(name, [rows, hidden], 0.1);
-    if (!quantized) return node('Gather', [name, ids], [out]);
+    if (!quantized) {
+      node('Gather', [name, ids], [out]);
+      return;
+    }
     node('Gather', [`${name}_quantized`, ids], [`${out}_q`]);
     node('DequantizeLinear', [`${out}_q`, `${name}_scale`, `${name}_zero_point`], [out]);
   };

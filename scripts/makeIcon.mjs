@@ -1,3 +1,4 @@
+// @ts-check
 // Renders the extension's marketplace icon (media/icons/groundwork.png, 256×256) from the
 // activity-bar glyph (media/icons/groundwork.svg) with Debian's Chromium through playwright-core:
 // the same strokes, white on a rounded square. Run again after changing the glyph:

@@ -1,3 +1,4 @@
+// @ts-check
 // Writes a tiny BERT-shaped embedding model with random weights, laid out the way transformers.js
 // reads a local model (<outDir>/<modelId>/...), so tests exercise the real load → tokenize → infer →
 // pool → normalise path without downloading weights.
@@ -82,7 +83,6 @@ const FLOAT = 1;
 const INT64 = 7;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
-const ATTR_INTS = 7;
 
 /** Positions the model accepts; matches tokenizer_config.model_max_length so truncation is the limit. */
 const MAX_POSITIONS = 512;
@@ -179,7 +179,6 @@ function buildGraph(vocabSize, hidden, random) {
   const int64s = (name, dims, values) => ({ name, dims, data_type: INT64, int64_data: values });
   const node = (op_type, input, output, attribute = []) => ({ op_type, input, output, name: `${op_type}_${output[0]}`, attribute });
   const attrInt = (name, i) => ({ name, type: ATTR_INT, i });
-  const attrInts = (name, ints) => ({ name, type: ATTR_INTS, ints });
   const attrFloat = (name, f) => ({ name, type: ATTR_FLOAT, f });
 
   const initializer = [

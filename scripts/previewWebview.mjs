@@ -1,3 +1,4 @@
+// @ts-check
 // Looks at the chat webview the way a person would, without VS Code: serves dist/media with
 // media/preview.html and a fake extension host (media/src/preview/fakeHost.ts), drives headless
 // Chromium through playwright-core, checks what the page does, and saves screenshots.
@@ -34,9 +35,11 @@ const fakeHost = (
   })
 ).outputFiles[0].text;
 
+/** @type {Record<string, string>} */
 const TYPES = { '.html': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.ttf': 'font/ttf', '.map': 'application/json' };
 const server = http.createServer((req, res) => {
   const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'preview.html';
+  /** @type {string | Buffer | undefined} */
   let body;
   if (name === 'favicon.ico') {
     res.writeHead(204).end();
@@ -51,8 +54,8 @@ const server = http.createServer((req, res) => {
   }
   res.writeHead(200, { 'content-type': TYPES[path.extname(name)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
 });
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const base = `http://127.0.0.1:${server.address().port}/`;
+await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+const base = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}/`;
 
 if (args.has('--serve')) {
   console.log(`Chat webview preview at ${base}  (?theme=light, ?trust=no, ?delay=400, ?host=silent)`);
@@ -84,23 +87,24 @@ async function check() {
     console.log(`     → ${path.relative(root, file)}`);
   };
   try {
-    for (const theme of ['dark', 'light']) {
+    for (const theme of /** @type {const} */ (['dark', 'light'])) {
       const context = await browser.newContext({ viewport: { width: 360, height: 780 }, deviceScaleFactor: 1, colorScheme: theme });
       const page = await context.newPage();
+      /** @type {string[]} */
       const errors = [];
       page.on('pageerror', (e) => errors.push(String(e)));
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      const sent = () => page.evaluate(() => window.__sent);
+      const sent = () => page.evaluate(() => /** @type {any} */ (window).__sent);
 
       // Mid-stream: slow deltas so the partial answer can be seen with its placeholder chips.
       await page.goto(`${base}?theme=${theme}&delay=500&trust=no`);
       await page.locator('article.turn.pending .answer', { hasText: 'Passwords are hashed' }).waitFor();
       expect(await page.locator('button.stop').isVisible(), `${theme}: Stop is shown while an answer streams`);
       await shot(page, `${theme}-streaming`);
-      await page.waitForFunction(() => window.__done, null, { timeout: 20_000 });
+      await page.waitForFunction(() => /** @type {any} */ (window).__done, null, { timeout: 20_000 });
 
       await page.goto(`${base}?theme=${theme}`);
-      await page.waitForFunction(() => window.__done, null, { timeout: 20_000 });
+      await page.waitForFunction(() => /** @type {any} */ (window).__done, null, { timeout: 20_000 });
       expect((await sent())[0]?.type === 'ready', `${theme}: posts ready first`);
       expect(await page.locator('article.turn').count() === 5, `${theme}: five turns`);
       expect(!(await page.locator('button.stop').isVisible()), `${theme}: Stop hidden when nothing streams`);
@@ -147,7 +151,7 @@ async function check() {
       // Hostile answer: nothing ran, nothing loaded.
       const t5 = page.locator('article.turn[data-turn-id="turn-5"] .answer');
       expect(await t5.locator('img, script, a, iframe, [href], [src], [onerror], [style]').count() === 0, `${theme}: hostile answer has no live elements`);
-      expect((await page.evaluate(() => window.__pwned)) === undefined, `${theme}: no hostile script ran`);
+      expect((await page.evaluate(() => /** @type {any} */ (window).__pwned)) === undefined, `${theme}: no hostile script ran`);
 
       // Keyboard: type, Shift+Enter adds a line, Enter sends.
       await page.locator('textarea.input').click();
@@ -162,7 +166,7 @@ async function check() {
 
       // Reload with a host that never answers: the transcript comes back from setState/getState.
       await page.goto(`${base}?theme=${theme}&host=silent`);
-      await page.waitForFunction(() => window.__done, null, { timeout: 20_000 });
+      await page.waitForFunction(() => /** @type {any} */ (window).__done, null, { timeout: 20_000 });
       expect(await page.locator('article.turn').count() === 5, `${theme}: a reload restores the transcript from getState`);
       await page.locator('textarea.input').focus();
       await shot(page, `${theme}-restored`);
@@ -172,7 +176,7 @@ async function check() {
       expect(await page.locator('article.turn').count() === 0, `${theme}: 'cleared' empties the transcript`);
       await shot(page, `${theme}-empty`);
 
-      const csp = await page.evaluate(() => window.__csp);
+      const csp = await page.evaluate(() => /** @type {any} */ (window).__csp);
       expect(csp.length === 0, `${theme}: no CSP violations ${csp.join('; ')}`);
       expect(errors.length === 0, `${theme}: no page errors ${errors.join('; ')}`);
       await context.close();

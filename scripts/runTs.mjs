@@ -1,3 +1,4 @@
+// @ts-check
 // Bundles one TypeScript script with the same esbuild settings as scripts/build.mjs and runs it.
 //   node scripts/runTs.mjs scripts/benchVectors.ts [args...]
 // The bundle goes to the OS temp dir; extra arguments are passed to the script.

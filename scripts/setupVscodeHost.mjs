@@ -1,3 +1,4 @@
+// @ts-check
 // Installs what the real-VS-Code integration tests need on this machine kind (Debian, npm registry
 // only; see shared notes "vscode-host.md"): Debian's chromium + ripgrep + Kerberos headers, and
 // code-server (VS Code's own server and web workbench) in .vscode-host/, outside the project's
@@ -27,26 +28,42 @@ export const codeServerEntry = path.join(hostDir, 'node_modules', 'code-server',
 const force = process.argv.includes('--force');
 const t0 = Date.now();
 
+/** @param {string} msg */
 function log(msg) {
   console.log(`[setup-vscode-host] ${msg}`);
 }
+/**
+ * @param {string} msg
+ * @returns {never}
+ */
 function fail(msg) {
   console.error(`[setup-vscode-host] ERROR: ${msg}`);
   process.exit(1);
 }
+/** @param {number} since */
 function secs(since) {
   return `${((Date.now() - since) / 1000).toFixed(1)} s`;
 }
 /** Runs a command with inherited output (so CI logs show progress); throws on a non-zero exit. */
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnSyncOptions} [opts]
+ */
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
 }
+/**
+ * @param {string} bin
+ * @returns {string | undefined}
+ */
 function which(bin) {
   const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
+/** @param {string} pkg */
 function dpkgInstalled(pkg) {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.includes('install ok installed');

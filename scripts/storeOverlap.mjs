@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Compares two `groundwork eval --json` outputs (e.g. the local store and --store postgres://…):
 // per query, whether the top-k distinct files are the same set, the same list (order), and whether
 // the hits are identical (paths, lines). Prints one JSON summary.

@@ -31,7 +31,7 @@ export type ChatScript =
       end?: 'done' | 'no-finish' | 'destroy' | 'error-event';
       /** Delay before the status line is sent (simulates a slow model loading). */
       headersDelayMs?: number;
-      /** Delay before each token after the first (simulates slow generation). */
+      /** Delay before each token after the first (simulates slow generation); cut short when the client disconnects. */
       tokenDelayMs?: number;
     }
   /** An HTTP error with an OpenAI-shaped JSON body `{ error: { message, type, code } }`. */
@@ -197,6 +197,23 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Waits `ms`, or less when the client drops the connection first: a long scripted delay then never
+ * keeps the test process alive after the client has gone.
+ */
+function pauseUnlessClosed(ms: number, res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed || res.writableEnded) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.on('close', done);
+  });
+}
+
 function answerChat(req: http.IncomingMessage, res: http.ServerResponse, script: ChatScript): void {
   switch (script.type) {
     case 'error':
@@ -215,7 +232,7 @@ function answerChat(req: http.IncomingMessage, res: http.ServerResponse, script:
 async function streamChat(res: http.ServerResponse, script: Extract<ChatScript, { type: 'stream' }>): Promise<void> {
   let closed = false;
   res.on('close', () => (closed = true));
-  if (script.headersDelayMs) await delay(script.headersDelayMs);
+  if (script.headersDelayMs) await pauseUnlessClosed(script.headersDelayMs, res);
   if (closed) return;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const id = 'chatcmpl-standin';
@@ -227,7 +244,7 @@ async function streamChat(res: http.ServerResponse, script: Extract<ChatScript, 
   // The first chunk carries the role only, as OpenAI's does.
   send({ delta: { role: 'assistant', content: '' }, finish_reason: null });
   for (let i = 0; i < script.tokens.length; i++) {
-    if (i > 0 && script.tokenDelayMs) await delay(script.tokenDelayMs);
+    if (i > 0 && script.tokenDelayMs) await pauseUnlessClosed(script.tokenDelayMs, res);
     if (closed) return;
     send({ delta: { content: script.tokens[i] }, finish_reason: null });
   }

@@ -11,5 +11,14 @@
  */
 export const DEFAULT_CHUNK_CHARS = 800;
 
+/**
+ * The chunk budgets accepted, by the chunker, the CLI's `--chunk-chars` and the `groundwork.chunkChars`
+ * setting alike: below 64 most declarations degrade into line soup; 100,000 is far beyond any
+ * embedding model's input window. Budgets of 600-1,500 were measured (above); outside roughly
+ * 400-4,000 chunks are either fragments or longer than the embedder reads.
+ */
+export const MIN_CHUNK_CHARS = 64;
+export const MAX_CHUNK_CHARS = 100_000;
+
 /** Files larger than this are skipped as `too-large` (1 MB). */
 export const DEFAULT_MAX_FILE_BYTES = 1_048_576;

@@ -7,13 +7,14 @@
  * ≤ 1 s and ≤ 30 ms. The cost is structural: a JSON snapshot of a radix tree, and object-per-match
  * scoring with a full sort. This index keeps, per term, one Int32Array of document numbers and one
  * Float32Array of field-weighted term frequencies, scores into one Float32Array accumulator with a
- * bounded heap for the top k, and saves as a binary file whose arrays are loaded as views without
+ * bounded heap for the top k (topK.ts), and saves as a binary file whose arrays are loaded as views without
  * parsing. See docs/benchmarks.md for the numbers it reaches.
  *
  * Scoring is BM25 (k1 = 1.2, b = 0.75) with a field-weighted term frequency (BM25F-style with one
  * length normalisation over the text field): tf = tf_text + 2·tf_path + 3·tf_symbols.
  */
 import { codeTerms, pathTerms, TOKENIZER_VERSION } from './tokenize';
+import { TopK } from './topK';
 
 /** Bump when the stored lexical format or the field setup changes. */
 export const LEXICAL_VERSION = 4 + TOKENIZER_VERSION * 100;
@@ -475,40 +476,11 @@ export class LexicalIndex {
         scores[d]! += (idf * tf * (k1 + 1)) / (tf + norm);
       }
     }
-    // Top `limit` by a min-heap.
-    const heap: number[] = [];
     // Ties are broken by chunk id, not document number: numbers depend on the order files were
     // indexed in, ids do not, so two indexes of the same files rank ties the same way.
-    const ids = this.ids;
-    const worse = (a: number, b: number) => scores[a]! < scores[b]! || (scores[a] === scores[b] && ids[a]! > ids[b]!);
-    const siftDown = (i: number) => {
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
-        if (m === i) return;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
-      }
-    };
-    for (const d of touched) {
-      if (heap.length < limit) {
-        heap.push(d);
-        for (let i = heap.length - 1; i > 0; ) {
-          const parent = (i - 1) >> 1;
-          if (!worse(heap[i]!, heap[parent]!)) break;
-          [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-          i = parent;
-        }
-      } else if (worse(heap[0]!, d)) {
-        heap[0] = d;
-        siftDown(0);
-      }
-    }
-    heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
-    return heap.map((d) => ({ id: this.ids[d]!, score: scores[d]! }));
+    const top = new TopK(Math.min(Math.ceil(limit), touched.length), this.ids);
+    for (const d of touched) top.push(scores[d]!, d);
+    return top.sorted().map(([d, score]) => ({ id: this.ids[d]!, score }));
   }
 
   /**

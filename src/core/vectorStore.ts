@@ -6,7 +6,7 @@
  * hash of its path, so re-indexing one file rewrites one small shard (~5 MB at 100k × 384 / 32 shards)
  * instead of the whole index. In memory the store keeps ONE contiguous Float32Array (row = item) plus
  * parallel id/path/hash arrays, and scores queries with the SIMD kernels of dotKernel.ts (plain-JS
- * fallback) and a top-k heap; vectra's own per-item query loop and its copy of the items are not kept
+ * fallback) and the top-k heap of topK.ts; vectra's own per-item query loop and its copy of the items are not kept
  * around.
  *
  * The store does not lock: writers must hold `acquireLock` (indexLock.ts) on the index folder.
@@ -18,6 +18,7 @@ import type { IndexItem } from 'vectra/lib/types';
 import { silentLogger, type Logger } from './types';
 import { AtomicFileStorage } from './atomicStorage';
 import { DotKernel, Int8Kernel } from './dotKernel';
+import { TopK } from './topK';
 import { isAtomicTempFile, shardOf, writeFileAtomic } from './fsUtil';
 import {
   BinaryVectorCodec,
@@ -636,55 +637,19 @@ export class VectorStore {
    * order.
    */
   private topRows(want: number, scores: Float32Array | undefined, q: Float32Array): Array<[number, number]> {
-    const heapScore = new Float64Array(want);
-    const heapRow = new Int32Array(want);
-    let size = 0;
-    const ids = this.ids;
+    const top = new TopK(want, this.ids);
     const alive = this.alive;
     const dims = this.dimensions;
     const d4 = dims - (dims % 4);
     const rows = this.rows;
     const m = scores ? undefined : this.matrix;
-    // "a is worse than b": lower score, or same score and larger id. The heap root is the worst kept hit.
-    const worse = (sa: number, ra: number, sb: number, rb: number): boolean => sa < sb || (sa === sb && ids[ra]! > ids[rb]!);
-    const siftDown = (): void => {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= size) break;
-        const r = l + 1;
-        let c = l;
-        if (r < size && worse(heapScore[r]!, heapRow[r]!, heapScore[l]!, heapRow[l]!)) c = r;
-        if (!worse(heapScore[c]!, heapRow[c]!, heapScore[i]!, heapRow[i]!)) break;
-        const ts = heapScore[i]!, tr = heapRow[i]!;
-        heapScore[i] = heapScore[c]!; heapRow[i] = heapRow[c]!;
-        heapScore[c] = ts; heapRow[c] = tr;
-        i = c;
-      }
-    };
-    const pushHit = (s: number, r: number): void => {
-      if (size < want) {
-        // Sift up.
-        let i = size++;
-        while (i > 0) {
-          const parent = (i - 1) >> 1;
-          if (!worse(s, r, heapScore[parent]!, heapRow[parent]!)) break;
-          heapScore[i] = heapScore[parent]!; heapRow[i] = heapRow[parent]!;
-          i = parent;
-        }
-        heapScore[i] = s; heapRow[i] = r;
-      } else if (worse(heapScore[0]!, heapRow[0]!, s, r)) {
-        heapScore[0] = s; heapRow[0] = r;
-        siftDown();
-      }
-    };
     // With a scores array (SIMD kernel, int8 approximations) the loop below only keeps the top k;
     // without it, the dot product is computed inline.
     let o = 0;
     for (let r = 0; r < rows; r++, o += dims) {
       if (alive[r] === 0) continue;
       if (scores) {
-        pushHit(scores[r]!, r);
+        top.push(scores[r]!, r);
         continue;
       }
       // Four accumulators break the add dependency chain; measured 27 ms vs 39-60 ms for a plain loop
@@ -699,11 +664,9 @@ export class VectorStore {
         s3 += m![p + 3]! * q[j + 3]!;
       }
       for (; j < dims; j++, p++) s0 += m![p]! * q[j]!;
-      pushHit(s0 + s1 + s2 + s3, r);
+      top.push(s0 + s1 + s2 + s3, r);
     }
-    const out: Array<[number, number]> = [];
-    for (let i = 0; i < size; i++) out.push([heapRow[i]!, heapScore[i]!]);
-    return out;
+    return top.entries();
   }
 
   /** Waits for pending writes, then releases memory. Further calls throw. Idempotent. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Runs the extension-host integration suite in desktop VS Code (Electron) via @vscode/test-electron,
 // for developer machines that can download VS Code. The suite is the same bundle that
 // test/integration/runServer.mjs runs in code-server; both launchers only call its run().

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Runs the integration suites in a real VS Code: code-server (VS Code 1.100's own server and web
 // workbench, installed by scripts/setupVscodeHost.mjs) driven by headless Debian Chromium through
 // playwright-core. See shared notes "vscode-host.md" for why and for the measured facts.
@@ -44,6 +45,7 @@ const t0 = Date.now();
 
 function parseArgs(argv) {
   const opts = {
+    /** @type {string | undefined} */
     workspace: undefined,
     extension: root,
     suite: path.join(root, 'out', 'integration', 'suite', 'index.js'),
@@ -90,13 +92,18 @@ function secs(since = t0) {
 }
 class HarnessError extends Error {}
 
+/** A caught value as text. */
+function errText(/** @type {unknown} */ err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
@@ -171,6 +178,18 @@ class Session {
   constructor(opts) {
     this.opts = opts;
     this.workspace = opts.workspace ?? path.join(this.tmp, 'workspace');
+  }
+
+  /** The browser page; only after startBrowser(). */
+  get livePage() {
+    if (!this.page) throw new HarnessError('internal: the browser page is used before the browser started');
+    return this.page;
+  }
+
+  /** The browser context; only after startBrowser(). */
+  get liveContext() {
+    if (!this.context) throw new HarnessError('internal: the browser is used before it started');
+    return this.context;
   }
 
   dir(name) {
@@ -302,9 +321,9 @@ class Session {
       handleSIGINT: false,
       handleSIGTERM: false,
     });
-    this.page = this.context.pages()[0] ?? (await this.context.newPage());
+    this.page = this.liveContext.pages()[0] ?? (await this.liveContext.newPage());
     this.recordBrowserConsole(this.page, 'browser-console.log');
-    log(`Chromium ${this.context.browser()?.version() ?? ''} started — ${secs(t)}`.replace('  ', ' '));
+    log(`Chromium ${this.liveContext.browser()?.version() ?? ''} started — ${secs(t)}`.replace('  ', ' '));
   }
 
   /** The page's own console (workbench and webviews), for diagnosis; never echoed. */
@@ -327,12 +346,12 @@ class Session {
   async openWorkbench(payload, phase) {
     const t = Date.now();
     try {
-      await this.page.goto(this.workbenchUrl(payload), { waitUntil: 'domcontentloaded', timeout: WORKBENCH_LOAD_MS });
-      await this.page.locator('.monaco-workbench').first().waitFor({ state: 'attached', timeout: Math.max(1, WORKBENCH_LOAD_MS - (Date.now() - t)) });
+      await this.livePage.goto(this.workbenchUrl(payload), { waitUntil: 'domcontentloaded', timeout: WORKBENCH_LOAD_MS });
+      await this.livePage.locator('.monaco-workbench').first().waitFor({ state: 'attached', timeout: Math.max(1, WORKBENCH_LOAD_MS - (Date.now() - t)) });
     } catch (err) {
       await this.screenshot(`failure-${phase}`);
       throw new HarnessError(
-        `the VS Code workbench did not load within ${WORKBENCH_LOAD_MS / 1000} s (phase ${phase}: ${err.message.split('\n')[0]}); ` +
+        `the VS Code workbench did not load within ${WORKBENCH_LOAD_MS / 1000} s (phase ${phase}: ${errText(err).split('\n')[0]}); ` +
           `see test-output/vscode/failure-${phase}.png, browser-console.log and code-server.log. code-server's log ends:\n${this.serverLogTail(15)}`,
       );
     }
@@ -348,7 +367,7 @@ class Session {
     // the same shape. Everything goes to workbench.log; from the suite's "start" line to its "end"
     // line, what arrives is the test run (mocha's reporter, the extension's console), so it is echoed.
     const workbenchLog = fs.createWriteStream(path.join(outputDir, 'workbench.log'));
-    await this.page.exposeFunction('codeAutomationLog', (type, args) => {
+    await this.livePage.exposeFunction('codeAutomationLog', (type, args) => {
       const text = formatLogArgs(args);
       workbenchLog.write(`[${type}] ${text}\n`);
       for (const line of text.split('\n')) {
@@ -357,7 +376,7 @@ class Session {
         else if (result.started && !result.ended) (type === 'error' ? console.error : console.log)(line);
       }
     });
-    await this.page.exposeFunction('codeAutomationExit', (code, logs) => {
+    await this.livePage.exposeFunction('codeAutomationExit', (code, logs) => {
       if (code !== 0 && Array.isArray(logs)) saveWorkbenchLogs(logs);
       resolveExit(code);
     });
@@ -391,8 +410,8 @@ class Session {
     const result = (this.uiResult = { passed: 0, failed: 0, pending: 0 });
     if (!this.opts.ui || files.length === 0) return result;
     // A fresh page: the previous one's extension host has shut down after its tests.
-    await this.page.close();
-    this.page = await this.context.newPage();
+    await this.livePage.close();
+    this.page = await this.liveContext.newPage();
     this.recordBrowserConsole(this.page, 'browser-console-ui.log');
     await this.openWorkbench([['extensionDevelopmentPath', this.remoteUri(this.opts.extension)]], 'ui');
     const Mocha = require('mocha');
@@ -404,8 +423,8 @@ class Session {
       port: this.port,
       // Reloads the same page as a window with no folder open (the extension still loaded).
       openEmptyWindow: async () => {
-        await this.page.goto(this.workbenchUrl(developmentPayload, { emptyWindow: true }), { waitUntil: 'domcontentloaded', timeout: WORKBENCH_LOAD_MS });
-        await this.page.locator('.monaco-workbench').first().waitFor({ state: 'attached', timeout: WORKBENCH_LOAD_MS });
+        await this.livePage.goto(this.workbenchUrl(developmentPayload, { emptyWindow: true }), { waitUntil: 'domcontentloaded', timeout: WORKBENCH_LOAD_MS });
+        await this.livePage.locator('.monaco-workbench').first().waitFor({ state: 'attached', timeout: WORKBENCH_LOAD_MS });
       },
     };
     const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', timeout: 60_000, slow: 10_000 });
@@ -413,7 +432,7 @@ class Session {
     for (const f of files) mocha.addFile(f);
     await mocha.loadFilesAsync();
     await new Promise((resolve) => {
-      const runner = mocha.run(() => resolve());
+      const runner = mocha.run(() => resolve(undefined));
       runner.on('pass', () => result.passed++);
       runner.on('fail', () => result.failed++);
       runner.on('pending', () => result.pending++);
@@ -423,20 +442,20 @@ class Session {
   }
 
   async screenshot(name) {
-    if (!this.page || this.page.isClosed()) return;
+    if (!this.page || this.livePage.isClosed()) return;
     try {
       const file = path.join(outputDir, `${name}.png`);
-      await this.page.screenshot({ path: file, timeout: 15_000 });
+      await this.livePage.screenshot({ path: file, timeout: 15_000 });
       log(`screenshot: ${path.relative(root, file)}`);
     } catch (err) {
-      log(`could not take a screenshot: ${err.message}`);
+      log(`could not take a screenshot: ${errText(err)}`);
     }
   }
 
   async close() {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.context) await Promise.race([this.context.close().catch(() => {}), sleep(10_000)]);
+    if (this.context) await Promise.race([this.liveContext.close().catch(() => {}), sleep(10_000)]);
     await killGroup(this.server);
     if (this.opts.keep) log(`kept ${this.tmp}`);
     else fs.rmSync(this.tmp, { recursive: true, force: true, maxRetries: 3 });
@@ -576,7 +595,7 @@ async function main() {
     };
   } catch (err) {
     harnessFailure = err;
-    console.error(`[vscode-test] ERROR: ${err instanceof HarnessError ? err.message : (err?.stack ?? err)}`);
+    console.error(`[vscode-test] ERROR: ${err instanceof HarnessError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     if (!(err instanceof HarnessError)) await session.screenshot('failure-harness');
   } finally {
     clearTimeout(overall);

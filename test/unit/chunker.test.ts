@@ -724,6 +724,67 @@ describe('Chunker', function () {
     }
   });
 
+  it('markdown: the block structure is CommonMark\'s (markdown-it): headings only where they are headings, code blocks kept whole', async () => {
+    const para = Array.from({ length: 8 }, (_, i) => `Sentence ${i} of a long paragraph that runs straight into the code below.`).join('\n');
+    const raw = [
+      '# Guide',
+      '',
+      '```',
+      '# not a heading: a shell comment in a fence',
+      '```js',
+      'still inside: a closing fence has no info string',
+      '```',
+      '',
+      'A setext heading',
+      'over two lines',
+      '===',
+      '',
+      '> # Quoted, not a section',
+      '',
+      '    # indented code, not a heading',
+      '',
+      '    still the same code block after a blank line',
+      '',
+      '## Long section',
+      '',
+      para,
+      '~~~sh',
+      'curl -LO https://example.com/tool.tar.gz',
+      '',
+      'tar xzf tool.tar.gz',
+      '~~~',
+      '',
+      'Closing words.',
+    ].join('\n');
+    const small = new Chunker({ maxChars: 400 });
+    try {
+      const result = await small.chunkFile('docs/structure.md', raw);
+      assert.equal(result.method, 'markdown');
+      checkInvariants(result, raw, 'docs/structure.md', 400);
+      const symbols = result.chunks.flatMap((c) => c.symbols);
+      assert.deepEqual(symbols, ['Guide', 'A setext heading over two lines', 'Long section']);
+      // The fence is one block, cut from the long paragraph it follows without a blank line (which
+      // is split by lines), so no cut falls inside it.
+      const fence = chunkAt(result, lineOf(raw, 'curl -LO'));
+      assert.ok(fence.startLine <= lineOf(raw, '~~~sh') && fence.endLine >= lineOf(raw, 'tar xzf') + 1, `${fence.startLine}-${fence.endLine}`);
+      assert.ok(fence.startLine > lineOf(raw, 'Sentence 0'), 'the paragraph was split before the fence');
+      // The indented code block with a blank line inside stays in one chunk.
+      const code = chunkAt(result, lineOf(raw, '    # indented code'));
+      assert.ok(code.endLine >= lineOf(raw, '    still the same code block'));
+      // An unclosed fence runs to the end of the file: nothing after it is a heading.
+      const unclosed = await small.chunkFile('docs/unclosed.md', '# Top\n\n```\n# inside\n\n## also inside\n');
+      assert.deepEqual(unclosed.chunks.flatMap((c) => c.symbols), ['Top']);
+      // Front matter only, and an empty front matter: no heading, every line still in a chunk.
+      for (const text of ['---\ntitle: x\n---', '---\n---\n# After\n']) {
+        const r = await small.chunkFile('docs/fm.md', text);
+        checkInvariants(r, text, 'docs/fm.md', 400);
+        assert.deepEqual(r.chunks.flatMap((c) => c.symbols), text.includes('After') ? ['After'] : []);
+      }
+    } finally {
+      small.dispose();
+    }
+  });
+
   it('packs blank-line blocks for languages without a grammar', async () => {
     const yaml = Array.from({ length: 120 }, (_, i) => (i % 6 === 5 ? '' : `key_${i}: value number ${i}`)).join('\n');
     const result = await chunker.chunkFile('config/app.yaml', yaml);

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { APIConnectionError } from 'openai';
 import { LlmError, type ChatRequest } from '../../src/core/llm';
-import { classifyError, displayURL, parseRetryAfter, redactSecrets, type RetryPolicy } from '../../src/providers/errors';
+import { abortableSleep, classifyError, displayURL, parseRetryAfter, redactSecrets, type RetryPolicy } from '../../src/providers/errors';
 import { OpenAIChatProvider, type OpenAIChatOptions } from '../../src/providers/openaiChat';
 import { EmbeddingResponseError, OpenAIEmbedder } from '../../src/providers/openaiEmbedder';
 import { standInVector, startOpenAIStandIn, type OpenAIStandIn } from '../openaiStandIn';
@@ -214,12 +214,19 @@ describe('OpenAI-compatible providers (against a local protocol stand-in)', func
       assert.deepEqual(delays, [250]);
     });
 
-    it('429 with a real 1 s Retry-After and the real sleep: elapsed ≥ 1 s', async function () {
+    it('429 with a real 1 s Retry-After and the real sleep: the retry is sent only after the wait ended', async function () {
       this.timeout(5000);
       s.chat.push({ type: 'error', status: 429, headers: { 'retry-after': '1' } });
-      const t0 = Date.now();
-      const deltas = await collect(chat().stream(ASK));
-      assert.ok(Date.now() - t0 >= 1000, `elapsed ${Date.now() - t0} ms`);
+      // The real sleep, observed: what it was asked to wait, and how many requests the stand-in had
+      // received when it ended (the retry must come after it, not before).
+      const waits: Array<{ ms: number; requestsWhenDone: number }> = [];
+      const sleep: RetryPolicy['sleep'] = async (ms, signal) => {
+        await abortableSleep(ms, signal);
+        waits.push({ ms, requestsWhenDone: s.requests.length });
+      };
+      const deltas = await collect(chat({ retry: { sleep } }).stream(ASK));
+      assert.deepEqual(waits, [{ ms: 1000, requestsWhenDone: 1 }]);
+      assert.equal(s.requests.length, 2);
       assert.equal(deltas.join(''), 'Hello, world.');
     });
 
@@ -315,16 +322,17 @@ describe('OpenAI-compatible providers (against a local protocol stand-in)', func
       assert.match(error.message, /ended without a finish reason after 14 characters/);
     });
 
-    it('aborting midway → aborted, with the text so far, promptly', async () => {
-      s.chat.push({ type: 'stream', tokens: ['one ', 'two ', 'three ', 'four'], tokenDelayMs: 300 });
+    it('aborting midway → aborted, with the text so far, without waiting for the next token', async () => {
+      // The second token would come only after 10 minutes (the stand-in stops waiting when the client
+      // disconnects): the test can end only if the abort ends the stream while it waits.
+      s.chat.push({ type: 'stream', tokens: ['one ', 'two ', 'three ', 'four'], tokenDelayMs: 600_000 });
       const ac = new AbortController();
-      const t0 = Date.now();
       const deltas: string[] = [];
       const err = await rejection(
         (async () => {
           for await (const d of chat().stream({ ...ASK, signal: ac.signal })) {
             deltas.push(d);
-            if (deltas.length === 1) setTimeout(() => ac.abort(), 50);
+            if (deltas.length === 1) ac.abort();
           }
         })(),
       );
@@ -332,7 +340,6 @@ describe('OpenAI-compatible providers (against a local protocol stand-in)', func
       assert.equal(err.kind, 'aborted');
       assert.equal(err.partial, 'one ');
       assert.deepEqual(deltas, ['one ']);
-      assert.ok(Date.now() - t0 < 300, `took ${Date.now() - t0} ms`);
     });
 
     it('an already-aborted signal → aborted without any request', async () => {
@@ -343,25 +350,35 @@ describe('OpenAI-compatible providers (against a local protocol stand-in)', func
       assert.equal(s.requests.length, 0);
     });
 
-    it('aborting during a retry wait → aborted at once (real sleep)', async () => {
-      s.chat.push({ type: 'error', status: 429, headers: { 'retry-after': '5' } });
+    it('aborting during a retry wait → aborted at once (the real sleep ends early)', async () => {
+      s.chat.push({ type: 'error', status: 429, headers: { 'retry-after': '15' } });
       const ac = new AbortController();
-      setTimeout(() => ac.abort(), 100);
-      const t0 = Date.now();
-      const { error } = await expectLlmError(chat().stream({ ...ASK, signal: ac.signal }));
+      // The real sleep, aborted as soon as it starts; it must reject (end early), not sleep 15 s and
+      // leave the abort to be noticed afterwards.
+      let outcome = 'not called';
+      const sleep: RetryPolicy['sleep'] = (ms, signal) => {
+        const wait = abortableSleep(ms, signal);
+        ac.abort();
+        return wait.then(
+          () => void (outcome = 'slept'),
+          (e: unknown) => {
+            outcome = 'ended early';
+            throw e;
+          },
+        );
+      };
+      const { error } = await expectLlmError(chat({ retry: { sleep } }).stream({ ...ASK, signal: ac.signal }));
       assert.equal(error.kind, 'aborted');
-      assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+      assert.equal(outcome, 'ended early');
       assert.equal(s.requests.length, 1);
     });
 
     it('no response within timeoutMs → timeout (not retried)', async () => {
       const { delays, retry } = recordingRetry();
       s.chat.push({ type: 'hang' });
-      const t0 = Date.now();
       const { error } = await expectLlmError(chat({ timeoutMs: 200, retry }).stream(ASK));
       assert.equal(error.kind, 'timeout');
       assert.match(error.message, /No response from http:\/\/127\.0\.0\.1:\d+\/v1 within 0\.2 s/);
-      assert.ok(Date.now() - t0 < 1500);
       assert.deepEqual(delays, []);
     });
 

@@ -62,6 +62,29 @@ function assertSameHits(actual: Array<{ id: string; score: number }>, expected: 
   for (let i = 0; i < actual.length; i++) assert.ok(Math.abs(actual[i]!.score - expected[i]!.score) < 1e-9);
 }
 
+/**
+ * For scores computed in float32 (the SIMD kernel): every hit's score is the reference score at its
+ * rank up to float32 rounding, and every returned id truly scores that (so a swap is allowed only
+ * between scores that round alike).
+ */
+function assertSameRanking(
+  actual: Array<{ id: string; score: number }>,
+  expected: Array<{ id: string; score: number }>,
+  all: Map<string, { vector: Float32Array }>,
+  q: Float32Array,
+): void {
+  assert.equal(actual.length, expected.length);
+  const eps = 1e-6;
+  for (let i = 0; i < actual.length; i++) {
+    const v = all.get(actual[i]!.id)!.vector;
+    let truth = 0;
+    for (let j = 0; j < q.length; j++) truth += v[j]! * q[j]!;
+    assert.ok(Math.abs(actual[i]!.score - expected[i]!.score) < eps, `rank ${i}: ${actual[i]!.score} vs ${expected[i]!.score}`);
+    assert.ok(Math.abs(truth - expected[i]!.score) < eps, `rank ${i}: ${actual[i]!.id} scores ${truth}, the reference hit ${expected[i]!.score}`);
+  }
+  assert.equal(new Set(actual.map((h) => h.id)).size, actual.length, 'no duplicate hits');
+}
+
 function listAll(dir: string): string[] {
   const out: string[] = [];
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -235,43 +258,50 @@ describe('vector store', function () {
       await store.close();
     });
 
-    it('returns the same top-k as brute force on random data, across updates and compaction', async () => {
-      const rand = seededRandom(4);
-      const store = await VectorStore.open(path.join(tmp, 'idx'), { dimensions: dims, shards: 5 });
-      const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
-      const setPath = (p: string, items: VectorItem[] | null): FileChange => {
-        for (const [id, e] of ref) if (e.path === p) ref.delete(id);
-        for (const i of items ?? []) ref.set(i.id, { path: p, hash: i.hash, vector: i.vector });
-        return { path: p, items };
-      };
-      const initial: FileChange[] = [];
-      for (let f = 0; f < 60; f++) initial.push(setPath(`p/${f}.ts`, fileItems(`p/${f}.ts`, 1 + (f % 9), dims, rand)));
-      await store.applyFileChanges(initial);
-      const check = (): void => {
-        assert.equal(store.count, ref.size);
-        for (let t = 0; t < 10; t++) {
-          const q = randomUnit(dims, rand);
-          for (const k of [1, 7, 50, ref.size + 5]) assertSameHits(store.query(q, k), bruteForce(ref, q, k));
-        }
-      };
-      check();
-      // Many replacements: enough tombstones to force several compactions. The private counters are read
-      // only to prove compaction really ran and the dead-row bound holds.
-      const internals = store as unknown as { rows: number; dead: number };
-      let compactions = 0;
-      for (let round = 0; round < 6; round++) {
-        const batch: FileChange[] = [];
-        for (let f = round; f < 60; f += 2) batch.push(setPath(`p/${f}.ts`, f % 5 === 0 ? null : fileItems(`p/${f}.ts`, 1 + ((f + round) % 7), dims, rand, `r${round}`)));
-        const rowsBefore = internals.rows;
-        await store.applyFileChanges(batch);
-        if (internals.rows < rowsBefore + batch.reduce((n, c) => n + (c.items?.length ?? 0), 0)) compactions++;
-        assert.ok(internals.dead <= 0.25 * internals.rows, 'dead rows bounded');
+    // 19: the plain-JS loop (and its tail); 16 and 384: the WebAssembly SIMD kernel, whose float32
+    // sums may differ from the float64 reference in the last bits (see assertSameRanking).
+    for (const dims of [19, 16, 384]) {
+      it(`${dims}-d: returns the same top-k as brute force on random data, across updates and compaction`, async () => {
+        const rand = seededRandom(4);
+        const store = await VectorStore.open(path.join(tmp, 'idx'), { dimensions: dims, shards: 5 });
+        const simd = dims % 16 === 0;
+        assert.equal((store as unknown as { kernel?: unknown }).kernel !== undefined, simd, simd ? 'the SIMD kernel scores this store' : 'the JavaScript loop scores this store');
+        const same = simd ? assertSameRanking : assertSameHits;
+        const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
+        const setPath = (p: string, items: VectorItem[] | null): FileChange => {
+          for (const [id, e] of ref) if (e.path === p) ref.delete(id);
+          for (const i of items ?? []) ref.set(i.id, { path: p, hash: i.hash, vector: i.vector });
+          return { path: p, items };
+        };
+        const initial: FileChange[] = [];
+        for (let f = 0; f < 60; f++) initial.push(setPath(`p/${f}.ts`, fileItems(`p/${f}.ts`, 1 + (f % 9), dims, rand)));
+        await store.applyFileChanges(initial);
+        const check = (): void => {
+          assert.equal(store.count, ref.size);
+          for (let t = 0; t < 10; t++) {
+            const q = randomUnit(dims, rand);
+            for (const k of [1, 7, 50, ref.size + 5]) same(store.query(q, k), bruteForce(ref, q, k), ref, q);
+          }
+        };
         check();
-      }
-      assert.ok(compactions >= 2, `compactions: ${compactions}`);
-      assert.deepEqual(store.query(randomUnit(dims, rand), 0), []);
-      await store.close();
-    });
+        // Many replacements: enough tombstones to force several compactions. The private counters are read
+        // only to prove compaction really ran and the dead-row bound holds.
+        const internals = store as unknown as { rows: number; dead: number };
+        let compactions = 0;
+        for (let round = 0; round < 6; round++) {
+          const batch: FileChange[] = [];
+          for (let f = round; f < 60; f += 2) batch.push(setPath(`p/${f}.ts`, f % 5 === 0 ? null : fileItems(`p/${f}.ts`, 1 + ((f + round) % 7), dims, rand, `r${round}`)));
+          const rowsBefore = internals.rows;
+          await store.applyFileChanges(batch);
+          if (internals.rows < rowsBefore + batch.reduce((n, c) => n + (c.items?.length ?? 0), 0)) compactions++;
+          assert.ok(internals.dead <= 0.25 * internals.rows, 'dead rows bounded');
+          check();
+        }
+        assert.ok(compactions >= 2, `compactions: ${compactions}`);
+        assert.deepEqual(store.query(randomUnit(dims, rand), 0), []);
+        await store.close();
+      });
+    }
 
     it('writes identical shard bytes through vectra and through the bulk codec path', async () => {
       const rand = seededRandom(5);
@@ -377,13 +407,14 @@ describe('vector store', function () {
       for (let i = 0; i < actual.length; i++) assert.ok(Math.abs(actual[i]!.score - expected[i]!.score) < 1e-6, `${actual[i]!.score} vs ${expected[i]!.score}`);
     };
 
-    // 19: the plain-JS int8 loop; 32: the WebAssembly SIMD kernel (dimensions a multiple of 16).
-    for (const dims of [19, 32]) {
+    // 19: the plain-JS int8 loop; 16, 32 and 384: the WebAssembly SIMD kernel (dimensions a multiple of 16).
+    for (const dims of [19, 16, 32, 384]) {
       it(`${dims}-d: exact top-k on small stores across updates, compaction, reopen and a read-only reader`, async () => {
         const rand = seededRandom(40 + dims);
         const dir = path.join(tmp, 'idx');
         const store = await VectorStore.open(dir, { dimensions: dims, shards: 3, precision: 'int8' });
         assert.equal(store.precision, 'int8');
+        assert.equal((store as unknown as { kernel8?: unknown }).kernel8 !== undefined, dims % 16 === 0, 'the SIMD int8 kernel is used exactly when dimensions are a multiple of 16');
         const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
         const setPath = (p: string, items: VectorItem[] | null): FileChange => {
           for (const [id, e] of ref) if (e.path === p) ref.delete(id);

@@ -13,7 +13,8 @@ describe('chat webview CSP', () => {
 
   it('media/preview.html carries the same policy, so a violation in the preview is one in VS Code', () => {
     const html = readFileSync(path.join(repoRoot(), 'media', 'preview.html'), 'utf8');
-    const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1];
+    // Whitespace and a self-closing slash allowed, so formatting the file does not defeat the check.
+    const meta = /<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"\s*\/?>/.exec(html)?.[1];
     assert.equal(meta, chatViewCsp('groundwork-preview', "'self'"));
   });
 });

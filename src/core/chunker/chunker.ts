@@ -18,7 +18,7 @@
 import path from 'node:path';
 import { Language, Parser } from 'web-tree-sitter';
 import { resolveWasmDir } from '../assets';
-import { DEFAULT_CHUNK_CHARS } from '../defaults';
+import { DEFAULT_CHUNK_CHARS, MAX_CHUNK_CHARS, MIN_CHUNK_CHARS } from '../defaults';
 import { grammarWasmFor, languageForPath } from '../languages';
 import type { ChunkFileResult } from '../types';
 import { addKeywordSymbols, chunkBlocks, materialize, mergeSmallPieces, type Ctx } from './emission';
@@ -32,14 +32,14 @@ import { errMessage } from '../errMessage';
  * Version of the chunking rules. Stored with the index: bump it whenever the chunks produced for
  * the same input change (boundaries, header format, symbols, ids), so indexes get rebuilt.
  */
-export const CHUNKER_VERSION = 2;
+export const CHUNKER_VERSION = 3;
 
 /** Default budget in characters (the index's {@link DEFAULT_CHUNK_CHARS}); see {@link ChunkerOptions.maxChars}. */
 export const DEFAULT_MAX_CHARS = DEFAULT_CHUNK_CHARS;
-/** Smallest budget accepted: below this most declarations degrade into line soup. */
-export const MIN_MAX_CHARS = 64;
-/** Largest budget accepted; far beyond any embedding model's input window. */
-export const MAX_MAX_CHARS = 100_000;
+/** Smallest budget accepted (defaults.ts {@link MIN_CHUNK_CHARS}): below this most declarations degrade into line soup. */
+export const MIN_MAX_CHARS = MIN_CHUNK_CHARS;
+/** Largest budget accepted (defaults.ts {@link MAX_CHUNK_CHARS}); far beyond any embedding model's input window. */
+export const MAX_MAX_CHARS = MAX_CHUNK_CHARS;
 
 /** Options for {@link Chunker}. */
 export interface ChunkerOptions {
@@ -48,8 +48,8 @@ export interface ChunkerOptions {
    *
    * Default {@link DEFAULT_MAX_CHARS} (800, about 200-250 tokens of code: well inside a 512-token
    * embedding window with room for the header; it had the best MRR@10 on the dev set, see
-   * docs/evaluation.md). Accepted range {@link MIN_MAX_CHARS}–{@link MAX_MAX_CHARS}; useful range
-   * roughly 400–4000. Smaller budgets give more, narrower
+   * docs/evaluation.md). Accepted range {@link MIN_MAX_CHARS}–{@link MAX_MAX_CHARS} (64–100,000, the
+   * same for the CLI and the setting); useful range roughly 400–4,000. Smaller budgets give more, narrower
    * chunks (more precise citations, more embedding calls, more declarations split into pieces);
    * larger ones keep whole classes together but dilute the embedding and may exceed the model's
    * window (the excess is truncated by the embedder, i.e. not searchable).

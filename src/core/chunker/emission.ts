@@ -217,10 +217,13 @@ function charSplit(ctx: Ctx, line: number, header: string): void {
   }
 }
 
-/** Packs blank-line-separated blocks of lines a..b within the budget. */
-export function chunkBlocks(ctx: Ctx, a: number, b: number, header: string, fenceAware = false): void {
+/**
+ * Packs blank-line-separated blocks of lines a..b within the budget. A `keepWhole` range (inclusive
+ * 0-based line ranges in order, e.g. Markdown code blocks) is one block, whatever blank lines it holds.
+ */
+export function chunkBlocks(ctx: Ctx, a: number, b: number, header: string, keepWhole: ReadonlyArray<readonly [number, number]> = []): void {
   const { lines, budget } = ctx;
-  const blocks = blankLineBlocks(lines, a, b, fenceAware);
+  const blocks = blankLineBlocks(lines, a, b, keepWhole);
   let accStart = -1;
   let accEnd = -1;
   for (const [s, e] of blocks) {
@@ -239,22 +242,28 @@ export function chunkBlocks(ctx: Ctx, a: number, b: number, header: string, fenc
   if (accStart !== -1) emit(ctx, accStart, accEnd, header, []);
 }
 
-export const FENCE = /^ {0,3}(`{3,}|~{3,})/;
-
-/** Maximal runs of non-blank lines in a..b; with fenceAware, blank lines inside ``` fences do not cut. */
-function blankLineBlocks(lines: SourceLines, a: number, b: number, fenceAware: boolean): Array<[number, number]> {
+/**
+ * Maximal runs of non-blank lines in a..b. A `keepWhole` range is a block of its own: blank lines
+ * inside it do not cut it, and it is cut from the lines right before and after it, so packing can keep
+ * it whole even when no blank line separates it from a long paragraph.
+ */
+function blankLineBlocks(lines: SourceLines, a: number, b: number, keepWhole: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   let start = -1;
-  let fence = '';
+  let k = 0;
   for (let i = a; i <= b; i++) {
-    if (fenceAware) {
-      const m = FENCE.exec(lines.slice(i, i));
-      if (m?.[1]) {
-        if (!fence) fence = m[1];
-        else if (m[1][0] === fence[0] && m[1].length >= fence.length) fence = '';
-      }
+    while (k < keepWhole.length && keepWhole[k]![1] < i) k++;
+    const range = k < keepWhole.length && keepWhole[k]![0] <= i ? keepWhole[k]! : undefined;
+    if (range) {
+      // Inside a range (possibly entered before `a`): one block from here to its end (or b).
+      if (start !== -1) out.push([start, i - 1]);
+      const end = Math.min(range[1], b);
+      out.push([i, end]);
+      start = -1;
+      i = end;
+      continue;
     }
-    if (lines.isBlank(i) && !fence) {
+    if (lines.isBlank(i)) {
       if (start !== -1) out.push([start, i - 1]);
       start = -1;
     } else if (start === -1) {

@@ -1,5 +1,15 @@
-/** Markdown chunking: sections at ATX and setext headings (fences and front matter skipped), packed while small. */
-import { chunkBlocks, emit, FENCE, HEADER_SEPARATOR, type Ctx } from './emission';
+/**
+ * Markdown chunking: sections at the document's headings, packed while small; an oversized section is
+ * cut at blank lines, never inside a fenced or indented code block.
+ *
+ * The block structure comes from markdown-it's CommonMark block parser (its tokens carry line maps):
+ * ATX and setext headings of the document itself (not inside block quotes, lists, HTML blocks or
+ * code), and the line ranges of code blocks at any depth. Inline parsing is switched off: only the
+ * block structure is needed. markdown-it does not know YAML front matter, so a leading `---` … `---`
+ * (or `...`) block is skipped before parsing; it is data, not a document section.
+ */
+import MarkdownIt from 'markdown-it';
+import { chunkBlocks, emit, HEADER_SEPARATOR, type Ctx } from './emission';
 import type { SourceLines } from './sourceLines';
 
 interface Heading {
@@ -8,58 +18,61 @@ interface Heading {
   text: string;
 }
 
-const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
-const SETEXT_UNDERLINE = /^ {0,3}(=+|-{2,})[ \t]*$/;
-const NOT_SETEXT_TEXT = /^ {0,3}([-*+>|#]|\d+[.)]|`{3}|~{3}|<)/;
+interface MarkdownStructure {
+  headings: Heading[];
+  /** Inclusive 0-based line ranges of fenced and indented code blocks, in document order. */
+  code: Array<[number, number]>;
+}
 
-function markdownHeadings(lines: SourceLines): Heading[] {
-  const out: Heading[] = [];
-  let fence = '';
-  let i = 0;
-  // YAML front matter is data, not a document section: skip it whole.
+let parser: MarkdownIt.MarkdownIt | undefined;
+
+/** One block-only parser per process (markdown-it instances are reusable and stateless per parse). */
+function blockParser(): MarkdownIt.MarkdownIt {
+  if (!parser) {
+    // html: true so HTML blocks are recognised as blocks (a `# x` inside one is not a heading).
+    parser = new MarkdownIt({ html: true });
+    parser.core.ruler.disable(['inline', 'linkify', 'replacements', 'smartquotes', 'text_join']);
+  }
+  return parser;
+}
+
+/** The first line after YAML front matter (0 when there is none). */
+function frontMatterEnd(lines: SourceLines): number {
   if (lines.count > 1 && lines.slice(0, 0).trim() === '---') {
     for (let j = 1; j < lines.count; j++) {
       const t = lines.slice(j, j).trim();
-      if (t === '---' || t === '...') {
-        i = j + 1;
-        break;
-      }
+      if (t === '---' || t === '...') return j + 1;
     }
   }
-  for (; i < lines.count; i++) {
-    const line = lines.slice(i, i);
-    const f = FENCE.exec(line);
-    if (f?.[1]) {
-      if (!fence) fence = f[1];
-      else if (f[1][0] === fence[0] && f[1].length >= fence.length) fence = '';
-      continue;
-    }
-    if (fence) continue;
-    const atx = ATX_HEADING.exec(line);
-    if (atx?.[1]) {
-      out.push({ line: i, level: atx[1].length, text: (atx[2] ?? '').trim() });
-      continue;
-    }
-    if (
-      i + 1 < lines.count &&
-      !lines.isBlank(i) &&
-      (i === 0 || lines.isBlank(i - 1)) &&
-      !NOT_SETEXT_TEXT.test(line)
-    ) {
-      const u = SETEXT_UNDERLINE.exec(lines.slice(i + 1, i + 1));
-      if (u?.[1]) {
-        out.push({ line: i, level: u[1][0] === '=' ? 1 : 2, text: line.trim() });
-        i++;
-      }
-    }
-  }
-  return out;
+  return 0;
 }
 
-/** Sections at headings, packed while small; an oversized section is cut at blank-line blocks. */
+function markdownStructure(lines: SourceLines): MarkdownStructure {
+  const first = frontMatterEnd(lines);
+  const headings: Heading[] = [];
+  const code: Array<[number, number]> = [];
+  if (first >= lines.count) return { headings, code };
+  const tokens = blockParser().parse(first ? lines.slice(first, lines.count - 1) : lines.text, {});
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (!t.map) continue;
+    const a = t.map[0] + first;
+    const b = t.map[1] - 1 + first;
+    if (t.type === 'heading_open' && t.level === 0) {
+      // The inline token after heading_open holds the heading's source text (setext: its lines).
+      const text = (tokens[i + 1]?.content ?? '').replace(/\s+/g, ' ').trim();
+      headings.push({ line: a, level: Number(t.tag.slice(1)), text });
+    } else if (t.type === 'fence' || t.type === 'code_block') {
+      code.push([a, Math.min(b, lines.count - 1)]);
+    }
+  }
+  return { headings, code };
+}
+
+/** Sections at headings, packed while small; an oversized section is cut at blank-line blocks outside code. */
 export function chunkMarkdown(ctx: Ctx): void {
   const { lines, budget } = ctx;
-  const headings = markdownHeadings(lines);
+  const { headings, code } = markdownStructure(lines);
   interface Section {
     start: number;
     end: number;
@@ -91,7 +104,7 @@ export function chunkMarkdown(ctx: Ctx): void {
       flush();
       const header = [ctx.path, ...s.chain.filter((t) => t)].join(HEADER_SEPARATOR);
       ctx.pendingSymbols.push(...syms);
-      chunkBlocks(ctx, s.start, s.end, header, true);
+      chunkBlocks(ctx, s.start, s.end, header, code);
       ctx.pendingSymbols = [];
     } else if (accStart !== -1 && lines.size(accStart, s.end) <= budget) {
       accEnd = s.end;
