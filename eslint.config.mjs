@@ -35,10 +35,13 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [noVscode, ...NETWORK.map((name) => ({ name, message: 'src/core must not use the network; put network code in src/providers.' }))],
-        patterns: [{ group: ['**/providers/**', '**/cli/**', '**/vscode/**'], message: 'src/core must not import the front ends or providers.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noVscode, ...NETWORK.map((name) => ({ name, message: 'src/core must not use the network; put network code in src/providers.' }))],
+          patterns: [{ group: ['**/providers/**', '**/cli/**', '**/vscode/**'], message: 'src/core must not import the front ends or providers.' }],
+        },
+      ],
     },
   },
   {
@@ -51,7 +54,26 @@ export default tseslint.config(
     files: ['src/cli/**/*.ts', 'test/unit/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       // The host ⇄ webview protocol and the other import-free pure modules may be tested anywhere.
-      'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ group: ['**/vscode/**', '!**/vscode/protocol', '!**/vscode/settingsDefaults', '!**/vscode/contextRefs', '!**/vscode/webviewCsp', '!**/vscode/modelChoice', '!**/vscode/teamIndexSettings'], message: 'Only the extension imports src/vscode.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noVscode],
+          patterns: [
+            {
+              group: [
+                '**/vscode/**',
+                '!**/vscode/protocol',
+                '!**/vscode/settingsDefaults',
+                '!**/vscode/contextRefs',
+                '!**/vscode/webviewCsp',
+                '!**/vscode/modelChoice',
+                '!**/vscode/teamIndexSettings',
+              ],
+              message: 'Only the extension imports src/vscode.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -59,13 +81,19 @@ export default tseslint.config(
     // dependency-free protocol file.
     files: ['media/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [noVscode],
-        patterns: [
-          { group: ['**/src/core/**', '**/src/providers/**', '**/src/cli/**', '**/vscode/**', '!**/vscode/protocol'], message: 'The webview imports only src/vscode/protocol from src/.' },
-          { group: ['node:*'], message: 'The webview runs in a browser.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noVscode],
+          patterns: [
+            {
+              group: ['**/src/core/**', '**/src/providers/**', '**/src/cli/**', '**/vscode/**', '!**/vscode/protocol'],
+              message: 'The webview imports only src/vscode/protocol from src/.',
+            },
+            { group: ['node:*'], message: 'The webview runs in a browser.' },
+          ],
+        },
+      ],
     },
   },
 );

@@ -53,7 +53,10 @@ console.log(`indexWorker ready         ${median(startWorker).toFixed(0)} ms (med
 
 if (args.includes('--vsix')) {
   const out = path.join(root, 'groundwork-linux-x64.vsix');
-  const r = spawnSync('npx', ['vsce', 'package', '--target', 'linux-x64', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync('npx', ['vsce', 'package', '--target', 'linux-x64', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(r.stderr || r.stdout);
   console.log(`VSIX                      ${mb(fs.statSync(out).size)}`);
 }

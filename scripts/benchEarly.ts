@@ -104,7 +104,10 @@ function scriptedUser(index: WorkspaceIndex): User {
     const n = index.getFile(p)!.chunks.length;
     return n >= 5 && n <= 80;
   };
-  const pkgs = [...byPkg.entries()].filter(([, files]) => files.length >= 10 && files.length <= 300 && files.filter(sized).length >= 4).map(([k]) => k).sort();
+  const pkgs = [...byPkg.entries()]
+    .filter(([, files]) => files.length >= 10 && files.length <= 300 && files.filter(sized).length >= 4)
+    .map(([k]) => k)
+    .sort();
   const pkg = pick(pkgs);
   const files = byPkg.get(pkg)!;
   const candidates = files.filter(sized);
@@ -218,11 +221,12 @@ function cpuBurner(): { burn: (ms: number) => Promise<void>; close: () => Promis
     waiting.delete(id);
   });
   return {
-    burn: (ms) => new Promise<void>((resolve) => {
-      const id = next++;
-      waiting.set(id, resolve);
-      worker.postMessage({ id, ms });
-    }),
+    burn: (ms) =>
+      new Promise<void>((resolve) => {
+        const id = next++;
+        waiting.set(id, resolve);
+        worker.postMessage({ id, ms });
+      }),
     close: () => worker.terminate(),
   };
 }
@@ -254,7 +258,15 @@ function percentile(xs: number[], p: number): number {
 }
 
 /** Embeds with real CPU burned per chunk for `seconds` while asking the user's questions in a loop. */
-async function runThrottle(lexDir: string, dir: string, user: User, label: string, setup: (index: WorkspaceIndex) => (() => void) | void, seconds: number, embed = true): Promise<ThrottleRow> {
+async function runThrottle(
+  lexDir: string,
+  dir: string,
+  user: User,
+  label: string,
+  setup: (index: WorkspaceIndex) => (() => void) | void,
+  seconds: number,
+  embed = true,
+): Promise<ThrottleRow> {
   await fsp.rm(dir, { recursive: true, force: true });
   await fsp.cp(lexDir, dir, { recursive: true });
   const burner = cpuBurner();
@@ -342,23 +354,36 @@ async function main(): Promise<void> {
     if (THROTTLE_SECONDS > 0) {
       throttle.push(await runThrottle(lexDir, path.join(tmp, 'th'), user, 'no embedding (keyword search alone)', () => {}, THROTTLE_SECONDS / 2, false));
       for (const share of [1, 0.5, 0.25]) {
-        throttle.push(await runThrottle(lexDir, path.join(tmp, 'th'), user, `embedding, cpuShare ${share}`, (i) => i.embedQueue.setThrottle({ cpuShare: share }), THROTTLE_SECONDS));
+        throttle.push(
+          await runThrottle(lexDir, path.join(tmp, 'th'), user, `embedding, cpuShare ${share}`, (i) => i.embedQueue.setThrottle({ cpuShare: share }), THROTTLE_SECONDS),
+        );
         log.info(`  throttle ${share}: ${throttle[throttle.length - 1]!.chunksPerSec.toFixed(1)} chunks/s`);
       }
       // The user types all the time (a keystroke every 200 ms): embedding pauses after its batch in flight.
       throttle.push(
-        await runThrottle(lexDir, path.join(tmp, 'th'), user, 'embedding while the user types (a key every 200 ms, quietMs 1500)', (i) => {
-          const timer = setInterval(() => i.embedQueue.noteActivity(), 200);
-          i.embedQueue.noteActivity();
-          return () => clearInterval(timer);
-        }, THROTTLE_SECONDS),
+        await runThrottle(
+          lexDir,
+          path.join(tmp, 'th'),
+          user,
+          'embedding while the user types (a key every 200 ms, quietMs 1500)',
+          (i) => {
+            const timer = setInterval(() => i.embedQueue.noteActivity(), 200);
+            i.embedQueue.noteActivity();
+            return () => clearInterval(timer);
+          },
+          THROTTLE_SECONDS,
+        ),
       );
     }
 
     const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     const pct = (n: number) => `${Math.round((100 * n) / QUESTIONS)}%`;
     const lines = [
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, while other jobs ran. Corpus: ${corpusLabel}: ${summary.filesIndexed} files indexed (skipped: ${Object.entries(summary.skipped).map(([k, v]) => `${k} ${v}`).join(', ')}), ${summary.chunks} chunks; cold lexical index ${(lexMs / 1000).toFixed(1)} s (keyword search ready).`,
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}, while other jobs ran. Corpus: ${corpusLabel}: ${summary.filesIndexed} files indexed (skipped: ${Object.entries(
+        summary.skipped,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}), ${summary.chunks} chunks; cold lexical index ${(lexMs / 1000).toFixed(1)} s (keyword search ready).`,
       `Embedding cost simulated at ${CHUNK_MS} ms per chunk (the measured CPU cost of the default model's shape, issue 10; ${(1000 / CHUNK_MS).toFixed(1)} chunks/s, ~${Math.round((summary.chunks * CHUNK_MS) / 60_000)} min for the whole corpus), TEST embedder vectors, everything else real.`,
       `Scripted user: package \`${user.pkg}\`, 3 open files, ${QUESTIONS} questions (14 about the open files, 6 about other files of the package), one every ${ASK_EVERY_MS / 1000} s from the moment keyword search is ready. "With vectors": all top-${K} results come from files that have vectors.`,
       '',

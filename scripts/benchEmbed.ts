@@ -70,7 +70,15 @@ const CONFIGS: Record<string, { label: string; opts: LocalEmbedderOptions; call?
 };
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { every: 10, chunks: 512, call: 32, rounds: 4, configs: ['base', 'now', 'group', 'w2', 't1'], modelDir: path.join(os.tmpdir(), `groundwork-bench-model-v${MODEL_VERSION}`), keep: false };
+  const a: Args = {
+    every: 10,
+    chunks: 512,
+    call: 32,
+    rounds: 4,
+    configs: ['base', 'now', 'group', 'w2', 't1'],
+    modelDir: path.join(os.tmpdir(), `groundwork-bench-model-v${MODEL_VERSION}`),
+    keep: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = (): string => {
@@ -88,7 +96,12 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown argument ${k}; options: --every N --chunks N --call N --rounds N --configs ${Object.keys(CONFIGS).join(',')} --model-dir DIR --keep`);
   }
   for (const c of a.configs) if (!CONFIGS[c]) throw new Error(`unknown configuration "${c}"; known: ${Object.keys(CONFIGS).join(', ')}`);
-  for (const [name, n] of [['--every', a.every], ['--chunks', a.chunks], ['--call', a.call], ['--rounds', a.rounds]] as const) {
+  for (const [name, n] of [
+    ['--every', a.every],
+    ['--chunks', a.chunks],
+    ['--call', a.call],
+    ['--rounds', a.rounds],
+  ] as const) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
   }
   return a;
@@ -171,7 +184,10 @@ async function main(): Promise<void> {
     });
     const lexicalMs = performance.now() - t;
     const index = await WorkspaceIndex.open({ roots: rootsFromDirs([corpus]), indexDir, write: false });
-    const files = index.indexedPaths().map((p) => index.getFile(p)!).filter((f) => f.chunks.length > 0);
+    const files = index
+      .indexedPaths()
+      .map((p) => index.getFile(p)!)
+      .filter((f) => f.chunks.length > 0);
     await index.close();
     if (files.length === 0) throw new Error(`no file of the sample was indexed: ${out}`);
     const sampleChunks = files.reduce((n, f) => n + f.chunks.length, 0);
@@ -181,7 +197,10 @@ async function main(): Promise<void> {
 
     // 2. Files in a seeded random order until --chunks chunks; texts as the index embeds them.
     const rand = seededRandom(7);
-    const shuffled = files.map((f) => ({ f, r: rand() })).sort((x, y) => x.r - y.r).map((x) => x.f);
+    const shuffled = files
+      .map((f) => ({ f, r: rand() }))
+      .sort((x, y) => x.r - y.r)
+      .map((x) => x.f);
     const texts: string[] = [];
     let filesUsed = 0;
     for (const f of shuffled) {
@@ -196,13 +215,24 @@ async function main(): Promise<void> {
     const perRound = Math.ceil(texts.length / args.rounds);
     const rounds = Array.from({ length: args.rounds }, (_, r) => texts.slice(r * perRound, (r + 1) * perRound)).filter((x) => x.length);
 
-    console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average at start ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-    console.log(`Corpus: ${fmt(corpusFiles)} files (the npm run bench corpus); every ${args.every}th indexed: ${fmt(sampled)} files → ${fmt(files.length)} indexed, ${fmt(sampleChunks)} chunks (${fmt(keys.size)} distinct embedding keys) in ${fmt(lexicalMs / 1000, 1)} s`);
+    console.log(
+      `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average at start ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+    );
+    console.log(
+      `Corpus: ${fmt(corpusFiles)} files (the npm run bench corpus); every ${args.every}th indexed: ${fmt(sampled)} files → ${fmt(files.length)} indexed, ${fmt(sampleChunks)} chunks (${fmt(keys.size)} distinct embedding keys) in ${fmt(lexicalMs / 1000, 1)} s`,
+    );
     console.log(`Estimated corpus chunks: ${fmt(estChunks)} (sample chunks × ${corpusFiles}/${sampled})`);
-    console.log(`Embedded sample: ${fmt(texts.length)} chunks from ${filesUsed} random files, ${fmt(chars / texts.length)} chars/chunk (o200k_base: ${fmt(o200k / texts.length)} tokens/chunk, ${fmt(chars / o200k, 2)} chars/token), ${rounds.length} rounds, calls of ${args.call}`);
+    console.log(
+      `Embedded sample: ${fmt(texts.length)} chunks from ${filesUsed} random files, ${fmt(chars / texts.length)} chars/chunk (o200k_base: ${fmt(o200k / texts.length)} tokens/chunk, ${fmt(chars / o200k, 2)} chars/token), ${rounds.length} rounds, calls of ${args.call}`,
+    );
 
     // 3. Each configuration on the same texts, round by round, rotating the order.
-    const results = new Map<string, Result>(args.configs.map((c) => [c, { roundMs: [], rssMb: 0, chunks: 0, wallMs: 0, cpuMs: 0, tokens: 0, padded: 0, truncated: 0, duplicates: 0, loadMs: 0 }]));
+    const results = new Map<string, Result>(
+      args.configs.map((c) => [c, { roundMs: [], rssMb: 0, chunks: 0, wallMs: 0, cpuMs: 0, tokens: 0, padded: 0, truncated: 0, duplicates: 0, loadMs: 0 }]),
+    );
     for (let r = 0; r < rounds.length; r++) {
       const round = rounds[r]!;
       const order = args.configs.map((_, i) => args.configs[(i + r) % args.configs.length]!);
@@ -235,9 +265,16 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log(`Load average at end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(
+      `Load average at end ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+    );
     console.log('');
-    console.log('| configuration | chunks/s | wall ms/chunk | median per-round ratio | CPU-ms/chunk | tokens/chunk | padding | truncated | repeats skipped | RSS | corpus embedding (est.) |');
+    console.log(
+      '| configuration | chunks/s | wall ms/chunk | median per-round ratio | CPU-ms/chunk | tokens/chunk | padding | truncated | repeats skipped | RSS | corpus embedding (est.) |',
+    );
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     const baseWall = results.get(args.configs[0]!)!;
     for (const name of args.configs) {
@@ -260,6 +297,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   process.exit(1);
 });

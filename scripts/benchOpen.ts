@@ -16,7 +16,9 @@ import { search } from '../src/core/retrieval';
 import { HashingTestEmbedder } from '../src/core/testEmbedder';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { workspace: { type: 'string' }, 'index-dir': { type: 'string' }, vectors: { type: 'boolean' }, query: { type: 'string' }, dump: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { workspace: { type: 'string' }, 'index-dir': { type: 'string' }, vectors: { type: 'boolean' }, query: { type: 'string' }, dump: { type: 'string' } },
+  });
   if (!values.workspace || !values['index-dir']) throw new Error('usage: benchOpen.ts --workspace DIR --index-dir DIR [--vectors]');
   const t0 = performance.now();
   const c0 = process.cpuUsage();

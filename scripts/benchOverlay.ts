@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     const take = () => {
       for (;;) {
         const p = pick();
-        if (!touched.has(p)) return touched.add(p), p;
+        if (!touched.has(p)) return (touched.add(p), p);
       }
     };
     for (let i = 0; i < nChanged; i++) {
@@ -128,7 +128,15 @@ async function main(): Promise<void> {
     for (const p of changedPaths.slice(0, 50)) {
       const f = reference.getFile(p);
       const c = f?.chunks[Math.floor(rand() * f.chunks.length)];
-      if (c) queries.push(c.symbols[0] ?? c.text.split(/\s+/).filter((w) => /^[A-Za-z]{4,}$/.test(w)).slice(0, 6).join(' '));
+      if (c)
+        queries.push(
+          c.symbols[0] ??
+            c.text
+              .split(/\s+/)
+              .filter((w) => /^[A-Za-z]{4,}$/.test(w))
+              .slice(0, 6)
+              .join(' '),
+        );
     }
     const score = { merged: { set: 0, order: 0, jaccard: 0 }, separate: { set: 0, order: 0, jaccard: 0 } };
     const compare = (name: keyof typeof score, got: string[], want: string[]) => {
@@ -147,7 +155,14 @@ async function main(): Promise<void> {
       const rrf = new Map<string, number>();
       a.forEach((p, i) => rrf.set(p, (rrf.get(p) ?? 0) + 1 / (61 + i)));
       b.forEach((p, i) => rrf.set(p, (rrf.get(p) ?? 0) + 1 / (61 + i)));
-      compare('separate', [...rrf.entries()].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 10).map((x) => x[0]), want);
+      compare(
+        'separate',
+        [...rrf.entries()]
+          .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+          .slice(0, 10)
+          .map((x) => x[0]),
+        want,
+      );
     }
     const n = queries.length;
     const pct = (x: number) => `${((100 * x) / n).toFixed(1)}%`;

@@ -76,7 +76,10 @@ function inputsIn(work: string): Inputs {
 }
 
 async function readChunks(file: string): Promise<ChunkRow[]> {
-  return (await fsp.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as ChunkRow);
+  return (await fsp.readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ChunkRow);
 }
 
 async function readMatrix(file: string): Promise<Float32Array> {
@@ -235,7 +238,15 @@ async function rgQuery(inp: Inputs): Promise<void> {
   runOne(0);
   const firstAnswerMs = now() - t;
   const lat = await timeQueries(queries.length, runOne);
-  emit({ openMs: 0, firstAnswerMs, ...lat, rssMb: Math.round(peak), peakRssMb: Math.round(peak), queries: queries.length, note: 'no index; every query reads the corpus; no ranking (match counts per file)' });
+  emit({
+    openMs: 0,
+    firstAnswerMs,
+    ...lat,
+    rssMb: Math.round(peak),
+    peakRssMb: Math.round(peak),
+    queries: queries.length,
+    note: 'no index; every query reads the corpus; no ranking (match counts per file)',
+  });
 }
 
 type SqliteDb = {
@@ -268,7 +279,11 @@ async function ftsQuery(inp: Inputs, dir: string): Promise<void> {
   const db = openSqlite(path.join(dir, 'index.sqlite'), { readonly: true });
   const stmt = db.prepare('SELECT rowid, bm25(fts, 10.0, 1.0) AS score FROM fts WHERE fts MATCH ? ORDER BY score LIMIT ?');
   const openMs = now() - t;
-  const match = queries.map((q) => queryWords(q).map((w) => `"${w}"`).join(' OR '));
+  const match = queries.map((q) =>
+    queryWords(q)
+      .map((w) => `"${w}"`)
+      .join(' OR '),
+  );
   const run = (i: number) => (match[i] ? stmt.all(match[i], K) : []);
   run(0);
   const firstAnswerMs = now() - t;
@@ -409,7 +424,8 @@ function ensurePeers(): void {
   if (!existsSync(sqliteBinary)) {
     // build_from_source skips prebuild-install's download; nodedir points node-gyp at the installed headers.
     const nodedir = path.resolve(path.dirname(process.execPath), '..');
-    if (!existsSync(path.join(nodedir, 'include', 'node', 'node.h'))) throw new Error(`bench/peers: Node's headers are not under ${nodedir}/include/node; install them to build better-sqlite3`);
+    if (!existsSync(path.join(nodedir, 'include', 'node', 'node.h')))
+      throw new Error(`bench/peers: Node's headers are not under ${nodedir}/include/node; install them to build better-sqlite3`);
     run(['rebuild', 'better-sqlite3', '--foreground-scripts'], { npm_config_build_from_source: 'true', npm_config_nodedir: nodedir });
   }
 }
@@ -450,7 +466,16 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { child: { type: 'string' }, work: { type: 'string' }, dir: { type: 'string' }, record: { type: 'string' }, keep: { type: 'string' }, 'max-files': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      child: { type: 'string' },
+      work: { type: 'string' },
+      dir: { type: 'string' },
+      record: { type: 'string' },
+      keep: { type: 'string' },
+      'max-files': { type: 'string' },
+    },
+  });
   if (values.child) {
     const fn = CHILDREN[values.child];
     if (!fn) throw new Error(`unknown child ${values.child}`);
@@ -472,20 +497,60 @@ async function main(): Promise<void> {
     if (gwIx.error || !existsSync(inp.queries)) throw new Error(`benchPeers: Groundwork's index failed: ${gwIx.error ?? 'no queries written'}`);
     const chunkCount = (await fsp.readFile(inp.chunks, 'utf8')).split('\n').filter(Boolean).length;
     const lexical: Row[] = [
-      { system: 'Groundwork `search()`', does: 'BM25 over chunks + whole-file BM25, file ranking, widened hits', index: gwIx, query: runChild('gw-query', work, dir('gw')) as unknown as QueryResult, disk: await dirSize(dir('gw')) },
-      { system: 'Groundwork BM25 engine alone', does: '`LexicalIndex.search`, top 10 chunks (same index files)', query: runChild('gw-engine-query', work, dir('gw')) as unknown as QueryResult, disk: await dirSize(dir('gw')) },
-      { system: 'ripgrep (one `rg` per query)', does: 'case-insensitive fixed-string match of the query words, counts per file; no ranking', query: runChild('rg-query', work, '') as unknown as QueryResult, disk: 0 },
+      {
+        system: 'Groundwork `search()`',
+        does: 'BM25 over chunks + whole-file BM25, file ranking, widened hits',
+        index: gwIx,
+        query: runChild('gw-query', work, dir('gw')) as unknown as QueryResult,
+        disk: await dirSize(dir('gw')),
+      },
+      {
+        system: 'Groundwork BM25 engine alone',
+        does: '`LexicalIndex.search`, top 10 chunks (same index files)',
+        query: runChild('gw-engine-query', work, dir('gw')) as unknown as QueryResult,
+        disk: await dirSize(dir('gw')),
+      },
+      {
+        system: 'ripgrep (one `rg` per query)',
+        does: 'case-insensitive fixed-string match of the query words, counts per file; no ranking',
+        query: runChild('rg-query', work, '') as unknown as QueryResult,
+        disk: 0,
+      },
     ];
     const ftsIx = runChild('fts-index', work, dir('fts')) as unknown as IndexResult;
-    lexical.push({ system: 'SQLite FTS5 (better-sqlite3)', does: "trigram tokenizer, one row per chunk, words OR'ed, `bm25(fts, 10, 1)` top 10", index: ftsIx, query: runChild('fts-query', work, dir('fts')) as unknown as QueryResult, disk: await dirSize(dir('fts')) });
+    lexical.push({
+      system: 'SQLite FTS5 (better-sqlite3)',
+      does: "trigram tokenizer, one row per chunk, words OR'ed, `bm25(fts, 10, 1)` top 10",
+      index: ftsIx,
+      query: runChild('fts-query', work, dir('fts')) as unknown as QueryResult,
+      disk: await dirSize(dir('fts')),
+    });
     process.stderr.write('vectors:\n');
     const vectors: Row[] = [];
     const gwv = runChild('gw-vec-index', work, dir('gw-vectors')) as unknown as IndexResult;
-    vectors.push({ system: 'Groundwork VectorStore', does: 'exact dot product, SIMD over one matrix, 32 vectra shards on disk', index: gwv, query: runChild('gw-vec-query', work, dir('gw-vectors')) as unknown as QueryResult, disk: await dirSize(dir('gw-vectors')) });
+    vectors.push({
+      system: 'Groundwork VectorStore',
+      does: 'exact dot product, SIMD over one matrix, 32 vectra shards on disk',
+      index: gwv,
+      query: runChild('gw-vec-query', work, dir('gw-vectors')) as unknown as QueryResult,
+      disk: await dirSize(dir('gw-vectors')),
+    });
     const lx = runChild('lance-index', work, dir('lance')) as unknown as IndexResult;
-    vectors.push({ system: 'LanceDB 0.31.0', does: 'exact (flat) cosine search, no ANN index', index: lx, query: lx.error ? ({ error: lx.error } as QueryResult) : (runChild('lance-query', work, dir('lance')) as unknown as QueryResult), disk: await dirSize(dir('lance')) });
+    vectors.push({
+      system: 'LanceDB 0.31.0',
+      does: 'exact (flat) cosine search, no ANN index',
+      index: lx,
+      query: lx.error ? ({ error: lx.error } as QueryResult) : (runChild('lance-query', work, dir('lance')) as unknown as QueryResult),
+      disk: await dirSize(dir('lance')),
+    });
     const vx = runChild('vectra-index', work, dir('vectra')) as unknown as IndexResult;
-    vectors.push({ system: 'vectra 0.15.0 LocalIndex', does: 'default JSON codec, its own cosine loop', index: vx, query: vx.error ? ({ error: 'not queried: nothing was saved' } as QueryResult) : (runChild('vectra-query', work, dir('vectra')) as unknown as QueryResult), disk: await dirSize(dir('vectra')) });
+    vectors.push({
+      system: 'vectra 0.15.0 LocalIndex',
+      does: 'default JSON codec, its own cosine loop',
+      index: vx,
+      query: vx.error ? ({ error: 'not queried: nothing was saved' } as QueryResult) : (runChild('vectra-query', work, dir('vectra')) as unknown as QueryResult),
+      disk: await dirSize(dir('vectra')),
+    });
 
     const queries = (JSON.parse(await fsp.readFile(inp.queries, 'utf8')) as string[]).length;
     const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0]!.toFixed(1)} at the end`;

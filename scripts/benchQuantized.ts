@@ -89,15 +89,29 @@ async function realVectors(): Promise<void> {
     await store.applyFileChanges(changes);
     await store.close();
     const exact = await VectorStore.open(path.join(tmp, 'v'), { dimensions: DIMS, shards: 4, precision: 'float32', readOnly: true });
-    const truth = rows.map((q, r) => exact.query(q, K + 1).map((h) => h.id).filter((id) => id !== `docs/${r}.md#L1-L1#${r}`).slice(0, K));
+    const truth = rows.map((q, r) =>
+      exact
+        .query(q, K + 1)
+        .map((h) => h.id)
+        .filter((id) => id !== `docs/${r}.md#L1-L1#${r}`)
+        .slice(0, K),
+    );
     await exact.close();
     console.log(`real vectors: ${n} × ${DIMS} (${meta.model}, @sap-ux/fiori-docs-embeddings), each a query against the other ${n - 1}`);
     // min 1 / factor 1: no re-score beyond the k hits themselves (the int8 ranking alone).
-    for (const [label, rescore] of [['int8, no re-score', { factor: 1, min: 1 }], ['int8 + re-score of 4k (≥ 100)', undefined], ['int8 + re-score of 2k (≥ 20)', { factor: 2, min: 20 }]] as const) {
+    for (const [label, rescore] of [
+      ['int8, no re-score', { factor: 1, min: 1 }],
+      ['int8 + re-score of 4k (≥ 100)', undefined],
+      ['int8 + re-score of 2k (≥ 20)', { factor: 2, min: 20 }],
+    ] as const) {
       const s = await VectorStore.open(path.join(tmp, 'v'), { dimensions: DIMS, shards: 4, precision: 'int8', readOnly: true, int8Rescore: rescore });
       let found = 0;
       rows.forEach((q, r) => {
-        const got = s.query(q, K + 1).map((h) => h.id).filter((id) => id !== `docs/${r}.md#L1-L1#${r}`).slice(0, K);
+        const got = s
+          .query(q, K + 1)
+          .map((h) => h.id)
+          .filter((id) => id !== `docs/${r}.md#L1-L1#${r}`)
+          .slice(0, K);
         const want = new Set(truth[r]);
         found += got.filter((id) => want.has(id)).length;
       });
@@ -141,7 +155,11 @@ async function build(dir: string, items: number, nq: number): Promise<void> {
     const list: VectorItem[] = [];
     for (let c = 0; c < CHUNKS_PER_FILE && f * CHUNKS_PER_FILE + c < items; c++) {
       const r = f * CHUNKS_PER_FILE + c;
-      list.push({ id: `${p}#L${c * 30 + 1}-L${c * 30 + 30}#${r.toString(16).padStart(8, '0')}`, hash: r.toString(16).padStart(16, '0'), vector: m.subarray(r * DIMS, (r + 1) * DIMS) });
+      list.push({
+        id: `${p}#L${c * 30 + 1}-L${c * 30 + 30}#${r.toString(16).padStart(8, '0')}`,
+        hash: r.toString(16).padStart(16, '0'),
+        vector: m.subarray(r * DIMS, (r + 1) * DIMS),
+      });
     }
     changes.push({ path: p, items: list });
   }
@@ -220,9 +238,13 @@ async function main(): Promise<void> {
     console.log(`clustered synthetic: ${items} × ${DIMS} (2,000 clusters), 32 shards, ${mb(disk)} on disk; ${nq} queries, recall@10 vs exact float32 search`);
     const precisions: Array<'float32' | 'int8'> = process.argv.includes('--skip-float') ? ['int8'] : ['int8', 'float32'];
     for (const p of precisions) {
-      const line = child(['--phase', 'serve', '--dir', tmp, '--precision', p]).split('\n').find((l) => l.startsWith('RESULT '));
+      const line = child(['--phase', 'serve', '--dir', tmp, '--precision', p])
+        .split('\n')
+        .find((l) => l.startsWith('RESULT '));
       const r = JSON.parse(line!.slice(7)) as { count: number; openMs: number; rssOpenMB: number; peakRssMB: number; p50: number; p95: number; recall: number };
-      console.log(`  ${p.padEnd(8)} open ${(r.openMs / 1000).toFixed(2)} s, RSS after open ${r.rssOpenMB.toFixed(0)} MB, peak RSS ${r.peakRssMB.toFixed(0)} MB, query k=10 p50 ${r.p50.toFixed(1)} / p95 ${r.p95.toFixed(1)} ms, recall@10 ${r.recall.toFixed(4)}`);
+      console.log(
+        `  ${p.padEnd(8)} open ${(r.openMs / 1000).toFixed(2)} s, RSS after open ${r.rssOpenMB.toFixed(0)} MB, peak RSS ${r.peakRssMB.toFixed(0)} MB, query k=10 p50 ${r.p50.toFixed(1)} / p95 ${r.p95.toFixed(1)} ms, recall@10 ${r.recall.toFixed(4)}`,
+      );
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -55,7 +55,14 @@ function runChild(mode: string, workspace: string, indexDir: string): Record<str
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { child: { type: 'string' }, workspace: { type: 'string' }, 'index-dir': { type: 'string' }, copies: { type: 'string' }, work: { type: 'string' }, record: { type: 'string' } },
+    options: {
+      child: { type: 'string' },
+      workspace: { type: 'string' },
+      'index-dir': { type: 'string' },
+      copies: { type: 'string' },
+      work: { type: 'string' },
+      record: { type: 'string' },
+    },
   });
   if (values.child === 'index') return childIndex(values.workspace!, values['index-dir']!);
   if (values.child === 'open') return childOpen(values.workspace!, values['index-dir']!);
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
       process.stderr.write(`  open ${op.openMs!.toFixed(0)} ms, query p95 ${op.p95!.toFixed(1)} ms\n`);
       const size = await dirSize(indexDir);
       rows.push(
-        `| ×${copies} | ${ix.files} | ${ix.chunks} | ${(ix.ms! / 1000).toFixed(1)} s | ${(perFile).toFixed(2)} ms (${(perFile / basePerFile).toFixed(2)}×) | ${ix.peakRssMb} MB | ${(size / 2 ** 20).toFixed(0)} MB | ${op.openMs!.toFixed(0)} ms | ${op.rssOpenMb} MB | ${op.p50!.toFixed(1)} / ${op.p95!.toFixed(1)} ms |`,
+        `| ×${copies} | ${ix.files} | ${ix.chunks} | ${(ix.ms! / 1000).toFixed(1)} s | ${perFile.toFixed(2)} ms (${(perFile / basePerFile).toFixed(2)}×) | ${ix.peakRssMb} MB | ${(size / 2 ** 20).toFixed(0)} MB | ${op.openMs!.toFixed(0)} ms | ${op.rssOpenMb} MB | ${op.p50!.toFixed(1)} / ${op.p95!.toFixed(1)} ms |`,
       );
       if (!keep) await fsp.rm(indexDir, { recursive: true, force: true });
     }

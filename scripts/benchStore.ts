@@ -73,7 +73,10 @@ const stats = (xs: number[]) => ({ p50: +percentile(xs, 50).toFixed(1), p95: +pe
 
 async function main(): Promise<void> {
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'gw-benchstore-'));
-  const out: Record<string, unknown> = { machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`, loadavg: os.loadavg().map((x) => +x.toFixed(1)) };
+  const out: Record<string, unknown> = {
+    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    loadavg: os.loadavg().map((x) => +x.toFixed(1)),
+  };
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     let corpus = arg('--corpus');
@@ -101,16 +104,20 @@ async function main(): Promise<void> {
     const phaseMs: Record<string, number> = {};
     let last = '';
     t = now();
-    const info = await store.publish(index.snapshotSource(), { repository: 'bench/corpus', commit: 'bench0000', dirty: false }, {
-      onProgress: (p) => {
-        if (p.phase !== last) {
-          if (last) phaseMs[last] = msSince(phaseStart.get(last)!);
-          phaseStart.set(p.phase, now());
-          last = p.phase;
-          log(`publish: ${p.phase}`);
-        }
+    const info = await store.publish(
+      index.snapshotSource(),
+      { repository: 'bench/corpus', commit: 'bench0000', dirty: false },
+      {
+        onProgress: (p) => {
+          if (p.phase !== last) {
+            if (last) phaseMs[last] = msSince(phaseStart.get(last)!);
+            phaseStart.set(p.phase, now());
+            last = p.phase;
+            log(`publish: ${p.phase}`);
+          }
+        },
       },
-    });
+    );
     out.publishS = +(msSince(t) / 1000).toFixed(1);
     out.publishPhasesS = Object.fromEntries(Object.entries(phaseMs).map(([k, v]) => [k, +(v / 1000).toFixed(1)]));
     const st = await store.status();

@@ -36,7 +36,6 @@ interface MetricsModule {
   aggregate(rows: Array<{ metrics: Metrics }>): Metrics;
 }
 
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -87,7 +86,9 @@ async function main(): Promise<void> {
             queries++;
             const m = metrics.scoreQuery(rec, hits);
             rows.get(name)!.push({ rec, metrics: m });
-            perQuery?.write(`${JSON.stringify({ variant: name, id: rec.id, repo: rec.repo, gold: rec.gold_files, top: hits.map((h) => `${h.path}:${h.startLine}-${h.endLine}`), mrr: m.mrr })}\n`);
+            perQuery?.write(
+              `${JSON.stringify({ variant: name, id: rec.id, repo: rec.repo, gold: rec.gold_files, top: hits.map((h) => `${h.path}:${h.startLine}-${h.endLine}`), mrr: m.mrr })}\n`,
+            );
           }
         }
       } finally {
@@ -100,10 +101,13 @@ async function main(): Promise<void> {
       const a = metrics.aggregate(list);
       const groups = new Map<string, Array<{ metrics: Metrics }>>();
       for (const r of list) {
-        const g = set === 'questions' ? r.rec.kind ?? '?' : r.rec.language;
+        const g = set === 'questions' ? (r.rec.kind ?? '?') : r.rec.language;
         groups.set(g, [...(groups.get(g) ?? []), r]);
       }
-      const per = [...groups].sort().map(([g, l]) => `${g} ${f(metrics.aggregate(l).mrr)}`).join(' ');
+      const per = [...groups]
+        .sort()
+        .map(([g, l]) => `${g} ${f(metrics.aggregate(l).mrr)}`)
+        .join(' ');
       console.log(
         `${name.padEnd(28)} R@1 ${f(a['recall@1'])} R@5 ${f(a['recall@5'])} R@10 ${f(a['recall@10'])} MRR ${f(a.mrr)} rr@10 ${f(a['range_recall@10'])} lines ${(a['lines@10'] ?? 0).toFixed(0)} | MRR ${per}`,
       );

@@ -49,7 +49,11 @@ function fileChange(f: number, m: Float32Array, firstRow: number, dims: number, 
   const p = filePath(f);
   for (let c = 0; c < CHUNKS_PER_FILE; c++) {
     const r = firstRow + c;
-    items.push({ id: `${p}#L${c * 30 + 1}-L${c * 30 + 30}#${tag}${c.toString(16).padStart(6, '0')}`, hash: `${tag}${r.toString(16)}`.padEnd(16, '0'), vector: m.subarray(r * dims, (r + 1) * dims) });
+    items.push({
+      id: `${p}#L${c * 30 + 1}-L${c * 30 + 30}#${tag}${c.toString(16).padStart(6, '0')}`,
+      hash: `${tag}${r.toString(16)}`.padEnd(16, '0'),
+      vector: m.subarray(r * dims, (r + 1) * dims),
+    });
   }
   return { path: p, items };
 }
@@ -173,10 +177,14 @@ async function main(): Promise<void> {
     fs.rmSync(dirS, { recursive: true, force: true });
 
     const buildPeakRssMb = peakRssMb();
-    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--serve', dir, '--items', String(items), '--dims', String(dims), '--shards', String(shards)], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, process.argv[1]!, '--serve', dir, '--items', String(items), '--dims', String(dims), '--shards', String(shards)],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      },
+    );
     if (child.status !== 0) throw new Error(`serve phase failed: ${child.stderr}`);
     const served = JSON.parse(child.stdout.trim().split('\n').pop()!) as Record<string, number>;
 

@@ -43,13 +43,16 @@ async function compileKernels() {
   if (kernels) return kernels;
   const wabt = await (await import('wabt')).default();
   const dir = path.join(root, 'src', 'core', 'wasm');
-  kernels = fs.readdirSync(dir).filter((f) => f.endsWith('.wat')).map((f) => {
-    const mod = wabt.parseWat(f, fs.readFileSync(path.join(dir, f), 'utf8'), { simd: true });
-    mod.validate();
-    const { buffer } = mod.toBinary({});
-    mod.destroy();
-    return [f.replace(/\.wat$/, '.wasm'), Buffer.from(buffer)];
-  });
+  kernels = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.wat'))
+    .map((f) => {
+      const mod = wabt.parseWat(f, fs.readFileSync(path.join(dir, f), 'utf8'), { simd: true });
+      mod.validate();
+      const { buffer } = mod.toBinary({});
+      mod.destroy();
+      return [f.replace(/\.wat$/, '.wasm'), Buffer.from(buffer)];
+    });
   return kernels;
 }
 
@@ -83,14 +86,12 @@ const vectraUnused = {
       const message = `${a.path} is not bundled with Groundwork (vectra's BM25 and protobuf codec are not used).`;
       // protobufjs is required lazily inside a try/catch (vectra rewords the failure); the wink
       // modules are required eagerly and only called by vectra's BM25, so they throw when called.
-      const contents = a.path === 'protobufjs'
-        ? `throw new Error(${JSON.stringify(message)});`
-        : `module.exports = function unavailable() { throw new Error(${JSON.stringify(message)}); };`;
+      const contents =
+        a.path === 'protobufjs' ? `throw new Error(${JSON.stringify(message)});` : `module.exports = function unavailable() { throw new Error(${JSON.stringify(message)}); };`;
       return { contents, loader: 'js' };
     });
   },
 };
-
 
 /**
  * The local-embedding worker (src/providers/localEmbedderWorker.ts) bundles transformers.js' own

@@ -27,7 +27,10 @@ interface Q {
 }
 
 function load(file: string): Q[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Q);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Q);
 }
 
 async function withIndex<T>(ws: string, fn: (index: WorkspaceIndex) => Promise<T>): Promise<T> {
@@ -69,13 +72,19 @@ async function benchCalibration(bench: string): Promise<void> {
       for (const q of unanswerable.filter((x) => x.repo === repo)) neg.push((await retriever.retrieve(q.query, 10)).coverage);
     });
   }
-  const q = (xs: number[]) => [...xs].sort((a, b) => a - b).map((x) => x.toFixed(2)).join(' ');
+  const q = (xs: number[]) =>
+    [...xs]
+      .sort((a, b) => a - b)
+      .map((x) => x.toFixed(2))
+      .join(' ');
   console.log(`bench coverage, answerable (${pos.length}):   ${q(pos)}`);
   console.log(`bench coverage, unanswerable (${neg.length}): ${q(neg)}`);
   for (let t = 0.3; t < 0.86; t += 0.05) {
     const fires = pos.filter((c) => c < t).length;
     const caught = neg.filter((c) => c < t).length;
-    console.log(`threshold ${t.toFixed(2)}: fires on ${fires}/${pos.length} answerable (${pct(fires / pos.length)}), catches ${caught}/${neg.length} unanswerable (${pct(caught / neg.length)})${Math.abs(t - WEAK_CONTEXT_THRESHOLD) < 1e-9 ? '  ← current' : ''}`);
+    console.log(
+      `threshold ${t.toFixed(2)}: fires on ${fires}/${pos.length} answerable (${pct(fires / pos.length)}), catches ${caught}/${neg.length} unanswerable (${pct(caught / neg.length)})${Math.abs(t - WEAK_CONTEXT_THRESHOLD) < 1e-9 ? '  ← current' : ''}`,
+    );
   }
 }
 
@@ -102,7 +111,11 @@ async function main(): Promise<void> {
       const acc = (pos.filter((c) => c >= t).length / pos.length + neg.filter((c) => c < t).length / neg.length) / 2;
       if (acc > best.acc + 1e-9) best = { t, acc };
     }
-    const q = (xs: number[]) => [...xs].sort((a, b) => a - b).map((x) => x.toFixed(2)).join(' ');
+    const q = (xs: number[]) =>
+      [...xs]
+        .sort((a, b) => a - b)
+        .map((x) => x.toFixed(2))
+        .join(' ');
     console.log(`dev (mocha) coverage, answerable:   ${q(pos)}`);
     console.log(`dev (mocha) coverage, unanswerable: ${q(neg)}`);
     console.log(`best threshold on dev: ${best.t.toFixed(2)} (balanced accuracy ${pct(best.acc)})`);
@@ -112,7 +125,9 @@ async function main(): Promise<void> {
     const pos = await coverages(index, answerable);
     const neg = await coverages(index, load('eval/unanswerable-eslint.jsonl'));
     const t = WEAK_CONTEXT_THRESHOLD;
-    console.log(`held-out (eslint) at threshold ${t}: answerable flagged weak ${pos.filter((c) => c < t).length}/${pos.length}, unanswerable flagged weak ${neg.filter((c) => c < t).length}/${neg.length}`);
+    console.log(
+      `held-out (eslint) at threshold ${t}: answerable flagged weak ${pos.filter((c) => c < t).length}/${pos.length}, unanswerable flagged weak ${neg.filter((c) => c < t).length}/${neg.length}`,
+    );
     let withExpected = 0;
     let verified = 0;
     let total = 0;

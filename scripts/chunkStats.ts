@@ -87,7 +87,10 @@ async function main(): Promise<void> {
         `chunk chars mean ${mean.toFixed(0)} (${((100 * mean) / budget).toFixed(0)}% of budget), p10 ${percentile(sizes, 0.1)}, p50 ${percentile(sizes, 0.5)}, p90 ${percentile(sizes, 0.9)}`,
         `chars covered ${((100 * sizes.reduce((n, s) => n + s, 0)) / totalChars).toFixed(1)}% of input`,
         `methods ${JSON.stringify(methods)}`,
-        `slowest ${perFileMs.slice(0, 3).map(([ms, p]) => `${path.basename(p)} ${ms.toFixed(0)} ms`).join(', ')}`,
+        `slowest ${perFileMs
+          .slice(0, 3)
+          .map(([ms, p]) => `${path.basename(p)} ${ms.toFixed(0)} ms`)
+          .join(', ')}`,
       ].join('\n  '),
     );
   }

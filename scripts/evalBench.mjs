@@ -55,7 +55,11 @@ else console.error('eval:bench: no --mirrors given; using the snapshots that are
 const sets = o.data?.length ? o.data : ['issues', 'questions'];
 const dataArgs = sets.flatMap((s) => ['--data', path.join(bench, 'data', `${s}.jsonl`)]);
 const systems = [
-  { key: 'groundwork', label: 'Groundwork (lexical-only, embedder pinned off)', cmd: `node ${cli} eval --workspace {workspace} --queries {queries} --k {k} --json --embedder none` },
+  {
+    key: 'groundwork',
+    label: 'Groundwork (lexical-only, embedder pinned off)',
+    cmd: `node ${cli} eval --workspace {workspace} --queries {queries} --k {k} --json --embedder none`,
+  },
   { key: 'floor', label: 'BM25 floor', cmd: 'node {bench}/baseline_bm25.mjs eval --workspace {workspace} --queries {queries} --k {k} --json' },
   { key: 'nofloor', label: 'no-tests floor', cmd: 'node {bench}/baseline_bm25.mjs eval --workspace {workspace} --queries {queries} --k {k} --json --exclude-tests' },
 ];
@@ -78,12 +82,19 @@ const cols = [
 ];
 function table(title, group) {
   const g = summaries.groundwork[group] ?? {};
-  const lines = [`### ${title}`, '', `| ${title.toLowerCase()} | n | ${cols.map(([, h]) => h).join(' | ')} | lines@10 | floor R@5 / MRR | no-tests floor R@5 / MRR |`, `|---|---|${cols.map(() => '---').join('|')}|---|---|---|`];
+  const lines = [
+    `### ${title}`,
+    '',
+    `| ${title.toLowerCase()} | n | ${cols.map(([, h]) => h).join(' | ')} | lines@10 | floor R@5 / MRR | no-tests floor R@5 / MRR |`,
+    `|---|---|${cols.map(() => '---').join('|')}|---|---|---|`,
+  ];
   for (const [name, a] of Object.entries(g)) {
     if (name === 'ALL' && Object.keys(g).length <= 2) continue;
     const fl = summaries.floor[group]?.[name] ?? {};
     const nt = summaries.nofloor[group]?.[name] ?? {};
-    lines.push(`| ${name} | ${a.n} | ${cols.map(([c]) => f(a[c])).join(' | ')} | ${Math.round(a['lines@10'] ?? 0)} | ${f(fl['recall@5'])} / ${f(fl.mrr)} | ${f(nt['recall@5'])} / ${f(nt.mrr)} |`);
+    lines.push(
+      `| ${name} | ${a.n} | ${cols.map(([c]) => f(a[c])).join(' | ')} | ${Math.round(a['lines@10'] ?? 0)} | ${f(fl['recall@5'])} / ${f(fl.mrr)} | ${f(nt['recall@5'])} / ${f(nt.mrr)} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -28,7 +28,11 @@ const f = (x) => x.toFixed(3);
 const lines = [];
 let failed = false;
 for (const set of sets) {
-  const questions = fs.readFileSync(set.queries, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const questions = fs
+    .readFileSync(set.queries, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
   const kinds = ['all', ...distinct(questions.map((q) => q.kind))];
   lines.push(`### ${set.name} (${set.queries}, ${questions.length} questions)`, '');
   lines.push('| system | questions | R@1 | R@5 | R@10 | MRR@10 |', '| --- | --- | --- | --- | --- | --- |');

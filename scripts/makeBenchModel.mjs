@@ -112,7 +112,12 @@ export function buildBenchVocab(proseDir, size = BGE_SMALL.vocab) {
 
   // Non-ASCII characters and their ## forms, as bert's vocabulary has ~2k of them (Latin-1 and
   // Latin Extended, Greek, Cyrillic, CJK): entries code rarely hits, but they take their slots.
-  const ranges = [[0xa1, 0x24f], [0x370, 0x3ff], [0x400, 0x4ff], [0x4e00, 0x4e00 + 700]];
+  const ranges = [
+    [0xa1, 0x24f],
+    [0x370, 0x3ff],
+    [0x400, 0x4ff],
+    [0x4e00, 0x4e00 + 700],
+  ];
   for (const [from, to] of ranges) for (let c = from; c <= to; c++) add(String.fromCodePoint(c));
   for (const [from, to] of ranges) for (let c = from; c <= to; c++) add(`##${String.fromCodePoint(c)}`);
 

@@ -122,10 +122,16 @@ async function main(): Promise<void> {
   sizes.sort((a, b) => a - b);
   const q = (p: number): number => sizes[Math.floor((sizes.length - 1) * p)] ?? 0;
   const mean = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
-  console.log(`${texts.length} distinct Markdown files, ${(bytes / 1e6).toFixed(1)} MB; ${headings} CommonMark headings, ${fences} fences (${fencesFitting} within the ${budget}-character budget)`);
-  console.log('| chunks | mean / median / p90 chars | chunks < budget/8 | headings starting a chunk with their text as symbol | symbols that are not headings | fences cut (all / within budget) | chunking time |');
+  console.log(
+    `${texts.length} distinct Markdown files, ${(bytes / 1e6).toFixed(1)} MB; ${headings} CommonMark headings, ${fences} fences (${fencesFitting} within the ${budget}-character budget)`,
+  );
+  console.log(
+    '| chunks | mean / median / p90 chars | chunks < budget/8 | headings starting a chunk with their text as symbol | symbols that are not headings | fences cut (all / within budget) | chunking time |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  console.log(`| ${chunks} | ${mean.toFixed(0)} / ${q(0.5)} / ${q(0.9)} | ${tiny} | ${headingsKept} of ${headings} | ${notHeadings} | ${fencesCut} / ${fencesFittingCut} | ${ms.toFixed(0)} ms |`);
+  console.log(
+    `| ${chunks} | ${mean.toFixed(0)} / ${q(0.5)} / ${q(0.9)} | ${tiny} | ${headingsKept} of ${headings} | ${notHeadings} | ${fencesCut} / ${fencesFittingCut} | ${ms.toFixed(0)} ms |`,
+  );
 }
 
 void main();

@@ -106,7 +106,7 @@ async function check() {
       await page.goto(`${base}?theme=${theme}`);
       await page.waitForFunction(() => /** @type {any} */ (window).__done, null, { timeout: 20_000 });
       expect((await sent())[0]?.type === 'ready', `${theme}: posts ready first`);
-      expect(await page.locator('article.turn').count() === 5, `${theme}: five turns`);
+      expect((await page.locator('article.turn').count()) === 5, `${theme}: five turns`);
       expect(!(await page.locator('button.stop').isVisible()), `${theme}: Stop hidden when nothing streams`);
       await shot(page, `${theme}-bottom`);
 
@@ -114,10 +114,10 @@ async function check() {
       await page.evaluate(() => window.postMessage({ type: 'reveal', turnId: 'turn-2' }, '*'));
       await page.waitForTimeout(1400);
       const t2 = page.locator('article.turn[data-turn-id="turn-2"]');
-      expect(await t2.locator('.answer button.chip.chip-verified').count() === 3, `${theme}: three verified chips`);
-      expect(await t2.locator('.answer button.chip.chip-stale').count() === 1, `${theme}: one stale chip`);
-      expect(await t2.locator('.answer button.chip.chip-invalid[disabled]').count() === 1, `${theme}: one disabled invalid chip`);
-      expect(await t2.locator('.answer .md-link').count() === 1, `${theme}: the markdown link is inert text`);
+      expect((await t2.locator('.answer button.chip.chip-verified').count()) === 3, `${theme}: three verified chips`);
+      expect((await t2.locator('.answer button.chip.chip-stale').count()) === 1, `${theme}: one stale chip`);
+      expect((await t2.locator('.answer button.chip.chip-invalid[disabled]').count()) === 1, `${theme}: one disabled invalid chip`);
+      expect((await t2.locator('.answer .md-link').count()) === 1, `${theme}: the markdown link is inert text`);
       await t2.locator('details.context summary').click();
       await shot(page, `${theme}-answer`);
 
@@ -150,7 +150,7 @@ async function check() {
 
       // Hostile answer: nothing ran, nothing loaded.
       const t5 = page.locator('article.turn[data-turn-id="turn-5"] .answer');
-      expect(await t5.locator('img, script, a, iframe, [href], [src], [onerror], [style]').count() === 0, `${theme}: hostile answer has no live elements`);
+      expect((await t5.locator('img, script, a, iframe, [href], [src], [onerror], [style]').count()) === 0, `${theme}: hostile answer has no live elements`);
       expect((await page.evaluate(() => /** @type {any} */ (window).__pwned)) === undefined, `${theme}: no hostile script ran`);
 
       // Keyboard: type, Shift+Enter adds a line, Enter sends.
@@ -167,13 +167,13 @@ async function check() {
       // Reload with a host that never answers: the transcript comes back from setState/getState.
       await page.goto(`${base}?theme=${theme}&host=silent`);
       await page.waitForFunction(() => /** @type {any} */ (window).__done, null, { timeout: 20_000 });
-      expect(await page.locator('article.turn').count() === 5, `${theme}: a reload restores the transcript from getState`);
+      expect((await page.locator('article.turn').count()) === 5, `${theme}: a reload restores the transcript from getState`);
       await page.locator('textarea.input').focus();
       await shot(page, `${theme}-restored`);
       await page.locator('button[aria-label="New chat"]').click();
       expect((await sent()).at(-1)?.type === 'newChat', `${theme}: New chat posts newChat`);
       await page.locator('.empty-state').waitFor();
-      expect(await page.locator('article.turn').count() === 0, `${theme}: 'cleared' empties the transcript`);
+      expect((await page.locator('article.turn').count()) === 0, `${theme}: 'cleared' empties the transcript`);
       await shot(page, `${theme}-empty`);
 
       const csp = await page.evaluate(() => /** @type {any} */ (window).__csp);

@@ -76,11 +76,7 @@ function ensureAptPackages() {
   const missing = haveDpkg
     ? APT_PACKAGES.filter((p) => !dpkgInstalled(p))
     : // Not Debian: judge by the files we actually use.
-      [
-        ...(fs.existsSync('/usr/include/gssapi/gssapi.h') ? [] : ['libkrb5-dev']),
-        ...(which('rg') ? [] : ['ripgrep']),
-        ...(fs.existsSync('/usr/bin/chromium') ? [] : ['chromium']),
-      ];
+      [...(fs.existsSync('/usr/include/gssapi/gssapi.h') ? [] : ['libkrb5-dev']), ...(which('rg') ? [] : ['ripgrep']), ...(fs.existsSync('/usr/bin/chromium') ? [] : ['chromium'])];
   if (missing.length === 0) {
     log(`Debian packages already installed (${APT_PACKAGES.join(', ')}) — ${secs(t)}`);
     return;

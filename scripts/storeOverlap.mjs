@@ -29,7 +29,11 @@ for (const [id, ha] of A) {
   if (inter === sa.size && fa.length === fb.length) sameSet++;
   else differing.push(id);
   if (fa.join('\n') === fb.join('\n')) sameOrder++;
-  const key = (hs) => hs.slice(0, k).map((h) => `${h.path}:${h.startLine}-${h.endLine}`).join('\n');
+  const key = (hs) =>
+    hs
+      .slice(0, k)
+      .map((h) => `${h.path}:${h.startLine}-${h.endLine}`)
+      .join('\n');
   if (key(ha) === key(hb)) sameHits++;
 }
 const n = A.size;

@@ -124,7 +124,7 @@ export function standInVector(text: string, dimensions: number): number[] {
   for (let i = 0; i < dimensions; i++) {
     h = Math.imul(h ^ (h >>> 13), 0x5bd1e995) >>> 0;
     // Values in [-5, 5) with a constant offset so no vector is all zeros and norms differ from 1.
-    v.push(((h % 1000) / 100) - 5 + 0.25);
+    v.push((h % 1000) / 100 - 5 + 0.25);
   }
   return v;
 }

@@ -57,7 +57,11 @@ const statusVectors = h('span', { class: 'status-vectors' });
 // A button: it opens the model picker (Groundwork: Choose Chat Model).
 const statusProvider = h('button', { type: 'button', class: 'status-provider', 'data-action': 'chooseModel' });
 const newChatButton = h('button', { type: 'button', class: 'icon-button', title: 'New chat (keeps this one in Past conversations)', 'aria-label': 'New chat' }, icon('add'));
-const historyButton = h('button', { type: 'button', class: 'icon-button', title: 'Past conversations', 'aria-label': 'Past conversations', 'aria-expanded': 'false' }, icon('history'));
+const historyButton = h(
+  'button',
+  { type: 'button', class: 'icon-button', title: 'Past conversations', 'aria-label': 'Past conversations', 'aria-expanded': 'false' },
+  icon('history'),
+);
 const historyList = h('ul', { class: 'history-list' });
 const historyClose = h('button', { type: 'button', class: 'icon-button', title: 'Close', 'aria-label': 'Close past conversations' }, icon('close'));
 const historyPanel = h(
@@ -156,7 +160,8 @@ function renderStatus(): void {
   const busy = !ready && /\b(indexing|scanning|embedding|loading|starting|updating|downloading)\b/i.test(status.state);
   statusState.replaceChildren(busy ? icon('loading', 'codicon-modifier-spin') : icon('circle-filled', ready ? 'ok' : ''), h('span', { text: status.state || 'Unknown' }));
   statusCounts.textContent = `${status.files.toLocaleString()} files · ${status.chunks.toLocaleString()} chunks`;
-  const vectorsTitle = status.vectorsReason ?? (status.vectors === 'ready' ? 'Semantic search is on' : status.vectors === 'partial' ? 'Some chunks have no vector yet' : 'Semantic search is off');
+  const vectorsTitle =
+    status.vectorsReason ?? (status.vectors === 'ready' ? 'Semantic search is on' : status.vectors === 'partial' ? 'Some chunks have no vector yet' : 'Semantic search is off');
   statusVectors.className = `status-vectors vectors-${status.vectors}`;
   statusVectors.title = vectorsTitle;
   // The reason is in the tooltip for the pointer and in hidden text for screen readers.
@@ -587,11 +592,21 @@ function showPreview(msg: Extract<HostMessage, { type: 'preview' }>): void {
     'pre',
     { class: 'preview-code' },
     ...lines.map((line, i) =>
-      h('div', { class: 'preview-line' }, h('span', { class: 'ln', text: String(start + i).padStart(width, ' ') }), previewText(typeof line === 'string' ? line.slice(0, 400) : '', language)),
+      h(
+        'div',
+        { class: 'preview-line' },
+        h('span', { class: 'ln', text: String(start + i).padStart(width, ' ') }),
+        previewText(typeof line === 'string' ? line.slice(0, 400) : '', language),
+      ),
     ),
   );
   const parts: Array<HTMLElement | undefined> = [
-    h('div', { class: 'preview-head' }, h('span', { class: 'preview-label', text: typeof msg.label === 'string' ? msg.label : '' }), typeof msg.language === 'string' && msg.language ? h('span', { class: 'muted', text: msg.language }) : undefined),
+    h(
+      'div',
+      { class: 'preview-head' },
+      h('span', { class: 'preview-label', text: typeof msg.label === 'string' ? msg.label : '' }),
+      typeof msg.language === 'string' && msg.language ? h('span', { class: 'muted', text: msg.language }) : undefined,
+    ),
     typeof msg.note === 'string' && msg.note ? h('div', { class: 'preview-note' }, icon('warning'), h('span', { text: msg.note })) : undefined,
     lines.length ? code : h('div', { class: 'muted', text: 'No lines to show.' }),
   ];

@@ -21,7 +21,6 @@ export interface PersistedState {
   draft?: string;
 }
 
-
 function str(x: unknown, max = 1_000_000): string {
   return typeof x === 'string' ? x.slice(0, max) : '';
 }
@@ -42,7 +41,11 @@ function citation(raw: unknown): CitationView | undefined {
   if (typeof c.n === 'number' && Number.isInteger(c.n)) out.n = c.n;
   if (typeof c.reason === 'string') out.reason = str(c.reason, 1000);
   if (c.support === 'supported' || c.support === 'partial' || c.support === 'unsupported' || c.support === 'unchecked') out.support = c.support;
-  if (Array.isArray(c.missing)) out.missing = c.missing.filter((t): t is string => typeof t === 'string').slice(0, 8).map((t) => t.slice(0, 80));
+  if (Array.isArray(c.missing))
+    out.missing = c.missing
+      .filter((t): t is string => typeof t === 'string')
+      .slice(0, 8)
+      .map((t) => t.slice(0, 80));
   return out;
 }
 

@@ -63,7 +63,14 @@ function referencesSection(turn: TurnView): HTMLElement | undefined {
         ? h('span', { class: 'ref-open ref-invalid', title: citationTitle(c) }, h('span', { class: 'ref-n', text: String(c.n ?? '?') }), label)
         : h(
             'button',
-            { type: 'button', class: `ref-open chip-ref`, 'data-citation-id': c.id, 'data-status': status, title: citationTitle(c), 'aria-label': `Reference ${c.n ?? ''}: ${citationTitle(c)}` },
+            {
+              type: 'button',
+              class: `ref-open chip-ref`,
+              'data-citation-id': c.id,
+              'data-status': status,
+              title: citationTitle(c),
+              'aria-label': `Reference ${c.n ?? ''}: ${citationTitle(c)}`,
+            },
             h('span', { class: 'ref-n', text: String(c.n ?? '·') }),
             label,
           );
@@ -114,7 +121,11 @@ function contextSection(turn: TurnView, open: boolean): HTMLElement | undefined 
 function footer(turn: TurnView): HTMLElement | undefined {
   if (turn.pending) {
     // Says that more is coming once text has started (before that the answer shows "Searching…").
-    return h('footer', { class: 'turn-footer' }, h('span', { class: 'thinking', title: 'Citations are checked when the answer is complete' }, icon('loading', 'codicon-modifier-spin'), h('span', { text: 'Answering…' })));
+    return h(
+      'footer',
+      { class: 'turn-footer' },
+      h('span', { class: 'thinking', title: 'Citations are checked when the answer is complete' }, icon('loading', 'codicon-modifier-spin'), h('span', { text: 'Answering…' })),
+    );
   }
   const parts: HTMLElement[] = [];
   // A quoted answer's note already says there was no model; a no-folder turn had no provider.
@@ -156,7 +167,8 @@ export function renderTurn(turn: TurnView, contextOpen = false): HTMLElement {
   const staleNow = f.stale || turn.citations.some((c) => c.status === 'stale');
   if (staleNow) notes.push(note('history', 'Some cited files changed since this answer: their citations are marked stale.', 'note-warn'));
   // One line for the no-model state; with an error box it says only what happened instead.
-  if (f.extractive && !turn.stopped && !turn.pending) notes.push(note('quote', turn.error ? 'Quoted from the sources instead.' : 'Quoted from the sources: no language model is configured.', 'note-muted'));
+  if (f.extractive && !turn.stopped && !turn.pending)
+    notes.push(note('quote', turn.error ? 'Quoted from the sources instead.' : 'Quoted from the sources: no language model is configured.', 'note-muted'));
   if (turn.stopped) notes.push(note('debug-stop', 'Stopped.', 'note-muted'));
   if (turn.searchNote && !turn.pending) notes.push(note('search', turn.searchNote, 'note-muted'));
   let errorBox: HTMLElement | undefined;
@@ -182,7 +194,9 @@ export function renderTurn(turn: TurnView, contextOpen = false): HTMLElement {
       { class: 'question', id: qid },
       h('span', { class: 'visually-hidden', text: 'Question: ' }),
       h('span', { class: 'question-text', text: turn.question }),
-      turn.attachment ? h('span', { class: 'attachment', title: `Asked about ${turn.attachment.label}` }, icon('file-code'), h('span', { text: turn.attachment.label })) : undefined,
+      turn.attachment
+        ? h('span', { class: 'attachment', title: `Asked about ${turn.attachment.label}` }, icon('file-code'), h('span', { text: turn.attachment.label }))
+        : undefined,
     ),
     f.weakContext ? h('div', { class: 'banner banner-warn' }, icon('warning'), h('span', { text: WEAK_CONTEXT_TEXT })) : undefined,
     answer,

@@ -61,7 +61,10 @@ export async function buildCorpus(from: string, to: string, opts: { maxFiles?: n
   let n = 0;
   for await (const file of walk(from)) {
     if (n >= max) break;
-    const rel = path.relative(from, file).split(path.sep).map((s) => (RENAME_SEGMENTS.has(s) ? `${s}_` : s));
+    const rel = path
+      .relative(from, file)
+      .split(path.sep)
+      .map((s) => (RENAME_SEGMENTS.has(s) ? `${s}_` : s));
     if (rel.some((s) => s.startsWith('.'))) continue;
     const bytes = await fsp.readFile(file);
     if (bytes.length > DEFAULT_MAX_FILE_BYTES || !classifyContent(bytes).ok) continue;
@@ -206,7 +209,9 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     await index.close();
     const coldMs = ms(t);
     results['files indexed'] = summary.filesIndexed;
-    results['files skipped'] = Object.entries(summary.skipped).map(([k, v]) => `${k} ${v}`).join(', ');
+    results['files skipped'] = Object.entries(summary.skipped)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     results['chunks'] = summary.chunks;
     results['cold index (lexical)'] = `${(coldMs / 1000).toFixed(1)} s`;
     results['files/s'] = Math.round(summary.filesIndexed / (coldMs / 1000));

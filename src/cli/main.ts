@@ -8,15 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SKIP_REASON_TEXT, type SkipReason } from '../core/skipReasons';
-import {
-  computeMetrics,
-  formatMetrics,
-  readQueryFile,
-  reciprocalRank,
-  QueryFileError,
-  WholeFileBm25,
-  type EvalResult,
-} from '../core/evaluation';
+import { computeMetrics, formatMetrics, readQueryFile, reciprocalRank, QueryFileError, WholeFileBm25, type EvalResult } from '../core/evaluation';
 import { fusionWeights, search, SEARCH_DEFAULTS, type FusionWeights, type SearchHit } from '../core/retrieval';
 import { searchWithFallback } from '../core/resilientSearch';
 import { MAX_MAX_CHARS, MIN_MAX_CHARS } from '../core/chunker/chunker';
@@ -26,13 +18,7 @@ import type { Logger } from '../core/types';
 import { codeTerms } from '../core/tokenize';
 import { DEFAULT_CHUNK_CHARS, DEFAULT_MAX_FILE_BYTES } from '../core/defaults';
 import { IndexError } from '../core/indexError';
-import {
-  defaultIndexDir,
-  rootsFromDirs,
-  WorkspaceIndex,
-  type IndexRunSummary,
-  type IndexOptions,
-} from '../core/workspaceIndex';
+import { defaultIndexDir, rootsFromDirs, WorkspaceIndex, type IndexRunSummary, type IndexOptions } from '../core/workspaceIndex';
 import { formatBytes, formatCounts, ProgressBar, printable, stderrLogger, UsageError } from './output';
 import { runBench } from './bench';
 import { recentGitFiles } from '../core/gitRecency';
@@ -483,7 +469,9 @@ async function askWith(
       llm,
       k,
       signal: interrupt.signal,
-      noModelNote: llm ? undefined : 'No language model is configured, so this answer quotes the code. For written answers set OPENAI_API_KEY, or --base-url and --model for a local server (Ollama, LM Studio, llama.cpp).',
+      noModelNote: llm
+        ? undefined
+        : 'No language model is configured, so this answer quotes the code. For written answers set OPENAI_API_KEY, or --base-url and --model for a local server (Ollama, LM Studio, llama.cpp).',
       onToken: v.json || v['show-context'] ? undefined : (d) => process.stdout.write(printable(d)),
     });
     // A model that failed is a failure even when the answer fell back to quoting the code.
@@ -611,7 +599,9 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
         const repository = v.repo ?? `eval/${path.basename(workspace)}`;
         const published = await (await storeCli()).publishCheckout(store, index, { repository, commit: v.commit, logger, signal: interrupt.signal, allowNoGit: true });
         const loadStarted = Date.now();
-        const stored = await (await storeCli()).openStored(store, {
+        const stored = await (
+          await storeCli()
+        ).openStored(store, {
           repository,
           commit: published.commit,
           embedder: index.embedder,
@@ -658,10 +648,22 @@ async function cmdEval(v: Values, logger: Logger): Promise<void> {
   const lines: string[] = [`${queries.length} queries, ${((Date.now() - started) / 1000).toFixed(1)} s (including indexing)`];
   if (labelled.length) {
     lines.push(formatMetrics(label, computeMetrics(queries, results)));
-    const misses = labelled.filter((q) => reciprocalRank(q, results.find((r) => r.id === q.id)) === 0);
+    const misses = labelled.filter(
+      (q) =>
+        reciprocalRank(
+          q,
+          results.find((r) => r.id === q.id),
+        ) === 0,
+    );
     if (misses.length) lines.push(`Missed in the top 10: ${misses.map((q) => q.id).join(', ')}`);
   } else {
-    for (const r of results) lines.push(`${r.id}: ${r.hits.slice(0, 3).map((h) => `${h.path}:L${h.startLine}-L${h.endLine}`).join('  ')}`);
+    for (const r of results)
+      lines.push(
+        `${r.id}: ${r.hits
+          .slice(0, 3)
+          .map((h) => `${h.path}:L${h.startLine}-L${h.endLine}`)
+          .join('  ')}`,
+      );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

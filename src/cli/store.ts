@@ -47,13 +47,17 @@ export async function publishCheckout(
   if (co?.dirty) opts.logger.warn(`The working tree of ${dir} has uncommitted or untracked changes: the snapshot holds them and is marked dirty (commit ${commit.slice(0, 12)}).`);
   const started = Date.now();
   let lastPhase = '';
-  const info = await store.publish(index.snapshotSource(), { repository, commit, dirty }, {
-    signal: opts.signal,
-    onProgress: (p: PublishProgress) => {
-      if (p.phase !== lastPhase) opts.logger.debug?.(`publish: ${p.phase}`);
-      lastPhase = p.phase;
+  const info = await store.publish(
+    index.snapshotSource(),
+    { repository, commit, dirty },
+    {
+      signal: opts.signal,
+      onProgress: (p: PublishProgress) => {
+        if (p.phase !== lastPhase) opts.logger.debug?.(`publish: ${p.phase}`);
+        lastPhase = p.phase;
+      },
     },
-  });
+  );
   opts.logger.info(
     `Published ${repository}@${commit.slice(0, 12)}${dirty ? ' (dirty)' : ''} to ${store.location}: ${info.files} files, ${info.chunks} chunks, ${info.vectors} vectors in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );

@@ -159,7 +159,11 @@ export async function standaloneQuery(retriever: AnswerRetriever, question: stri
     try {
       let out = '';
       for await (const d of llm.stream({ messages: condenseMessages(history, question), signal, maxTokens: 80, temperature: 0 })) out += d;
-      const q = out.trim().replace(/^["'`]|["'`]$/g, '').split('\n')[0]?.trim();
+      const q = out
+        .trim()
+        .replace(/^["'`]|["'`]$/g, '')
+        .split('\n')[0]
+        ?.trim();
       if (q && q.length < 500) return q;
     } catch (err) {
       if (err instanceof LlmError && err.kind === 'aborted') throw err;
@@ -186,12 +190,7 @@ export async function standaloneQuery(retriever: AnswerRetriever, question: stri
  * counts as covered when any of the first five sources contains it, or a word with the same first
  * five letters (so "verified" is covered by `verifyToken`).
  */
-export function retrievalCoverage(
-  index: SearchableIndex,
-  query: string,
-  hits: readonly SearchHit[],
-  options: { maxTerms?: number; topHits?: number } = {},
-): number {
+export function retrievalCoverage(index: SearchableIndex, query: string, hits: readonly SearchHit[], options: { maxTerms?: number; topHits?: number } = {}): number {
   const n = Math.max(1, index.lexical.documentCount);
   const terms = [...new Set(codeTerms(query))].filter((t) => !isStopword(t) && t.length > 1);
   if (!terms.length || !hits.length) return 0;
@@ -288,13 +287,21 @@ export async function answerQuestion(retriever: AnswerRetriever, question: strin
   const generateMs = performance.now() - genStart;
 
   const report = await verifyCitations(answer, sources, (p) => retriever.absolutePath(p));
-  const provider = extractive || !options.llm ? { id: 'extractive', label: 'extractive (no model)', remote: false } : { id: options.llm.id, label: options.llm.label, remote: options.llm.remote };
+  const provider =
+    extractive || !options.llm ? { id: 'extractive', label: 'extractive (no model)', remote: false } : { id: options.llm.id, label: options.llm.label, remote: options.llm.remote };
   return {
     question,
     query,
     answer,
     citations: report.citations,
-    citationIntegrity: { verified: report.verified, stale: report.stale, invalid: report.invalid, unsupported: report.unsupported, total: report.citations.length, ratio: report.integrity },
+    citationIntegrity: {
+      verified: report.verified,
+      stale: report.stale,
+      invalid: report.invalid,
+      unsupported: report.unsupported,
+      total: report.citations.length,
+      ratio: report.integrity,
+    },
     sources,
     flags: { weakContext, stale: report.stale > 0, truncated, cut, extractive },
     coverage,

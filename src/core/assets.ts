@@ -27,16 +27,11 @@ export function resolveWasmDir(): string {
     if (fs.existsSync(path.join(dir, RUNTIME_WASM))) return dir;
     throw new Error(`${WASM_DIR_ENV}=${fromEnv} does not contain ${RUNTIME_WASM}.`);
   }
-  const candidates = [
-    path.join(__dirname, 'wasm'),
-    path.join(__dirname, '..', 'wasm'),
-    path.join(__dirname, '..', '..', 'wasm'),
-  ];
+  const candidates = [path.join(__dirname, 'wasm'), path.join(__dirname, '..', 'wasm'), path.join(__dirname, '..', '..', 'wasm')];
   for (const dir of candidates) {
     if (fs.existsSync(path.join(dir, RUNTIME_WASM))) return dir;
   }
   throw new Error(
-    `Cannot find ${RUNTIME_WASM} (looked in ${candidates.join(', ')}). ` +
-      `Run "npm run build" to copy the WebAssembly files next to the bundle, or set ${WASM_DIR_ENV}.`,
+    `Cannot find ${RUNTIME_WASM} (looked in ${candidates.join(', ')}). ` + `Run "npm run build" to copy the WebAssembly files next to the bundle, or set ${WASM_DIR_ENV}.`,
   );
 }

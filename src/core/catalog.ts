@@ -148,12 +148,14 @@ export function plainChunk(c: Chunk): Chunk {
 }
 
 export class CatalogCorruptError extends Error {
-  constructor(readonly file: string, reason: string) {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
     super(`catalog shard ${file} is unreadable (${reason})`);
     this.name = 'CatalogCorruptError';
   }
 }
-
 
 export function contentHash(text: string): string {
   return hash16(text);
@@ -286,7 +288,6 @@ export class Catalog {
     this.dirty.add(i);
   }
 
-
   /** Writes the changed shards (atomically, each bumping its generation). */
   async flush(): Promise<void> {
     if (!this.dirty.size) return;
@@ -345,8 +346,21 @@ function shardShapeError(d: ShardData): string | undefined {
     for (const c of e.chunks as unknown[]) {
       const k = c as Partial<StoredChunk> | null;
       if (
-        !k || (k.id !== undefined && !isStr(k.id)) || (k.x !== undefined && !isStr(k.x)) || !isNum(k.startLine) || !isNum(k.endLine) || !Array.isArray(k.symbols) || !k.symbols.every(isStr) ||
-        !isStr(k.header) || !isStr(k.hash) || !Array.isArray(k.t) || k.t.length !== 2 || !isNum(k.t[0]) || !isNum(k.t[1]) || k.t[0] < 0 || k.t[1] < 0
+        !k ||
+        (k.id !== undefined && !isStr(k.id)) ||
+        (k.x !== undefined && !isStr(k.x)) ||
+        !isNum(k.startLine) ||
+        !isNum(k.endLine) ||
+        !Array.isArray(k.symbols) ||
+        !k.symbols.every(isStr) ||
+        !isStr(k.header) ||
+        !isStr(k.hash) ||
+        !Array.isArray(k.t) ||
+        k.t.length !== 2 ||
+        !isNum(k.t[0]) ||
+        !isNum(k.t[1]) ||
+        k.t[0] < 0 ||
+        k.t[1] < 0
       ) {
         return `a chunk of ${e.path} has the wrong shape`;
       }

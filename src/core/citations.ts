@@ -127,16 +127,15 @@ export function isSafeRelativePath(p: string): boolean {
  * Verifies every marker of `answer`. `resolve` maps an index path to an absolute file inside a
  * workspace root (or undefined when it is not one); files are read once each.
  */
-export async function verifyCitations(
-  answer: string,
-  sources: readonly Source[],
-  resolve: (indexPath: string) => string | undefined,
-): Promise<CitationReport> {
+export async function verifyCitations(answer: string, sources: readonly Source[], resolve: (indexPath: string) => string | undefined): Promise<CitationReport> {
   const fileCache = new Map<string, string[] | null>();
   const readLines = async (abs: string): Promise<string[] | null> => {
     if (!fileCache.has(abs)) {
       // Regular files only: a cited file that became a FIFO must not block the answer.
-      const text = await readRegularFile(abs).then((r) => r.bytes.toString('utf8'), () => null);
+      const text = await readRegularFile(abs).then(
+        (r) => r.bytes.toString('utf8'),
+        () => null,
+      );
       fileCache.set(abs, text === null ? null : text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/));
     }
     return fileCache.get(abs) ?? null;
@@ -147,7 +146,14 @@ export async function verifyCitations(
     if (m.n !== undefined) {
       source = sources.find((s) => s.n === m.n);
       if (!source) {
-        citations.push({ marker: m.marker, offset: m.offset, n: m.n, status: 'invalid', reason: `there is no source [${m.n}] (the answer had ${sources.length})`, support: 'unchecked' });
+        citations.push({
+          marker: m.marker,
+          offset: m.offset,
+          n: m.n,
+          status: 'invalid',
+          reason: `there is no source [${m.n}] (the answer had ${sources.length})`,
+          support: 'unchecked',
+        });
         continue;
       }
     }
@@ -184,7 +190,10 @@ export async function verifyCitations(
     }
     const current = lines.slice(startLine - 1, endLine).join('\n');
     // The cited lines as the model saw them: the whole source, or the part a path mention names.
-    const seen = source.text.split('\n').slice(startLine - source.startLine, endLine - source.startLine + 1).join('\n');
+    const seen = source.text
+      .split('\n')
+      .slice(startLine - source.startLine, endLine - source.startLine + 1)
+      .join('\n');
     // A split over-long line is a piece of its line; containment covers it.
     if (current !== seen && !current.includes(seen)) {
       citations.push({ ...base, status: 'stale', reason: 'the file changed since it was indexed', support: 'unchecked' });

@@ -44,13 +44,56 @@ import { DEFAULT_MAX_FILE_BYTES } from './defaults';
  * file but not a file inside an excluded folder, as with git).
  */
 export const DEFAULT_EXCLUDES = [
-  '.git/', '.hg/', '.svn/', 'node_modules/', 'bower_components/', 'jspm_packages/',
-  'dist/', 'build/', 'out/', 'target/', '.next/', '.nuxt/', '.svelte-kit/', '.turbo/', '.cache/',
-  '.parcel-cache/', 'coverage/', '.nyc_output/', '__pycache__/', '.pytest_cache/', '.mypy_cache/',
-  '.venv/', 'venv/', '.tox/', '.gradle/', '.idea/', '.vscode-test/', '.terraform/', 'Pods/',
-  '*.min.js', '*.min.css', '*.min.mjs', '*.bundle.js', '*.map', '*.pyc', '*.class', '*.o', '*.so',
-  'package-lock.json', 'npm-shrinkwrap.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lockb',
-  'Cargo.lock', 'poetry.lock', 'Pipfile.lock', 'Gemfile.lock', 'composer.lock', 'go.sum', '*.lock',
+  '.git/',
+  '.hg/',
+  '.svn/',
+  'node_modules/',
+  'bower_components/',
+  'jspm_packages/',
+  'dist/',
+  'build/',
+  'out/',
+  'target/',
+  '.next/',
+  '.nuxt/',
+  '.svelte-kit/',
+  '.turbo/',
+  '.cache/',
+  '.parcel-cache/',
+  'coverage/',
+  '.nyc_output/',
+  '__pycache__/',
+  '.pytest_cache/',
+  '.mypy_cache/',
+  '.venv/',
+  'venv/',
+  '.tox/',
+  '.gradle/',
+  '.idea/',
+  '.vscode-test/',
+  '.terraform/',
+  'Pods/',
+  '*.min.js',
+  '*.min.css',
+  '*.min.mjs',
+  '*.bundle.js',
+  '*.map',
+  '*.pyc',
+  '*.class',
+  '*.o',
+  '*.so',
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'bun.lockb',
+  'Cargo.lock',
+  'poetry.lock',
+  'Pipfile.lock',
+  'Gemfile.lock',
+  'composer.lock',
+  'go.sum',
+  '*.lock',
   '.DS_Store',
 ];
 
@@ -61,16 +104,66 @@ export const DEFAULT_EXCLUDES = [
  * inside ordinary files are found by content (see `secrets.ts`).
  */
 export const DEFAULT_SECRET_PATTERNS = [
-  '.env', '.env.*', '!.env.example', '!.env.sample', '!.env.template', '.envrc',
-  '*.pem', '*.key', '*.p12', '*.pfx', '*.jks', '*.keystore', '*.kdbx', '*.ppk',
-  'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'id_ecdsa_sk', 'id_ed25519_sk',
-  'credentials', 'credentials.json', 'credentials.yml', 'credentials.yaml', 'credentials.xml',
-  'credentials.csv', 'credentials.ini', 'credentials.toml', 'credentials.txt',
-  '.git-credentials', '.pgpass', '.my.cnf', 'kubeconfig', '*.kubeconfig', '.npmrc', '.pypirc', '.netrc',
-  '_netrc', '.htpasswd', '*.tfstate', '*.tfstate.*', '*.tfvars', '*.tfvars.json', 'secrets.json',
-  'secrets.yaml', 'secrets.yml', 'vault.yml', 'vault.yaml', 'token.json', 'tokens.json',
-  '.bash_history', '.zsh_history', '.*_history', '.aws/config', '.aws/credentials',
-  '.docker/config.json', '.kube/config', '.ssh/*', '!.ssh/*.pub', '!.ssh/known_hosts',
+  '.env',
+  '.env.*',
+  '!.env.example',
+  '!.env.sample',
+  '!.env.template',
+  '.envrc',
+  '*.pem',
+  '*.key',
+  '*.p12',
+  '*.pfx',
+  '*.jks',
+  '*.keystore',
+  '*.kdbx',
+  '*.ppk',
+  'id_rsa',
+  'id_dsa',
+  'id_ecdsa',
+  'id_ed25519',
+  'id_ecdsa_sk',
+  'id_ed25519_sk',
+  'credentials',
+  'credentials.json',
+  'credentials.yml',
+  'credentials.yaml',
+  'credentials.xml',
+  'credentials.csv',
+  'credentials.ini',
+  'credentials.toml',
+  'credentials.txt',
+  '.git-credentials',
+  '.pgpass',
+  '.my.cnf',
+  'kubeconfig',
+  '*.kubeconfig',
+  '.npmrc',
+  '.pypirc',
+  '.netrc',
+  '_netrc',
+  '.htpasswd',
+  '*.tfstate',
+  '*.tfstate.*',
+  '*.tfvars',
+  '*.tfvars.json',
+  'secrets.json',
+  'secrets.yaml',
+  'secrets.yml',
+  'vault.yml',
+  'vault.yaml',
+  'token.json',
+  'tokens.json',
+  '.bash_history',
+  '.zsh_history',
+  '.*_history',
+  '.aws/config',
+  '.aws/credentials',
+  '.docker/config.json',
+  '.kube/config',
+  '.ssh/*',
+  '!.ssh/*.pub',
+  '!.ssh/known_hosts',
 ];
 
 /** Characters that break one-line formats (paths in citations, terminal output): C0 controls and DEL. */
@@ -83,10 +176,53 @@ export function hasControlChars(name: string): boolean {
 
 /** Extensions whose content is binary; skipped without reading. */
 const BINARY_EXTENSIONS = new Set([
-  'png', 'jpg', 'jpeg', 'gif', 'bmp', 'ico', 'webp', 'avif', 'tiff', 'psd', 'pdf', 'zip', 'gz', 'tgz',
-  'bz2', 'xz', '7z', 'rar', 'jar', 'war', 'exe', 'dll', 'dylib', 'bin', 'wasm', 'woff', 'woff2', 'ttf',
-  'otf', 'eot', 'mp3', 'mp4', 'mov', 'avi', 'webm', 'wav', 'flac', 'ogg', 'sqlite', 'db', 'onnx',
-  'pt', 'npy', 'npz', 'parquet', 'vsix', 'node',
+  'png',
+  'jpg',
+  'jpeg',
+  'gif',
+  'bmp',
+  'ico',
+  'webp',
+  'avif',
+  'tiff',
+  'psd',
+  'pdf',
+  'zip',
+  'gz',
+  'tgz',
+  'bz2',
+  'xz',
+  '7z',
+  'rar',
+  'jar',
+  'war',
+  'exe',
+  'dll',
+  'dylib',
+  'bin',
+  'wasm',
+  'woff',
+  'woff2',
+  'ttf',
+  'otf',
+  'eot',
+  'mp3',
+  'mp4',
+  'mov',
+  'avi',
+  'webm',
+  'wav',
+  'flac',
+  'ogg',
+  'sqlite',
+  'db',
+  'onnx',
+  'pt',
+  'npy',
+  'npz',
+  'parquet',
+  'vsix',
+  'node',
 ]);
 
 /** A file that passed the name-based filters; its content is checked when read. */
@@ -127,7 +263,9 @@ export class FileFilter {
 
   constructor(options: DiscoveryOptions = {}) {
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-    this.defaults = ignore().add(DEFAULT_EXCLUDES).add(options.extraExcludes ?? []);
+    this.defaults = ignore()
+      .add(DEFAULT_EXCLUDES)
+      .add(options.extraExcludes ?? []);
     const patterns = options.secretPatterns ?? DEFAULT_SECRET_PATTERNS;
     const hasSlash = (p: string) => p.replace(/^!/, '').includes('/');
     this.secretNames = ignore().add(patterns.filter((p) => !hasSlash(p)));
@@ -213,11 +351,7 @@ export function indexPathOf(roots: readonly WorkspaceRoot[], absPath: string): s
  * unreadable folder or file: it becomes a skip. Symbolic links are followed only when they resolve
  * inside one of the roots and do not lead back into a folder already visited.
  */
-export async function* discoverFiles(
-  roots: readonly WorkspaceRoot[],
-  options: DiscoveryOptions = {},
-  signal?: AbortSignal,
-): AsyncGenerator<DiscoveryEvent> {
+export async function* discoverFiles(roots: readonly WorkspaceRoot[], options: DiscoveryOptions = {}, signal?: AbortSignal): AsyncGenerator<DiscoveryEvent> {
   const filter = new FileFilter(options);
   const realRoots = await Promise.all(roots.map(async (r) => fsp.realpath(r.dir).catch(() => path.resolve(r.dir))));
   for (const [i, root] of roots.entries()) {
@@ -225,13 +359,7 @@ export async function* discoverFiles(
     yield* walk(root, realRoots[i]!, '', [], visited);
   }
 
-  async function* walk(
-    root: WorkspaceRoot,
-    realDir: string,
-    relDir: string,
-    parentScopes: readonly Scope[],
-    visited: Set<string>,
-  ): AsyncGenerator<DiscoveryEvent> {
+  async function* walk(root: WorkspaceRoot, realDir: string, relDir: string, parentScopes: readonly Scope[], visited: Set<string>): AsyncGenerator<DiscoveryEvent> {
     signal?.throwIfAborted();
     if (visited.has(realDir)) return;
     visited.add(realDir);
@@ -391,7 +519,8 @@ export type ReadResult = { ok: true; text: string; bytes: number } | { ok: false
 
 // Also the banners of parser and scanner generators (Bison, flex, yacc, re2c, ANTLR, protoc): their
 // output is large, matches every question about the grammar, and is never where a fix is written.
-const GENERATED_MARKERS = /@generated\b|\bdo not edit\b|\bauto-?generated\b|\bcode generated by\b|\bmade by GNU Bison\b|\bgenerated by (?:flex|bison|b?yacc|re2c|ragel|antlr|protoc)\b/i;
+const GENERATED_MARKERS =
+  /@generated\b|\bdo not edit\b|\bauto-?generated\b|\bcode generated by\b|\bmade by GNU Bison\b|\bgenerated by (?:flex|bison|b?yacc|re2c|ragel|antlr|protoc)\b/i;
 const SOURCE_MAP_TRAILER = /^[ \t]*(?:\/\/|\/\*)[#@] sourceMappingURL=\S+[ \t]*(?:\*\/)?[ \t]*\s*$/m;
 const COMMENT_START = /^\s*(\/\/|#|\/\*|\*|<!--|--|;)/;
 

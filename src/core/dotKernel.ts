@@ -151,4 +151,3 @@ export class Int8Kernel {
     return new Int32Array(this.exports.memory.buffer, outOff, rows);
   }
 }
-

@@ -138,13 +138,7 @@ export class EmbeddingCache {
     const maxEntries = opts.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new VectorStoreError(`maxEntries must be a positive integer, got ${maxEntries}`);
     await fs.promises.mkdir(dir, { recursive: true });
-    const cache = new EmbeddingCache(
-      path.join(dir, EmbeddingCache.fileName(opts.embedderId, dims)),
-      opts.embedderId,
-      dims,
-      maxEntries,
-      opts.logger ?? silentLogger,
-    );
+    const cache = new EmbeddingCache(path.join(dir, EmbeddingCache.fileName(opts.embedderId, dims)), opts.embedderId, dims, maxEntries, opts.logger ?? silentLogger);
     await cache.load();
     return cache;
   }
@@ -280,17 +274,32 @@ export class EmbeddingCache {
     let pos = headerLen;
     let bad: string | undefined;
     while (pos < size) {
-      if (size - pos < BATCH_HEADER + 4) { bad = 'torn batch header'; break; }
+      if (size - pos < BATCH_HEADER + 4) {
+        bad = 'torn batch header';
+        break;
+      }
       const bh = readAt(pos, BATCH_HEADER);
-      if (bh.readUInt32LE(0) !== BATCH_MAGIC) { bad = 'bad batch marker'; break; }
+      if (bh.readUInt32LE(0) !== BATCH_MAGIC) {
+        bad = 'bad batch marker';
+        break;
+      }
       const count = bh.readUInt32LE(4);
       const keyBytes = bh.readUInt32LE(8);
       const len = BATCH_HEADER + keyBytes + count * this.vecBytes + 4;
-      if (pos + len > size) { bad = 'torn batch'; break; }
+      if (pos + len > size) {
+        bad = 'torn batch';
+        break;
+      }
       const batch = readAt(pos, len);
-      if (crc32(batch.subarray(4, len - 4)) !== batch.readUInt32LE(len - 4)) { bad = 'batch checksum mismatch'; break; }
+      if (crc32(batch.subarray(4, len - 4)) !== batch.readUInt32LE(len - 4)) {
+        bad = 'batch checksum mismatch';
+        break;
+      }
       const keys = count === 0 ? [] : batch.toString('utf8', BATCH_HEADER, BATCH_HEADER + keyBytes).split('\0');
-      if (keys.length !== count) { bad = 'batch key count mismatch'; break; }
+      if (keys.length !== count) {
+        bad = 'batch key count mismatch';
+        break;
+      }
       const vecStart = pos + BATCH_HEADER + keyBytes;
       for (let i = 0; i < count; i++) {
         const k = keys[i]!;

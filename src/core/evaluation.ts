@@ -62,7 +62,7 @@ export async function readQueryFile(file: string): Promise<EvalQuery[]> {
       if (!Array.isArray(o.expected) || !o.expected.every((e) => typeof e === 'string')) {
         throw new QueryFileError(`${file}:${i + 1}: "expected" must be an array of paths`);
       }
-      expected = (o.expected).map((p) => p.replace(/\\/g, '/').replace(/^\.\//, ''));
+      expected = o.expected.map((p) => p.replace(/\\/g, '/').replace(/^\.\//, ''));
     }
     queries.push({ id: o.id, query: o.query, expected });
   });
@@ -89,7 +89,10 @@ export function computeMetrics(queries: readonly EvalQuery[], results: readonly 
 /** Per-query reciprocal rank, for listing misses. */
 export function reciprocalRank(q: EvalQuery, r: EvalResult | undefined): number {
   if (!q.expected?.length || !r) return 0;
-  return reciprocalRankAt10(r.hits.map((h) => h.path), q.expected);
+  return reciprocalRankAt10(
+    r.hits.map((h) => h.path),
+    q.expected,
+  );
 }
 
 /**

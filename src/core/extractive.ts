@@ -124,8 +124,21 @@ function dedent(lines: string[]): string[] {
 }
 
 const FENCE_LANG: Record<string, string> = {
-  typescript: 'ts', tsx: 'tsx', javascript: 'js', python: 'python', go: 'go', rust: 'rust', java: 'java',
-  c: 'c', cpp: 'cpp', csharp: 'csharp', ruby: 'ruby', php: 'php', markdown: 'md', json: 'json', yaml: 'yaml',
+  typescript: 'ts',
+  tsx: 'tsx',
+  javascript: 'js',
+  python: 'python',
+  go: 'go',
+  rust: 'rust',
+  java: 'java',
+  c: 'c',
+  cpp: 'cpp',
+  csharp: 'csharp',
+  ruby: 'ruby',
+  php: 'php',
+  markdown: 'md',
+  json: 'json',
+  yaml: 'yaml',
 };
 
 /** The passages an extractive answer shows: one per file, best sources first, up to four. */

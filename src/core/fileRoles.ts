@@ -15,23 +15,23 @@
 import { languageForPath } from './languages';
 
 export type FileRole =
-  | 'source'
-  | 'declaration'
-  | 'tooling'
-  | 'test'
-  | 'docs'
-  | 'example'
-  | 'bench'
-  | 'template'
-  | 'changelog'
-  | 'translation'
-  | 'meta'
-  | 'config'
-  | 'vendor'
-  | 'generated';
+  'source' | 'declaration' | 'tooling' | 'test' | 'docs' | 'example' | 'bench' | 'template' | 'changelog' | 'translation' | 'meta' | 'config' | 'vendor' | 'generated';
 
 export const FILE_ROLES: readonly FileRole[] = [
-  'source', 'declaration', 'tooling', 'test', 'docs', 'example', 'bench', 'template', 'changelog', 'translation', 'meta', 'config', 'vendor', 'generated',
+  'source',
+  'declaration',
+  'tooling',
+  'test',
+  'docs',
+  'example',
+  'bench',
+  'template',
+  'changelog',
+  'translation',
+  'meta',
+  'config',
+  'vendor',
+  'generated',
 ];
 
 /** Prose formats: a file in one of these is documentation wherever it lives. */
@@ -63,7 +63,8 @@ const DECLARATION_FILE = /\.d\.[cm]?ts$/i;
 const DOCS_DIR = /(^|\/)(docs?|documentation|doc-src|man|manual|site|website|wiki|guides?)\//i;
 const TEMPLATE_PATH = /(^|\/)\.github\/|(^|\/)\.gitlab\/|(^|\/)(issue|pull_request|merge_request)_template(\.[a-z]+)?$|(^|\/)ISSUE_TEMPLATE\//i;
 const CHANGELOG_FILE = /(^|\/)(change[-_]?log|changes|history|news|releases?|release[-_]notes|whatsnew|upgrading|migration)([-_.][^/]*)?$/i;
-const META_FILE = /(^|\/)(license|licence|copying|unlicense|notice|authors|contributors|contributing|code[-_]of[-_]conduct|security|support|governance|maintainers|codeowners|funding|citation)([-_.][^/]*)?$/i;
+const META_FILE =
+  /(^|\/)(license|licence|copying|unlicense|notice|authors|contributors|contributing|code[-_]of[-_]conduct|security|support|governance|maintainers|codeowners|funding|citation)([-_.][^/]*)?$/i;
 /**
  * Translations: a language tag as a folder of prose (`docs/zh-CN/…`, `i18n/ja/…`) or in the name
  * (`README.ja.md`, `README_zh-CN.md`). Only well-known tags, so `io/` or `db/` never match.
@@ -78,11 +79,7 @@ export function fileRole(p: string): FileRole {
   const base = p.slice(p.lastIndexOf('/') + 1);
   // `text` is also what an unknown extension maps to (a DSL, builtins in the project's own
   // language): only .txt-like extensions and extension-less READMEs, changelogs and licences are prose.
-  const prose =
-    PROSE_LANGUAGES.has(language) ||
-    PROSE_EXTENSIONS.test(p) ||
-    README_FILE.test(base) ||
-    (!base.includes('.') && (CHANGELOG_FILE.test(base) || META_FILE.test(base)));
+  const prose = PROSE_LANGUAGES.has(language) || PROSE_EXTENSIONS.test(p) || README_FILE.test(base) || (!base.includes('.') && (CHANGELOG_FILE.test(base) || META_FILE.test(base)));
   if (TEMPLATE_PATH.test(p) && (prose || CONFIG_LANGUAGES.has(language))) return 'template';
   if (prose) {
     if (TRANSLATION_FILE.test(p) || TRANSLATION_DIR.test(p)) return 'translation';
@@ -108,7 +105,8 @@ export function fileRole(p: string): FileRole {
 }
 
 const LICENCE_FILE = /(^|[-_.])(licen[cs]e|copying|unlicense)([-_.][^/]*)?$/i;
-const MANIFEST_FILE = /^(package\.json|cargo\.toml|go\.mod|pom\.xml|build\.gradle(\.kts)?|setup\.py|pyproject\.toml|[^/]*\.gemspec|composer\.json|[^/]*\.csproj|cmakelists\.txt|meson\.build|makefile\.am|configure\.ac)$/i;
+const MANIFEST_FILE =
+  /^(package\.json|cargo\.toml|go\.mod|pom\.xml|build\.gradle(\.kts)?|setup\.py|pyproject\.toml|[^/]*\.gemspec|composer\.json|[^/]*\.csproj|cmakelists\.txt|meson\.build|makefile\.am|configure\.ac)$/i;
 
 /**
  * Folders of third-party code copied into the workspace: a folder below the root that carries its
@@ -146,7 +144,8 @@ export interface QueryIntent {
 const TESTS_INTENT = /\b(tests?|tested|testing|specs?|unit[- ]tests?|test cases?|test suites?|fixtures?|mocks?|assertions?)\b/i;
 const DOCS_INTENT = /\b(docs?|documentation|documented|readme|guide|tutorial|manual|docs page)\b/i;
 const EXAMPLES_INTENT = /\b(examples?|samples?|demos?)\b/i;
-const CONFIG_INTENT = /\b(config(uration)? files?|ci|workflows?|github actions|build scripts?|package\.json|tsconfig|cargo\.toml|pom\.xml|gradle|makefile|cmake(lists)?|dockerfile|linter config|eslint config)\b/i;
+const CONFIG_INTENT =
+  /\b(config(uration)? files?|ci|workflows?|github actions|build scripts?|package\.json|tsconfig|cargo\.toml|pom\.xml|gradle|makefile|cmake(lists)?|dockerfile|linter config|eslint config)\b/i;
 const CHANGELOG_INTENT = /\b(change ?logs?|release notes|what changed|breaking changes?|migration guide|upgrade guide)\b/i;
 
 /**

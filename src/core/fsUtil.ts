@@ -21,10 +21,7 @@ export const RENAME_RETRIES = 5;
 
 function tempPathFor(target: string): string {
   // Same directory as the target: rename is only atomic within one filesystem.
-  return path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`,
-  );
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
 }
 
 /** True when `name` looks like a temporary file left by {@link writeFileAtomic} (e.g. after a crash). */

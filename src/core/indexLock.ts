@@ -9,7 +9,6 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { silentLogger, type Logger } from './types';
 
-
 /** File name of the writer lock inside the index folder. */
 export const LOCK_FILE_NAME = 'index.lock';
 
@@ -190,10 +189,13 @@ function holdLock(lockPath: string, info: LockInfo, staleMs: number, logger: Log
       }
     });
   }
-  const heartbeat = setInterval(() => {
-    const now = new Date();
-    fs.promises.utimes(lockPath, now, now).catch(() => undefined);
-  }, Math.max(250, Math.floor(staleMs / 4)));
+  const heartbeat = setInterval(
+    () => {
+      const now = new Date();
+      fs.promises.utimes(lockPath, now, now).catch(() => undefined);
+    },
+    Math.max(250, Math.floor(staleMs / 4)),
+  );
   heartbeat.unref();
   let released = false;
   return async () => {

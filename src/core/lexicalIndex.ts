@@ -297,7 +297,6 @@ export class LexicalIndex {
     return this.liveCount;
   }
 
-
   private grow(min: number): void {
     if (min <= this.lengths.length) return;
     const size = Math.max(min, this.lengths.length * 2);
@@ -455,16 +454,7 @@ export class LexicalIndex {
     }
   }
 
-  private topScores(
-    selected: readonly WeightedTerm[],
-    n: number,
-    avgLen: number,
-    k1: number,
-    b: number,
-    scores: Float32Array,
-    touched: number[],
-    limit: number,
-  ): LexicalHit[] {
+  private topScores(selected: readonly WeightedTerm[], n: number, avgLen: number, k1: number, b: number, scores: Float32Array, touched: number[], limit: number): LexicalHit[] {
     for (const { p, idf } of this.scoredPostings(selected, n)) {
       const { docs, tfs } = p;
       for (let i = 0; i < p.n; i++) {
@@ -588,9 +578,19 @@ export class LexicalIndex {
     let o = 12 + pad(headerLen);
     const expected = o + pad(h.idsBytes) + pad(h.termsBytes) + h.docs * 4 + h.terms * 4 + h.postings * 8;
     if (buf.length !== expected) throw new LexicalCorruptError(`size ${buf.length}, expected ${expected} (truncated?)`);
-    const ids = h.docs ? buf.subarray(o, o + h.idsBytes).toString('utf8').split('\n') : [];
+    const ids = h.docs
+      ? buf
+          .subarray(o, o + h.idsBytes)
+          .toString('utf8')
+          .split('\n')
+      : [];
     o += pad(h.idsBytes);
-    const terms = h.terms ? buf.subarray(o, o + h.termsBytes).toString('utf8').split('\n') : [];
+    const terms = h.terms
+      ? buf
+          .subarray(o, o + h.termsBytes)
+          .toString('utf8')
+          .split('\n')
+      : [];
     o += pad(h.termsBytes);
     if (ids.length !== h.docs || terms.length !== h.terms) throw new LexicalCorruptError('counts do not match');
     // Views straight over the file's bytes when they are 4-byte aligned (a buffer of its own, as

@@ -36,7 +36,9 @@ export function recallAt(paths, expected, k) {
  * @param {readonly string[]} expected
  */
 export function reciprocalRankAt10(paths, expected) {
-  const first = distinctPaths(paths).slice(0, 10).findIndex((p) => expected.includes(p));
+  const first = distinctPaths(paths)
+    .slice(0, 10)
+    .findIndex((p) => expected.includes(p));
   return first >= 0 ? 1 / (first + 1) : 0;
 }
 

@@ -76,7 +76,16 @@ export class OverlayBuilder {
       try {
         const language = languageForPath(info.path);
         const r = await this.o.chunker.chunkFile(info.path, text, language);
-        entry = { path: info.path, size: Buffer.byteLength(text), mtimeMs: Date.now(), contentHash: hash, language, method: r.method, fallbackReason: r.fallbackReason, chunks: r.chunks };
+        entry = {
+          path: info.path,
+          size: Buffer.byteLength(text),
+          mtimeMs: Date.now(),
+          contentHash: hash,
+          language,
+          method: r.method,
+          fallbackReason: r.fallbackReason,
+          chunks: r.chunks,
+        };
       } catch (err) {
         this.logger.warn(`Could not chunk ${info.path} for the overlay: ${errMessage(err)}`);
         out.set(info.path, { path: info.path, entry: null });

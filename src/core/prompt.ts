@@ -114,9 +114,7 @@ export function buildMessages(input: PromptInput): ChatMessage[] {
     messages.push({ role: 'user', content: turn.question });
     messages.push({ role: 'assistant', content: turn.answer });
   }
-  const body = input.sources.length
-    ? `<sources>\n${input.sources.map(formatSource).join('\n\n')}\n</sources>`
-    : '<sources>\n(no sources were found for this question)\n</sources>';
+  const body = input.sources.length ? `<sources>\n${input.sources.map(formatSource).join('\n\n')}\n</sources>` : '<sources>\n(no sources were found for this question)\n</sources>';
   messages.push({
     role: 'user',
     content: `${body}\n\nQuestion: ${input.question}\n\nAnswer from the sources above only, citing them as [n].`,

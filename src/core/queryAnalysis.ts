@@ -168,12 +168,29 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
   if (title && titleWeight !== 1) for (const t of new Set(codeTerms(title))) if (weights.has(t)) weights.set(t, weights.get(t)! * titleWeight);
   const terms = [...weights].map(([term, weight]) => ({ term, weight: queryTf ? weight * (1 + queryTf * Math.log(counts.get(term) ?? 1)) : weight }));
   // For the embedder, prose matters more than a wall of frames: drop frame lines from long queries.
-  const embedText = long ? query.replace(V8_FRAME, '').replace(JAVA_FRAME, '').replace(/\n{3,}/g, '\n\n').slice(0, EMBED_TEXT_CHARS) : query;
+  const embedText = long
+    ? query
+        .replace(V8_FRAME, '')
+        .replace(JAVA_FRAME, '')
+        .replace(/\n{3,}/g, '\n\n')
+        .slice(0, EMBED_TEXT_CHARS)
+    : query;
   for (const p of paths) {
     const stem = stemOf(p);
     if (stem) fileStems.add(stem);
   }
-  return { terms, embedText, frames, fileStems, paths: [...paths].filter((p) => p.includes('/')), mentionsTests: TEST_WORDS.test(original), long, identifiers: [...identifiers], text: query, title };
+  return {
+    terms,
+    embedText,
+    frames,
+    fileStems,
+    paths: [...paths].filter((p) => p.includes('/')),
+    mentionsTests: TEST_WORDS.test(original),
+    long,
+    identifiers: [...identifiers],
+    text: query,
+    title,
+  };
 }
 
 function decodeURIComponentSafe(s: string): string {

@@ -12,11 +12,7 @@ export interface ResilientSearchResult {
   lexicalFallback?: string;
 }
 
-export async function searchWithFallback(
-  index: SearchableIndex,
-  query: string,
-  opts: NonNullable<Parameters<typeof search>[2]> = {},
-): Promise<ResilientSearchResult> {
+export async function searchWithFallback(index: SearchableIndex, query: string, opts: NonNullable<Parameters<typeof search>[2]> = {}): Promise<ResilientSearchResult> {
   try {
     return { hits: await search(index, query, opts) };
   } catch (err) {

@@ -23,7 +23,6 @@ import { codeTerms, isStopword } from './tokenize';
 import type { Chunk } from './types';
 import type { SearchableIndex } from './indexStore';
 
-
 export type Retriever = 'lexical' | 'vector';
 
 /** One ranked place: a chunk (or consecutive chunks widened into one span) of a file. */
@@ -279,7 +278,11 @@ export async function search(index: SearchableIndex, query: string, options: Sea
   const bestChunk = new Map<FileCandidate, number>();
   const agg = o.chunkAggregation;
   for (const f of files.values()) {
-    if (!agg) bestChunk.set(f, f.chunks.reduce((m, c) => Math.max(m, c.score), 0));
+    if (!agg)
+      bestChunk.set(
+        f,
+        f.chunks.reduce((m, c) => Math.max(m, c.score), 0),
+      );
     else {
       const top = f.chunks.map((c) => c.score).sort((a, b) => b - a);
       bestChunk.set(f, (top[0] ?? 0) + agg * (top[1] ?? 0) + agg * agg * (top[2] ?? 0));
@@ -287,10 +290,7 @@ export async function search(index: SearchableIndex, query: string, options: Sea
   }
   const rrfRank = o.fileFusion === 'rrf' ? fusionRanks([...files.values()], bestChunk) : undefined;
   for (const f of files.values()) {
-    let score =
-      rrfRank
-        ? fileWeight * rrfRank.file(f) + (1 - fileWeight) * rrfRank.chunk(f)
-        : fileWeight * f.fileScore + (1 - fileWeight) * bestChunk.get(f)!;
+    let score = rrfRank ? fileWeight * rrfRank.file(f) + (1 - fileWeight) * rrfRank.chunk(f) : fileWeight * f.fileScore + (1 - fileWeight) * bestChunk.get(f)!;
     score *= rolePrior(roleOf(f.path), intent, priors);
     if (analyzed.paths.some((p) => f.path === p || f.path.endsWith(`/${p}`))) score *= o.pathMentionFactor;
     else if (o.pathMatchFactor !== 1 && analyzed.fileStems.size && analyzed.fileStems.has(stemOf(f.path))) score *= o.pathMatchFactor;
@@ -331,8 +331,7 @@ export async function search(index: SearchableIndex, query: string, options: Sea
         const span = (a: number, b: number) => byLine[b]!.c.chunk.endLine - byLine[a]!.c.chunk.startLine + 1;
         const mergeable = (j: number) => !used.has(j) && !isPiece(byLine[j]!.c.chunk);
         const canPrev = lo > 0 && mergeable(lo - 1) && byLine[lo - 1]!.c.chunk.endLine < byLine[lo]!.c.chunk.startLine && span(lo - 1, hi) <= o.hitLines;
-        const canNext =
-          hi < byLine.length - 1 && mergeable(hi + 1) && byLine[hi + 1]!.c.chunk.startLine > byLine[hi]!.c.chunk.endLine && span(lo, hi + 1) <= o.hitLines;
+        const canNext = hi < byLine.length - 1 && mergeable(hi + 1) && byLine[hi + 1]!.c.chunk.startLine > byLine[hi]!.c.chunk.endLine && span(lo, hi + 1) <= o.hitLines;
         if (!canPrev && !canNext) break;
         if (canNext && (!canPrev || byLine[hi + 1]!.s >= byLine[lo - 1]!.s)) used.add(++hi);
         else used.add(--lo);
@@ -449,7 +448,11 @@ function chunksOfFile(index: SearchableIndex, f: FileCandidate, analyzed: Analyz
   const missing = entry.chunks.filter((c) => !have.has(c.id));
   if (!missing.length) return f.chunks;
   if (!lexicalOn) return [...f.chunks, ...missing.map((chunk) => ({ chunk, score: 0, retrievers: [] }))];
-  const scores = index.lexical.scoreIds(analyzed.terms, missing.map((c) => c.id), bm25);
+  const scores = index.lexical.scoreIds(
+    analyzed.terms,
+    missing.map((c) => c.id),
+    bm25,
+  );
   // Put the direct scores on the candidates' scale: the file's candidates (if any) tell the ratio.
   const ref = f.chunks.find((c) => c.lexicalScore !== undefined && c.lexicalScore > 0);
   const scale = ref ? ref.score / ref.lexicalScore! : 0;
@@ -492,7 +495,10 @@ export const TITLE_PHRASE_FILES = 30;
  * most four non-word characters (`std::vector`, `vector<bool>`, `null color`), in one of its chunks.
  */
 function titlePhrases(index: SearchableIndex, files: Map<string, FileCandidate>, title: string, weight: number): void {
-  const words = title.toLowerCase().split(/[^a-z0-9_]+/).filter((w) => w.length > 2 && !isStopword(w));
+  const words = title
+    .toLowerCase()
+    .split(/[^a-z0-9_]+/)
+    .filter((w) => w.length > 2 && !isStopword(w));
   const pairs: RegExp[] = [];
   for (let i = 0; i + 1 < words.length; i++) pairs.push(new RegExp(`\\b${words[i]}[^a-z0-9_\\n]{1,4}${words[i + 1]}`, 'i'));
   if (!pairs.length) return;

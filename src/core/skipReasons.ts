@@ -31,4 +31,3 @@ export const SKIP_REASON_TEXT: Record<SkipReason, string> = {
   'not-regular': 'not a regular file (named pipe, socket or device); never opened',
   'bad-name': 'its name contains a control character (newline, escape code)',
 };
-

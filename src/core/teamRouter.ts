@@ -16,10 +16,7 @@ export interface TeamConnection {
 }
 
 export type TeamStatus =
-  | { state: 'off' }
-  | { state: 'connecting' }
-  | { state: 'ready'; team: TeamOverlayState; description: string }
-  | { state: 'unavailable'; message: string; retryAt: number };
+  { state: 'off' } | { state: 'connecting' } | { state: 'ready'; team: TeamOverlayState; description: string } | { state: 'unavailable'; message: string; retryAt: number };
 
 /** Which index answered one request. */
 export interface AnsweredBy {

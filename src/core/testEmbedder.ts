@@ -45,4 +45,3 @@ export class HashingTestEmbedder implements Embedder {
     return v;
   }
 }
-

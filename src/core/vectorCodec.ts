@@ -298,8 +298,7 @@ export class BinaryVectorCodec implements IndexCodec {
       throw new IndexCorruptError('config', 'metadata_config is not valid JSON', undefined, { cause: err });
     }
     if (!metadataConfig || typeof metadataConfig !== 'object') throw new IndexCorruptError('config', 'metadata_config is not an object');
-    const strings =
-      count === 0 ? [] : input.toString('utf8', HEADER_BYTES + configLen, HEADER_BYTES + configLen + stringLen).split('\0');
+    const strings = count === 0 ? [] : input.toString('utf8', HEADER_BYTES + configLen, HEADER_BYTES + configLen + stringLen).split('\0');
     if (strings.length !== count * 3) {
       throw new IndexCorruptError('strings', `${strings.length} strings for ${count} items (expected ${count * 3})`);
     }

@@ -20,15 +20,7 @@ import { AtomicFileStorage } from './atomicStorage';
 import { DotKernel, Int8Kernel } from './dotKernel';
 import { TopK } from './topK';
 import { isAtomicTempFile, shardOf, writeFileAtomic } from './fsUtil';
-import {
-  BinaryVectorCodec,
-  IndexCorruptError,
-  shardVectorOffset,
-  IndexMismatchError,
-  VectorStoreError,
-  validateVector,
-  type ChunkVectorMetadata,
-} from './vectorCodec';
+import { BinaryVectorCodec, IndexCorruptError, shardVectorOffset, IndexMismatchError, VectorStoreError, validateVector, type ChunkVectorMetadata } from './vectorCodec';
 import { errMessage } from './errMessage';
 
 // ---------------------------------------------------------------------------------------------------
@@ -156,7 +148,6 @@ export interface VectorStoreOptions {
   /** Overrides {@link INT8_RESCORE_FACTOR} and {@link INT8_RESCORE_MIN} (benchmarks measure recall with them). */
   int8Rescore?: { factor: number; min: number };
 }
-
 
 function shardName(i: number): string {
   return `shard-${String(i).padStart(2, '0')}`;
@@ -316,7 +307,11 @@ export class VectorStore {
       await writeFileAtomic(metaFile, JSON.stringify(fresh, null, 2) + '\n');
     } else {
       if (meta.format !== STORE_FORMAT || meta.version !== STORE_FORMAT_VERSION || meta.shardHash !== SHARD_HASH) {
-        throw new IndexMismatchError('format-version', `store format ${meta.format}@${meta.version}/${meta.shardHash}, expected ${STORE_FORMAT}@${STORE_FORMAT_VERSION}/${SHARD_HASH}`, metaFile);
+        throw new IndexMismatchError(
+          'format-version',
+          `store format ${meta.format}@${meta.version}/${meta.shardHash}, expected ${STORE_FORMAT}@${STORE_FORMAT_VERSION}/${SHARD_HASH}`,
+          metaFile,
+        );
       }
       if (meta.dimensions !== dims) throw new IndexMismatchError('dimensions', `store has ${meta.dimensions} dimensions, expected ${dims}`, metaFile);
       if (meta.shards !== shards) throw new IndexMismatchError('shards', `store has ${meta.shards} shards, expected ${shards}`, metaFile);
@@ -557,7 +552,9 @@ export class VectorStore {
     if (this.shardLive[shard] !== finalItems.length) {
       // Memory disagrees with the file we just wrote: another writer touched the shard (the lock was
       // not held). Resynchronise this shard from the file so memory never mixes in foreign vectors.
-      this.logger.warn(`vector store: ${file} held ${finalItems.length} items but memory expected ${this.shardLive[shard]}; reloading the shard (is another process writing without the index lock?)`);
+      this.logger.warn(
+        `vector store: ${file} held ${finalItems.length} items but memory expected ${this.shardLive[shard]}; reloading the shard (is another process writing without the index lock?)`,
+      );
       this.reloadShardRows(shard, finalItems);
     }
   }
@@ -615,7 +612,10 @@ export class VectorStore {
       const pos = this.shardVecOff[shard]! + this.rowPos[r]! * dims * 4;
       const n = fs.readSync(this.shardFd[shard]!, bytes, 0, bytes.length, pos);
       if (n !== bytes.length) throw new IndexCorruptError('truncated', `row ${this.rowPos[r]} of ${this.ids[r]} is past the end of the file`, this.shardFile(shard));
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       let j = 0;
       for (; j + 3 < dims; j += 4) {
         s0 += buf[j]! * q[j]!;
@@ -654,7 +654,10 @@ export class VectorStore {
       }
       // Four accumulators break the add dependency chain; measured 27 ms vs 39-60 ms for a plain loop
       // at 100k × 384 (8 accumulators measured no better).
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       let p = o;
       let j = 0;
       for (; j < d4; j += 4, p += 4) {
@@ -949,4 +952,3 @@ function quantizeRow(v: Float32Array, codes: Int8Array, off: number, dims: numbe
   for (let j = 0; j < dims; j++) codes[off + j] = Math.round(v[j]! * inv);
   return max / 127;
 }
-

@@ -402,7 +402,11 @@ export class WorkspaceIndex implements SearchableIndex {
     }
     const stats = await readJson<unknown>(this.file('stats.json'));
     if (isScanStats(stats)) this.scanStats = stats;
-    if (this.release) await writeFileAtomic(this.file('manifest.json'), JSON.stringify({ ...expected, embedder: keptEmbedder ?? expected.embedder, createdAt: manifest && !wipeAll ? manifest.createdAt : expected.createdAt }, null, 2));
+    if (this.release)
+      await writeFileAtomic(
+        this.file('manifest.json'),
+        JSON.stringify({ ...expected, embedder: keptEmbedder ?? expected.embedder, createdAt: manifest && !wipeAll ? manifest.createdAt : expected.createdAt }, null, 2),
+      );
   }
 
   private async loadLexical(read?: { lexical: Promise<Buffer | undefined>; files: Promise<Buffer | undefined> }): Promise<void> {
@@ -1107,7 +1111,6 @@ export function embeddingKey(c: Chunk): string {
   return hash16(header, '\n', c.text);
 }
 
-
 async function readJson<T>(file: string): Promise<T | undefined> {
   try {
     return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
@@ -1178,9 +1181,14 @@ export function vectorProblem(v: ArrayLike<number>): string | undefined {
 function isManifest(x: unknown): x is Manifest {
   const m = x as Partial<Manifest> | null;
   return (
-    typeof m === 'object' && m !== null &&
-    typeof m.schemaVersion === 'number' && typeof m.chunkerVersion === 'number' && typeof m.lexicalVersion === 'number' &&
-    typeof m.chunkChars === 'number' && Array.isArray(m.roots) && m.roots.every((r) => typeof r === 'string') &&
+    typeof m === 'object' &&
+    m !== null &&
+    typeof m.schemaVersion === 'number' &&
+    typeof m.chunkerVersion === 'number' &&
+    typeof m.lexicalVersion === 'number' &&
+    typeof m.chunkChars === 'number' &&
+    Array.isArray(m.roots) &&
+    m.roots.every((r) => typeof r === 'string') &&
     (m.embedder === null || (typeof m.embedder === 'object' && typeof m.embedder?.id === 'string' && typeof m.embedder.dimensions === 'number'))
   );
 }

@@ -43,10 +43,7 @@ export class ConfigError extends Error {
 /** The config file: `$GROUNDWORK_CONFIG`, else `<config dir>/groundwork/config.json`. */
 export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.GROUNDWORK_CONFIG) return path.resolve(env.GROUNDWORK_CONFIG);
-  const base =
-    process.platform === 'win32'
-      ? (env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming'))
-      : (env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'));
+  const base = process.platform === 'win32' ? (env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming')) : (env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'));
   return path.join(base, 'groundwork', 'config.json');
 }
 
@@ -95,11 +92,7 @@ export async function readConfigFile(file: string): Promise<FileConfig> {
  * GROUNDWORK_MODEL, GROUNDWORK_PROVIDER), the config file. API keys never come from flags (they
  * would end up in shell history); the config file may name the environment variable that holds one.
  */
-export function resolveLlmSettings(
-  flags: { provider?: string; model?: string; baseURL?: string },
-  env: NodeJS.ProcessEnv,
-  file: FileConfig,
-): LlmSettings {
+export function resolveLlmSettings(flags: { provider?: string; model?: string; baseURL?: string }, env: NodeJS.ProcessEnv, file: FileConfig): LlmSettings {
   const provider = flags.provider ?? env.GROUNDWORK_PROVIDER ?? file.llm?.provider ?? 'auto';
   if (provider !== 'auto' && provider !== 'openai' && provider !== 'extractive') {
     throw new ConfigError(`unknown provider "${provider}" (use auto, openai or extractive)`);
@@ -216,7 +209,9 @@ export async function createEmbedder(
       }
     }
     if (err instanceof ModelUnavailableError) {
-      return none(`the local model ${err.modelId} is not installed in ${err.modelDir} (${downloadHint ?? 'download it'}, or copy its files there from https://huggingface.co/${err.modelId})`);
+      return none(
+        `the local model ${err.modelId} is not installed in ${err.modelDir} (${downloadHint ?? 'download it'}, or copy its files there from https://huggingface.co/${err.modelId})`,
+      );
     }
     logger.warn(`The local embedding model could not be loaded: ${errMessage(err)}`);
     return none(`the local embedding model could not be loaded (${errMessage(err)})`);

@@ -237,11 +237,21 @@ export function classifyError(err: unknown, ep: EndpointInfo): Failure {
     };
   }
   if (unreachable) {
-    return { kind: 'unreachable', retryable: false, connectionLost: false, message: `Nothing is listening at ${url} (${unreachable}) — is the server (Ollama, LM Studio, …) running?` };
+    return {
+      kind: 'unreachable',
+      retryable: false,
+      connectionLost: false,
+      message: `Nothing is listening at ${url} (${unreachable}) — is the server (Ollama, LM Studio, …) running?`,
+    };
   }
   const tls = codes.find((c) => TLS_CODES.test(c));
   if (tls) {
-    return { kind: 'unreachable', retryable: false, connectionLost: false, message: `The TLS certificate of ${url} was not accepted (${tls}). Check the base URL, or trust the server's certificate authority.` };
+    return {
+      kind: 'unreachable',
+      retryable: false,
+      connectionLost: false,
+      message: `The TLS certificate of ${url} was not accepted (${tls}). Check the base URL, or trust the server's certificate authority.`,
+    };
   }
   if (codes.some((c) => LOST_CODES.has(c)) || LOST_MESSAGES.test(joined)) {
     return { kind: 'unreachable', retryable: true, connectionLost: true, message: `The connection to ${url} was closed before the answer was complete.` };

@@ -90,7 +90,20 @@ export type WorkerToMain =
   | { type: 'progress'; file: string; loaded: number; total: number }
   | { type: 'downloaded' };
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'CERT_HAS_EXPIRED',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+]);
 
 /** Turns whatever transformers.js or onnxruntime threw into a {@link WorkerFailure}. */
 function describeFailure(err: unknown): WorkerFailure {
@@ -280,7 +293,10 @@ function main(): void {
       try {
         if (!loaded) throw new Error('the model failed to load');
         const { vectors, tokens } = await runner.embed(msg.texts);
-        post({ type: 'vectors', id: msg.id, vectors, ms: performance.now() - t0, tokens }, vectors.map((v) => v.buffer as ArrayBuffer));
+        post(
+          { type: 'vectors', id: msg.id, vectors, ms: performance.now() - t0, tokens },
+          vectors.map((v) => v.buffer as ArrayBuffer),
+        );
       } catch (err) {
         post({ type: 'failed', id: msg.id, failure: describeFailure(err) });
       }

@@ -156,10 +156,7 @@ export function resolveWorkerScript(explicit?: string): string {
   const candidates = [__dirname, path.join(__dirname, '..'), path.join(__dirname, '..', '..')].map((d) => path.join(d, WORKER_SCRIPT_NAME));
   const found = candidates.find((f) => fs.existsSync(f));
   if (found) return found;
-  throw new LocalEmbedderError(
-    'runtime-unavailable',
-    `Cannot find ${WORKER_SCRIPT_NAME} (looked at ${candidates.join(', ')}). Run "npm run build", or set ${WORKER_SCRIPT_ENV}.`,
-  );
+  throw new LocalEmbedderError('runtime-unavailable', `Cannot find ${WORKER_SCRIPT_NAME} (looked at ${candidates.join(', ')}). Run "npm run build", or set ${WORKER_SCRIPT_ENV}.`);
 }
 
 export interface ResolvedOptions {

@@ -62,12 +62,7 @@ export class WorkerHandle {
     this.worker.on('error', (err) => {
       // An error event means an uncaught exception ended the worker; before 'ready' it is almost
       // always the native runtime failing to load (wrong platform build, no node_modules/onnxruntime-node).
-      this.failAll(
-        new LocalEmbedderError(
-          'runtime-unavailable',
-          `The local embedding runtime (onnxruntime-node for ${process.platform}-${process.arch}) failed: ${err.message}`,
-        ),
-      );
+      this.failAll(new LocalEmbedderError('runtime-unavailable', `The local embedding runtime (onnxruntime-node for ${process.platform}-${process.arch}) failed: ${err.message}`));
     });
     this.worker.once('exit', (code) => {
       this.failAll(new LocalEmbedderError('worker-exited', this.closing ? 'The local embedder was closed.' : `The embedding worker exited unexpectedly (code ${code}).`));
@@ -158,7 +153,17 @@ export class WorkerHandle {
 }
 
 export function embedWorkerInit(o: ResolvedOptions): EmbedWorkerInit {
-  return { mode: 'embed', modelId: o.modelId, cacheDir: o.cacheDir, dtype: o.dtype, pooling: o.pooling, maxTokens: o.maxTokens, normalize: o.normalize, threads: o.threads, spinning: o.spinning };
+  return {
+    mode: 'embed',
+    modelId: o.modelId,
+    cacheDir: o.cacheDir,
+    dtype: o.dtype,
+    pooling: o.pooling,
+    maxTokens: o.maxTokens,
+    normalize: o.normalize,
+    threads: o.threads,
+    spinning: o.spinning,
+  };
 }
 
 function loadError(f: WorkerFailure, init: EmbedWorkerInit): Error {

@@ -74,7 +74,12 @@ function downloadError(f: WorkerFailure, modelId: string, host: string, manual: 
         f.status,
       );
     case 'unreachable':
-      return new ModelDownloadError('unreachable', `Could not reach ${host} (${f.code ?? 'network error'}): this machine may be offline or not allowed to reach it. ${manual}`, undefined, f.code);
+      return new ModelDownloadError(
+        'unreachable',
+        `Could not reach ${host} (${f.code ?? 'network error'}): this machine may be offline or not allowed to reach it. ${manual}`,
+        undefined,
+        f.code,
+      );
     default:
       return new ModelDownloadError('failed', `Downloading "${modelId}" from ${host} failed: ${f.message}. ${manual}`, f.status, f.code);
   }

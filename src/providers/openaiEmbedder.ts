@@ -107,9 +107,7 @@ export class OpenAIEmbedder implements Embedder {
  */
 async function requestBatch(endpoint: OpenAIEndpoint, model: string, batch: string[], expectedDims: number | undefined, signal: AbortSignal | undefined): Promise<number[][]> {
   const { client, info, policy, timeoutMs } = endpoint;
-  const response = await withRetries(info, policy, timeoutMs, signal, (s) =>
-    client.embeddings.create({ model, input: batch, encoding_format: 'float' }, { signal: s }),
-  );
+  const response = await withRetries(info, policy, timeoutMs, signal, (s) => client.embeddings.create({ model, input: batch, encoding_format: 'float' }, { signal: s }));
   const where = `The embedding endpoint at ${info.displayURL}`;
   const data: unknown = response?.data;
   if (!Array.isArray(data) || data.length !== batch.length) {

@@ -36,9 +36,7 @@ export async function parsePgConnection(raw: string, env: NodeJS.ProcessEnv = pr
     throw new ConfigError('--store is not a valid postgres:// URL');
   }
   if (url.password) {
-    throw new ConfigError(
-      'the --store URL contains a password; never put one on the command line. Use ?passwordFile=PATH, ?passwordEnv=NAME, PGPASSWORD or ~/.pgpass',
-    );
+    throw new ConfigError('the --store URL contains a password; never put one on the command line. Use ?passwordFile=PATH, ?passwordEnv=NAME, PGPASSWORD or ~/.pgpass');
   }
   const passwordFile = url.searchParams.get('passwordFile');
   const passwordEnv = url.searchParams.get('passwordEnv');

@@ -162,7 +162,10 @@ export class PostgresStore implements SharedIndexStore {
   private readonly logger: Logger;
   private schemaChecked = false;
 
-  private constructor(settings: PgConnectionSettings, private readonly opts: PostgresStoreOptions) {
+  private constructor(
+    settings: PgConnectionSettings,
+    private readonly opts: PostgresStoreOptions,
+  ) {
     this.location = settings.location;
     this.logger = opts.logger ?? silentLogger;
     const password = opts.password ?? settings.password;
@@ -307,7 +310,9 @@ export class PostgresStore implements SharedIndexStore {
     if (v === 0) throw new IndexError(`the shared index at ${this.location} is empty; run \`groundwork index --store …\` first`);
     assertNotNewer(v);
     if (v < PG_SCHEMA_VERSION) {
-      throw new IndexError(`the shared index at ${this.location} has schema ${v}, this Groundwork needs ${PG_SCHEMA_VERSION}; run \`groundwork index --store …\` once to migrate it`);
+      throw new IndexError(
+        `the shared index at ${this.location} has schema ${v}, this Groundwork needs ${PG_SCHEMA_VERSION}; run \`groundwork index --store …\` once to migrate it`,
+      );
     }
     this.schemaChecked = true;
   }
@@ -328,15 +333,14 @@ export class PostgresStore implements SharedIndexStore {
     }
 
     const snapshotId = await this.transaction(async (c) => {
-      const repo = await c.query<{ id: number }>(
-        'INSERT INTO gw_repositories (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id',
-        [meta.repository],
-      );
+      const repo = await c.query<{ id: number }>('INSERT INTO gw_repositories (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id', [
+        meta.repository,
+      ]);
       const repositoryId = repo.rows[0]!.id;
-      const stale = await c.query(
-        `DELETE FROM gw_snapshots WHERE repository_id = $1 AND state = 'building' AND heartbeat_at < now() - make_interval(mins => $2)`,
-        [repositoryId, STALE_BUILD_MINUTES],
-      );
+      const stale = await c.query(`DELETE FROM gw_snapshots WHERE repository_id = $1 AND state = 'building' AND heartbeat_at < now() - make_interval(mins => $2)`, [
+        repositoryId,
+        STALE_BUILD_MINUTES,
+      ]);
       if (stale.rowCount) this.logger.info(`Removed ${stale.rowCount} abandoned unfinished snapshot(s) of ${meta.repository}.`);
       const v = source.versions;
       const r = await c.query<{ id: string }>(
@@ -351,7 +355,7 @@ export class PostgresStore implements SharedIndexStore {
       // Files and their chunks.
       const files = source.files;
       let done = 0;
-      for (let i = 0; i < files.length; ) {
+      for (let i = 0; i < files.length;) {
         signal?.throwIfAborted();
         const batch: FileEntry[] = [];
         let rows = 0;
@@ -482,9 +486,7 @@ export class PostgresStore implements SharedIndexStore {
     return this.withClient(async (c) => {
       const version = await readSchemaVersion(c);
       const server = (await c.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v;
-      const size = await c.query<{ n: string | null }>(
-        `SELECT sum(pg_total_relation_size(c.oid))::bigint AS n FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'gw\\_%'`,
-      );
+      const size = await c.query<{ n: string | null }>(`SELECT sum(pg_total_relation_size(c.oid))::bigint AS n FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'gw\\_%'`);
       return { location: this.location, schemaVersion: version, serverVersion: server, sizeBytes: Number(size.rows[0]?.n ?? 0), snapshots };
     });
   }

@@ -277,7 +277,12 @@ export class AnswerService implements vscode.Disposable {
     const turns = this.turns.filter((t) => !t.view.pending);
     if (!turns.length) return;
     const first = turns[0]!.view.question.replace(/\s+/g, ' ').trim();
-    const record: ConversationRecord = { id: `c${turns[0]!.view.id}`.slice(0, 64), title: first.length > 80 ? `${first.slice(0, 79)}…` : first, at: turns[turns.length - 1]!.at, turns };
+    const record: ConversationRecord = {
+      id: `c${turns[0]!.view.id}`.slice(0, 64),
+      title: first.length > 80 ? `${first.slice(0, 79)}…` : first,
+      at: turns[turns.length - 1]!.at,
+      turns,
+    };
     this.conversations = [record, ...this.conversations.filter((c) => c.id !== record.id)].slice(0, MAX_CONVERSATIONS);
   }
 
@@ -332,7 +337,11 @@ export class AnswerService implements vscode.Disposable {
         flags: { weakContext: false, stale: false, truncated: false, cut: false, extractive: false },
         provider: '',
         integrity: '',
-        error: { kind: 'no-folder', message: 'No folder is open, so there is no code to answer from. Open a folder, then ask again.', action: { id: 'openFolder', label: 'Open Folder' } },
+        error: {
+          kind: 'no-folder',
+          message: 'No folder is open, so there is no code to answer from. Open a folder, then ask again.',
+          action: { id: 'openFolder', label: 'Open Folder' },
+        },
         ...(attachmentView ? { attachment: attachmentView } : {}),
       };
       if (this.running === controller) this.running = undefined;
@@ -366,26 +375,30 @@ export class AnswerService implements vscode.Disposable {
     let error: ErrorView | undefined = problem;
     try {
       const settings = readSettings();
-      result = await answerQuestion(this.index.requireClient().retriever((p) => this.index.absolutePath(p)), question, {
-        llm: choice.llm,
-        history,
-        k: settings.topK,
-        signal: controller.signal,
-        attachment: att,
-        onSources: () => {
-          // Retrieval is done: what remains is the model (or quoting), and the view says so.
-          pending.stage = 'answering';
-          cb.onStart?.({ ...pending });
+      result = await answerQuestion(
+        this.index.requireClient().retriever((p) => this.index.absolutePath(p)),
+        question,
+        {
+          llm: choice.llm,
+          history,
+          k: settings.topK,
+          signal: controller.signal,
+          attachment: att,
+          onSources: () => {
+            // Retrieval is done: what remains is the model (or quoting), and the view says so.
+            pending.stage = 'answering';
+            cb.onStart?.({ ...pending });
+          },
+          onToken: (d) => {
+            pending.answer += d;
+            cb.onDelta?.(id, d);
+          },
+          // The panel says "quoted, no model" and shows model errors in their own box: the answer
+          // text repeats neither.
+          noModelNote: '',
+          modelErrorNote: () => '',
         },
-        onToken: (d) => {
-          pending.answer += d;
-          cb.onDelta?.(id, d);
-        },
-        // The panel says "quoted, no model" and shows model errors in their own box: the answer
-        // text repeats neither.
-        noModelNote: '',
-        modelErrorNote: () => '',
-      });
+      );
       if (result.error) error = errorView(result.error.kind, result.error.message);
     } catch (err) {
       const stopped = err instanceof LlmError && err.kind === 'aborted';
@@ -447,7 +460,10 @@ export class AnswerService implements vscode.Disposable {
       const excerpt = excerptAround(r.answer, c.offset);
       if (entries.some((e) => e.path === c.path && e.startLine === c.startLine && e.endLine === c.endLine)) continue;
       // Hash exactly the cited lines as the model saw them (a path mention may cite part of a source).
-      const cited = src.text.split('\n').slice(c.startLine - src.startLine, c.endLine - src.startLine + 1).join('\n');
+      const cited = src.text
+        .split('\n')
+        .slice(c.startLine - src.startLine, c.endLine - src.startLine + 1)
+        .join('\n');
       entries.push({ path: c.path, startLine: c.startLine, endLine: c.endLine, turnId: record.view.id, question: r.question, excerpt, textHash: hash16(cited), at: Date.now() });
     }
     if (!entries.length) return;

@@ -10,7 +10,12 @@ export function registerAskCommands(command: RegisterCommand, chat: ChatViewProv
     const q =
       typeof question === 'string' && question.trim()
         ? question
-        : await vscode.window.showInputBox({ title: 'Ask about Workspace', prompt: 'A question about this codebase; the answer cites files and lines.', placeHolder: 'How are sessions verified?', ignoreFocusOut: true });
+        : await vscode.window.showInputBox({
+            title: 'Ask about Workspace',
+            prompt: 'A question about this codebase; the answer cites files and lines.',
+            placeHolder: 'How are sessions verified?',
+            ignoreFocusOut: true,
+          });
     if (q?.trim()) await chat.ask(q.trim());
   });
 
@@ -25,7 +30,12 @@ export function registerAskCommands(command: RegisterCommand, chat: ChatViewProv
     // A selection ending at column 0 of a line does not include that line.
     const endLine = sel.end.character === 0 && sel.end.line > sel.start.line ? sel.end.line : sel.end.line + 1;
     const code = editor.document.getText(sel).slice(0, 4000);
-    const q = await vscode.window.showInputBox({ title: 'Ask about Selection', prompt: `About ${p}:L${sel.start.line + 1}-L${endLine}`, value: 'What does this do, and where is it used?', ignoreFocusOut: true });
+    const q = await vscode.window.showInputBox({
+      title: 'Ask about Selection',
+      prompt: `About ${p}:L${sel.start.line + 1}-L${endLine}`,
+      value: 'What does this do, and where is it used?',
+      ignoreFocusOut: true,
+    });
     // The question stays the question; the selection travels as an attachment (shown as file:Lx-Ly).
     if (q?.trim()) await chat.ask(q.trim(), { path: p, startLine: sel.start.line + 1, endLine, text: code });
   });

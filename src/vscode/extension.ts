@@ -59,9 +59,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ground
       void vscode.window.showErrorMessage(`Groundwork could not start indexing: ${errMessage(err)}`);
     }
   })();
-  context.subscriptions.push(
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void (async () => index.restart(await context.secrets.get(API_KEY_SECRET)))()),
-  );
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void (async () => index.restart(await context.secrets.get(API_KEY_SECRET)))()));
 
   return { index, answers, chat, hovers, team };
 }

@@ -154,7 +154,6 @@ export class IndexClient {
     return this.call('rebuild', {});
   }
 
-
   /** An answer retriever over this worker; `absolutePath` maps index paths with the given roots. */
   retriever(absolutePath: (indexPath: string) => string | undefined): AnswerRetriever {
     return {

@@ -134,7 +134,12 @@ export class IndexService implements vscode.Disposable {
     const opened = await this.client.open({
       roots: this.roots,
       indexDir: this.indexDir,
-      options: { chunkChars: settings.chunkChars, maxFileBytes: settings.maxFileBytes, extraExcludes: [...settings.exclude, ...this.filesExclude()], embedThrottle: throttleOf(settings) },
+      options: {
+        chunkChars: settings.chunkChars,
+        maxFileBytes: settings.maxFileBytes,
+        extraExcludes: [...settings.exclude, ...this.filesExclude()],
+        embedThrottle: throttleOf(settings),
+      },
       embed,
       autoDownload: !offline,
     });
@@ -247,7 +252,10 @@ export class IndexService implements vscode.Disposable {
     }
     const s = this.lastSummary;
     const vectors = s?.vectors === 'ready' ? 'hybrid' : 'keyword';
-    this.showState(`$(database) Groundwork: ${s?.filesIndexed ?? 0} files`, `${s?.chunks ?? 0} chunks · ${vectors} search${this.vectorsReason ? `\nVectors off: ${this.vectorsReason}` : ''}\nClick for details`);
+    this.showState(
+      `$(database) Groundwork: ${s?.filesIndexed ?? 0} files`,
+      `${s?.chunks ?? 0} chunks · ${vectors} search${this.vectorsReason ? `\nVectors off: ${this.vectorsReason}` : ''}\nClick for details`,
+    );
   }
 
   /** A short state line for the chat view header. */
@@ -370,7 +378,9 @@ export class IndexService implements vscode.Disposable {
 
   async rebuild(): Promise<IndexRunSummary | undefined> {
     if (!this.client) return undefined;
-    this.lastSummary = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Groundwork: rebuilding the index', cancellable: false }, () => this.client!.rebuild());
+    this.lastSummary = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Groundwork: rebuilding the index', cancellable: false }, () =>
+      this.client!.rebuild(),
+    );
     this.refreshStatusItem();
     return this.lastSummary;
   }

@@ -77,9 +77,7 @@ export type ResultOf<M extends WorkerMethod> = WorkerMethods[M]['result'];
 
 export type WorkerRequest = { [M in WorkerMethod]: { id: number; method: M; params: ParamsOf<M> } }[WorkerMethod];
 
-export type WorkerEvent =
-  | { event: 'progress'; progress: IndexProgress }
-  | { event: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+export type WorkerEvent = { event: 'progress'; progress: IndexProgress } | { event: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export type WorkerResponse = { id: number; result: unknown } | { id: number; error: { name: string; message: string } };
 

@@ -52,7 +52,11 @@ function decide(s: ModelChoiceInput): ModelDecision {
       return {
         kind: 'quote',
         label: `quoted answers (${baseURL} needs groundwork.model)`,
-        problem: { kind: 'config', message: `A model is needed for ${baseURL}: set groundwork.model (e.g. llama3.1:8b for Ollama).`, action: { id: 'openSettings', label: 'Open Settings' } },
+        problem: {
+          kind: 'config',
+          message: `A model is needed for ${baseURL}: set groundwork.model (e.g. llama3.1:8b for Ollama).`,
+          action: { id: 'openSettings', label: 'Open Settings' },
+        },
       };
     }
     return { kind: 'endpoint', baseURL, model: s.model };
@@ -67,7 +71,11 @@ function decide(s: ModelChoiceInput): ModelDecision {
       otherwise: {
         kind: 'quote',
         label: 'quoted answers (no VS Code language model available)',
-        problem: { kind: 'config', message: 'No VS Code language model is available (is a chat extension such as Copilot installed and signed in?).', action: { id: 'openSettings', label: 'Open Settings' } },
+        problem: {
+          kind: 'config',
+          message: 'No VS Code language model is available (is a chat extension such as Copilot installed and signed in?).',
+          action: { id: 'openSettings', label: 'Open Settings' },
+        },
       },
     };
   }

@@ -4,17 +4,17 @@ import type { AnswerService } from './answerService';
 import type { RegisterCommand } from './commands';
 import { API_KEY_SECRET, readSettings } from './settings';
 
-export function registerModelCommands(
-  context: vscode.ExtensionContext,
-  command: RegisterCommand,
-  answers: AnswerService,
-  log: vscode.LogOutputChannel,
-): void {
+export function registerModelCommands(context: vscode.ExtensionContext, command: RegisterCommand, answers: AnswerService, log: vscode.LogOutputChannel): void {
   command('groundwork.setApiKey', async (keyArg?: unknown) => {
     const key =
       typeof keyArg === 'string'
         ? keyArg
-        : await vscode.window.showInputBox({ title: 'Groundwork: API key for the OpenAI-compatible endpoint', prompt: 'Stored in VS Code secret storage, never in settings or logs. Leave empty to remove it.', password: true, ignoreFocusOut: true });
+        : await vscode.window.showInputBox({
+            title: 'Groundwork: API key for the OpenAI-compatible endpoint',
+            prompt: 'Stored in VS Code secret storage, never in settings or logs. Leave empty to remove it.',
+            password: true,
+            ignoreFocusOut: true,
+          });
     if (key === undefined) return;
     if (key.trim()) await context.secrets.store(API_KEY_SECRET, key.trim());
     else await context.secrets.delete(API_KEY_SECRET);
@@ -28,10 +28,30 @@ export function registerModelCommands(
     const now = (await answers.chooseProvider()).label;
     type Item = vscode.QuickPickItem & { value: 'auto' | 'openai' | 'vscode-lm' | 'extractive' | 'settings' };
     const items: Item[] = [
-      { value: 'auto', label: 'Automatic', description: current === 'auto' ? `current · answers by ${now}` : undefined, detail: 'The OpenAI-compatible endpoint if one is configured, else a VS Code language model (e.g. Copilot), else quoted answers.' },
-      { value: 'openai', label: 'OpenAI-compatible endpoint', description: current === 'openai' ? `current · ${now}` : readSettings().baseUrl || 'api.openai.com', detail: 'groundwork.baseUrl + groundwork.model (Ollama, LM Studio, llama.cpp, vLLM, OpenAI); the key from Set API Key.' },
-      { value: 'vscode-lm', label: 'VS Code language model', description: current === 'vscode-lm' ? `current · ${now}` : undefined, detail: 'A model from an installed chat extension such as Copilot.' },
-      { value: 'extractive', label: 'No model: quote the code', description: current === 'extractive' ? 'current' : undefined, detail: 'Answers quote the most relevant code with citations; nothing leaves the machine.' },
+      {
+        value: 'auto',
+        label: 'Automatic',
+        description: current === 'auto' ? `current · answers by ${now}` : undefined,
+        detail: 'The OpenAI-compatible endpoint if one is configured, else a VS Code language model (e.g. Copilot), else quoted answers.',
+      },
+      {
+        value: 'openai',
+        label: 'OpenAI-compatible endpoint',
+        description: current === 'openai' ? `current · ${now}` : readSettings().baseUrl || 'api.openai.com',
+        detail: 'groundwork.baseUrl + groundwork.model (Ollama, LM Studio, llama.cpp, vLLM, OpenAI); the key from Set API Key.',
+      },
+      {
+        value: 'vscode-lm',
+        label: 'VS Code language model',
+        description: current === 'vscode-lm' ? `current · ${now}` : undefined,
+        detail: 'A model from an installed chat extension such as Copilot.',
+      },
+      {
+        value: 'extractive',
+        label: 'No model: quote the code',
+        description: current === 'extractive' ? 'current' : undefined,
+        detail: 'Answers quote the most relevant code with citations; nothing leaves the machine.',
+      },
       { value: 'settings', label: 'Open Groundwork settings…' },
     ];
     const pick = await vscode.window.showQuickPick(items, { title: 'Groundwork: who writes answers', placeHolder: `Now: ${now}` });

@@ -39,9 +39,13 @@ export function validateTeamIndex(raw: unknown): TeamIndexConfig {
     return { kind: 'invalid', message: `${SETTING}.url is not a valid URL` };
   }
   if (parsed.password) {
-    return { kind: 'invalid', message: `${SETTING}.url contains a password: remove it from the setting (settings are plain text, often synced) and run "Groundwork: Set Team Index Password"` };
+    return {
+      kind: 'invalid',
+      message: `${SETTING}.url contains a password: remove it from the setting (settings are plain text, often synced) and run "Groundwork: Set Team Index Password"`,
+    };
   }
   if (!parsed.hostname) return { kind: 'invalid', message: `${SETTING}.url names no host` };
-  if (repository && (/\s/.test(repository) || repository.length > 300)) return { kind: 'invalid', message: `${SETTING}.repository must be a name without spaces, e.g. github.com/acme/app` };
+  if (repository && (/\s/.test(repository) || repository.length > 300))
+    return { kind: 'invalid', message: `${SETTING}.repository must be a name without spaces, e.g. github.com/acme/app` };
   return { kind: 'on', url, ...(repository ? { repository } : {}) };
 }

@@ -29,9 +29,7 @@ export class VscodeLmProvider implements LlmProvider {
     const onAbort = () => source.cancel();
     request.signal?.addEventListener('abort', onAbort, { once: true });
     // VS Code's chat messages have no system role: the instructions go first as a user message.
-    const messages = request.messages.map((m) =>
-      m.role === 'assistant' ? vscode.LanguageModelChatMessage.Assistant(m.content) : vscode.LanguageModelChatMessage.User(m.content),
-    );
+    const messages = request.messages.map((m) => (m.role === 'assistant' ? vscode.LanguageModelChatMessage.Assistant(m.content) : vscode.LanguageModelChatMessage.User(m.content)));
     let received = '';
     try {
       if (request.signal?.aborted) throw new LlmError('aborted', 'The request was cancelled.');

@@ -53,8 +53,10 @@ try {
     extensionTestsPath,
     launchArgs: [
       workspace,
-      '--user-data-dir', userData,
-      '--extensions-dir', path.join(tmp, 'extensions'),
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      path.join(tmp, 'extensions'),
       '--disable-extensions',
       '--disable-workspace-trust',
       '--skip-welcome',

@@ -76,7 +76,12 @@ function parseArgs(argv) {
 function usage(problem) {
   const text = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n');
   const start = text.findIndex((l) => l.includes('node test/integration/runServer.mjs'));
-  console.error(text.slice(start, start + 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.error(
+    text
+      .slice(start, start + 9)
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n'),
+  );
   if (problem) console.error(`\nerror: ${problem}`);
   process.exit(problem ? 2 : 0);
 }
@@ -255,9 +260,12 @@ class Session {
       process.execPath,
       [
         codeServerEntry,
-        '--config', cfg,
-        '--user-data-dir', userData,
-        '--extensions-dir', this.dir('extensions'),
+        '--config',
+        cfg,
+        '--user-data-dir',
+        userData,
+        '--extensions-dir',
+        this.dir('extensions'),
         '--disable-telemetry',
         '--disable-update-check',
         '--disable-workspace-trust',
@@ -347,7 +355,10 @@ class Session {
     const t = Date.now();
     try {
       await this.livePage.goto(this.workbenchUrl(payload), { waitUntil: 'domcontentloaded', timeout: WORKBENCH_LOAD_MS });
-      await this.livePage.locator('.monaco-workbench').first().waitFor({ state: 'attached', timeout: Math.max(1, WORKBENCH_LOAD_MS - (Date.now() - t)) });
+      await this.livePage
+        .locator('.monaco-workbench')
+        .first()
+        .waitFor({ state: 'attached', timeout: Math.max(1, WORKBENCH_LOAD_MS - (Date.now() - t)) });
     } catch (err) {
       await this.screenshot(`failure-${phase}`);
       throw new HarnessError(
@@ -576,10 +587,7 @@ async function main() {
   };
   process.once('SIGINT', () => void shutdown('interrupted (SIGINT)', 130));
   process.once('SIGTERM', () => void shutdown('terminated (SIGTERM)', 143));
-  const overall = setTimeout(
-    () => void shutdown(`timed out after ${opts.timeoutS} s (--timeout); see test-output/vscode/`, 1).then(() => {}),
-    opts.timeoutS * 1000,
-  );
+  const overall = setTimeout(() => void shutdown(`timed out after ${opts.timeoutS} s (--timeout); see test-output/vscode/`, 1).then(() => {}), opts.timeoutS * 1000);
 
   let totals = { passed: 0, failed: 0, pending: 0 };
   let harnessFailure;

@@ -140,7 +140,10 @@ export async function activeEditorTitle(page: Page): Promise<string> {
  */
 export async function hoverEditorLine(page: Page, line: number, timeout = 15_000): Promise<Locator> {
   const editor = page.locator('.editor-group-container.active .monaco-editor').first();
-  const number = editor.locator('.margin-view-overlays .line-numbers').filter({ hasText: new RegExp(`^\\s*${line}\\s*$`) }).first();
+  const number = editor
+    .locator('.margin-view-overlays .line-numbers')
+    .filter({ hasText: new RegExp(`^\\s*${line}\\s*$`) })
+    .first();
   await number.waitFor({ state: 'visible', timeout });
   const numberBox = await number.boundingBox();
   if (!numberBox) throw new Error(`line ${line} has no box`);

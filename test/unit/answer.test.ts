@@ -46,10 +46,16 @@ describe('citations', () => {
   it('does not read markers inside fenced code blocks (quoted code), but does inside inline code', () => {
     const text = 'Chunks are cut at declarations [1].\n\n```md\nSee `src/core/chunker.ts:L120-L168` and arr[2]\n```\n\nCited as `src/a.ts:L3-L9` too [2].';
     const markers = parseCitationMarkers(text);
-    assert.deepEqual(markers.map((m) => m.marker), ['[1]', 'src/a.ts:L3-L9', '[2]']);
+    assert.deepEqual(
+      markers.map((m) => m.marker),
+      ['[1]', 'src/a.ts:L3-L9', '[2]'],
+    );
     assert.equal(text.slice(markers[1]!.offset, markers[1]!.offset + 14), 'src/a.ts:L3-L9');
     // An unclosed fence runs to the end.
-    assert.deepEqual(parseCitationMarkers('Yes [1].\n```\nx[3] src/b.ts:L1-L2\n').map((m) => m.marker), ['[1]']);
+    assert.deepEqual(
+      parseCitationMarkers('Yes [1].\n```\nx[3] src/b.ts:L1-L2\n').map((m) => m.marker),
+      ['[1]'],
+    );
   });
 
   it('finds the claim a marker backs and its checkable terms', () => {
@@ -87,7 +93,11 @@ describe('citations', () => {
 
     it('verifies a citation of a source in the prompt and counts integrity', async () => {
       const sources = [source(1, 'a.ts', 2, 3, 'line two\nline three')];
-      const r = await verifyCitations('It is on line two [1]. Also [7].', sources, resolve(() => ws));
+      const r = await verifyCitations(
+        'It is on line two [1]. Also [7].',
+        sources,
+        resolve(() => ws),
+      );
       assert.equal(r.citations[0]!.status, 'verified');
       assert.equal(r.citations[1]!.status, 'invalid');
       assert.match(r.citations[1]!.reason!, /no source \[7\]/);
@@ -97,7 +107,11 @@ describe('citations', () => {
     it('marks a citation stale when the file changed since indexing', async () => {
       const sources = [source(1, 'a.ts', 2, 3, 'line two\nline three')];
       writeFileSync(path.join(ws, 'a.ts'), 'line one\nline 2 edited\nline three\nline four\n');
-      const r = await verifyCitations('See [1].', sources, resolve(() => ws));
+      const r = await verifyCitations(
+        'See [1].',
+        sources,
+        resolve(() => ws),
+      );
       assert.equal(r.citations[0]!.status, 'stale');
       assert.equal(r.stale, 1);
       assert.equal(r.integrity, 0);
@@ -106,7 +120,11 @@ describe('citations', () => {
     it('never verifies path mentions outside the sources, outside the workspace, or beyond the file', async () => {
       const sources = [source(1, 'a.ts', 1, 2, 'line one\nline two'), source(2, '../secret.ts', 1, 1, 'x'), source(3, 'a.ts', 3, 40, 'line three')];
       writeFileSync(path.join(ws, 'b.ts'), 'b\n');
-      const r = await verifyCitations('Look at ../../etc/passwd.txt:L1-L2 and b.ts:L1-L1 and [2] and [3].', sources, resolve(() => ws));
+      const r = await verifyCitations(
+        'Look at ../../etc/passwd.txt:L1-L2 and b.ts:L1-L1 and [2] and [3].',
+        sources,
+        resolve(() => ws),
+      );
       assert.deepEqual(
         r.citations.map((c) => c.status),
         ['invalid', 'invalid', 'invalid', 'invalid'],
@@ -120,8 +138,18 @@ describe('citations', () => {
     it('reports per citation whether the cited lines support the claim', async () => {
       const sources = [source(1, 'a.ts', 1, 4, 'line one\nline two\nline three\nline four'), source(2, 'b.ts', 1, 1, 'const rateLimit = 5;')];
       writeFileSync(path.join(ws, 'b.ts'), 'const rateLimit = 5;\n');
-      const r = await verifyCitations('The `rateLimit` constant is set here [1][2].', sources, resolve(() => ws));
-      assert.deepEqual(r.citations.map((c) => [c.n, c.status, c.support]), [[1, 'verified', 'unsupported'], [2, 'verified', 'supported']]);
+      const r = await verifyCitations(
+        'The `rateLimit` constant is set here [1][2].',
+        sources,
+        resolve(() => ws),
+      );
+      assert.deepEqual(
+        r.citations.map((c) => [c.n, c.status, c.support]),
+        [
+          [1, 'verified', 'unsupported'],
+          [2, 'verified', 'supported'],
+        ],
+      );
       assert.deepEqual(r.citations[0]!.missing, ['rateLimit']);
       assert.equal(r.unsupported, 1);
     });
@@ -129,13 +157,24 @@ describe('citations', () => {
     it('marks a path mention stale when its lines changed since indexing', async () => {
       const sources = [source(1, 'a.ts', 1, 4, 'line one\nline two\nline three\nline four')];
       writeFileSync(path.join(ws, 'a.ts'), 'line one\nline two edited\nline three\nline four\n');
-      const r = await verifyCitations('Defined at a.ts:L2-L3, and a.ts:L4-L4 is unchanged.', sources, resolve(() => ws));
-      assert.deepEqual(r.citations.map((c) => c.status), ['stale', 'verified']);
+      const r = await verifyCitations(
+        'Defined at a.ts:L2-L3, and a.ts:L4-L4 is unchanged.',
+        sources,
+        resolve(() => ws),
+      );
+      assert.deepEqual(
+        r.citations.map((c) => c.status),
+        ['stale', 'verified'],
+      );
     });
 
     it('accepts a path mention inside a source range', async () => {
       const sources = [source(1, 'a.ts', 1, 4, 'line one\nline two\nline three\nline four')];
-      const r = await verifyCitations('Defined at a.ts:L2-L3.', sources, resolve(() => ws));
+      const r = await verifyCitations(
+        'Defined at a.ts:L2-L3.',
+        sources,
+        resolve(() => ws),
+      );
       assert.equal(r.citations[0]!.status, 'verified');
       assert.equal(r.citations[0]!.n, 1);
     });
@@ -158,10 +197,26 @@ describe('prompt assembly', () => {
 
   it('fits sources to the token budget, drops overlaps, and numbers them in order', () => {
     const hit = (p: string, s: number, e: number, chars: number) => ({
-      chunkId: `${p}${s}`, path: p, startLine: s, endLine: e, score: 1, retrievers: ['lexical' as const], language: 'ts', symbols: [], header: '', text: 'x'.repeat(chars), hash: 'h',
+      chunkId: `${p}${s}`,
+      path: p,
+      startLine: s,
+      endLine: e,
+      score: 1,
+      retrievers: ['lexical' as const],
+      language: 'ts',
+      symbols: [],
+      header: '',
+      text: 'x'.repeat(chars),
+      hash: 'h',
     });
     const { sources, truncated } = selectSources([hit('a.ts', 1, 10, 1000), hit('a.ts', 5, 12, 100), hit('b.ts', 1, 5, 5000), hit('c.ts', 1, 5, 500)], { maxTokens: 600 });
-    assert.deepEqual(sources.map((s) => [s.n, s.path]), [[1, 'a.ts'], [2, 'c.ts']]);
+    assert.deepEqual(
+      sources.map((s) => [s.n, s.path]),
+      [
+        [1, 'a.ts'],
+        [2, 'c.ts'],
+      ],
+    );
     assert.equal(truncated, true);
   });
 });
@@ -236,12 +291,19 @@ describe('answering questions', function () {
     assert.equal(streamed.join(''), r.answer);
     assert.equal(r.flags.extractive, false);
     assert.equal(r.provider.id, llm().id);
-    assert.deepEqual(r.citations.map((c) => c.status), ['verified', 'invalid']);
+    assert.deepEqual(
+      r.citations.map((c) => c.status),
+      ['verified', 'invalid'],
+    );
     assert.equal(r.citationIntegrity.ratio, 0.5);
     const sent = server.requests[server.requests.length - 1]!.body.messages!;
     assert.equal(sent[0]!.role, 'system');
     assert.match(sent[sent.length - 1]!.content, /<source n="1" path="src\/auth\/passwords\.ts"/);
-    assert.deepEqual(r.messages.map((m) => m.content), sent.map((m) => m.content), 'the result holds exactly what the model was given');
+    assert.deepEqual(
+      r.messages.map((m) => m.content),
+      sent.map((m) => m.content),
+      'the result holds exactly what the model was given',
+    );
   });
 
   it('keeps a cut stream and says it was cut', async () => {
@@ -308,9 +370,17 @@ describe('answering questions', function () {
   });
 
   describe('groundwork ask (CLI)', () => {
-    const cliEnv = (env: Record<string, string>) => ({ ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', GROUNDWORK_CACHE_DIR: path.join(tmp, 'cache'), GROUNDWORK_CONFIG: path.join(tmp, 'none.json'), OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env });
-    const run = (args: string[], env: Record<string, string> = {}) =>
-      spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: cliEnv(env), timeout: 60_000 });
+    const cliEnv = (env: Record<string, string>) => ({
+      ...process.env,
+      CI: 'true',
+      GROUNDWORK_OFFLINE: '1',
+      GROUNDWORK_CACHE_DIR: path.join(tmp, 'cache'),
+      GROUNDWORK_CONFIG: path.join(tmp, 'none.json'),
+      OPENAI_API_KEY: '',
+      OPENAI_BASE_URL: '',
+      ...env,
+    });
+    const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: cliEnv(env), timeout: 60_000 });
     /** Async variant: the stand-in server lives in this process, so its event loop must keep running. */
     const runAsync = (args: string[], env: Record<string, string> = {}) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {

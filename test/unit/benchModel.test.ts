@@ -11,14 +11,16 @@ const ROOT = repoRoot();
 const MODEL_ID = 'groundwork-bench/bge-small-en-v1.5-shape';
 
 // Just what this test reads of an ONNX model (field numbers as in onnx.proto).
-const READER = protobuf.parse(
-  `syntax = "proto3";
+const READER = protobuf
+  .parse(
+    `syntax = "proto3";
   message TensorProto { repeated int64 dims = 1; int32 data_type = 2; string name = 8; }
   message NodeProto { repeated string input = 1; string op_type = 4; }
   message GraphProto { repeated NodeProto node = 1; repeated TensorProto initializer = 5; }
   message ModelProto { GraphProto graph = 7; }`,
-  { keepCase: true },
-).root.lookupType('ModelProto');
+    { keepCase: true },
+  )
+  .root.lookupType('ModelProto');
 
 interface Graph {
   graph: { node: Array<{ op_type: string; input: string[] }>; initializer: Array<{ name: string; dims: number[]; data_type: number }> };
@@ -50,8 +52,14 @@ describe('benchmark model (scripts/makeBenchModel.mjs: bge-small-en-v1.5 shape, 
     assert.equal(tok.model.type, 'WordPiece');
     const ids = Object.values(tok.model.vocab).sort((a, b) => a - b);
     assert.equal(ids.length, 30522);
-    assert.ok(ids.every((id, i) => id === i), 'ids are 0..30521 without gaps');
-    assert.deepEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map((t) => tok.model.vocab[t]), [0, 100, 101, 102, 103]);
+    assert.ok(
+      ids.every((id, i) => id === i),
+      'ids are 0..30521 without gaps',
+    );
+    assert.deepEqual(
+      ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map((t) => tok.model.vocab[t]),
+      [0, 100, 101, 102, 103],
+    );
     const pieces = Object.keys(tok.model.vocab).filter((t) => t.startsWith('##')).length;
     assert.ok(pieces > 5000 && pieces < 7000, `${pieces} continuation pieces (bert-base-uncased has ~5.8k)`);
   });
@@ -87,7 +95,10 @@ describe('benchmark model (scripts/makeBenchModel.mjs: bge-small-en-v1.5 shape, 
       const [a, b] = await e.embed(['export function signSession(userId, secret) { return hmac(secret, userId); }', 'def export_csv(rows, path): pass']);
       const norm = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
       assert.ok(Math.abs(norm(a!) - 1) < 1e-4 && Math.abs(norm(b!) - 1) < 1e-4);
-      assert.ok(a!.some((x, i) => Math.abs(x - b![i]!) > 1e-3), 'different texts, different vectors');
+      assert.ok(
+        a!.some((x, i) => Math.abs(x - b![i]!) > 1e-3),
+        'different texts, different vectors',
+      );
       assert.ok(e.stats.tokens > 20, `${e.stats.tokens} tokens`);
     } finally {
       await e.close();

@@ -34,7 +34,9 @@ describe('bundles', () => {
   }
 
   it('the VSIX allowlist ships the bundles the extension loads and not the CLI', () => {
-    const lines = readFileSync(path.join(repoRoot(), '.vscodeignore'), 'utf8').split('\n').map((l) => l.trim());
+    const lines = readFileSync(path.join(repoRoot(), '.vscodeignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     for (const f of ['dist/extension.js', 'dist/indexWorker.js', 'dist/localEmbedderWorker.js']) assert.ok(lines.includes(`!${f}`), f);
     assert.ok(!lines.some((l) => l.startsWith('!') && l.includes('cli.js')), 'dist/cli.js is not loaded by the extension');
   });

@@ -59,17 +59,10 @@ function checkInvariants(result: ChunkFileResult, raw: string, filePath: string,
     assert.ok(!c.text.includes('\r'), `CR in text ${where(c)}`);
     assert.equal(c.hash, createHash('sha256').update(`${c.header}\n${c.text}`).digest('hex').slice(0, 16));
     const part = PART.exec(c.id);
-    assert.equal(
-      c.id,
-      `${filePath}#L${c.startLine}-L${c.endLine}#${c.hash.slice(0, 8)}${part ? `@${part[1]}` : ''}`,
-      'id format',
-    );
+    assert.equal(c.id, `${filePath}#L${c.startLine}-L${c.endLine}#${c.hash.slice(0, 8)}${part ? `@${part[1]}` : ''}`, 'id format');
     assert.ok(!ids.has(c.id), `duplicate id ${c.id}`);
     ids.add(c.id);
-    assert.ok(
-      c.header === '' || c.header === filePath || c.header.startsWith(`${filePath} › `),
-      `header ${JSON.stringify(c.header)}`,
-    );
+    assert.ok(c.header === '' || c.header === filePath || c.header.startsWith(`${filePath} › `), `header ${JSON.stringify(c.header)}`);
     if (part) {
       assert.equal(c.startLine, c.endLine, `a piece of a long line spans one line ${where(c)}`);
       pieces.set(c.startLine, (pieces.get(c.startLine) ?? '') + c.text);
@@ -222,24 +215,55 @@ const FIXTURE_CASES: FixtureCase[] = [
 describe('languages', () => {
   it('maps extensions to language ids, case-insensitively', () => {
     const expected: Record<string, string> = {
-      'a.ts': 'typescript', 'a.mts': 'typescript', 'a.cts': 'typescript', 'a.tsx': 'tsx',
-      'a.js': 'javascript', 'a.mjs': 'javascript', 'a.cjs': 'javascript', 'a.jsx': 'javascript',
-      'a.py': 'python', 'a.go': 'go', 'a.rs': 'rust', 'a.java': 'java', 'a.c': 'c', 'a.h': 'c',
-      'a.cc': 'cpp', 'a.cpp': 'cpp', 'a.cxx': 'cpp', 'a.hpp': 'cpp', 'a.hh': 'cpp', 'a.hxx': 'cpp',
-      'a.cs': 'csharp', 'a.rb': 'ruby', 'a.php': 'php', 'a.md': 'markdown', 'a.mdx': 'markdown',
-      'a.markdown': 'markdown', 'a.json': 'json', 'a.yaml': 'yaml', 'a.yml': 'yaml', 'a.toml': 'toml',
-      'a.sh': 'shell', 'a.css': 'css', 'a.html': 'html', 'a.sql': 'sql', 'a.kt': 'kotlin', 'a.swift': 'swift',
-      'src/Deep/PATH/README.MD': 'markdown', 'win\\style\\Main.CS': 'csharp', 'Dockerfile': 'dockerfile',
-      'a.unknownext': 'text', 'noext': 'text', '.bashrc': 'text', 'LICENSE': 'text',
+      'a.ts': 'typescript',
+      'a.mts': 'typescript',
+      'a.cts': 'typescript',
+      'a.tsx': 'tsx',
+      'a.js': 'javascript',
+      'a.mjs': 'javascript',
+      'a.cjs': 'javascript',
+      'a.jsx': 'javascript',
+      'a.py': 'python',
+      'a.go': 'go',
+      'a.rs': 'rust',
+      'a.java': 'java',
+      'a.c': 'c',
+      'a.h': 'c',
+      'a.cc': 'cpp',
+      'a.cpp': 'cpp',
+      'a.cxx': 'cpp',
+      'a.hpp': 'cpp',
+      'a.hh': 'cpp',
+      'a.hxx': 'cpp',
+      'a.cs': 'csharp',
+      'a.rb': 'ruby',
+      'a.php': 'php',
+      'a.md': 'markdown',
+      'a.mdx': 'markdown',
+      'a.markdown': 'markdown',
+      'a.json': 'json',
+      'a.yaml': 'yaml',
+      'a.yml': 'yaml',
+      'a.toml': 'toml',
+      'a.sh': 'shell',
+      'a.css': 'css',
+      'a.html': 'html',
+      'a.sql': 'sql',
+      'a.kt': 'kotlin',
+      'a.swift': 'swift',
+      'src/Deep/PATH/README.MD': 'markdown',
+      'win\\style\\Main.CS': 'csharp',
+      Dockerfile: 'dockerfile',
+      'a.unknownext': 'text',
+      noext: 'text',
+      '.bashrc': 'text',
+      LICENSE: 'text',
     };
     for (const [p, lang] of Object.entries(expected)) assert.equal(languageForPath(p), lang, p);
   });
 
   it('names a grammar for exactly the parsed languages, and the build copies each of them', () => {
-    assert.deepEqual(
-      [...GRAMMAR_LANGUAGES].sort(),
-      ['c', 'cpp', 'csharp', 'go', 'java', 'javascript', 'php', 'python', 'ruby', 'rust', 'tsx', 'typescript'],
-    );
+    assert.deepEqual([...GRAMMAR_LANGUAGES].sort(), ['c', 'cpp', 'csharp', 'go', 'java', 'javascript', 'php', 'python', 'ruby', 'rust', 'tsx', 'typescript']);
     assert.equal(grammarWasmFor('php'), 'tree-sitter-php.wasm');
     assert.equal(grammarWasmFor('csharp'), 'tree-sitter-c_sharp.wasm');
     assert.equal(grammarWasmFor('markdown'), undefined);
@@ -589,7 +613,10 @@ describe('Chunker', function () {
       assert.equal(chunkAt(result, lineOf(source, 'export const VERSION')).header, '');
       // The same input gives the same ids.
       const again = await chunker.chunkFile('src/repo.ts', source);
-      assert.deepEqual(again.chunks.map((c) => c.id), result.chunks.map((c) => c.id));
+      assert.deepEqual(
+        again.chunks.map((c) => c.id),
+        result.chunks.map((c) => c.id),
+      );
     });
 
     it('descends through IIFE wrappers and namespaces', async () => {
@@ -598,7 +625,10 @@ describe('Chunker', function () {
       const r1 = await chunker.chunkFile('lib/bundle.js', iife);
       checkInvariants(r1, iife, 'lib/bundle.js', DEFAULT_MAX_CHARS);
       assert.ok(r1.chunks.length >= 3);
-      assert.ok(r1.chunks.every((c) => c.header === 'lib/bundle.js › (function (root, factory)'), r1.chunks[0]?.header);
+      assert.ok(
+        r1.chunks.every((c) => c.header === 'lib/bundle.js › (function (root, factory)'),
+        r1.chunks[0]?.header,
+      );
       assert.ok(r1.chunks.some((c) => c.symbols.includes('helper30')));
 
       const ns = ['namespace Geometry {', ...body.map((l) => l.replace('function', 'export function')), '}'].join('\n');
@@ -635,13 +665,19 @@ describe('Chunker', function () {
     checkInvariants(result, source, 'gen/data.js', DEFAULT_MAX_CHARS);
     const pieces = result.chunks.filter((c) => c.startLine === 2);
     assert.equal(pieces.length, Math.ceil(long.length / DEFAULT_MAX_CHARS));
-    assert.deepEqual(pieces.map((c) => PART.exec(c.id)?.[1]), pieces.map((_, i) => String(i + 1)));
+    assert.deepEqual(
+      pieces.map((c) => PART.exec(c.id)?.[1]),
+      pieces.map((_, i) => String(i + 1)),
+    );
     assert.equal(pieces.map((c) => c.text).join(''), long);
     // Minified single-line files and plain text get the same treatment.
     const text = await chunker.chunkFile('notes.txt', `${'word '.repeat(1000)}\n\nend`);
     checkInvariants(text, `${'word '.repeat(1000)}\n\nend`, 'notes.txt', DEFAULT_MAX_CHARS);
     assert.equal(text.method, 'blocks');
-    assert.ok(text.chunks.slice(0, -1).every((c) => c.text.endsWith(' ')), 'cuts prefer whitespace');
+    assert.ok(
+      text.chunks.slice(0, -1).every((c) => c.text.endsWith(' ')),
+      'cuts prefer whitespace',
+    );
   });
 
   it('handles CRLF line breaks and a BOM: same lines and text as the LF file', async () => {
@@ -662,9 +698,7 @@ describe('Chunker', function () {
   });
 
   it('falls back to blocks for garbage in a grammar language, but keeps syntax for a local error', async () => {
-    const garbage = Array.from({ length: 40 }, (_, i) =>
-      i % 7 === 6 ? '' : `}}} ${'@#'.repeat(i % 5)} ((( lorem ipsum ${i} ::: <<< >>> ]]] ;; "unterminated ${i}`,
-    ).join('\n');
+    const garbage = Array.from({ length: 40 }, (_, i) => (i % 7 === 6 ? '' : `}}} ${'@#'.repeat(i % 5)} ((( lorem ipsum ${i} ::: <<< >>> ]]] ;; "unterminated ${i}`)).join('\n');
     const result = await chunker.chunkFile('broken.ts', garbage);
     assert.equal(result.method, 'fallback');
     assert.match(result.fallbackReason ?? '', /syntax errors cover \d+% of the file/);
@@ -724,7 +758,7 @@ describe('Chunker', function () {
     }
   });
 
-  it('markdown: the block structure is CommonMark\'s (markdown-it): headings only where they are headings, code blocks kept whole', async () => {
+  it("markdown: the block structure is CommonMark's (markdown-it): headings only where they are headings, code blocks kept whole", async () => {
     const para = Array.from({ length: 8 }, (_, i) => `Sentence ${i} of a long paragraph that runs straight into the code below.`).join('\n');
     const raw = [
       '# Guide',
@@ -773,12 +807,18 @@ describe('Chunker', function () {
       assert.ok(code.endLine >= lineOf(raw, '    still the same code block'));
       // An unclosed fence runs to the end of the file: nothing after it is a heading.
       const unclosed = await small.chunkFile('docs/unclosed.md', '# Top\n\n```\n# inside\n\n## also inside\n');
-      assert.deepEqual(unclosed.chunks.flatMap((c) => c.symbols), ['Top']);
+      assert.deepEqual(
+        unclosed.chunks.flatMap((c) => c.symbols),
+        ['Top'],
+      );
       // Front matter only, and an empty front matter: no heading, every line still in a chunk.
       for (const text of ['---\ntitle: x\n---', '---\n---\n# After\n']) {
         const r = await small.chunkFile('docs/fm.md', text);
         checkInvariants(r, text, 'docs/fm.md', 400);
-        assert.deepEqual(r.chunks.flatMap((c) => c.symbols), text.includes('After') ? ['After'] : []);
+        assert.deepEqual(
+          r.chunks.flatMap((c) => c.symbols),
+          text.includes('After') ? ['After'] : [],
+        );
       }
     } finally {
       small.dispose();
@@ -798,7 +838,12 @@ describe('Chunker', function () {
   });
 
   it('returns no chunks for empty or blank files', async () => {
-    for (const [p, t] of [['e.ts', ''], ['e.md', '\n\n  \n'], ['e.txt', '\uFEFF'], ['e.py', '\r\n\r\n']] as const) {
+    for (const [p, t] of [
+      ['e.ts', ''],
+      ['e.md', '\n\n  \n'],
+      ['e.txt', '\uFEFF'],
+      ['e.py', '\r\n\r\n'],
+    ] as const) {
       const r = await chunker.chunkFile(p, t);
       assert.deepEqual(r.chunks, [], p);
     }
@@ -811,7 +856,11 @@ describe('Chunker', function () {
       const together = await Promise.all(files.map((f) => fresh.chunkFile(virtualPath(f), readFixture(f))));
       for (const [i, f] of files.entries()) {
         const alone = await chunker.chunkFile(virtualPath(f), readFixture(f));
-        assert.deepEqual(together[i]?.chunks.map((c) => c.id), alone.chunks.map((c) => c.id), f);
+        assert.deepEqual(
+          together[i]?.chunks.map((c) => c.id),
+          alone.chunks.map((c) => c.id),
+          f,
+        );
       }
     } finally {
       fresh.dispose();
@@ -899,9 +948,7 @@ describe('Chunker', function () {
         const files = real.map((p) => ({ label: path.relative(ROOT, p).split(path.sep).join('/'), text: fs.readFileSync(p, 'utf8') }));
         if (files.length === 0) {
           // No file in this language ships in node_modules (e.g. Ruby, TSX): use the fixtures.
-          const fixtures = [...FIXTURE_CASES.map((f) => f.file), 'guide.md', 'widget.jsx'].filter(
-            (f) => languageForPath(f.replace(/\.txt$/, '')) === lang,
-          );
+          const fixtures = [...FIXTURE_CASES.map((f) => f.file), 'guide.md', 'widget.jsx'].filter((f) => languageForPath(f.replace(/\.txt$/, '')) === lang);
           assert.ok(fixtures.length > 0 || !grammarWasmFor(lang), `no real file and no fixture for ${lang}`);
           for (const f of fixtures) files.push({ label: virtualPath(f), text: readFixture(f) });
         }

@@ -84,7 +84,10 @@ describe('groundwork CLI', function () {
     assert.match(after.stderr, /Vectors: ready \(\d+ embedded, 0 from cache\)/);
     const s = run(['search', 'token bucket rate limiting', '--workspace', ws, '--json', '--no-update'], env);
     const hits = (JSON.parse(s.stdout) as { hits: Array<{ retrievers: string[] }> }).hits;
-    assert.ok(hits.some((h) => h.retrievers.includes('vector')), s.stdout);
+    assert.ok(
+      hits.some((h) => h.retrievers.includes('vector')),
+      s.stdout,
+    );
   });
 
   describe('eval contract', () => {
@@ -105,7 +108,10 @@ describe('groundwork CLI', function () {
       const doc = JSON.parse(r.stdout) as { version: number; results: Array<{ id: string; hits: Array<{ path: string; startLine: number; endLine: number; score: number }> }> };
       assert.equal(r.stdout.trim().split('\n').length, 1);
       assert.equal(doc.version, 1);
-      assert.deepEqual(doc.results.map((x) => x.id), ['q1', 'q2', 'q3']);
+      assert.deepEqual(
+        doc.results.map((x) => x.id),
+        ['q1', 'q2', 'q3'],
+      );
       assert.equal(doc.results[0]!.hits[0]!.path, 'src/auth/passwords.ts');
       assert.deepEqual(doc.results[1]!.hits, []);
       assert.equal(doc.results[2]!.hits[0]!.path, 'src/http/router.ts');
@@ -160,7 +166,15 @@ describe('groundwork CLI', function () {
     const oneLine = (s: string) => s.trim().split('\n').length === 1;
 
     it('unknown option, unknown command, missing query, bad --k or fusion weight: one line, exit 2', () => {
-      for (const args of [['index', '--bogus'], ['frobnicate'], ['search'], ['search', 'x', '--k', 'ten'], ['eval', '--workspace', 'a'], ['search', 'x', '--vector-weight', '-1'], ['ask', 'x', '--lexical-weight', '0', '--vector-weight', '0']]) {
+      for (const args of [
+        ['index', '--bogus'],
+        ['frobnicate'],
+        ['search'],
+        ['search', 'x', '--k', 'ten'],
+        ['eval', '--workspace', 'a'],
+        ['search', 'x', '--vector-weight', '-1'],
+        ['ask', 'x', '--lexical-weight', '0', '--vector-weight', '0'],
+      ]) {
         const r = run(args, { GROUNDWORK_CACHE_DIR: cache });
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
         assert.ok(oneLine(r.stderr), r.stderr);

@@ -2,14 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  classifyContent,
-  classifyPath,
-  discoverFiles,
-  isMinified,
-  readSourceFile,
-  type WorkspaceRoot,
-} from '../../src/core/discovery';
+import { classifyContent, classifyPath, discoverFiles, isMinified, readSourceFile, type WorkspaceRoot } from '../../src/core/discovery';
 import type { SkipReason } from '../../src/core/skipReasons';
 import { findSecrets } from '../../src/core/secrets';
 

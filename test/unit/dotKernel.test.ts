@@ -37,9 +37,18 @@ describe('SIMD dot kernels (WebAssembly) against brute force', () => {
         filled = rows;
         if (rows === 1000) {
           m.set(q, 1 * dims);
-          m.set(q.map((x) => -x), 2 * dims);
-          m.set(q.map((x) => x * 1e6), 3 * dims);
-          m.set(q.map((x) => x * 1e-6), 4 * dims);
+          m.set(
+            q.map((x) => -x),
+            2 * dims,
+          );
+          m.set(
+            q.map((x) => x * 1e6),
+            3 * dims,
+          );
+          m.set(
+            q.map((x) => x * 1e-6),
+            4 * dims,
+          );
         }
         const scores = kernel.score(q, rows);
         assert.equal(scores.length, rows);

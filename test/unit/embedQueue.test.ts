@@ -284,7 +284,7 @@ describe('git recency (real git repository)', () => {
 });
 
 describe('embed queue, rate meter (pure)', () => {
-  it('puts the other files of an open file\'s folder after the retrieved ones, and takes results then candidates for a question', () => {
+  it("puts the other files of an open file's folder after the retrieved ones, and takes results then candidates for a question", () => {
     const q = new EmbedQueue();
     q.prioritize(['src/a/open.ts'], 'open');
     q.prioritize(['lib/found.ts'], 'retrieved');
@@ -295,7 +295,10 @@ describe('embed queue, rate meter (pure)', () => {
     assert.equal(q.tierOf('src/b/far.ts'), 'rest');
     const files = ['src/b/far.ts', 'z/committed.ts', 'src/a/sibling.ts', 'lib/found.ts', 'src/a/old.ts', 'src/a/open.ts'].map((p) => ({ path: p }));
     files.sort(q.comparator((x, y) => (x.path < y.path ? -1 : 1)));
-    assert.deepEqual(files.map((f) => f.path), ['src/a/open.ts', 'lib/found.ts', 'src/a/old.ts', 'src/a/sibling.ts', 'z/committed.ts', 'src/b/far.ts']);
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['src/a/open.ts', 'lib/found.ts', 'src/a/old.ts', 'src/a/sibling.ts', 'z/committed.ts', 'src/b/far.ts'],
+    );
     assert.throws(() => q.prioritize(['x'], 'nearby'), /nearby/);
     assert.deepEqual(questionFiles([{ path: 'a' }, { path: 'b' }, { path: 'a' }], [{ path: 'c' }, { path: 'b' }, { path: 'd' }], 3), ['a', 'b', 'c']);
   });
@@ -307,7 +310,10 @@ describe('embed queue, rate meter (pure)', () => {
     q.prioritize(['c'], 'retrieved');
     const files = ['a', 'b', 'c', 'x', 'y', 'o/z'].map((p) => ({ path: p }));
     files.sort(q.comparator((x, y) => (x.path < y.path ? -1 : 1)));
-    assert.deepEqual(files.map((f) => f.path), ['o/z', 'c', 'b', 'a', 'x', 'y']);
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['o/z', 'c', 'b', 'a', 'x', 'y'],
+    );
     const v = q.version;
     q.prioritize(['a'], 'rest');
     assert.equal(q.tierOf('a'), 'rest');

@@ -23,7 +23,13 @@ import { errMessage } from '../../src/core/errMessage';
 
 const CLI = path.join(repoRoot(), 'dist/cli.js');
 const FIXTURE = path.join(repoRoot(), 'test/fixtures/workspace');
-const QUERIES = ['token bucket rate limit', 'how are session tokens signed and verified?', 'persist todos to a JSON file', 'password hashing scrypt salt', 'parse command line arguments'];
+const QUERIES = [
+  'token bucket rate limit',
+  'how are session tokens signed and verified?',
+  'persist todos to a JSON file',
+  'password hashing scrypt salt',
+  'parse command line arguments',
+];
 const OUTSIDE_MARKER = 'OUTSIDE_WORKSPACE_MARKER_QZX';
 
 /** Faults injected and survived, per family; printed after the suite. */
@@ -73,7 +79,10 @@ function fingerprintOf(hits: Array<{ path: string; startLine: number; endLine: n
   if (!hits.length) return '[]';
   const last = Math.min(...hits.map((h) => h.score));
   // Hits tied with the last one may be cut differently; compare those by score only.
-  const above = hits.filter((h) => h.score > last + 1e-9).map((h) => `${h.path}:${h.startLine}-${h.endLine}@${h.score.toFixed(5)}`).sort();
+  const above = hits
+    .filter((h) => h.score > last + 1e-9)
+    .map((h) => `${h.path}:${h.startLine}-${h.endLine}@${h.score.toFixed(5)}`)
+    .sort();
   return JSON.stringify({ above, scores: hits.map((h) => h.score.toFixed(5)) });
 }
 
@@ -92,7 +101,10 @@ async function indexFingerprint(index: WorkspaceIndex): Promise<Fingerprint[]> {
 }
 
 function listFiles(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).map(String).filter((p) => fs.lstatSync(path.join(dir, p)).isFile()).sort();
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .map(String)
+    .filter((p) => fs.lstatSync(path.join(dir, p)).isFile())
+    .sort();
 }
 
 /** A workspace big enough that kill -9 lands in every phase: the fixture plus generated modules. */
@@ -101,7 +113,9 @@ function makeWorkspace(dir: string, extraFiles = 150): void {
   const rnd = seededRandom(7);
   for (let i = 0; i < extraFiles; i++) {
     const words = Array.from({ length: 12 }, () => `w${Math.floor(rnd() * 500)}`);
-    const body = Array.from({ length: 30 }, (_, j) => `export function ${words[j % 12]}_${i}_${j}(a: number): number {\n  return a * ${j} + ${i}; // ${words.join(' ')}\n}\n`).join('\n');
+    const body = Array.from({ length: 30 }, (_, j) => `export function ${words[j % 12]}_${i}_${j}(a: number): number {\n  return a * ${j} + ${i}; // ${words.join(' ')}\n}\n`).join(
+      '\n',
+    );
     fs.mkdirSync(path.join(dir, 'gen', `m${i % 10}`), { recursive: true });
     fs.writeFileSync(path.join(dir, 'gen', `m${i % 10}`, `mod${i}.ts`), body);
   }
@@ -265,11 +279,15 @@ describe('fault injection', function () {
       ['symlink to /etc', () => fs.symlinkSync('/etc', path.join(hostile, 'etc'))],
       ['FIFO as a source file', () => execFileSync('mkfifo', [path.join(hostile, 'src', 'fifo.ts')])],
       ['FIFO as .groundworkignore', () => execFileSync('mkfifo', [path.join(hostile, 'src', '.groundworkignore')])],
-      ['unix socket', () => new Promise<void>((r) => {
-        const s = net.createServer();
-        servers.push(s);
-        s.listen(path.join(hostile, 'src', 'sock.ts'), () => r());
-      })],
+      [
+        'unix socket',
+        () =>
+          new Promise<void>((r) => {
+            const s = net.createServer();
+            servers.push(s);
+            s.listen(path.join(hostile, 'src', 'sock.ts'), () => r());
+          }),
+      ],
       ['newline in a file name', () => fs.writeFileSync(path.join(hostile, 'src', 'a\nb.ts'), 'export const nl = 1;\n')],
       ['escape codes in a name', () => fs.writeFileSync(path.join(hostile, 'src', '\x1b[2Jx.ts'), 'export const esc = 1;\n')],
       ['escape codes in content', () => fs.writeFileSync(path.join(hostile, 'src', 'esc.ts'), 'export const e = "\x1b]0;owned\x07";\n')],
@@ -323,12 +341,12 @@ describe('fault injection', function () {
       fs.rmSync(dir, { recursive: true, force: true });
       let writes = 0;
       const failAt = k * 3;
-      (fs.promises as { open: typeof original }).open = (async (p: fs.PathLike, flags?: string | number, mode?: fs.Mode) => {
+      (fs.promises as { open: typeof original }).open = async (p: fs.PathLike, flags?: string | number, mode?: fs.Mode) => {
         if (typeof flags === 'string' && flags.startsWith('w') && ++writes >= failAt) {
           throw Object.assign(new Error(`ENOSPC: no space left on device, open '${String(p)}'`), { code: 'ENOSPC', path: String(p) });
         }
         return original(p, flags, mode);
-      });
+      };
       let threw = '';
       try {
         const idx = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: dir });
@@ -415,7 +433,10 @@ describe('fault injection', function () {
         let baseUrl = server.baseURL;
         if (typeof script === 'string') baseUrl = script;
         else server.chat.push(...script);
-        const r = await cliAsync(['ask', 'how are session tokens signed?', '--workspace', ws, '--index-dir', indexDir, '--no-update', '--base-url', baseUrl, '--model', 'm', '--json'], extra).done;
+        const r = await cliAsync(
+          ['ask', 'how are session tokens signed?', '--workspace', ws, '--index-dir', indexDir, '--no-update', '--base-url', baseUrl, '--model', 'm', '--json'],
+          extra,
+        ).done;
         let ok = clean(r, [1]);
         if (ok) {
           const result = JSON.parse(r.stdout) as { citations: unknown[]; answer: string };

@@ -133,16 +133,18 @@ describe('issue 8 regressions', function () {
     it('(2) refuses an index folder inside the real workspace when the workspace is reached through a symbolic link', async () => {
       const link = path.join(tmp, 'ws-link');
       fs.symlinkSync(ws, link);
-      await assert.rejects(
-        WorkspaceIndex.open({ roots: rootsFromDirs([link]), indexDir: path.join(ws, '.gw-index') }),
-        /outside the workspace/,
-      );
+      await assert.rejects(WorkspaceIndex.open({ roots: rootsFromDirs([link]), indexDir: path.join(ws, '.gw-index') }), /outside the workspace/);
       assert.equal(fs.existsSync(path.join(ws, '.gw-index')), false);
     });
   });
 
   describe('(3) secrets', () => {
-    const PEM = ['-----BEGIN RSA PRIVATE KEY-----', 'MIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun', 'VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK', '-----END RSA PRIVATE KEY-----'].join('\n');
+    const PEM = [
+      '-----BEGIN RSA PRIVATE KEY-----',
+      'MIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun',
+      'VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK',
+      '-----END RSA PRIVATE KEY-----',
+    ].join('\n');
     const files: Record<string, string> = {
       '.git-credentials': 'https://user:ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com\n',
       '.pgpass': 'localhost:5432:db:user:pgpass-secret-zqx\n',
@@ -351,21 +353,30 @@ describe('issue 8 regressions', function () {
 
   describe('(11) wrong-shape index files heal', () => {
     const cases: Array<[string, () => void]> = [
-      ['manifest.json is JSON of the wrong shape', () => {
-        const m = JSON.parse(fs.readFileSync(path.join(indexDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-        fs.writeFileSync(path.join(indexDir, 'manifest.json'), JSON.stringify({ ...m, roots: 3 }));
-      }],
-      ['a catalog shard is JSON of the wrong shape', () => {
-        const dir = path.join(indexDir, 'catalog');
-        for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json'))) {
-          const data = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Record<string, unknown>;
-          fs.writeFileSync(path.join(dir, f), JSON.stringify({ ...data, files: [{ path: 7, chunks: 'no' }] }));
-        }
-      }],
-      ['lexical.bin is replaced by a folder', () => {
-        fs.rmSync(path.join(indexDir, 'lexical.bin'));
-        fs.mkdirSync(path.join(indexDir, 'lexical.bin'));
-      }],
+      [
+        'manifest.json is JSON of the wrong shape',
+        () => {
+          const m = JSON.parse(fs.readFileSync(path.join(indexDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+          fs.writeFileSync(path.join(indexDir, 'manifest.json'), JSON.stringify({ ...m, roots: 3 }));
+        },
+      ],
+      [
+        'a catalog shard is JSON of the wrong shape',
+        () => {
+          const dir = path.join(indexDir, 'catalog');
+          for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json'))) {
+            const data = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Record<string, unknown>;
+            fs.writeFileSync(path.join(dir, f), JSON.stringify({ ...data, files: [{ path: 7, chunks: 'no' }] }));
+          }
+        },
+      ],
+      [
+        'lexical.bin is replaced by a folder',
+        () => {
+          fs.rmSync(path.join(indexDir, 'lexical.bin'));
+          fs.mkdirSync(path.join(indexDir, 'lexical.bin'));
+        },
+      ],
       ['stats.json is JSON of the wrong shape', () => fs.writeFileSync(path.join(indexDir, 'stats.json'), '{"skipped": {"secret": 3}, "samples": null, "at": 1}')],
     ];
     for (const [name, damage] of cases) {
@@ -473,7 +484,10 @@ describe('issue 8 regressions', function () {
       fs.writeFileSync(path.join(indexDir, 'index.lock'), JSON.stringify({ pid: 999_999, hostname: hostname(), createdAt: new Date().toISOString(), token: 'x' }));
       const logger = recordingLogger();
       await open({ logger });
-      assert.ok(logger.lines.some((l) => /stale index lock/i.test(l)), logger.lines.join('\n'));
+      assert.ok(
+        logger.lines.some((l) => /stale index lock/i.test(l)),
+        logger.lines.join('\n'),
+      );
     });
 
     it('escape codes in file names and contents are not printed raw by search and stats', () => {
@@ -514,7 +528,9 @@ describe('issue 8 regressions', function () {
     it('a closed pipe (| head) ends search without a crash or temp files', async () => {
       assert.equal(runCli(['index', '--workspace', ws, '--index-dir', indexDir]).code, 0);
       const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [CLI, 'search', 'function', '--workspace', ws, '--index-dir', indexDir, '--k', '100'], { env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1' } });
+        const child = spawn(process.execPath, [CLI, 'search', 'function', '--workspace', ws, '--index-dir', indexDir, '--k', '100'], {
+          env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1' },
+        });
         let stderr = '';
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         child.stdout.once('data', () => child.stdout.destroy());

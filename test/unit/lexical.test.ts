@@ -71,15 +71,27 @@ describe('lexical index (BM25)', () => {
   });
 
   it('ranks exact ties the same whatever order the documents were indexed in', () => {
-    const docs: LexicalDoc[] = ['c', 'a', 'e', 'b', 'd'].map((n) => ({ id: `src/${n}.ts#L1-L3#x`, path: `src/${n}.ts`, symbols: [], header: '', text: 'retry the request with backoff' }));
+    const docs: LexicalDoc[] = ['c', 'a', 'e', 'b', 'd'].map((n) => ({
+      id: `src/${n}.ts#L1-L3#x`,
+      path: `src/${n}.ts`,
+      symbols: [],
+      header: '',
+      text: 'retry the request with backoff',
+    }));
     const forward = new LexicalIndex();
     forward.add(docs);
     const backward = new LexicalIndex();
     backward.add([...docs].reverse());
     const q = [{ term: 'backoff', weight: 1 }];
     // Same text, same path shape: every score ties; the top 3 must be the same three, in the same order.
-    assert.deepEqual(forward.search(q, 3).map((h) => h.id), backward.search(q, 3).map((h) => h.id));
-    assert.deepEqual(forward.search(q, 3).map((h) => h.id), ['src/a.ts#L1-L3#x', 'src/b.ts#L1-L3#x', 'src/c.ts#L1-L3#x']);
+    assert.deepEqual(
+      forward.search(q, 3).map((h) => h.id),
+      backward.search(q, 3).map((h) => h.id),
+    );
+    assert.deepEqual(
+      forward.search(q, 3).map((h) => h.id),
+      ['src/a.ts#L1-L3#x', 'src/b.ts#L1-L3#x', 'src/c.ts#L1-L3#x'],
+    );
   });
 
   it('survives a serialization round trip with identical results', () => {

@@ -375,7 +375,10 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
       const partial = path.join(tmp, 'partial');
       cpSync(cacheDir, partial, { recursive: true });
       rmSync(path.join(partial, ...MODEL_ID.split('/'), 'onnx', 'model_quantized.onnx'));
-      await assert.rejects(LocalEmbedder.open({ modelId: MODEL_ID, cacheDir: partial }), (err: unknown) => err instanceof ModelUnavailableError && err.missing.join() === 'onnx/model_quantized.onnx');
+      await assert.rejects(
+        LocalEmbedder.open({ modelId: MODEL_ID, cacheDir: partial }),
+        (err: unknown) => err instanceof ModelUnavailableError && err.missing.join() === 'onnx/model_quantized.onnx',
+      );
     });
 
     it('reports a worker bundle without a reachable onnxruntime-node as runtime-unavailable', async () => {
@@ -398,7 +401,10 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
       const corrupt = path.join(tmp, 'corrupt');
       cpSync(cacheDir, corrupt, { recursive: true });
       writeFileSync(path.join(corrupt, ...MODEL_ID.split('/'), 'onnx', 'model_quantized.onnx'), 'not a protobuf');
-      await assert.rejects(LocalEmbedder.open({ modelId: MODEL_ID, cacheDir: corrupt }), (err: unknown) => err instanceof LocalEmbedderError && err.kind === 'load-failed' && err.message.includes(corrupt));
+      await assert.rejects(
+        LocalEmbedder.open({ modelId: MODEL_ID, cacheDir: corrupt }),
+        (err: unknown) => err instanceof LocalEmbedderError && err.kind === 'load-failed' && err.message.includes(corrupt),
+      );
     });
   });
 
@@ -420,7 +426,10 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
         assert.equal(err.status, 404);
         assert.ok(err.message.includes(url.replace(/\/$/, '')), err.message);
         assert.ok(err.message.includes(path.join(dest, 'Xenova', 'bge-small-en-v1.5')), err.message);
-        assert.ok(requests.some((r) => r.startsWith('/Xenova/bge-small-en-v1.5/resolve/main/')), requests.join());
+        assert.ok(
+          requests.some((r) => r.startsWith('/Xenova/bge-small-en-v1.5/resolve/main/')),
+          requests.join(),
+        );
       } finally {
         await closeServer(server);
       }
@@ -456,7 +465,10 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
         const result = await downloadModel({ modelId: MODEL_ID, cacheDir: dest, remoteHost: url }, (p) => progress.push(p));
         assert.equal(result.modelDir, path.join(dest, 'groundwork', 'tiny-bert'));
         for (const f of result.files) assert.ok(existsSync(path.join(result.modelDir, f)), f);
-        assert.ok(progress.some((p) => p.file === 'onnx/model_quantized.onnx' && p.loadedBytes > 0), JSON.stringify(progress.slice(0, 3)));
+        assert.ok(
+          progress.some((p) => p.file === 'onnx/model_quantized.onnx' && p.loadedBytes > 0),
+          JSON.stringify(progress.slice(0, 3)),
+        );
         assert.ok(!readdirSync(path.join(result.modelDir, 'onnx')).some((f) => f.includes('.tmp.')), 'temporary files left behind');
 
         const downloaded = await openEmbedder({ cacheDir: dest });
@@ -531,7 +543,10 @@ describe('local embedder (transformers.js + onnxruntime-node in a worker)', func
       assert.equal(summary.chunksEmbedded, summary.chunks);
       const hits = await search(index, 'how are session tokens signed and verified?');
       assert.ok(hits.length > 0);
-      assert.ok(hits.some((h) => h.retrievers.includes('vector')), JSON.stringify(hits.map((h) => h.retrievers)));
+      assert.ok(
+        hits.some((h) => h.retrievers.includes('vector')),
+        JSON.stringify(hits.map((h) => h.retrievers)),
+      );
       assert.ok(hits.every((h) => h.vectorScore === undefined || (h.vectorScore >= -1.0001 && h.vectorScore <= 1.0001)));
       const status = await index.status();
       assert.equal(status.vectors.embedder, `local:${MODEL_ID}`);

@@ -70,7 +70,8 @@ describe('model choice (settings × trust × key × VS Code models)', () => {
           for (const hasApiKey of [false, true]) {
             const { decision } = chooseModel({ provider, baseUrl, model, hasApiKey, trusted: false });
             assert.notEqual(decision.kind, 'vscode-lm');
-            if (decision.kind === 'endpoint') assert.match(decision.baseURL, /^http:\/\/(localhost|127\.0\.0\.1|\[::1\]):/, JSON.stringify({ provider, baseUrl, model, hasApiKey }));
+            if (decision.kind === 'endpoint')
+              assert.match(decision.baseURL, /^http:\/\/(localhost|127\.0\.0\.1|\[::1\]):/, JSON.stringify({ provider, baseUrl, model, hasApiKey }));
           }
   });
 });

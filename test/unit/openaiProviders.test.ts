@@ -130,7 +130,10 @@ describe('OpenAI-compatible providers (against a local protocol stand-in)', func
     });
 
     it('rejects an invalid base URL with a clear error', () => {
-      assert.throws(() => new OpenAIChatProvider({ baseURL: 'localhost:11434', model: 'm' }), (e: unknown) => e instanceof LlmError && e.kind === 'bad-request');
+      assert.throws(
+        () => new OpenAIChatProvider({ baseURL: 'localhost:11434', model: 'm' }),
+        (e: unknown) => e instanceof LlmError && e.kind === 'bad-request',
+      );
       assert.throws(() => new OpenAIChatProvider({ baseURL: 'not a url', model: 'm' }), /not a valid URL/);
     });
   });
@@ -444,7 +447,7 @@ describe('OpenAI-compatible providers (against a local protocol stand-in)', func
     // A model without query/document markers, so what is sent is exactly the given text.
     const model = 'all-minilm';
 
-    it('sends each model\'s query and document markers, and tags the id when documents get one', async () => {
+    it("sends each model's query and document markers, and tags the id when documents get one", async () => {
       const nomic = new OpenAIEmbedder({ baseURL: s.baseURL, model: 'nomic-embed-text', dimensions: 8 });
       assert.equal(nomic.id, `openai:nomic-embed-text@127.0.0.1:${s.port}#doc:search_document:`);
       const [doc] = await nomic.embed(['function f() {}']);

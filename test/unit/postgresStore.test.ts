@@ -57,7 +57,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
   async function startServer(): Promise<void> {
     server = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 32 });
     await server.start();
-    port = ((server as unknown as { server: { address(): { port: number } } }).server.address()).port;
+    port = (server as unknown as { server: { address(): { port: number } } }).server.address().port;
   }
 
   async function newStore(opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -140,11 +140,22 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
         const lexStored = await search(stored, q, { mode: 'lexical' });
         assert.ok(lexLocal.length > 0, q);
         assert.deepEqual(brief(lexStored), brief(lexLocal), q);
-        assert.deepEqual(lexStored.map((h) => h.score), lexLocal.map((h) => h.score), q);
-        assert.deepEqual(lexStored.map((h) => h.text), lexLocal.map((h) => h.text), q);
+        assert.deepEqual(
+          lexStored.map((h) => h.score),
+          lexLocal.map((h) => h.score),
+          q,
+        );
+        assert.deepEqual(
+          lexStored.map((h) => h.text),
+          lexLocal.map((h) => h.text),
+          q,
+        );
         const hybLocal = await search(index, q);
         const hybStored = await search(stored, q);
-        assert.ok(hybStored.some((h) => h.retrievers.includes('vector')), q);
+        assert.ok(
+          hybStored.some((h) => h.retrievers.includes('vector')),
+          q,
+        );
         assert.deepEqual(brief(hybStored), brief(hybLocal), q);
       }
       // The checkout maps paths back to files for citations.
@@ -174,15 +185,19 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       await index.update();
       let seenDuring: string | undefined;
       let buildingDuring = 0;
-      await store.publish(index.snapshotSource(), { repository: 'acme/limiter', commit: c2, dirty: false }, {
-        onProgress: async (p) => {
-          if (p.phase !== 'files' || seenDuring) return;
-          // The writer waits here, its first batch committed: a reader sees the previous snapshot.
-          const during = await reader.open({ repository: 'acme/limiter' }, { expected });
-          seenDuring = during.snapshot.commit;
-          buildingDuring = (await reader.snapshots('acme/limiter')).filter((s) => s.state === 'building').length;
+      await store.publish(
+        index.snapshotSource(),
+        { repository: 'acme/limiter', commit: c2, dirty: false },
+        {
+          onProgress: async (p) => {
+            if (p.phase !== 'files' || seenDuring) return;
+            // The writer waits here, its first batch committed: a reader sees the previous snapshot.
+            const during = await reader.open({ repository: 'acme/limiter' }, { expected });
+            seenDuring = during.snapshot.commit;
+            buildingDuring = (await reader.snapshots('acme/limiter')).filter((s) => s.state === 'building').length;
+          },
         },
-      });
+      );
       assert.equal(seenDuring, c1);
       assert.equal(buildingDuring, 1);
       const newest = await reader.open({ repository: 'acme/limiter' }, { expected });
@@ -193,7 +208,10 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       assert.ok(!(await search(old, 'zebraHorizonCrossing')).some((h) => h.path === 'src/zebraHorizon.ts'));
       const status = await reader.status();
       assert.deepEqual(
-        status.snapshots.filter((s) => s.state === 'ready').map((s) => `${s.repository}@${s.commit === c1 ? 'c1' : s.commit === c2 ? 'c2' : s.commit}`).sort(),
+        status.snapshots
+          .filter((s) => s.state === 'ready')
+          .map((s) => `${s.repository}@${s.commit === c1 ? 'c1' : s.commit === c2 ? 'c2' : s.commit}`)
+          .sort(),
         ['acme/limiter@c1', 'acme/limiter@c2', 'acme/other@c1'],
       );
       assert.ok(status.sizeBytes > 0);
@@ -222,12 +240,19 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
 
       const abort = new AbortController();
       await assert.rejects(() =>
-        a.publish(index.snapshotSource(), { repository: 'acme/twice', commit: 'f'.repeat(40), dirty: false }, {
-          signal: abort.signal,
-          onProgress: () => abort.abort(new Error('stop')),
-        }),
+        a.publish(
+          index.snapshotSource(),
+          { repository: 'acme/twice', commit: 'f'.repeat(40), dirty: false },
+          {
+            signal: abort.signal,
+            onProgress: () => abort.abort(new Error('stop')),
+          },
+        ),
       );
-      assert.deepEqual((await a.snapshots('acme/twice')).map((s) => s.id), [snaps[0]!.id]);
+      assert.deepEqual(
+        (await a.snapshots('acme/twice')).map((s) => s.id),
+        [snaps[0]!.id],
+      );
     } finally {
       await index.close();
     }
@@ -239,7 +264,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     await server.stop();
     await assert.rejects(
       () => store.status(),
-      (err: unknown) => err instanceof StoreUnavailableError && /unavailable/.test((err).message),
+      (err: unknown) => err instanceof StoreUnavailableError && /unavailable/.test(err.message),
     );
     await startServer();
     const st = await store.status();
@@ -247,7 +272,10 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
   });
 
   it('never takes a password from the command line; reads it from a file or a variable', async () => {
-    await assert.rejects(() => parsePgConnection('postgres://ci:hunter2@db/gw'), (e: unknown) => e instanceof ConfigError && !(e).message.includes('hunter2'));
+    await assert.rejects(
+      () => parsePgConnection('postgres://ci:hunter2@db/gw'),
+      (e: unknown) => e instanceof ConfigError && !e.message.includes('hunter2'),
+    );
     await assert.rejects(() => parsePgConnection('mysql://db/gw'), ConfigError);
     await assert.rejects(() => parsePgConnection('postgres://ci@db/gw?passwordEnv=GW_NO_SUCH_VAR', {}), /GW_NO_SUCH_VAR/);
     const env = await parsePgConnection('postgres://ci@db:5433/gw?passwordEnv=GW_PW&sslmode=verify-full&sslrootcert=/etc/ca.pem', { GW_PW: 's3cret' });

@@ -12,14 +12,38 @@ describe('host ⇄ webview protocol', () => {
         [{ type: 'stop', extra: '/etc/passwd' }, { type: 'stop' }],
         [{ type: 'newChat' }, { type: 'newChat' }],
         [{ type: 'showHistory' }, { type: 'showHistory' }],
-        [{ type: 'ask', question: 'how are tokens verified?' }, { type: 'ask', question: 'how are tokens verified?' }],
-        [{ type: 'openCitation', turnId: 't-1', citationId: 0, path: '/etc/passwd' }, { type: 'openCitation', turnId: 't-1', citationId: 0 }],
-        [{ type: 'openSource', turnId: 't_1', n: 3 }, { type: 'openSource', turnId: 't_1', n: 3 }],
-        [{ type: 'previewCitation', requestId: 7, turnId: 'a', citationId: 2 }, { type: 'previewCitation', requestId: 7, turnId: 'a', citationId: 2 }],
-        [{ type: 'runAction', action: 'setApiKey' }, { type: 'runAction', action: 'setApiKey' }],
-        [{ type: 'retry', turnId: 'a' }, { type: 'retry', turnId: 'a' }],
-        [{ type: 'insertCode', turnId: 'a', code: 'x()' }, { type: 'insertCode', turnId: 'a', code: 'x()' }],
-        [{ type: 'openConversation', id: 'c1' }, { type: 'openConversation', id: 'c1' }],
+        [
+          { type: 'ask', question: 'how are tokens verified?' },
+          { type: 'ask', question: 'how are tokens verified?' },
+        ],
+        [
+          { type: 'openCitation', turnId: 't-1', citationId: 0, path: '/etc/passwd' },
+          { type: 'openCitation', turnId: 't-1', citationId: 0 },
+        ],
+        [
+          { type: 'openSource', turnId: 't_1', n: 3 },
+          { type: 'openSource', turnId: 't_1', n: 3 },
+        ],
+        [
+          { type: 'previewCitation', requestId: 7, turnId: 'a', citationId: 2 },
+          { type: 'previewCitation', requestId: 7, turnId: 'a', citationId: 2 },
+        ],
+        [
+          { type: 'runAction', action: 'setApiKey' },
+          { type: 'runAction', action: 'setApiKey' },
+        ],
+        [
+          { type: 'retry', turnId: 'a' },
+          { type: 'retry', turnId: 'a' },
+        ],
+        [
+          { type: 'insertCode', turnId: 'a', code: 'x()' },
+          { type: 'insertCode', turnId: 'a', code: 'x()' },
+        ],
+        [
+          { type: 'openConversation', id: 'c1' },
+          { type: 'openConversation', id: 'c1' },
+        ],
       ];
       for (const [raw, want] of good) assert.deepEqual(parseWebviewMessage(raw), want, JSON.stringify(raw));
     });
@@ -28,7 +52,16 @@ describe('host ⇄ webview protocol', () => {
       const circular: Record<string, unknown> = { type: 'ready' };
       circular.self = circular;
       const bad: unknown[] = [
-        null, undefined, 'ready', 42, [], ['ready'], {}, { type: 'READY' }, { type: 'unknown' }, { type: ['ready'] },
+        null,
+        undefined,
+        'ready',
+        42,
+        [],
+        ['ready'],
+        {},
+        { type: 'READY' },
+        { type: 'unknown' },
+        { type: ['ready'] },
         circular,
         // Paths or traversal where an id belongs.
         { type: 'openCitation', turnId: '../../etc/passwd', citationId: 0 },
@@ -62,7 +95,8 @@ describe('host ⇄ webview protocol', () => {
         { type: 'ready', padding: 'x'.repeat(MAX_WEBVIEW_MESSAGE_BYTES) },
         { type: 'insertCode', turnId: 'a', code: 'x'.repeat(MAX_WEBVIEW_MESSAGE_BYTES) },
       ];
-      for (const raw of bad) assert.equal(parseWebviewMessage(raw), undefined, String(JSON.stringify(raw, (_k, v: unknown) => (v === circular && _k ? '[circular]' : v)))?.slice(0, 120));
+      for (const raw of bad)
+        assert.equal(parseWebviewMessage(raw), undefined, String(JSON.stringify(raw, (_k, v: unknown) => (v === circular && _k ? '[circular]' : v)))?.slice(0, 120));
     });
 
     it('is not fooled by a prototype-polluting payload', () => {
@@ -106,20 +140,33 @@ describe('host ⇄ webview protocol', () => {
 
     it('drops hostile and malformed messages before they reach the DOM', () => {
       const bad: unknown[] = [
-        null, 'init', [], { type: 'boom' }, { type: 'init' }, { type: 'init', turns: 'x', status }, { type: 'init', turns: [], status: null },
+        null,
+        'init',
+        [],
+        { type: 'boom' },
+        { type: 'init' },
+        { type: 'init', turns: 'x', status },
+        { type: 'init', turns: [], status: null },
         { type: 'init', turns: [], status: [] },
-        { type: 'status' }, { type: 'status', status: 'Ready' },
-        { type: 'answerStart' }, { type: 'answerStart', turn: null }, { type: 'answerDone', turn: { ...turn, id: '<img src=x onerror=alert(1)>' } },
+        { type: 'status' },
+        { type: 'status', status: 'Ready' },
+        { type: 'answerStart' },
+        { type: 'answerStart', turn: null },
+        { type: 'answerDone', turn: { ...turn, id: '<img src=x onerror=alert(1)>' } },
         { type: 'answerDone', turn: { ...turn, id: 5 } },
-        { type: 'answerDelta', turnId: 't1' }, { type: 'answerDelta', turnId: 't1', delta: { html: '<script>' } }, { type: 'answerDelta', turnId: '../x', delta: 'a' },
-        { type: 'reveal', turnId: '' }, { type: 'reveal' },
+        { type: 'answerDelta', turnId: 't1' },
+        { type: 'answerDelta', turnId: 't1', delta: { html: '<script>' } },
+        { type: 'answerDelta', turnId: '../x', delta: 'a' },
+        { type: 'reveal', turnId: '' },
+        { type: 'reveal' },
         { type: 'preview', requestId: 1, label: 'l', language: 'ts', startLine: 0, lines: [] },
         { type: 'preview', requestId: 1, label: 'l', language: 'ts', startLine: 1, lines: ['ok', 42] },
         { type: 'preview', requestId: 1, label: 'l', language: 'ts', startLine: 1, lines: 'a\nb' },
         { type: 'preview', requestId: 1, label: { toString: () => 'x' }, language: 'ts', startLine: 1, lines: [] },
         { type: 'preview', requestId: 1, label: 'l', language: 'ts', startLine: 1, lines: [], note: 3 },
         { type: 'focusInput', text: ['a'] },
-        { type: 'history' }, { type: 'history', conversations: {} },
+        { type: 'history' },
+        { type: 'history', conversations: {} },
       ];
       for (const raw of bad) assert.equal(parseHostMessage(raw), undefined, JSON.stringify(raw));
     });

@@ -91,7 +91,18 @@ describe('retrieval', () => {
     }
 
     it('finds third-party folders by their own licence, not packages of a monorepo', () => {
-      const paths = ['LICENSE', 'package.json', 'src/a.ts', 'src/lru/LICENSE', 'src/lru/lru.ts', 'packages/core/LICENSE', 'packages/core/package.json', 'crates/x/COPYING', 'crates/x/Cargo.toml', 'src/dec/ICU-license.html'];
+      const paths = [
+        'LICENSE',
+        'package.json',
+        'src/a.ts',
+        'src/lru/LICENSE',
+        'src/lru/lru.ts',
+        'packages/core/LICENSE',
+        'packages/core/package.json',
+        'crates/x/COPYING',
+        'crates/x/Cargo.toml',
+        'src/dec/ICU-license.html',
+      ];
       assert.deepEqual(vendoredFolders(paths), ['src/dec/', 'src/lru/']);
     });
 
@@ -260,17 +271,30 @@ describe('retrieval', () => {
       const perFile = new Map<string, number>();
       for (const h of deep) perFile.set(h.path, (perFile.get(h.path) ?? 0) + 1);
       assert.ok([...perFile.values()].every((n) => n <= 5));
-      assert.ok([...perFile.values()].some((n) => n > 1), 'the best files got more than one place');
+      assert.ok(
+        [...perFile.values()].some((n) => n > 1),
+        'the best files got more than one place',
+      );
     });
 
     it("lifts files where a long report's title words stand next to each other (title phrases)", async () => {
       const ws = path.join(tmp, 'phrases');
       mkdirSync(ws, { recursive: true });
       // apart.ts has both words more often, but never together; together.ts has the phrase once.
-      writeFileSync(path.join(ws, 'apart.ts'), 'export function tick(clock: number): number {\n  // the clock moves on; a clock reads the time\n  return clock;\n}\n\nexport function hop(jump: number): number {\n  // a jump skips ahead\n  return jump * 2;\n}\n');
-      writeFileSync(path.join(ws, 'together.ts'), 'export function guard(now: number, last: number): number {\n  // a clock jump backwards makes the elapsed time negative\n  return Math.max(0, now - last);\n}\n');
+      writeFileSync(
+        path.join(ws, 'apart.ts'),
+        'export function tick(clock: number): number {\n  // the clock moves on; a clock reads the time\n  return clock;\n}\n\nexport function hop(jump: number): number {\n  // a jump skips ahead\n  return jump * 2;\n}\n',
+      );
+      writeFileSync(
+        path.join(ws, 'together.ts'),
+        'export function guard(now: number, last: number): number {\n  // a clock jump backwards makes the elapsed time negative\n  return Math.max(0, now - last);\n}\n',
+      );
       // Other files, so that the report's words are rare as in a real repository.
-      for (let i = 0; i < 12; i++) writeFileSync(path.join(ws, `other${i}.ts`), `export function other${i}(xs: string[]): string {\n  // joins item ${i} of the list with commas\n  return xs.join(',');\n}\n`);
+      for (let i = 0; i < 12; i++)
+        writeFileSync(
+          path.join(ws, `other${i}.ts`),
+          `export function other${i}(xs: string[]): string {\n  // joins item ${i} of the list with commas\n  return xs.join(',');\n}\n`,
+        );
       const report = `Clock jump\n\n${'We run the service on many machines and saw this more than once in production logs over several weeks. '.repeat(5)}`;
       const idx = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'phrases-index') });
       try {
@@ -294,7 +318,10 @@ describe('retrieval', () => {
       // two places of a long one, far apart (several.ts: each chunk longer, so each a little weaker).
       writeFileSync(path.join(ws, 'single.ts'), fn('settle', 'reconcile the ledger for one day') + '\n' + fn('unrelated', 'format a number for display'));
       const filler = Array.from({ length: 12 }, (_, i) => fn(`pad${i}`, `format value ${i} for display in the table`)).join('\n');
-      writeFileSync(path.join(ws, 'several.ts'), fn('settleDay', 'reconcile the ledger for one day') + '\n' + filler + '\n' + fn('settleMonth', 'reconcile the ledger for one month'));
+      writeFileSync(
+        path.join(ws, 'several.ts'),
+        fn('settleDay', 'reconcile the ledger for one day') + '\n' + filler + '\n' + fn('settleMonth', 'reconcile the ledger for one month'),
+      );
       const agg = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'aggregation-index') });
       try {
         await agg.update();
@@ -315,9 +342,14 @@ describe('retrieval', () => {
       assert.ok(span(wide[0]!) > span(narrow[0]!), `${span(wide[0]!)} vs ${span(narrow[0]!)}`);
       for (const h of wide) {
         assert.ok(span(h) <= 60 || h.startLine === h.endLine);
-        const lines = readFileSync(path.join(WS, h.path), 'utf8').split('\n').slice(h.startLine - 1, h.endLine);
+        const lines = readFileSync(path.join(WS, h.path), 'utf8')
+          .split('\n')
+          .slice(h.startLine - 1, h.endLine);
         // Blank lines between chunks come back empty; every other line is the file's own.
-        assert.deepEqual(h.text.split('\n').map((l) => l.trimEnd()), lines.map((l) => (l.trim() ? l.trimEnd() : '')));
+        assert.deepEqual(
+          h.text.split('\n').map((l) => l.trimEnd()),
+          lines.map((l) => (l.trim() ? l.trimEnd() : '')),
+        );
       }
     });
 
@@ -339,7 +371,10 @@ describe('retrieval', () => {
     it('is deterministic', async () => {
       const a = await search(index, ISSUE, { k: 10 });
       const b = await search(index, ISSUE, { k: 10 });
-      assert.deepEqual(a.map((h) => [h.path, h.startLine, h.endLine, h.score]), b.map((h) => [h.path, h.startLine, h.endLine, h.score]));
+      assert.deepEqual(
+        a.map((h) => [h.path, h.startLine, h.endLine, h.score]),
+        b.map((h) => [h.path, h.startLine, h.endLine, h.score]),
+      );
     });
 
     it('returns nothing for an empty query or one with no indexed terms', async () => {

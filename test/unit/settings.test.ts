@@ -9,14 +9,19 @@ describe('settings', () => {
   const manifest = JSON.parse(readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as {
     contributes: {
       configuration: {
-        properties: Record<string, { type: string; default: unknown; enum?: string[]; minimum?: number; maximum?: number; items?: { type: string }; description?: string; markdownDescription?: string }>;
+        properties: Record<
+          string,
+          { type: string; default: unknown; enum?: string[]; minimum?: number; maximum?: number; items?: { type: string }; description?: string; markdownDescription?: string }
+        >;
       };
     };
   };
   const props = manifest.contributes.configuration.properties;
 
   it('declares exactly the settings the code reads, with the same defaults', () => {
-    const declared = Object.keys(props).map((k) => k.replace(/^groundwork\./, '')).sort();
+    const declared = Object.keys(props)
+      .map((k) => k.replace(/^groundwork\./, ''))
+      .sort();
     assert.deepEqual(declared, Object.keys(SETTINGS_DEFAULTS).sort());
     for (const [key, value] of Object.entries(SETTINGS_DEFAULTS)) {
       assert.deepEqual(props[`groundwork.${key}`]!.default, value, `default of groundwork.${key}`);

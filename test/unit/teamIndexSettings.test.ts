@@ -7,7 +7,10 @@ describe('groundwork.teamIndex setting', () => {
     [undefined, 'off'],
     [{ url: '', repository: '' }, 'off'],
     [{ url: 'postgres://reader@db.internal:5432/groundwork?sslmode=verify-full', repository: '' }, { url: 'postgres://reader@db.internal:5432/groundwork?sslmode=verify-full' }],
-    [{ url: ' postgresql://reader@db/gw ', repository: ' github.com/acme/app ' }, { url: 'postgresql://reader@db/gw', repository: 'github.com/acme/app' }],
+    [
+      { url: ' postgresql://reader@db/gw ', repository: ' github.com/acme/app ' },
+      { url: 'postgresql://reader@db/gw', repository: 'github.com/acme/app' },
+    ],
     [{ url: 'postgres://reader@db/gw?passwordEnv=GW_PW' }, { url: 'postgres://reader@db/gw?passwordEnv=GW_PW' }],
     ['postgres://reader@db/gw', /must be an object/],
     [[1], /must be an object/],

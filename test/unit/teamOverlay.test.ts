@@ -83,7 +83,13 @@ async function rejectingServer(): Promise<{ port: number; close(): Promise<void>
         return;
       }
       if (data[0] === 'p'.charCodeAt(0)) {
-        const body = Buffer.concat([field('S', 'FATAL'), field('V', 'FATAL'), field('C', '28P01'), field('M', 'password authentication failed for user "reader"'), Buffer.from([0])]);
+        const body = Buffer.concat([
+          field('S', 'FATAL'),
+          field('V', 'FATAL'),
+          field('C', '28P01'),
+          field('M', 'password authentication failed for user "reader"'),
+          Buffer.from([0]),
+        ]);
         sock.end(message('E', body));
       }
     });
@@ -178,8 +184,14 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
   });
 
   it('finds a changed file’s new content and an untracked file, drops a deleted file’s hits, and ranks like a full local index of the working tree', async () => {
-    appendFileSync(path.join(ws, 'src', 'retry.ts'), '\n/** Backoff with jitter for the zebra quokka client. */\nexport function zebraQuokkaBackoff(attempt: number): number {\n  return Math.min(30_000, 2 ** attempt * 100) * Math.random();\n}\n');
-    writeFileSync(path.join(ws, 'src', 'quota.ts'), 'export class QuotaWindow {\n  /** quotaWombatWindow: a sliding window of requests per client. */\n  quotaWombatWindow(client: string): number {\n    return client.length;\n  }\n}\n');
+    appendFileSync(
+      path.join(ws, 'src', 'retry.ts'),
+      '\n/** Backoff with jitter for the zebra quokka client. */\nexport function zebraQuokkaBackoff(attempt: number): number {\n  return Math.min(30_000, 2 ** attempt * 100) * Math.random();\n}\n',
+    );
+    writeFileSync(
+      path.join(ws, 'src', 'quota.ts'),
+      'export class QuotaWindow {\n  /** quotaWombatWindow: a sliding window of requests per client. */\n  quotaWombatWindow(client: string): number {\n    return client.length;\n  }\n}\n',
+    );
     const deleted = 'docs/rate-limiting.md';
     const deletedText = readFileSync(path.join(ws, deleted), 'utf8');
     unlinkSync(path.join(ws, deleted));
@@ -198,7 +210,11 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
     const untracked = await search(team.index, 'quotaWombatWindow');
     assert.equal(untracked[0]?.path, 'src/quota.ts');
     // The deleted file's words are still in the snapshot, but its hits are gone.
-    const docWords = deletedText.split(/\s+/).filter((w) => /^[A-Za-z]{6,}$/.test(w)).slice(0, 8).join(' ');
+    const docWords = deletedText
+      .split(/\s+/)
+      .filter((w) => /^[A-Za-z]{6,}$/.test(w))
+      .slice(0, 8)
+      .join(' ');
     for (const mode of ['lexical', 'hybrid'] as const) {
       const hits = await search(team.index, docWords, { mode });
       assert.ok(!hits.some((h) => h.path === deleted), `${mode}: ${brief(hits).join(', ')}`);
@@ -213,10 +229,17 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
       const a = await search(team.index, q, { mode: 'lexical' });
       const b = await search(local, q, { mode: 'lexical' });
       assert.deepEqual(brief(a), brief(b), q);
-      assert.deepEqual(a.map((h) => h.score.toFixed(9)), b.map((h) => h.score.toFixed(9)), q);
+      assert.deepEqual(
+        a.map((h) => h.score.toFixed(9)),
+        b.map((h) => h.score.toFixed(9)),
+        q,
+      );
       const ha = await search(team.index, q);
       const hb = await search(local, q);
-      assert.ok(ha.some((h) => h.retrievers.includes('vector')), q);
+      assert.ok(
+        ha.some((h) => h.retrievers.includes('vector')),
+        q,
+      );
       assert.deepEqual(brief(ha), brief(hb), q);
     }
   });
@@ -248,7 +271,11 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
       const a = await search(team.index, q);
       const b = await search(plain, q);
       assert.deepEqual(brief(a), brief(b), q);
-      assert.deepEqual(a.map((h) => h.score.toFixed(9)), b.map((h) => h.score.toFixed(9)), q);
+      assert.deepEqual(
+        a.map((h) => h.score.toFixed(9)),
+        b.map((h) => h.score.toFixed(9)),
+        q,
+      );
     }
   });
 
@@ -256,9 +283,13 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
     appendFileSync(path.join(ws, 'src', 'retry.ts'), '\n/** The capybara retry budget: at most five attempts per minute. */\nexport const capybaraRetryBudget = 5;\n');
     const cli = path.join(repoRoot(), 'dist', 'cli.js');
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [cli, 'ask', 'what is the capybaraRetryBudget?', '--store', url, '--repo', 'acme/limiter', '--workspace', ws, '--embedder', 'none', '--provider', 'extractive', '--json'], {
-        env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', GROUNDWORK_CACHE_DIR: path.join(tmp, 'cli-cache') },
-      });
+      const child = spawn(
+        process.execPath,
+        [cli, 'ask', 'what is the capybaraRetryBudget?', '--store', url, '--repo', 'acme/limiter', '--workspace', ws, '--embedder', 'none', '--provider', 'extractive', '--json'],
+        {
+          env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', GROUNDWORK_CACHE_DIR: path.join(tmp, 'cli-cache') },
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -272,15 +303,22 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
     // The excerpt comes from the working tree's version of the file, not the snapshot's.
     assert.match(result.answer, /capybara retry budget/);
     assert.ok(result.citations.length > 0);
-    assert.ok(result.citations.every((c) => c.status === 'verified'), JSON.stringify(result.citations));
+    assert.ok(
+      result.citations.every((c) => c.status === 'verified'),
+      JSON.stringify(result.citations),
+    );
     // Without a checkout to compare with, it says what is wrong rather than answer from a stale tree.
     const plain = path.join(tmp, 'not-git');
     rmSync(plain, { recursive: true, force: true });
     cpSync(FIXTURE, plain, { recursive: true });
     const bad = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [cli, 'ask', 'capacity?', '--store', url, '--repo', 'acme/limiter', '--workspace', plain, '--embedder', 'none', '--provider', 'extractive'], {
-        env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', GROUNDWORK_CACHE_DIR: path.join(tmp, 'cli-cache') },
-      });
+      const child = spawn(
+        process.execPath,
+        [cli, 'ask', 'capacity?', '--store', url, '--repo', 'acme/limiter', '--workspace', plain, '--embedder', 'none', '--provider', 'extractive'],
+        {
+          env: { ...process.env, CI: 'true', GROUNDWORK_OFFLINE: '1', GROUNDWORK_CACHE_DIR: path.join(tmp, 'cli-cache') },
+        },
+      );
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('close', (code) => resolve({ code, stderr }));
@@ -292,10 +330,7 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
   it('refuses a working tree whose snapshot commit is unknown, and a folder inside the checkout', async () => {
     const store = await reader();
     const sub = path.join(ws, 'src');
-    await assert.rejects(
-      () => TeamOverlay.open(store, { repository: 'acme/limiter', roots: rootsFromDirs([sub]), embedder, expected }),
-      /top folder open/,
-    );
+    await assert.rejects(() => TeamOverlay.open(store, { repository: 'acme/limiter', roots: rootsFromDirs([sub]), embedder, expected }), /top folder open/);
     const other = path.join(tmp, 'other');
     rmSync(other, { recursive: true, force: true });
     cpSync(FIXTURE, other, { recursive: true });

@@ -28,7 +28,10 @@ describe('TopK (the shared top-k heap of BM25 and the vector store)', () => {
         const expected = bruteForce(scores, keys, k);
         assert.deepEqual(top.sorted(), expected, `n=${n} k=${k} round=${round}`);
         assert.deepEqual(
-          top.entries().map(([i]) => i).sort((a, b) => a - b),
+          top
+            .entries()
+            .map(([i]) => i)
+            .sort((a, b) => a - b),
           expected.map(([i]) => i).sort((a, b) => a - b),
         );
         assert.equal(top.size, Math.min(k, n));
@@ -55,7 +58,13 @@ describe('TopK (the shared top-k heap of BM25 and the vector store)', () => {
     assert.deepEqual(none.sorted(), []);
     const keys = ['z', 'y', 'x', 'w'];
     const top = new TopK(3, keys);
-    for (const [s, i] of [[-1, 0], [-1, 1], [-2, 2], [-1, 3]] as const) top.push(s, i);
+    for (const [s, i] of [
+      [-1, 0],
+      [-1, 1],
+      [-2, 2],
+      [-1, 3],
+    ] as const)
+      top.push(s, i);
     assert.deepEqual(top.sorted(), [
       [3, -1],
       [1, -1],

@@ -160,14 +160,20 @@ describe('vector store', function () {
         bad[at] = bad[at]! ^ 0x10;
         assert.throws(() => codec.deserializeIndex(bad), IndexCorruptError, `flip at ${at}`);
       }
-      assert.throws(() => codec.deserializeIndex(Buffer.concat([buf, Buffer.from([0])])), (e: unknown) => e instanceof IndexCorruptError && e.reason === 'trailing-bytes');
+      assert.throws(
+        () => codec.deserializeIndex(Buffer.concat([buf, Buffer.from([0])])),
+        (e: unknown) => e instanceof IndexCorruptError && e.reason === 'trailing-bytes',
+      );
       assert.throws(() => codec.deserializeIndex(Buffer.from('{"version":1,"items":[]}')), IndexCorruptError);
     });
 
     it('validates dimensions and metadata', () => {
       const codec = new BinaryVectorCodec(dims);
       const buf = codec.serializeIndex(sample());
-      assert.throws(() => new BinaryVectorCodec(8).deserializeIndex(buf), (e: unknown) => e instanceof IndexMismatchError && e instanceof IndexCorruptError);
+      assert.throws(
+        () => new BinaryVectorCodec(8).deserializeIndex(buf),
+        (e: unknown) => e instanceof IndexMismatchError && e instanceof IndexCorruptError,
+      );
       const wrong = sample();
       wrong.items[2]!.vector = [1, 2, 3];
       assert.throws(() => codec.serializeIndex(wrong), DimensionMismatchError);
@@ -205,7 +211,10 @@ describe('vector store', function () {
       assert.equal(store.count, 6);
       assert.deepEqual(store.pathsIndexed(), ['lib/c.py', 'src/a.ts']);
       assert.ok(store.hasPath('src/a.ts') && !store.hasPath('src/b.ts'));
-      assert.deepEqual(store.itemsForPath('src/a.ts'), a2.map((i) => ({ id: i.id, hash: i.hash })));
+      assert.deepEqual(
+        store.itemsForPath('src/a.ts'),
+        a2.map((i) => ({ id: i.id, hash: i.hash })),
+      );
 
       const expected = new Map<string, { path: string; hash: string; vector: Float32Array }>();
       for (const i of a2) expected.set(i.id, { path: 'src/a.ts', hash: i.hash, vector: i.vector });
@@ -222,7 +231,10 @@ describe('vector store', function () {
       assert.deepEqual(again.pathsIndexed(), ['lib/c.py', 'src/a.ts']);
       queries.forEach((q, i) => assert.deepEqual(again.query(q, 4), before[i]));
       // Removing a path that was never indexed is a no-op; [] means "no vectors" like null.
-      await again.applyFileChanges([{ path: 'never/seen.ts', items: null }, { path: 'lib/c.py', items: [] }]);
+      await again.applyFileChanges([
+        { path: 'never/seen.ts', items: null },
+        { path: 'lib/c.py', items: [] },
+      ]);
       assert.deepEqual(again.pathsIndexed(), ['src/a.ts']);
       assert.ok((await again.sizeOnDisk()) > 2 * dims * 4);
       await again.close();
@@ -231,7 +243,10 @@ describe('vector store', function () {
       assert.deepEqual(reader.pathsIndexed(), ['src/a.ts']);
       await assert.rejects(reader.applyFileChanges([{ path: 'x', items: null }]), /read-only/);
       await reader.close();
-      await assert.rejects(VectorStore.open(path.join(tmp, 'none'), { dimensions: dims, readOnly: true }), (e: unknown) => e instanceof IndexCorruptError && e.reason === 'missing');
+      await assert.rejects(
+        VectorStore.open(path.join(tmp, 'none'), { dimensions: dims, readOnly: true }),
+        (e: unknown) => e instanceof IndexCorruptError && e.reason === 'missing',
+      );
       assert.ok(!fs.existsSync(path.join(tmp, 'none')));
     });
 
@@ -326,11 +341,17 @@ describe('vector store', function () {
       const dir = path.join(tmp, 'idx');
       const store = await VectorStore.open(dir, { dimensions: dims, shards: 2 });
       await store.applyFileChanges([{ path: 'ok.ts', items: fileItems('ok.ts', 2, dims, rand) }]);
-      const snapshot = () => listAll(dir).map((f) => `${f}:${fs.statSync(f).mtimeMs}:${fs.statSync(f).size}`).sort();
+      const snapshot = () =>
+        listAll(dir)
+          .map((f) => `${f}:${fs.statSync(f).mtimeMs}:${fs.statSync(f).size}`)
+          .sort();
       const before = snapshot();
       const good = fileItems('good.ts', 2, dims, rand);
       await assert.rejects(
-        store.applyFileChanges([{ path: 'good.ts', items: good }, { path: 'bad.ts', items: [{ id: 'bad.ts#1', hash: 'h', vector: new Float32Array(dims + 1) }] }]),
+        store.applyFileChanges([
+          { path: 'good.ts', items: good },
+          { path: 'bad.ts', items: [{ id: 'bad.ts#1', hash: 'h', vector: new Float32Array(dims + 1) }] },
+        ]),
         (e: unknown) => e instanceof DimensionMismatchError && e.expected === dims && e.actual === dims + 1,
       );
       const nan = randomUnit(dims, rand);
@@ -403,7 +424,10 @@ describe('vector store', function () {
   describe('VectorStore, int8 precision', () => {
     /** Same ids in the same order; scores exact up to float32 rounding (int8 re-scores from the float rows). */
     const assertSameRanking = (actual: Array<{ id: string; score: number }>, expected: Array<{ id: string; score: number }>): void => {
-      assert.deepEqual(actual.map((h) => h.id), expected.map((h) => h.id));
+      assert.deepEqual(
+        actual.map((h) => h.id),
+        expected.map((h) => h.id),
+      );
       for (let i = 0; i < actual.length; i++) assert.ok(Math.abs(actual[i]!.score - expected[i]!.score) < 1e-6, `${actual[i]!.score} vs ${expected[i]!.score}`);
     };
 
@@ -414,7 +438,11 @@ describe('vector store', function () {
         const dir = path.join(tmp, 'idx');
         const store = await VectorStore.open(dir, { dimensions: dims, shards: 3, precision: 'int8' });
         assert.equal(store.precision, 'int8');
-        assert.equal((store as unknown as { kernel8?: unknown }).kernel8 !== undefined, dims % 16 === 0, 'the SIMD int8 kernel is used exactly when dimensions are a multiple of 16');
+        assert.equal(
+          (store as unknown as { kernel8?: unknown }).kernel8 !== undefined,
+          dims % 16 === 0,
+          'the SIMD int8 kernel is used exactly when dimensions are a multiple of 16',
+        );
         const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
         const setPath = (p: string, items: VectorItem[] | null): FileChange => {
           for (const [id, e] of ref) if (e.path === p) ref.delete(id);
@@ -672,8 +700,14 @@ describe('vector store', function () {
       assert.equal(d.name, 'x.json');
       await assert.rejects(s.getDetails('nope'));
       await s.createFolder('a/b/sub');
-      assert.deepEqual((await s.listFiles('a/b', 'files')).map((f) => f.name), ['x.json']);
-      assert.deepEqual((await s.listFiles('a/b', 'folders')).map((f) => f.name), ['sub']);
+      assert.deepEqual(
+        (await s.listFiles('a/b', 'files')).map((f) => f.name),
+        ['x.json'],
+      );
+      assert.deepEqual(
+        (await s.listFiles('a/b', 'folders')).map((f) => f.name),
+        ['sub'],
+      );
       assert.equal((await s.listFiles('a/b')).length, 2);
       await s.deleteFile('a/b/x.json');
       await s.deleteFile('a/b/x.json'); // absent: no error

@@ -68,7 +68,8 @@ describe('webview answer rendering', () => {
   });
 
   it('renders markdown links, autolinks and reference links as inert text', () => {
-    const md = 'See [the docs](https://evil.example/x "t"), [js](javascript:alert(1)), [cmd](command:workbench.action.terminal.new), <https://auto.example> and [ref][r].\n\n[r]: https://ref.example';
+    const md =
+      'See [the docs](https://evil.example/x "t"), [js](javascript:alert(1)), [cmd](command:workbench.action.terminal.new), <https://auto.example> and [ref][r].\n\n[r]: https://ref.example';
     const html = renderAnswerHtml(md, []);
     assertInert(html);
     assert.ok(html.includes('<span class="md-link" title="Links in answers are not opened">the docs</span>'), html);
@@ -99,7 +100,10 @@ describe('webview answer rendering', () => {
 
   it('turns [n] into a chip with the citation id, number and status', () => {
     const html = renderAnswerHtml('Tokens are signed [1].', CITES);
-    assert.match(html, /<button type="button" class="chip chip-verified" data-citation-id="0" data-n="1" data-status="verified" title="src\/auth\/token.ts:L10-L24 — found \(source in the prompt, lines unchanged\)"[^>]*>1<\/button>/);
+    assert.match(
+      html,
+      /<button type="button" class="chip chip-verified" data-citation-id="0" data-n="1" data-status="verified" title="src\/auth\/token.ts:L10-L24 — found \(source in the prompt, lines unchanged\)"[^>]*>1<\/button>/,
+    );
     assertInert(html);
   });
 
@@ -140,7 +144,10 @@ describe('webview answer rendering', () => {
       { id: 1, n: 1, label: 'a.ts:L1-L2', status: 'verified' },
     ];
     const html = renderAnswerHtml('First [1], again [1], and once more [1].', cites);
-    assert.deepEqual([...html.matchAll(/data-citation-id="(\d+)"/g)].map((m) => m[1]), ['0', '1', '1']);
+    assert.deepEqual(
+      [...html.matchAll(/data-citation-id="(\d+)"/g)].map((m) => m[1]),
+      ['0', '1', '1'],
+    );
   });
 
   it('renders [n] as a disabled placeholder while the answer streams', () => {
@@ -164,9 +171,17 @@ describe('webview answer rendering', () => {
     assert.equal((html.match(/<button type="button" class="code-copy icon-button"/g) ?? []).length, 2, html);
     assert.ok(html.includes('<span class="code-lang">ts</span>'), html);
     // Highlighted (keyword and number spans), still escaped.
-    assert.ok(html.includes('<code class="hljs language-ts"><span class="hljs-keyword">let</span> a = <span class="hljs-number">1</span> &lt; <span class="hljs-number">2</span>;\n</code>'), html);
+    assert.ok(
+      html.includes(
+        '<code class="hljs language-ts"><span class="hljs-keyword">let</span> a = <span class="hljs-number">1</span> &lt; <span class="hljs-number">2</span>;\n</code>',
+      ),
+      html,
+    );
     assert.equal((html.match(/class="code-insert icon-button"/g) ?? []).length, 2, 'each block has Insert at Cursor');
-    assert.deepEqual([...html.matchAll(/data-block="(\d+)"/g)].map((m) => m[1]), ['0', '1']);
+    assert.deepEqual(
+      [...html.matchAll(/data-block="(\d+)"/g)].map((m) => m[1]),
+      ['0', '1'],
+    );
     assert.ok(html.includes('<span class="code-lang">text</span>'), html);
   });
 
@@ -187,7 +202,10 @@ describe('webview answer rendering', () => {
 
   it('renders adjacent markers [1][2] and [1] [2] as one chip each, like the host parser', () => {
     const html = renderAnswerHtml('Signed and checked [1][2]. Again [1] [2]. Code m[1][2] is not.', CITES);
-    assert.deepEqual([...html.matchAll(/data-citation-id="(\d+)"/g)].map((m) => m[1]), ['0', '1', '0', '1']);
+    assert.deepEqual(
+      [...html.matchAll(/data-citation-id="(\d+)"/g)].map((m) => m[1]),
+      ['0', '1', '0', '1'],
+    );
     assert.ok(html.includes('m[1][2]'), html);
     assert.ok(!html.includes('[2]</'), 'no marker left as literal text');
   });
@@ -215,13 +233,22 @@ describe('webview answer rendering', () => {
       ],
     });
     const refs = references(t);
-    assert.deepEqual(refs.map((r) => [r.citation.n, r.name, r.lines, r.weak]), [[1, 'trie/router.ts', ':L1-L9', true], [2, 'regexp/router.ts', ':L4-L8', false]]);
+    assert.deepEqual(
+      refs.map((r) => [r.citation.n, r.name, r.lines, r.weak]),
+      [
+        [1, 'trie/router.ts', ':L1-L9', true],
+        [2, 'regexp/router.ts', ':L4-L8', false],
+      ],
+    );
   });
 
   it('says what a pending turn waits for', () => {
     assert.equal(waitingText(turn('w', { pending: true, stage: 'searching' })), 'Searching the workspace…');
     assert.equal(waitingText(turn('w', { pending: true, stage: 'answering', provider: 'gpt-4o-mini' })), 'Waiting for gpt-4o-mini…');
-    assert.equal(waitingText(turn('w', { pending: true, stage: 'answering', flags: { weakContext: false, stale: false, truncated: false, cut: false, extractive: true } })), 'Quoting the sources…');
+    assert.equal(
+      waitingText(turn('w', { pending: true, stage: 'answering', flags: { weakContext: false, stale: false, truncated: false, cut: false, extractive: true } })),
+      'Quoting the sources…',
+    );
   });
 
   it('highlights known languages and only escapes unknown ones', () => {
@@ -235,7 +262,9 @@ describe('webview answer rendering', () => {
 
 describe('webview transcript state', () => {
   it('normalizes the history list and validates the messages that open it', () => {
-    assert.deepEqual(normalizeConversations([{ id: 'c1', title: 'Where is X?', at: 5, turns: 2 }, { id: '../x', title: 'bad id' }, 'junk']), [{ id: 'c1', title: 'Where is X?', at: 5, turns: 2 }]);
+    assert.deepEqual(normalizeConversations([{ id: 'c1', title: 'Where is X?', at: 5, turns: 2 }, { id: '../x', title: 'bad id' }, 'junk']), [
+      { id: 'c1', title: 'Where is X?', at: 5, turns: 2 },
+    ]);
     assert.deepEqual(normalizeConversations(undefined), []);
     assert.deepEqual(parseWebviewMessage({ type: 'openConversation', id: 'c1' }), { type: 'openConversation', id: 'c1' });
     assert.equal(parseWebviewMessage({ type: 'openConversation', id: '/etc/passwd' }), undefined);
@@ -267,7 +296,15 @@ describe('webview transcript state', () => {
 
   it('normalizes malformed turns and saved state instead of trusting their shape', () => {
     assert.equal(normalizeTurn({ question: 'no id' }), undefined);
-    const t = normalizeTurn({ id: 'x', question: 42, answer: null, citations: [{ id: 'a' }, { id: 0, status: 'weird', label: 'a.ts:L1' }], sources: 'no', flags: null, error: { message: 'boom', action: { id: 'rm -rf', label: 'x' } } })!;
+    const t = normalizeTurn({
+      id: 'x',
+      question: 42,
+      answer: null,
+      citations: [{ id: 'a' }, { id: 0, status: 'weird', label: 'a.ts:L1' }],
+      sources: 'no',
+      flags: null,
+      error: { message: 'boom', action: { id: 'rm -rf', label: 'x' } },
+    })!;
     assert.equal(t.question, '');
     assert.equal(t.answer, '');
     assert.deepEqual(t.citations, [{ id: 0, label: 'a.ts:L1', status: 'invalid' }]);

@@ -47,7 +47,10 @@ describe('workspace index', function () {
     assert.ok(summary.filesIndexed >= 9, `indexed ${summary.filesIndexed}`);
     assert.equal(summary.vectors, 'off');
     assert.ok(summary.languages.typescript! >= 5);
-    assert.ok(['scan', 'chunk', 'write', 'done'].every((p) => phases.has(p)), [...phases].join());
+    assert.ok(
+      ['scan', 'chunk', 'write', 'done'].every((p) => phases.has(p)),
+      [...phases].join(),
+    );
     const hits = await search(index, 'how are session tokens signed and verified?');
     assert.equal(hits[0]?.path, 'src/auth/session.ts');
     assert.ok(hits[0].startLine >= 1 && hits[0].endLine >= hits[0].startLine);
@@ -61,16 +64,25 @@ describe('workspace index', function () {
     // One line far over the chunk budget is split by characters into pieces with `@<part>` ids.
     // (Short lines around it, so the file is not taken for minified code.)
     const short = Array.from({ length: 60 }, (_, i) => `export const value${i} = ${i} * 2; // plain`).join('\n');
-    writeFileSync(path.join(ws, 'src', 'longline.ts'), `${short}\nexport const table = [${Array.from({ length: 150 }, (_, i) => `"e${i}"`).join(', ')}];\n${short.replace(/value/g, 'other')}\n`);
+    writeFileSync(
+      path.join(ws, 'src', 'longline.ts'),
+      `${short}\nexport const table = [${Array.from({ length: 150 }, (_, i) => `"e${i}"`).join(', ')}];\n${short.replace(/value/g, 'other')}\n`,
+    );
     const writer = await open();
     await writer.update();
     const before = new Map<string, string>();
     for (const p of writer.indexedPaths()) for (const c of writer.getFile(p)!.chunks) before.set(c.id, c.text);
-    assert.ok([...before.keys()].some((id) => id.includes('@')), 'the long line was split into pieces');
+    assert.ok(
+      [...before.keys()].some((id) => id.includes('@')),
+      'the long line was split into pieces',
+    );
     assert.ok([...before.keys()].some((id) => id.startsWith('src/odd#L1-L2#folder/strange.ts#L1-')));
     const chunkCount = writer.chunkCount;
     await writer.close();
-    const catalogText = readdirSync(path.join(indexDir, 'catalog')).filter((f) => f.endsWith('.json')).map((f) => readFileSync(path.join(indexDir, 'catalog', f), 'utf8')).join('');
+    const catalogText = readdirSync(path.join(indexDir, 'catalog'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => readFileSync(path.join(indexDir, 'catalog', f), 'utf8'))
+      .join('');
     assert.doesNotMatch(catalogText, /"id":/);
     const reader = await open({ write: false });
     assert.equal(reader.chunkCount, chunkCount);
@@ -93,7 +105,10 @@ describe('workspace index', function () {
     assert.equal(second.filesChanged, 0);
     assert.equal(second.filesUnchanged, second.filesIndexed);
 
-    writeFileSync(path.join(ws, 'src/http/rateLimit.ts'), `${readFileSync(path.join(ws, 'src/http/rateLimit.ts'), 'utf8')}\nexport function burstAllowanceForPlan(plan: string) { return plan === 'pro' ? 100 : 20; }\n`);
+    writeFileSync(
+      path.join(ws, 'src/http/rateLimit.ts'),
+      `${readFileSync(path.join(ws, 'src/http/rateLimit.ts'), 'utf8')}\nexport function burstAllowanceForPlan(plan: string) { return plan === 'pro' ? 100 : 20; }\n`,
+    );
     unlinkSync(path.join(ws, 'src/auth/passwords.ts'));
     const third = await index.update();
     assert.equal(third.filesChanged, 1);
@@ -107,7 +122,9 @@ describe('workspace index', function () {
     assert.equal(index.fileCount, third.filesIndexed);
     assert.deepEqual(await search(index, 'rename temporary file so a crash never leaves half-written data'), before);
     // The deleted file is gone from disk, not only hidden.
-    const catalog = readdirSync(path.join(indexDir, 'catalog')).map((f) => readFileSync(path.join(indexDir, 'catalog', f), 'utf8')).join('');
+    const catalog = readdirSync(path.join(indexDir, 'catalog'))
+      .map((f) => readFileSync(path.join(indexDir, 'catalog', f), 'utf8'))
+      .join('');
     assert.ok(!catalog.includes('passwords.ts'));
     assert.ok(!readFileSync(path.join(indexDir, 'lexical.bin')).includes('passwords.ts'));
   });
@@ -178,7 +195,10 @@ describe('workspace index', function () {
       const log = recordingLogger();
       const other = new HashingTestEmbedder(32);
       index = await open({ embedder: other, logger: log });
-      assert.ok(log.lines.some((l) => l.includes('Embedding model changed')), log.lines.join('\n'));
+      assert.ok(
+        log.lines.some((l) => l.includes('Embedding model changed')),
+        log.lines.join('\n'),
+      );
       assert.equal(index.vectors?.count, 0);
       await index.update();
       assert.equal(index.vectors?.count, index.chunkCount);
@@ -190,12 +210,18 @@ describe('workspace index', function () {
       await index.update();
       await index.close();
       const shards = readdirSync(path.join(indexDir, 'vectors')).filter((d) => d.startsWith('shard'));
-      const victim = shards.map((d) => path.join(indexDir, 'vectors', d)).flatMap((d) => readdirSync(d).map((f) => path.join(d, f))).find((f) => statSync(f).size > 100)!;
+      const victim = shards
+        .map((d) => path.join(indexDir, 'vectors', d))
+        .flatMap((d) => readdirSync(d).map((f) => path.join(d, f)))
+        .find((f) => statSync(f).size > 100)!;
       truncateSync(victim, 40);
       const log = recordingLogger();
       const embedder = new HashingTestEmbedder(64);
       index = await open({ embedder, logger: log });
-      assert.ok(log.lines.some((l) => l.includes('Rebuilding the vector index')), log.lines.join('\n'));
+      assert.ok(
+        log.lines.some((l) => l.includes('Rebuilding the vector index')),
+        log.lines.join('\n'),
+      );
       await index.update();
       assert.equal(index.vectorState(), 'ready');
       assert.equal(embedder.textsEmbedded, 0, 'cached embeddings were reused');
@@ -211,7 +237,10 @@ describe('workspace index', function () {
     writeFileSync(manifestFile, JSON.stringify({ ...manifest, chunkerVersion: -7 }));
     const log = recordingLogger();
     index = await open({ logger: log });
-    assert.ok(log.lines.some((l) => /Rebuilding the index \(chunker version -7/.test(l)), log.lines.join('\n'));
+    assert.ok(
+      log.lines.some((l) => /Rebuilding the index \(chunker version -7/.test(l)),
+      log.lines.join('\n'),
+    );
     assert.equal(index.fileCount, 0);
     await index.update();
     assert.ok(index.fileCount > 0);
@@ -226,15 +255,23 @@ describe('workspace index', function () {
     let log = recordingLogger();
     index = await open({ logger: log });
     assert.equal(index.fileCount, files);
-    assert.ok(log.lines.some((l) => l.includes('rebuilding it from stored chunks')), log.lines.join('\n'));
+    assert.ok(
+      log.lines.some((l) => l.includes('rebuilding it from stored chunks')),
+      log.lines.join('\n'),
+    );
     assert.equal((await search(index, 'SessionManager verifyToken'))[0]?.path, 'src/auth/session.ts');
     await index.close();
 
-    const shard = readdirSync(path.join(indexDir, 'catalog')).map((f) => path.join(indexDir, 'catalog', f)).find((f) => statSync(f).size > 50)!;
+    const shard = readdirSync(path.join(indexDir, 'catalog'))
+      .map((f) => path.join(indexDir, 'catalog', f))
+      .find((f) => statSync(f).size > 50)!;
     truncateSync(shard, 20);
     log = recordingLogger();
     index = await open({ logger: log });
-    assert.ok(log.lines.some((l) => l.includes('Rebuilding the index: catalog shard')), log.lines.join('\n'));
+    assert.ok(
+      log.lines.some((l) => l.includes('Rebuilding the index: catalog shard')),
+      log.lines.join('\n'),
+    );
     await index.update();
     assert.equal(index.fileCount, files);
   });
@@ -281,7 +318,9 @@ describe('workspace index', function () {
     assert.ok((st.skipped.ignored ?? 0) >= 1, 'todos.json is in the fixture .gitignore');
     assert.ok(st.sizeOnDiskBytes > 0);
     // The secret's content never reaches the index folder.
-    const all = readdirSync(indexDir, { recursive: true }).map(String).filter((f) => statSync(path.join(indexDir, f)).isFile());
+    const all = readdirSync(indexDir, { recursive: true })
+      .map(String)
+      .filter((f) => statSync(path.join(indexDir, f)).isFile());
     for (const f of all) assert.ok(!readFileSync(path.join(indexDir, f)).includes('hunter2'), f);
   });
 });

@@ -87,7 +87,8 @@ const streamedCitations: CitationView[] = [
 const weak: TurnView = {
   id: 'turn-3',
   question: 'How does the billing retry queue back off?',
-  answer: 'Closest matches found (quoted, no model):\n\n**src/jobs/queue.ts:L5-L12** [1]\n\n```ts\nexport function nextDelay(attempt: number) {\n  return Math.min(60_000, 500 * 2 ** attempt);\n}\n```',
+  answer:
+    'Closest matches found (quoted, no model):\n\n**src/jobs/queue.ts:L5-L12** [1]\n\n```ts\nexport function nextDelay(attempt: number) {\n  return Math.min(60_000, 500 * 2 ** attempt);\n}\n```',
   citations: [{ id: 0, n: 1, label: 'src/jobs/queue.ts:L5-L12', status: 'verified' }],
   sources: [{ n: 1, label: 'src/jobs/queue.ts:L5-L12', score: 0.0912, retrievers: ['lexical'] }],
   flags: { ...flags, weakContext: true, extractive: true },
@@ -123,16 +124,33 @@ const hostile: TurnView = {
 };
 
 async function converse(): Promise<void> {
-  toWebview({ type: 'init', turns: [earlier], status: { ...status, trustNote: params.get('trust') === 'no' ? 'This workspace is not trusted: answers use only local or quoted models.' : undefined } });
+  toWebview({
+    type: 'init',
+    turns: [earlier],
+    status: { ...status, trustNote: params.get('trust') === 'no' ? 'This workspace is not trusted: answers use only local or quoted models.' : undefined },
+  });
   await sleep(50);
-  const start: TurnView = { id: 'turn-2', question: 'How are passwords hashed?', answer: '', citations: [], sources, flags, provider: 'openai · gpt-4o-mini', integrity: '', pending: true };
+  const start: TurnView = {
+    id: 'turn-2',
+    question: 'How are passwords hashed?',
+    answer: '',
+    citations: [],
+    sources,
+    flags,
+    provider: 'openai · gpt-4o-mini',
+    integrity: '',
+    pending: true,
+  };
   toWebview({ type: 'answerStart', turn: start });
   await sleep(150);
   for (const delta of streamedAnswer) {
     toWebview({ type: 'answerDelta', turnId: 'turn-2', delta });
     await sleep(Number(params.get('delay')) || 30);
   }
-  toWebview({ type: 'answerDone', turn: { ...start, answer: streamedAnswer.join(''), citations: streamedCitations, pending: false, integrity: '3/5', flags: { ...flags, stale: true } } });
+  toWebview({
+    type: 'answerDone',
+    turn: { ...start, answer: streamedAnswer.join(''), citations: streamedCitations, pending: false, integrity: '3/5', flags: { ...flags, stale: true } },
+  });
   for (const t of [weak, failed, hostile]) {
     toWebview({ type: 'answerStart', turn: { ...t, answer: '', pending: true } });
     toWebview({ type: 'answerDone', turn: t });

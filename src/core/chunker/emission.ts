@@ -47,8 +47,7 @@ export function mergeSmallPieces(ctx: Ctx): Piece[] {
   const { lines, budget } = ctx;
   const out: Piece[] = [];
   let cur: Piece | undefined;
-  const nested = (outer: string, inner: string): boolean =>
-    inner === outer || inner.startsWith(outer + HEADER_SEPARATOR);
+  const nested = (outer: string, inner: string): boolean => inner === outer || inner.startsWith(outer + HEADER_SEPARATOR);
   for (const p of ctx.pieces) {
     if (
       cur &&
@@ -102,7 +101,25 @@ export function materialize(ctx: Ctx, pieces: readonly Piece[]): Chunk[] {
 const KEYWORD_DEFINITION =
   /^[ \t]*(?:(?:export|public|private|protected|internal|static|async|local|pub|override|open|final|abstract|inline|suspend)[ \t]+)*(?:def|defp|defmacro|defn|function|func|fun|fn|sub|proc|method|macro|class|module|struct|trait|interface|object|enum|protocol)[ \t]+([A-Za-z_$][\w$?!]*)/;
 const SHELL_FUNCTION = /^[ \t]*(?:function[ \t]+)?([A-Za-z_][\w-]*)[ \t]*\(\)[ \t]*\{?/;
-const NO_KEYWORD_SYMBOLS = new Set(['markdown', 'json', 'yaml', 'toml', 'ini', 'xml', 'csv', 'html', 'css', 'scss', 'sass', 'less', 'restructuredtext', 'asciidoc', 'latex', 'dotenv', 'sql']);
+const NO_KEYWORD_SYMBOLS = new Set([
+  'markdown',
+  'json',
+  'yaml',
+  'toml',
+  'ini',
+  'xml',
+  'csv',
+  'html',
+  'css',
+  'scss',
+  'sass',
+  'less',
+  'restructuredtext',
+  'asciidoc',
+  'latex',
+  'dotenv',
+  'sql',
+]);
 
 export function addKeywordSymbols(ctx: Ctx, pieces: Piece[]): void {
   if (NO_KEYWORD_SYMBOLS.has(ctx.language)) return;

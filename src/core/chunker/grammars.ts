@@ -8,13 +8,11 @@ const grammarCache = new Map<string, Promise<Language>>();
 
 export function initRuntime(wasmDir: string): Promise<void> {
   if (!runtimeReady) {
-    runtimeReady = Parser.init({ locateFile: (file: string) => path.join(wasmDir, file) }).catch(
-      (err: unknown) => {
-        // Let a later call retry (e.g. after the build copied the files).
-        runtimeReady = undefined;
-        throw err;
-      },
-    );
+    runtimeReady = Parser.init({ locateFile: (file: string) => path.join(wasmDir, file) }).catch((err: unknown) => {
+      // Let a later call retry (e.g. after the build copied the files).
+      runtimeReady = undefined;
+      throw err;
+    });
   }
   return runtimeReady;
 }

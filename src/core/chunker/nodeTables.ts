@@ -32,46 +32,115 @@ export const ATTACHED_FORWARD = new Set(['decorator', 'attribute_item', 'attribu
 /** Declarations whose name is a symbol. */
 const DECLARATIONS = new Set([
   // TypeScript / JavaScript
-  'function_declaration', 'generator_function_declaration', 'function_signature', 'class_declaration',
-  'abstract_class_declaration', 'interface_declaration', 'type_alias_declaration', 'enum_declaration',
-  'method_definition', 'abstract_method_signature', 'internal_module', 'module', 'variable_declarator',
-  'public_field_definition', 'field_definition', 'assignment_expression', 'class',
+  'function_declaration',
+  'generator_function_declaration',
+  'function_signature',
+  'class_declaration',
+  'abstract_class_declaration',
+  'interface_declaration',
+  'type_alias_declaration',
+  'enum_declaration',
+  'method_definition',
+  'abstract_method_signature',
+  'internal_module',
+  'module',
+  'variable_declarator',
+  'public_field_definition',
+  'field_definition',
+  'assignment_expression',
+  'class',
   // Python, C, C++, PHP
-  'function_definition', 'class_definition', 'struct_specifier', 'union_specifier', 'enum_specifier',
-  'class_specifier', 'type_definition', 'namespace_definition', 'declaration', 'field_declaration',
+  'function_definition',
+  'class_definition',
+  'struct_specifier',
+  'union_specifier',
+  'enum_specifier',
+  'class_specifier',
+  'type_definition',
+  'namespace_definition',
+  'declaration',
+  'field_declaration',
   'trait_declaration',
   // Go
-  'method_declaration', 'type_spec', 'type_alias',
+  'method_declaration',
+  'type_spec',
+  'type_alias',
   // Rust
-  'function_item', 'function_signature_item', 'struct_item', 'enum_item', 'union_item', 'trait_item',
-  'impl_item', 'type_item', 'mod_item', 'macro_definition',
+  'function_item',
+  'function_signature_item',
+  'struct_item',
+  'enum_item',
+  'union_item',
+  'trait_item',
+  'impl_item',
+  'type_item',
+  'mod_item',
+  'macro_definition',
   // Java, C#
-  'record_declaration', 'annotation_type_declaration', 'constructor_declaration', 'struct_declaration',
-  'namespace_declaration', 'file_scoped_namespace_declaration', 'delegate_declaration',
+  'record_declaration',
+  'annotation_type_declaration',
+  'constructor_declaration',
+  'struct_declaration',
+  'namespace_declaration',
+  'file_scoped_namespace_declaration',
+  'delegate_declaration',
   // Ruby
-  'method', 'singleton_method',
+  'method',
+  'singleton_method',
 ]);
 
 /** Declarations whose members' names are symbols of the chunk holding the whole declaration. */
 const CONTAINERS = new Set([
-  'class_declaration', 'abstract_class_declaration', 'class', 'class_definition', 'interface_declaration',
-  'internal_module', 'module', 'impl_item', 'trait_item', 'mod_item', 'class_specifier', 'struct_specifier',
-  'namespace_definition', 'namespace_declaration', 'file_scoped_namespace_declaration', 'struct_declaration',
-  'record_declaration', 'enum_declaration', 'trait_declaration', 'annotation_type_declaration',
+  'class_declaration',
+  'abstract_class_declaration',
+  'class',
+  'class_definition',
+  'interface_declaration',
+  'internal_module',
+  'module',
+  'impl_item',
+  'trait_item',
+  'mod_item',
+  'class_specifier',
+  'struct_specifier',
+  'namespace_definition',
+  'namespace_declaration',
+  'file_scoped_namespace_declaration',
+  'struct_declaration',
+  'record_declaration',
+  'enum_declaration',
+  'trait_declaration',
+  'annotation_type_declaration',
 ]);
 
 /** Nodes looked through when searching for declarations (wrappers and class/namespace bodies). */
 const TRANSPARENT = new Set([
-  'export_statement', 'ambient_declaration', 'decorated_definition', 'template_declaration',
-  'lexical_declaration', 'variable_declaration', 'expression_statement', 'type_declaration',
-  'preproc_ifdef', 'preproc_if', 'preproc_else', 'preproc_elif', 'linkage_specification',
-  'declaration_list', 'class_body', 'field_declaration_list', 'block', 'body_statement', 'interface_body',
-  'enum_body', 'enum_body_declarations', 'statement_block', 'object_type',
+  'export_statement',
+  'ambient_declaration',
+  'decorated_definition',
+  'template_declaration',
+  'lexical_declaration',
+  'variable_declaration',
+  'expression_statement',
+  'type_declaration',
+  'preproc_ifdef',
+  'preproc_if',
+  'preproc_else',
+  'preproc_elif',
+  'linkage_specification',
+  'declaration_list',
+  'class_body',
+  'field_declaration_list',
+  'block',
+  'body_statement',
+  'interface_body',
+  'enum_body',
+  'enum_body_declarations',
+  'statement_block',
+  'object_type',
 ]);
 
-const FUNCTION_VALUES = new Set([
-  'arrow_function', 'function_expression', 'function', 'generator_function', 'class', 'class_expression',
-]);
+const FUNCTION_VALUES = new Set(['arrow_function', 'function_expression', 'function', 'generator_function', 'class', 'class_expression']);
 
 /** `React.memo(function Item() {…})`, `forwardRef((props, ref) => …)`: a call whose argument is a function. */
 function wrapsFunction(value: Node): boolean {
@@ -92,9 +161,7 @@ function declaratorName(node: Node, requireFunction: boolean): string | null {
   while (d) {
     if (d.type === 'function_declarator') sawFunction = true;
     // C++ reference declarators (`T& f()`) hold their inner declarator without a field name.
-    const inner =
-      d.childForFieldName('declarator') ??
-      (d.type === 'reference_declarator' ? d.namedChildren.find((c) => c.type.endsWith('declarator')) ?? null : null);
+    const inner = d.childForFieldName('declarator') ?? (d.type === 'reference_declarator' ? (d.namedChildren.find((c) => c.type.endsWith('declarator')) ?? null) : null);
     if (!inner) break;
     d = inner;
   }

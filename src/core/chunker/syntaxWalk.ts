@@ -155,16 +155,7 @@ function buildUnits(ctx: Ctx, kids: readonly Node[], start: number, end: number,
 }
 
 /** Chunks lines start..end covered by sibling nodes: packs units, splits the oversized ones. */
-function chunkNodes(
-  ctx: Ctx,
-  kids: readonly Node[],
-  start: number,
-  end: number,
-  header: string,
-  mode: Mode,
-  prefixCount: number,
-  depth: number,
-): void {
+function chunkNodes(ctx: Ctx, kids: readonly Node[], start: number, end: number, header: string, mode: Mode, prefixCount: number, depth: number): void {
   const units = buildUnits(ctx, kids, start, end, mode, prefixCount);
   if (!units.length) {
     lineSplit(ctx, start, end, header, []);

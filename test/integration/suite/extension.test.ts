@@ -51,7 +51,10 @@ describe('Groundwork extension', function () {
     const record = await gw.answers.ask('how are passwords hashed with scrypt and a salt?', { useHistory: false });
     assert.equal(record.view.flags.extractive, true);
     assert.ok(record.view.citations.length > 0, record.view.answer);
-    assert.ok(record.view.citations.every((c) => c.status === 'verified'), JSON.stringify(record.view.citations));
+    assert.ok(
+      record.view.citations.every((c) => c.status === 'verified'),
+      JSON.stringify(record.view.citations),
+    );
     assert.ok(record.sources.some((s) => s.path === 'src/auth/passwords.ts'));
   });
 

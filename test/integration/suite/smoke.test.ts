@@ -22,10 +22,7 @@ describe('smoke: VS Code host', () => {
     const [major, minor] = vscode.version.split('.').map(Number);
     const wanted = /(\d+)\.(\d+)/.exec(manifest.engines.vscode);
     assert.ok(wanted, `engines.vscode ${manifest.engines.vscode}`);
-    assert.ok(
-      major === Number(wanted[1]) && (minor ?? 0) >= Number(wanted[2]),
-      `VS Code ${vscode.version} does not satisfy engines.vscode ${manifest.engines.vscode}`,
-    );
+    assert.ok(major === Number(wanted[1]) && (minor ?? 0) >= Number(wanted[2]), `VS Code ${vscode.version} does not satisfy engines.vscode ${manifest.engines.vscode}`);
   });
 
   it('has the fixture workspace open', () => {
@@ -39,7 +36,13 @@ describe('smoke: VS Code host', () => {
 describe(`smoke: extension ${extensionId}`, () => {
   it('is installed from the development path', () => {
     const ext = vscode.extensions.getExtension(extensionId);
-    assert.ok(ext, `extension ${extensionId} not found; loaded: ${vscode.extensions.all.map((e) => e.id).filter((id) => !id.startsWith('vscode.')).join(', ')}`);
+    assert.ok(
+      ext,
+      `extension ${extensionId} not found; loaded: ${vscode.extensions.all
+        .map((e) => e.id)
+        .filter((id) => !id.startsWith('vscode.'))
+        .join(', ')}`,
+    );
   });
 
   it('activates', async () => {

@@ -7,18 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import { startOpenAIStandIn, type OpenAIStandIn } from '../../openaiStandIn';
-import {
-  activeEditorTitle,
-  ask,
-  hoverEditorLine,
-  lastTurn,
-  openGroundworkSidebar,
-  parseLabel,
-  poll,
-  screenshot,
-  uiContext,
-  waitForAnswer,
-} from '../ui';
+import { activeEditorTitle, ask, hoverEditorLine, lastTurn, openGroundworkSidebar, parseLabel, poll, screenshot, uiContext, waitForAnswer } from '../ui';
 
 describe('UI: Groundwork chat in the sidebar', function () {
   this.timeout(120_000);
@@ -50,7 +39,10 @@ describe('UI: Groundwork chat in the sidebar', function () {
     const chips = turn.locator('.answer button.chip.chip-verified');
     assert.ok((await chips.count()) > 0, 'at least one verified citation chip');
     const labels = await chips.evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''));
-    assert.ok(labels.some((l) => l.startsWith('src/auth/passwords.ts:L')), `chips: ${labels.join(', ')}`);
+    assert.ok(
+      labels.some((l) => l.startsWith('src/auth/passwords.ts:L')),
+      `chips: ${labels.join(', ')}`,
+    );
     assert.match((await turn.locator('.integrity').textContent()) ?? '', /citations? found/);
     await screenshot(page, '02-answer');
   });
@@ -114,10 +106,7 @@ describe('UI: Groundwork chat in the sidebar', function () {
         'and a made-up source [7].',
       ];
       fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-      fs.writeFileSync(
-        settingsFile,
-        JSON.stringify({ 'groundwork.provider': 'openai', 'groundwork.baseUrl': standIn.baseURL, 'groundwork.model': 'stand-in' }, null, 2),
-      );
+      fs.writeFileSync(settingsFile, JSON.stringify({ 'groundwork.provider': 'openai', 'groundwork.baseUrl': standIn.baseURL, 'groundwork.model': 'stand-in' }, null, 2));
 
       // The workbench picks up the settings file through its file watcher; until then a question
       // is answered by quoting. Ask until the stand-in model receives the question, each time in a

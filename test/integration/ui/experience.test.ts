@@ -40,7 +40,10 @@ async function contrastReport(view: FrameLocator): Promise<{ items: ContrastItem
     const parse = (c: string): Rgba | undefined => {
       const m = /rgba?\(([^)]+)\)/.exec(c);
       if (!m) return undefined;
-      const p = m[1]!.split(/[\s,/]+/).filter(Boolean).map(Number);
+      const p = m[1]!
+        .split(/[\s,/]+/)
+        .filter(Boolean)
+        .map(Number);
       return [p[0]!, p[1]!, p[2]!, p.length > 3 ? p[3]! : 1];
     };
     const over = (top: Rgba, bottom: Rgba): Rgba => {
@@ -79,7 +82,13 @@ async function contrastReport(view: FrameLocator): Promise<{ items: ContrastItem
       if (cs.visibility === 'hidden') continue;
       const bg = backgroundOf(el);
       const fg = over(parse(cs.color) ?? [0, 0, 0, 1], bg);
-      items.push({ what: describe(el), text: (el.textContent ?? '').trim().slice(0, 40), ratio: ratio(fg, bg), fg: cs.color, bg: `rgb(${bg.slice(0, 3).map(Math.round).join(', ')})` });
+      items.push({
+        what: describe(el),
+        text: (el.textContent ?? '').trim().slice(0, 40),
+        ratio: ratio(fg, bg),
+        fg: cs.color,
+        bg: `rgb(${bg.slice(0, 3).map(Math.round).join(', ')})`,
+      });
     }
     return {
       items,
@@ -225,7 +234,8 @@ describe('UI: the chat experience (issue 9)', function () {
       const bad: string[] = [];
       for (const el of Array.from(document.querySelectorAll<HTMLElement>('button.chip, .ref, .question, .turn-footer, .notes, .header'))) {
         const r = el.getBoundingClientRect();
-        if (el.scrollWidth > el.clientWidth + 1 || r.right > width + 1) bad.push(`${el.className}: scroll ${el.scrollWidth} > ${el.clientWidth} or right ${Math.round(r.right)} > ${width}`);
+        if (el.scrollWidth > el.clientWidth + 1 || r.right > width + 1)
+          bad.push(`${el.className}: scroll ${el.scrollWidth} > ${el.clientWidth} or right ${Math.round(r.right)} > ${width}`);
       }
       const scroller = document.querySelector<HTMLElement>('.scroller');
       if (scroller && scroller.scrollWidth > scroller.clientWidth + 1) bad.push(`the transcript scrolls sideways (${scroller.scrollWidth} > ${scroller.clientWidth})`);
