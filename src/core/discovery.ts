@@ -525,7 +525,7 @@ const SOURCE_MAP_TRAILER = /^[ \t]*(?:\/\/|\/\*)[#@] sourceMappingURL=\S+[ \t]*(
 const COMMENT_START = /^\s*(\/\/|#|\/\*|\*|<!--|--|;)/;
 
 /** Build output: the text ends with a source-map comment (`//# sourceMappingURL=…`). */
-export function endsWithSourceMap(text: string): boolean {
+function endsWithSourceMap(text: string): boolean {
   return SOURCE_MAP_TRAILER.test(text.slice(-400));
 }
 

@@ -7,16 +7,15 @@
  * one backend, so transactions of different connections are serialised rather than concurrent.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { checkoutInfo, repositoryName } from '../../src/core/gitInfo';
-import { search, type SearchHit } from '../../src/core/retrieval';
+import { search } from '../../src/core/retrieval';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
 import { ConfigError } from '../../src/providers/config';
@@ -25,22 +24,7 @@ import { StoreUnavailableError } from '../../src/core/indexStore';
 import { PG_SCHEMA_VERSION, PostgresStore, type PostgresStoreOptions } from '../../src/providers/postgresStore';
 import { CHUNKER_VERSION } from '../../src/core/chunker/chunker';
 import { LEXICAL_VERSION } from '../../src/core/lexicalIndex';
-import { repoRoot } from '../repoRoot';
-
-const FIXTURE = path.join(repoRoot(), 'test', 'fixtures', 'roles-workspace');
-const QUERIES = [
-  'rate limiter refill tokens after the clock moves back',
-  'where is the Retry-After header computed?',
-  'how do I configure the capacity?',
-  'release script changelog',
-  'RateLimiter check client',
-];
-
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
-}
-
-const brief = (hits: SearchHit[]) => hits.map((h) => `${h.path}:${h.startLine}-${h.endLine}`);
+import { brief, git, ROLES_FIXTURE as FIXTURE, servePglite, STORE_QUERIES as QUERIES } from '../pgliteTestKit';
 
 describe('PostgreSQL shared index (PGlite over the wire protocol)', function () {
   this.timeout(120_000);
@@ -55,9 +39,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
   const expected = { schema: 5, chunker: CHUNKER_VERSION, lexical: LEXICAL_VERSION, chunkChars: 800 };
 
   async function startServer(): Promise<void> {
-    server = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 32 });
-    await server.start();
-    port = (server as unknown as { server: { address(): { port: number } } }).server.address().port;
+    ({ server, port } = await servePglite(db, port));
   }
 
   async function newStore(opts: PostgresStoreOptions = {}): Promise<PostgresStore> {

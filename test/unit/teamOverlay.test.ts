@@ -11,41 +11,28 @@
  * PGlite's shared session, applies to the store's connections too) instead of a login as that role.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync, appendFileSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { CHUNKER_VERSION } from '../../src/core/chunker/chunker';
 import { LEXICAL_VERSION } from '../../src/core/lexicalIndex';
-import { search, type SearchHit } from '../../src/core/retrieval';
+import { search } from '../../src/core/retrieval';
 import { TeamOverlay } from '../../src/core/teamOverlay';
 import { TeamIndexRouter, type TeamConnection } from '../../src/core/teamRouter';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { rootsFromDirs, SCHEMA_VERSION, WorkspaceIndex } from '../../src/core/workspaceIndex';
 import { PostgresStore } from '../../src/providers/postgresStore';
+import { brief, git, ROLES_FIXTURE as FIXTURE, servePglite, STORE_QUERIES } from '../pgliteTestKit';
 import { repoRoot } from '../repoRoot';
 
-const FIXTURE = path.join(repoRoot(), 'test', 'fixtures', 'roles-workspace');
-const QUERIES = [
-  'rate limiter refill tokens after the clock moves back',
-  'where is the Retry-After header computed?',
-  'how do I configure the capacity?',
-  'release script changelog',
-  'RateLimiter check client',
-  'zebraQuokkaBackoff jitter',
-  'quotaWombatWindow sliding window',
-];
+const QUERIES = [...STORE_QUERIES, 'zebraQuokkaBackoff jitter', 'quotaWombatWindow sliding window'];
 
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
-}
-
-const brief = (hits: SearchHit[]) => hits.map((h) => `${h.path}:${h.startLine}-${h.endLine}`);
 const expected = { schema: SCHEMA_VERSION, chunker: CHUNKER_VERSION, lexical: LEXICAL_VERSION, chunkChars: 800 };
 
 /** A TCP port with nothing listening on it (bound, then released). */
@@ -118,9 +105,7 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
   const closers: Array<() => Promise<void>> = [];
 
   async function startServer(): Promise<void> {
-    server = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 32 });
-    await server.start();
-    port = (server as unknown as { server: { address(): { port: number } } }).server.address().port;
+    ({ server, port } = await servePglite(db, port));
   }
 
   async function reader(u = url, opts: { password?: string } = {}): Promise<PostgresStore> {
