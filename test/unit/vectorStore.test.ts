@@ -97,6 +97,22 @@ function listAll(dir: string): string[] {
 
 // ----- tests -----------------------------------------------------------------------------------------
 
+/**
+ * The brute-force side of the store tests: every live vector by id, kept in step with the file
+ * changes the test applies (`setPath` records a file's new items and returns the change for the store).
+ */
+function referenceVectors(): {
+  ref: Map<string, { path: string; hash: string; vector: Float32Array }>;
+  setPath: (p: string, items: VectorItem[] | null) => FileChange;
+} {
+  const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
+  const setPath = (p: string, items: VectorItem[] | null): FileChange => {
+    for (const [id, e] of ref) if (e.path === p) ref.delete(id);
+    for (const i of items ?? []) ref.set(i.id, { path: p, hash: i.hash, vector: i.vector });
+    return { path: p, items };
+  };
+  return { ref, setPath };
+}
 describe('vector store', function () {
   this.timeout(30000);
   let tmp: string;
@@ -282,12 +298,7 @@ describe('vector store', function () {
         const simd = dims % 16 === 0;
         assert.equal((store as unknown as { kernel?: unknown }).kernel !== undefined, simd, simd ? 'the SIMD kernel scores this store' : 'the JavaScript loop scores this store');
         const same = simd ? assertSameRanking : assertSameHits;
-        const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
-        const setPath = (p: string, items: VectorItem[] | null): FileChange => {
-          for (const [id, e] of ref) if (e.path === p) ref.delete(id);
-          for (const i of items ?? []) ref.set(i.id, { path: p, hash: i.hash, vector: i.vector });
-          return { path: p, items };
-        };
+        const { ref, setPath } = referenceVectors();
         const initial: FileChange[] = [];
         for (let f = 0; f < 60; f++) initial.push(setPath(`p/${f}.ts`, fileItems(`p/${f}.ts`, 1 + (f % 9), dims, rand)));
         await store.applyFileChanges(initial);
@@ -443,12 +454,7 @@ describe('vector store', function () {
           dims % 16 === 0,
           'the SIMD int8 kernel is used exactly when dimensions are a multiple of 16',
         );
-        const ref = new Map<string, { path: string; hash: string; vector: Float32Array }>();
-        const setPath = (p: string, items: VectorItem[] | null): FileChange => {
-          for (const [id, e] of ref) if (e.path === p) ref.delete(id);
-          for (const i of items ?? []) ref.set(i.id, { path: p, hash: i.hash, vector: i.vector });
-          return { path: p, items };
-        };
+        const { ref, setPath } = referenceVectors();
         const initial: FileChange[] = [];
         for (let f = 0; f < 20; f++) initial.push(setPath(`p/${f}.ts`, fileItems(`p/${f}.ts`, 1 + (f % 6), dims, rand)));
         await store.applyFileChanges(initial);
