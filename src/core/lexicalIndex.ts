@@ -13,7 +13,7 @@
  * Scoring is BM25 (k1 = 1.2, b = 0.75) with a field-weighted term frequency (BM25F-style with one
  * length normalisation over the text field): tf = tf_text + 2·tf_path + 3·tf_symbols.
  */
-import { codeTerms, pathTerms, TOKENIZER_VERSION } from './tokenize';
+import { forEachCodeTerm, pathTerms, TOKENIZER_VERSION } from './tokenize';
 import { TopK } from './topK';
 
 /** Bump when the stored lexical format or the field setup changes. */
@@ -108,11 +108,13 @@ export function fileLexicalDoc(path: string, chunks: readonly { text: string; sy
 /** Weighted term frequencies of one document, and its length. */
 function docTerms(doc: LexicalDoc): { tf: Map<string, number>; len: number } {
   const tf = new Map<string, number>();
-  const text = codeTerms(doc.header ? `${doc.header}\n${doc.text}` : doc.text);
-  for (const t of text) tf.set(t, (tf.get(t) ?? 0) + FIELD_BOOSTS.text);
+  const addText = (t: string) => tf.set(t, (tf.get(t) ?? 0) + FIELD_BOOSTS.text);
+  // The header's terms and the text's, as if tokenised together (a word never spans the newline).
+  const len = (doc.header ? forEachCodeTerm(doc.header, addText) : 0) + forEachCodeTerm(doc.text, addText);
   for (const t of pathTerms(doc.path)) tf.set(t, (tf.get(t) ?? 0) + FIELD_BOOSTS.path);
-  for (const sym of doc.symbols) for (const t of codeTerms(sym)) tf.set(t, (tf.get(t) ?? 0) + FIELD_BOOSTS.symbols);
-  return { tf, len: Math.max(1, text.length) };
+  const addSymbol = (t: string) => tf.set(t, (tf.get(t) ?? 0) + FIELD_BOOSTS.symbols);
+  for (const sym of doc.symbols) forEachCodeTerm(sym, addSymbol);
+  return { tf, len: Math.max(1, len) };
 }
 
 /**

@@ -105,29 +105,69 @@ export function splitIdentifier(word: string): string[] {
   return parts;
 }
 
+/** Compound test: only these words produce parts (a plain lower-case word is its own single part). */
+const COMPOUND = /[-_$]|[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
+
+/** The terms one word yields: its stemmed lower-cased form (unless a stopword), then its parts. */
+function wordTermsUncached(word: string): readonly string[] {
+  const out: string[] = [];
+  const lower = word.toLowerCase();
+  if (!STOPWORDS.has(lower)) out.push(stem(lower));
+  if (COMPOUND.test(word)) {
+    const parts = splitIdentifier(word);
+    if (parts.length > 1) {
+      for (const p of parts) {
+        if (p.length > 1 && !STOPWORDS.has(p)) out.push(stem(p));
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Word → terms, memoised. Code repeats its identifiers, so most words of a file were seen before:
+ * on the `npm run bench` corpus the cache turns tokenising (lower-casing, the compound test,
+ * splitting, stemming) into one map look-up for most words (docs/benchmarks.md). Bounded: cleared
+ * when it holds {@link WORD_CACHE_MAX} words. A pure function of the word, so results are identical.
+ */
+const WORD_CACHE_MAX = 200_000;
+const wordCache = new Map<string, readonly string[]>();
+
+function wordTerms(word: string): readonly string[] {
+  let terms = wordCache.get(word);
+  if (terms === undefined) {
+    terms = wordTermsUncached(word);
+    if (wordCache.size >= WORD_CACHE_MAX) wordCache.clear();
+    wordCache.set(word, terms);
+  }
+  return terms;
+}
+
+/**
+ * Calls `fn` for each term of a text, in order, with repeats; returns how many there were. The
+ * allocation-free form of {@link codeTerms}, for the indexer.
+ */
+export function forEachCodeTerm(text: string, fn: (term: string) => void): number {
+  const re = new RegExp(WORD.source, 'g');
+  let n = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    const word = m[0];
+    if (word.length > MAX_TERM_LENGTH) continue;
+    const terms = wordTerms(word);
+    for (let i = 0; i < terms.length; i++) fn(terms[i]!);
+    n += terms.length;
+  }
+  return n;
+}
+
 /**
  * Terms of a text, in order, with repeats (term frequency matters to BM25): for each word, the whole
  * lower-cased word and, when it is a compound, its parts. Stopwords and over-long terms are dropped.
  */
 export function codeTerms(text: string): string[] {
   const out: string[] = [];
-  WORD.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = WORD.exec(text)) !== null) {
-    const word = m[0];
-    if (word.length > MAX_TERM_LENGTH) continue;
-    const lower = word.toLowerCase();
-    if (!STOPWORDS.has(lower)) out.push(stem(lower));
-    // Only compounds produce parts: a plain lower-case word is its own single part.
-    if (/[-_$]|[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]/.test(word)) {
-      const parts = splitIdentifier(word);
-      if (parts.length > 1) {
-        for (const p of parts) {
-          if (p.length > 1 && !STOPWORDS.has(p)) out.push(stem(p));
-        }
-      }
-    }
-  }
+  forEachCodeTerm(text, (t) => out.push(t));
   return out;
 }
 

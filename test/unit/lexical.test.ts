@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { LexicalIndex, MAX_QUERY_TERMS, type LexicalDoc } from '../../src/core/lexicalIndex';
 import { analyzeQuery, extractFrames } from '../../src/core/queryAnalysis';
-import { codeTerms, pathTerms, splitIdentifier } from '../../src/core/tokenize';
+import { codeTerms, forEachCodeTerm, pathTerms, splitIdentifier } from '../../src/core/tokenize';
 import { crc32 } from '../../src/core/vectorCodec';
 import { readWholeFile } from '../../src/core/fsUtil';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +34,24 @@ describe('code-aware terms', () => {
 
   it('makes path terms from folders and file stems', () => {
     assert.deepEqual(pathTerms('src/auth/sessionManager.ts'), ['src', 'auth', 'sessionmanager', 'session', 'manager']);
+  });
+
+  it('gives the same terms from the word cache, after it is cleared, and through forEachCodeTerm', () => {
+    const text = 'const sessionTTL = getUserById(user_id); // the --max-warnings todos\nparseHTTPResponse_v2(x)';
+    const expected = ['const', 'sessionttl', 'session', 'ttl', 'getuserbyid', 'get', 'user', 'id', 'user_id', 'user', 'id', 'max-warning', 'max', 'warning', 'todo'];
+    expected.push('parsehttpresponse_v2', 'parse', 'http', 'response', 'x');
+    assert.deepEqual(codeTerms(text), expected, 'first sight of every word');
+    assert.deepEqual(codeTerms(text), expected, 'every word from the cache');
+    // More distinct words than the cache holds: it is cleared on the way, and the terms stay the same.
+    const many = Array.from({ length: 210_000 }, (_, i) => `q${i.toString(26).replace(/[0-9]/g, (d) => String.fromCharCode(113 + Number(d)))}`).join(' ');
+    assert.equal(codeTerms(many).length, 210_000, 'one term per all-letter word');
+    assert.deepEqual(codeTerms(text), expected, 'after the cache was cleared');
+    const seen: string[] = [];
+    assert.equal(
+      forEachCodeTerm(text, (t) => seen.push(t)),
+      expected.length,
+    );
+    assert.deepEqual(seen, expected);
   });
 });
 
