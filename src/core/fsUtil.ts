@@ -152,6 +152,8 @@ export interface ReadRegularOptions {
 
 /** Bytes read per `read` call; the AbortSignal is checked between calls. */
 const READ_CHUNK_BYTES = 1 << 20;
+/** Read size past the length fstat gave (a file growing while it is read). */
+const TAIL_READ_BYTES = 64 << 10;
 
 /**
  * Reads a file only when it is a regular file (inside `within` when given), never blocking on a FIFO,
@@ -183,7 +185,10 @@ export async function readRegularFile(file: string, opts: ReadRegularOptions = {
     let total = 0;
     for (;;) {
       opts.signal?.throwIfAborted();
-      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, Math.max(1, max - total + 1)));
+      // Sized by what fstat said is left (+1 byte to see the end in the same call), then small reads
+      // until the end: a fixed 1 MiB buffer per file was a fresh 1 MiB allocation for every small file.
+      const left = st.size - total;
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, max - total + 1, left > 0 ? left + 1 : TAIL_READ_BYTES));
       const { bytesRead } = await handle.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       parts.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
