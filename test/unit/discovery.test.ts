@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { classifyContent, classifyPath, discoverFiles, isMinified, readSourceFile, type WorkspaceRoot } from '../../src/core/discovery';
 import type { SkipReason } from '../../src/core/skipReasons';
 import { findSecrets } from '../../src/core/secrets';
+import { readRegularFile, UnsafeFileError } from '../../src/core/fsUtil';
 
 function write(root: string, rel: string, content: string | Buffer): void {
   const abs = path.join(root, rel);
@@ -181,5 +182,30 @@ describe('secret scanning at scale', () => {
     // A real finding still goes through every rule.
     assert.ok((await findSecrets('const key = "AKIAQWERTYUIOPASDFGH";\n', 'src/key.ts')).length > 0);
     assert.equal(performance.getEntriesByType('mark').length, before);
+  });
+});
+
+describe('readRegularFile', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-read-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('returns exactly the bytes of files of every size around its read sizes', async () => {
+    for (const size of [0, 1, 4095, 65_536, (1 << 20) - 1, 1 << 20, (1 << 20) + 3, 3 * (1 << 20) + 7]) {
+      const bytes = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 0xff;
+      const file = path.join(dir, `f${size}.bin`);
+      writeFileSync(file, bytes);
+      const read = await readRegularFile(file, { within: [dir] });
+      assert.equal(read.bytes.length, size, `size ${size}`);
+      assert.ok(read.bytes.equals(bytes), `content of size ${size}`);
+    }
+  });
+
+  it('reads past the size fstat reports, and still stops at the cap (a file growing while read)', async function () {
+    // Linux's /proc files report size 0 and have content: the read must not trust fstat's size.
+    if (process.platform !== 'linux') this.skip();
+    const read = await readRegularFile('/proc/self/status');
+    assert.match(read.bytes.toString('utf8'), /^Name:/);
+    await assert.rejects(readRegularFile('/proc/self/status', { maxBytes: 16 }), (err: Error) => err instanceof UnsafeFileError && /more than 16 bytes/.test(err.message));
   });
 });
