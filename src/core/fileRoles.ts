@@ -73,8 +73,26 @@ const LANG_TAG = '(zh|zh[-_](cn|tw|hans|hant)|ja|jp|ko|kr|fr|de|es|pt|pt[-_]br|r
 const TRANSLATION_DIR = new RegExp(`(^|/)(i18n|l10n|locales?|translations?|lang)/|(^|/)${LANG_TAG}/`, 'i');
 const TRANSLATION_FILE = new RegExp(`[._-]${LANG_TAG}\\.(md|mdx|rst|txt|adoc|html)$`, 'i');
 
+/**
+ * Path → role, memoised: retrieval asks for the role of every candidate file of every query, and a
+ * role takes a dozen regular expressions. Bounded (cleared when it holds ROLE_CACHE_MAX paths); a
+ * pure function of the path, so results are identical.
+ */
+const ROLE_CACHE_MAX = 100_000;
+const roleCache = new Map<string, FileRole>();
+
 /** The role of a workspace-relative path (`/` separators). */
 export function fileRole(p: string): FileRole {
+  let role = roleCache.get(p);
+  if (role === undefined) {
+    role = roleOfPath(p);
+    if (roleCache.size >= ROLE_CACHE_MAX) roleCache.clear();
+    roleCache.set(p, role);
+  }
+  return role;
+}
+
+function roleOfPath(p: string): FileRole {
   const language = languageForPath(p);
   const base = p.slice(p.lastIndexOf('/') + 1);
   // `text` is also what an unknown extension maps to (a DSL, builtins in the project's own
