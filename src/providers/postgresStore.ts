@@ -986,8 +986,10 @@ class PgSnapshotIndex implements StoredIndex {
 
   async loadTexts(chunks: readonly Chunk[], signal?: AbortSignal): Promise<void> {
     const wanted = new Set<number>();
+    const needed = new Set<number>();
     for (const c of chunks) {
       if (!(c instanceof SnapshotChunk) || c.owner !== this) continue;
+      needed.add(c.doc);
       const held = this.texts.get(c.doc);
       if (held) {
         // Most recently used.
@@ -999,10 +1001,11 @@ class PgSnapshotIndex implements StoredIndex {
     signal?.throwIfAborted();
     const rows = await this.store.chunkTexts(this.snapshot, [...wanted]);
     if (rows.length !== wanted.size) throw new IndexError(`the shared snapshot ${this.snapshot.repository}@${this.snapshot.commit.slice(0, 12)} is inconsistent (chunk texts missing); publish it again`);
-    // Make room first, so that everything just fetched stays until the caller has read it.
+    // Make room first, and never from what this call asked for: the caller reads it next.
     const incoming = rows.reduce((n, r) => n + r.body.length + r.header.length, 0);
     for (const [doc, t] of this.texts) {
       if (this.textChars + incoming <= this.limits.textChars) break;
+      if (needed.has(doc)) continue;
       this.texts.delete(doc);
       this.textChars -= t.body.length + t.header.length;
     }
