@@ -109,6 +109,8 @@ async function reader(url: string, queriesFile: string): Promise<void> {
   out.rssAfterOpenMb = Math.round(m.rss / 2 ** 20);
   out.heapAfterOpenMb = Math.round(m.heapUsed / 2 ** 20);
   out.externalAfterOpenMb = Math.round((m.external + m.arrayBuffers) / 2 ** 20);
+  const timings = (stored as { openTimings?: unknown }).openTimings;
+  if (timings) out.openTimings = timings;
   const pass = async (mode: 'hybrid' | 'lexical') => {
     const times: number[] = [];
     const c0 = process.cpuUsage();
@@ -123,6 +125,15 @@ async function reader(url: string, queriesFile: string): Promise<void> {
   out.lexicalSecondPass = await pass('lexical');
   if (stored.vectors) out.hybrid = await pass('hybrid');
   out.rssAfterSearchesMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+  out.heldPostings = { chunks: stored.lexical.heldPostings, files: stored.fileLexical.heldPostings };
+  // The alternative to the packed document table: the same per-chunk fields as one row per chunk.
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const cpu1 = process.cpuUsage();
+  const t1 = now();
+  const rows = await c.query('SELECT doc, chunk_id, path, ord, start_line, end_line, language, symbols, lex_length FROM gw_chunks WHERE snapshot_id = $1 ORDER BY doc', [stored.snapshot.id]);
+  out.rowPerChunkRead = { rows: rows.rows.length, s: +(msSince(t1) / 1000).toFixed(2), cpuMs: cpuMs(process.cpuUsage(cpu1)) };
+  await c.end();
   await stored.close();
   await store.close();
   process.stdout.write(`${JSON.stringify(out)}\n`);
