@@ -63,7 +63,7 @@ async function duBytes(dir: string): Promise<number> {
 /** Starts a child process and resolves with its first stdout line (and a way to stop it). */
 async function startChild(args: string[]): Promise<{ line: string; rest: Promise<string>; stop(): Promise<void>; child: ReturnType<typeof spawn> }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const rl = createInterface({ input: child.stdout! });
+  const rl = createInterface({ input: child.stdout });
   const lines: string[] = [];
   let first: ((l: string) => void) | undefined;
   const line = new Promise<string>((resolve, reject) => {
@@ -131,7 +131,9 @@ async function reader(url: string, queriesFile: string): Promise<void> {
   await c.connect();
   const cpu1 = process.cpuUsage();
   const t1 = now();
-  const rows = await c.query('SELECT doc, chunk_id, path, ord, start_line, end_line, language, symbols, lex_length FROM gw_chunks WHERE snapshot_id = $1 ORDER BY doc', [stored.snapshot.id]);
+  const rows = await c.query('SELECT doc, chunk_id, path, ord, start_line, end_line, language, symbols, lex_length FROM gw_chunks WHERE snapshot_id = $1 ORDER BY doc', [
+    stored.snapshot.id,
+  ]);
   out.rowPerChunkRead = { rows: rows.rows.length, s: +(msSince(t1) / 1000).toFixed(2), cpuMs: cpuMs(process.cpuUsage(cpu1)) };
   await c.end();
   await stored.close();

@@ -314,7 +314,11 @@ async function rankedSearch(index: SearchableIndex, query: string, options: Sear
   }
   if (o.titlePhraseWeight && analyzed.title) {
     // A store that keeps texts on the server fetches those the phrase check reads.
-    if (index.loadTexts) await index.loadTexts(titlePhraseFiles(files).flatMap((f) => index.getFile(f.path)?.chunks ?? []), o.signal);
+    if (index.loadTexts)
+      await index.loadTexts(
+        titlePhraseFiles(files).flatMap((f) => index.getFile(f.path)?.chunks ?? []),
+        o.signal,
+      );
     titlePhrases(index, files, analyzed.title, o.titlePhraseWeight);
   }
   const ranked = [...files.values()].filter((f) => f.score > 0).sort((a, b) => b.score - a.score || cmp(a.path, b.path));
@@ -365,7 +369,11 @@ async function rankedSearch(index: SearchableIndex, query: string, options: Sear
   const kept = hits.filter((h) => h.first && h.fileRank < minFiles);
   const rest = hits.filter((h) => !(h.first && h.fileRank < minFiles)).sort(byFinal);
   const chosen = [...kept, ...rest.slice(0, Math.max(0, k - kept.length))].sort(byFinal);
-  if (index.loadTexts) await index.loadTexts(chosen.flatMap((h) => h.parts.map((p) => p.chunk)), o.signal);
+  if (index.loadTexts)
+    await index.loadTexts(
+      chosen.flatMap((h) => h.parts.map((p) => p.chunk)),
+      o.signal,
+    );
   return chosen.map(toSearchHit);
 }
 

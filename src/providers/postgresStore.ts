@@ -748,10 +748,9 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
     fileNumbers.set(f.path, i);
     fileLengths[i] = f.lex_length;
   });
-  const d = await c.query<DocumentsRow>(
-    'SELECT chunks, ids, lengths, files, ords, starts, ends, languages, symbol_counts, symbols FROM gw_snapshot_docs WHERE snapshot_id = $1',
-    [info.id],
-  );
+  const d = await c.query<DocumentsRow>('SELECT chunks, ids, lengths, files, ords, starts, ends, languages, symbol_counts, symbols FROM gw_snapshot_docs WHERE snapshot_id = $1', [
+    info.id,
+  ]);
   const t2 = performance.now();
   const row = d.rows[0];
   const n = row?.chunks ?? 0;
@@ -771,8 +770,8 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
     return parts;
   };
   const chunkLengths = new Float32Array(n);
-  if (n && row!.lengths!.length !== n * 4) throw bad('chunk lengths');
-  for (let i = 0; i < n; i++) chunkLengths[i] = row!.lengths!.readFloatBE(i * 4);
+  if (n && row!.lengths.length !== n * 4) throw bad('chunk lengths');
+  for (let i = 0; i < n; i++) chunkLengths[i] = row!.lengths.readFloatBE(i * 4);
   const chunkFile = ints(row?.files, 'the file column');
   const ords = ints(row?.ords, 'the order column');
   const starts = ints(row?.starts, 'the start lines');
@@ -806,7 +805,11 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
     const b = fileChunkStart[f + 1]!;
     let sorted = true;
     for (let j = a + 1; j < b && sorted; j++) sorted = ords[fileChunks[j - 1]!]! <= ords[fileChunks[j]!]!;
-    if (!sorted) fileChunks.set(Array.from(fileChunks.subarray(a, b)).sort((x, y) => ords[x]! - ords[y]!), a);
+    if (!sorted)
+      fileChunks.set(
+        Array.from(fileChunks.subarray(a, b)).sort((x, y) => ords[x]! - ords[y]!),
+        a,
+      );
   }
   const t3 = performance.now();
   const documentBytes = row ? Object.values(row).reduce((sum: number, v: unknown) => sum + (Buffer.isBuffer(v) ? v.length : 0), 0) : 0;
@@ -849,7 +852,7 @@ class SnapshotChunk implements Chunk {
     this.language = docs.languages[doc] || file.language;
     this.startLine = docs.starts[doc]!;
     this.endLine = docs.ends[doc]!;
-    this.symbols = docs.symbolList.slice(docs.symbolStart[doc]!, docs.symbolStart[doc + 1]!);
+    this.symbols = docs.symbolList.slice(docs.symbolStart[doc], docs.symbolStart[doc + 1]);
   }
 
   get text(): string {
@@ -911,7 +914,7 @@ class PgSnapshotIndex implements StoredIndex {
       const list: Array<Pick<Chunk, 'symbols'>> = [];
       for (let j = docs.fileChunkStart[f]!; j < docs.fileChunkStart[f + 1]!; j++) {
         const d = docs.fileChunks[j]!;
-        if (docs.symbolStart[d + 1]! > docs.symbolStart[d]!) list.push({ symbols: docs.symbolList.slice(docs.symbolStart[d]!, docs.symbolStart[d + 1]!) });
+        if (docs.symbolStart[d + 1]! > docs.symbolStart[d]!) list.push({ symbols: docs.symbolList.slice(docs.symbolStart[d], docs.symbolStart[d + 1]) });
       }
       // The symbol table reads only the chunks' symbols.
       if (list.length) this.symbols.add(docs.files[f]!.path, list as Chunk[]);
@@ -1000,7 +1003,8 @@ class PgSnapshotIndex implements StoredIndex {
     if (!wanted.size) return;
     signal?.throwIfAborted();
     const rows = await this.store.chunkTexts(this.snapshot, [...wanted]);
-    if (rows.length !== wanted.size) throw new IndexError(`the shared snapshot ${this.snapshot.repository}@${this.snapshot.commit.slice(0, 12)} is inconsistent (chunk texts missing); publish it again`);
+    if (rows.length !== wanted.size)
+      throw new IndexError(`the shared snapshot ${this.snapshot.repository}@${this.snapshot.commit.slice(0, 12)} is inconsistent (chunk texts missing); publish it again`);
     // Make room first, and never from what this call asked for: the caller reads it next.
     const incoming = rows.reduce((n, r) => n + r.body.length + r.header.length, 0);
     for (const [doc, t] of this.texts) {

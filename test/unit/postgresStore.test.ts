@@ -256,7 +256,10 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       const current = await PostgresStore.connect(oldUrl);
       stores.push(current);
       // A reader never migrates: it refuses and says what to do.
-      await assert.rejects(() => current.open({ repository: 'acme/old' }, { expected }), /has schema 2, this Groundwork needs 3; run `groundwork index --store …` once to migrate it/);
+      await assert.rejects(
+        () => current.open({ repository: 'acme/old' }, { expected }),
+        /has schema 2, this Groundwork needs 3; run `groundwork index --store …` once to migrate it/,
+      );
       assert.equal(await current.migrate(), 3);
       const stored = await current.open({ repository: 'acme/old' }, { embedder, roots: index.roots, expected });
       assert.equal(stored.snapshot.id, old.id);
@@ -386,10 +389,11 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       // The same commit published again replaces the snapshot (a new id; the old one's rows are deleted).
       const second = await writer.publish(index.snapshotSource(), { repository: 'acme/gone', commit, dirty: false });
       assert.notEqual(second.id, first.id);
-      const gone = (err: unknown) => err instanceof SnapshotGoneError && err instanceof StoreUnavailableError && /no longer on the shared index .*open the repository's snapshot again/.test(err.message);
+      const gone = (err: unknown) =>
+        err instanceof SnapshotGoneError && err instanceof StoreUnavailableError && /no longer on the shared index .*open the repository's snapshot again/.test(err.message);
       // Postings of new terms, vector neighbours, texts of chunks not held: each refuses.
       await assert.rejects(() => search(stored, 'release script changelog', { mode: 'lexical' }), gone);
-      await assert.rejects(() => stored.vectors!.query(new Float32Array(64).fill(0.1), 5), gone);
+      await assert.rejects(async () => stored.vectors!.query(new Float32Array(64).fill(0.1), 5), gone);
       const f = stored.getFile(index.indexedPaths()[0]!)!;
       await assert.rejects(() => stored.loadTexts!(f.chunks), gone);
       const reopened = await reader.open({ repository: 'acme/gone' }, { embedder, roots: index.roots, expected });
