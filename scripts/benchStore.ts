@@ -7,7 +7,7 @@
  * model quality. Nothing is asserted; numbers are printed.
  *
  *   node scripts/runTs.mjs scripts/benchStore.ts [--files N] [--dims D] [--corpus DIR] [--queries N]
- *        [--keywords-only] [--keep] [--reuse DIR]
+ *        [--keywords-only] [--keep] [--reuse DIR] [--posting-cache ENTRIES] [--text-cache CHARS]
  *
  * Default corpus: the first N (10,000) .js/.ts files of this project's node_modules, as
  * `groundwork bench` uses. Measures: local index time, publish time per phase, database size
@@ -19,6 +19,7 @@
  * `--keywords-only` publishes no vectors (vectors publish at ~100/s on PGlite). `--keep` keeps the
  * temporary folder (the PGlite data, the queries); `--reuse DIR` skips indexing and publishing and
  * measures the reader on the data kept in DIR (migrating it first when its schema is older).
+ * `--posting-cache` / `--text-cache` set the reader's cache sizes (PostgresStoreOptions).
  */
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -42,6 +43,9 @@ const dims = Number(arg('--dims', '384'));
 const queryCount = Number(arg('--queries', '200'));
 const keep = process.argv.includes('--keep');
 const keywordsOnly = process.argv.includes('--keywords-only');
+// The reader's caches (PostgresStoreOptions.postingCacheEntries / textCacheChars); absent: the defaults.
+const postingCache = arg('--posting-cache');
+const textCache = arg('--text-cache');
 // Run from the repository root (the bundle itself runs from the OS temp folder).
 const repoRoot = process.cwd();
 
@@ -97,8 +101,16 @@ const stats = (xs: number[]) => ({ p50: +percentile(xs, 50).toFixed(1), p95: +pe
 async function reader(url: string, queriesFile: string): Promise<void> {
   const queries: string[] = JSON.parse(await fsp.readFile(queriesFile, 'utf8'));
   const embedder = keywordsOnly ? undefined : new HashingTestEmbedder(dims);
-  const store = await PostgresStore.connect(url, { maxConnections: 4 });
-  const out: Record<string, unknown> = { rssBeforeOpenMb: Math.round(process.memoryUsage().rss / 2 ** 20) };
+  const store = await PostgresStore.connect(url, {
+    maxConnections: 4,
+    ...(postingCache ? { postingCacheEntries: Number(postingCache) } : {}),
+    ...(textCache ? { textCacheChars: Number(textCache) } : {}),
+  });
+  const out: Record<string, unknown> = {
+    postingCache: postingCache ?? 'default',
+    textCache: textCache ?? 'default',
+    rssBeforeOpenMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+  };
   const cpu0 = process.cpuUsage();
   const t = now();
   const stored = await store.open({ repository: 'bench/corpus' }, { embedder });
@@ -217,7 +229,18 @@ async function main(): Promise<void> {
 
     log('reader process: open and search…');
     const self = process.argv[1]!;
-    const r = await startChild(['--expose-gc', self, '--reader', url, queriesFile, '--dims', String(dims), ...(keywordsOnly ? ['--keywords-only'] : [])]);
+    const r = await startChild([
+      '--expose-gc',
+      self,
+      '--reader',
+      url,
+      queriesFile,
+      '--dims',
+      String(dims),
+      ...(keywordsOnly ? ['--keywords-only'] : []),
+      ...(postingCache ? ['--posting-cache', postingCache] : []),
+      ...(textCache ? ['--text-cache', textCache] : []),
+    ]);
     await r.rest;
     out.reader = JSON.parse(r.line);
 
