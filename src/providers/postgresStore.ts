@@ -6,12 +6,16 @@
  *   gw_files     the catalog: one row per file (path, hash, language, chunking method, its
  *                file-level BM25 document number and length)
  *   gw_chunks    one row per chunk (lines, symbols, header, text, chunk-level BM25 number + length)
+ *   gw_snapshot_docs one row per snapshot: the chunks' ids, lengths, files, lines, languages and
+ *                symbols as packed byteas, what a reader loads at open
  *   gw_postings  BM25 postings, one row per (level, term): document numbers and field-weighted tfs
+ *                packed in one bytea
  *   gw_vectors_<d> one `vector(d)` row per chunk with an HNSW index (cosine), per dimension
  *
- * A reader loads the snapshot's documents and statistics and runs the unchanged retrieval code of
+ * A reader opens with the file list and the document table only, fetches each search's posting
+ * lists and the texts the ranking reads (bounded caches), and runs the unchanged retrieval code of
  * src/core/retrieval.ts over them, so ranking cannot depend on the store; vector neighbours are
- * found on the server through the HNSW index.
+ * found on the server through the HNSW index. Every fetch checks the snapshot is still there.
  *
  * Writers publish in batches, each its own transaction, into a snapshot marked `building`; one last
  * transaction marks it `ready` and drops an older snapshot of the same commit. Readers only open
