@@ -15,6 +15,7 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { checkoutInfo, repositoryName } from '../../src/core/gitInfo';
+import { localRetriever } from '../../src/core/answer';
 import { search } from '../../src/core/retrieval';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
@@ -339,6 +340,11 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
           assert.ok(mine > 1 && stored.lexical.heldPostings <= mine + 1, `held ${stored.lexical.heldPostings}, the query's own ${mine}`);
         }
       }
+      // The follow-up rewriting's term frequencies come through the same fetch.
+      assert.deepEqual(
+        await localRetriever(stored).salientTerms('RateLimiter refill tokens configure', 3),
+        await localRetriever(index).salientTerms('RateLimiter refill tokens configure', 3),
+      );
       // A roomy cache keeps the lists: a second pass fetches nothing.
       const roomy = await newStore();
       const kept = await roomy.open({ repository: 'acme/lazy' }, { roots: index.roots, expected });
