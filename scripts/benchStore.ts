@@ -20,6 +20,8 @@
  * temporary folder (the PGlite data, the queries); `--reuse DIR` skips indexing and publishing and
  * measures the reader on the data kept in DIR (migrating it first when its schema is older).
  * `--posting-cache` / `--text-cache` set the reader's cache sizes (PostgresStoreOptions).
+ * `--compare-local CORPUS` (with a kept folder) finally runs the queries on the local index too and
+ * counts the queries whose top 10 (places and scores) are identical.
  */
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -148,6 +150,21 @@ async function reader(url: string, queriesFile: string): Promise<void> {
   ]);
   out.rowPerChunkRead = { rows: rows.rows.length, s: +(msSince(t1) / 1000).toFixed(2), cpuMs: cpuMs(process.cpuUsage(cpu1)) };
   await c.end();
+  // Last (its memory is not the reader's): the same queries on the local index the snapshot was
+  // published from, when it was kept, compared hit for hit (places and scores), keywords only.
+  const corpusDir = arg('--compare-local');
+  if (corpusDir) {
+    const local = await WorkspaceIndex.open({ roots: rootsFromDirs([corpusDir]), indexDir: path.join(path.dirname(queriesFile), 'index'), write: false });
+    let same = 0;
+    const place = (h: { path: string; startLine: number; endLine: number; score: number }) => `${h.path}:${h.startLine}-${h.endLine}:${h.score}`;
+    for (const q of queries) {
+      const a = (await search(stored, q, { k: 10, mode: 'lexical' })).map(place).join('\n');
+      const b = (await search(local, q, { k: 10, mode: 'lexical' })).map(place).join('\n');
+      if (a === b) same++;
+    }
+    out.identicalToLocal = `${same} / ${queries.length} queries (places and scores of the top 10, keywords)`;
+    await local.close();
+  }
   await stored.close();
   await store.close();
   process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -240,6 +257,7 @@ async function main(): Promise<void> {
       ...(keywordsOnly ? ['--keywords-only'] : []),
       ...(postingCache ? ['--posting-cache', postingCache] : []),
       ...(textCache ? ['--text-cache', textCache] : []),
+      ...(arg('--compare-local') ? ['--compare-local', arg('--compare-local')!] : []),
     ]);
     await r.rest;
     out.reader = JSON.parse(r.line);

@@ -339,7 +339,7 @@ export class LexicalIndex {
   /** Adds chunks. A chunk id already present is skipped (ids are content-addressed). */
   add(docs: readonly LexicalDoc[]): void {
     for (const doc of docs) {
-      if (this.numbers.has(doc.id)) continue;
+      if (this.numberOf(doc.id) !== undefined) continue;
       const { tf, len } = docTerms(doc);
       const num = this.ids.length;
       this.grow(num + 1);
@@ -361,8 +361,12 @@ export class LexicalIndex {
   remove(docs: readonly LexicalDoc[]): void {
     for (const doc of docs) {
       const num = this.numbers.get(doc.id);
-      // A partial index's own numbers map holds only documents added after the load (see removeBase).
-      if (num === undefined) continue;
+      if (num === undefined) {
+        // A partial index's own numbers map holds only documents added after the load; a snapshot
+        // document leaves by id (its terms are not needed, see removeBase).
+        if (this.remote) this.setBaseAlive([doc.id], false);
+        continue;
+      }
       this.numbers.delete(doc.id);
       this.ids[num] = '';
       this.alive[num] = 0;
@@ -392,6 +396,14 @@ export class LexicalIndex {
     this.numbersMap = undefined;
     this.lengths = lengths;
     this.alive = alive;
+  }
+
+  /** The number of a live document (a partial index: its own additions, then the snapshot's through `locate`). */
+  private numberOf(id: string): number | undefined {
+    const own = this.numbers.get(id);
+    if (own !== undefined || !this.remote) return own;
+    const d = this.remote.locate(id);
+    return d !== undefined && d >= 0 && d < this.remote.base && this.alive[d] ? d : undefined;
   }
 
   /** How many chunks contain `term`. */
@@ -454,7 +466,7 @@ export class LexicalIndex {
     if (!selected.length || !ids.length) return out;
     const n = Math.max(1, this.liveCount);
     const avgLen = this.totalLength / n || 1;
-    const nums = ids.map((id) => this.numbers.get(id) ?? -1);
+    const nums = ids.map((id) => this.numberOf(id) ?? -1);
     for (const { p, idf } of this.scoredPostings(selected, n)) {
       nums.forEach((d, i) => {
         if (d < 0 || !this.alive[d]) return;

@@ -332,6 +332,15 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
             local.map((h) => [h.score, h.text]),
             q,
           );
+          // Few chunk candidates: the top files' other chunks are scored directly (scoreIds by id).
+          const few = { mode: 'lexical' as const, candidates: 2 };
+          const direct = await search(stored, q, few);
+          const directLocal = await search(index, q, few);
+          assert.deepEqual(
+            direct.map((h) => [h.path, h.startLine, h.endLine, h.score]),
+            directLocal.map((h) => [h.path, h.startLine, h.endLine, h.score]),
+            q,
+          );
           // Hybrid: the same places (vector neighbours come from the server's HNSW index).
           assert.deepEqual(brief(await search(stored, q)), brief(await search(index, q)), q);
           // Lists of earlier queries are dropped: what remains is this query's (kept for its caller's
