@@ -21,14 +21,14 @@ function corpus(n: number, seed: number): LexicalDoc[] {
 }
 
 /** A partial index over `p` that fetches from `p` (as a reader fetches from the server), counting fetched terms. */
-function partialOf(p: LexicalPostings): { index: LexicalIndex; fetch(terms: string[]): void; fetched: () => number } {
+function partialOf(p: LexicalPostings): { index: LexicalIndex; fetch: (terms: string[]) => void; fetched: () => number } {
   const numbers = new Map(p.ids.map((id, i) => [id, i]));
   const index = LexicalIndex.partial(p.ids, p.lengths, (id) => numbers.get(id));
   const byTerm = new Map(p.terms.map((t, i) => [t, i]));
   let fetched = 0;
   return {
     index,
-    fetch(terms) {
+    fetch: (terms) => {
       const missing = index.missingTerms(terms);
       fetched += missing.length;
       const lists = missing
