@@ -37,7 +37,13 @@ export function localRetriever(index: SearchableIndex, fusion?: FusionWeights): 
       return { hits, coverage: retrievalCoverage(index, query, hits), vectors };
     },
     async salientTerms(text, max) {
-      return salientTerms(index, text, max);
+      // A store that fetches per search (a shared snapshot) fetches the text's terms first.
+      const prepared = await index.prepare?.(codeTerms(text));
+      try {
+        return salientTerms(index, text, max);
+      } finally {
+        prepared?.release();
+      }
     },
     absolutePath: (p) => index.absolutePath(p),
   };

@@ -26,6 +26,23 @@ export class StoreUnavailableError extends IndexError {
   }
 }
 
+/**
+ * The snapshot a reader opened is no longer on the server (deleted, or replaced by a republish of
+ * its commit): nothing more is read from it, so a search never mixes two snapshots. Reopening gives
+ * the repository's current snapshot ({@link TeamIndexRouter} does so once, then retries the search).
+ */
+export class SnapshotGoneError extends StoreUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SnapshotGoneError';
+  }
+}
+
+/** What a store fetched for one search, held until the search ends. */
+export interface PreparedSearch {
+  release(): void;
+}
+
 /** One vector neighbour of a query. */
 export interface VectorNeighbour {
   id: string;
@@ -62,6 +79,20 @@ export interface SearchableIndex {
   indexedPaths(): string[];
   /** Absolute path on disk of an index path, when the workspace is on this machine. */
   absolutePath(indexPath: string): string | undefined;
+  /**
+   * Present on a store that fetches per search (a shared snapshot): fetches the posting lists of
+   * `terms` at both levels (one round trip) and keeps them until `release()`. Retrieval awaits it
+   * before its synchronous scoring; `lexical`/`fileLexical` throw for a term that was not prepared.
+   * Absent: everything is in memory (the local index).
+   */
+  prepare?(terms: readonly string[], signal?: AbortSignal): Promise<PreparedSearch>;
+  /**
+   * Present on a store whose chunk texts stay on the server: fetches the text, header and hash of
+   * those of `chunks` that are its own and not yet held (one round trip). Retrieval calls it for
+   * the chunks it reads (title phrases of the top files, the hits and their widening neighbours);
+   * reading a chunk's text, header or hash before throws.
+   */
+  loadTexts?(chunks: readonly Chunk[], signal?: AbortSignal): Promise<void>;
 }
 
 /** Which snapshot of a shared store: a repository, and a commit (the newest ready one when absent). */

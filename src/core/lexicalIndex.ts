@@ -87,6 +87,26 @@ interface Posting {
   n: number;
 }
 
+/** A snapshot posting list held by a partial index, with its live count as of `version`. */
+interface RemoteList {
+  docs: Int32Array;
+  tfs: Float32Array;
+  live: number;
+  version: number;
+}
+
+interface RemotePostings {
+  /** The snapshot's documents are numbers 0 … base-1. */
+  base: number;
+  /** Held lists (null: the snapshot has no such term), least recently used first. */
+  lists: Map<string, RemoteList | null>;
+  entries: number;
+  /** Bumps whenever a snapshot document leaves or comes back (live counts are recounted). */
+  version: number;
+  locate: (id: string) => number | undefined;
+  pins: Map<string, number>;
+}
+
 const MAGIC = 0x58_4c_57_47; // "GWLX" little-endian
 
 export class LexicalCorruptError extends Error {
@@ -294,6 +314,12 @@ export class LexicalIndex {
   private liveCount = 0;
   private totalLength = 0;
   private readonly postings = new PostingStore();
+  /**
+   * Set on a partial index ({@link LexicalIndex.partial}): the snapshot's posting lists arrive term by
+   * term from a shared store and are kept here, bounded; `postings` then holds only documents added
+   * after the load (an overlay's), numbered from `base` up.
+   */
+  private remote: RemotePostings | undefined;
 
   get documentCount(): number {
     return this.liveCount;
@@ -313,7 +339,7 @@ export class LexicalIndex {
   /** Adds chunks. A chunk id already present is skipped (ids are content-addressed). */
   add(docs: readonly LexicalDoc[]): void {
     for (const doc of docs) {
-      if (this.numbers.has(doc.id)) continue;
+      if (this.numberOf(doc.id) !== undefined) continue;
       const { tf, len } = docTerms(doc);
       const num = this.ids.length;
       this.grow(num + 1);
@@ -335,7 +361,12 @@ export class LexicalIndex {
   remove(docs: readonly LexicalDoc[]): void {
     for (const doc of docs) {
       const num = this.numbers.get(doc.id);
-      if (num === undefined) continue;
+      if (num === undefined) {
+        // A partial index's own numbers map holds only documents added after the load; a snapshot
+        // document leaves by id (its terms are not needed, see removeBase).
+        if (this.remote) this.setBaseAlive([doc.id], false);
+        continue;
+      }
       this.numbers.delete(doc.id);
       this.ids[num] = '';
       this.alive[num] = 0;
@@ -343,11 +374,12 @@ export class LexicalIndex {
       this.totalLength -= this.lengths[num]!;
       for (const term of docTerms(doc).tf.keys()) this.postings.decrementDf(term);
     }
-    if (this.ids.length - this.liveCount > Math.max(1000, this.ids.length * COMPACT_DEAD_SHARE)) this.compact();
+    if (!this.remote && this.ids.length - this.liveCount > Math.max(1000, this.ids.length * COMPACT_DEAD_SHARE)) this.compact();
   }
 
   /** Renumbers live documents densely and drops dead posting entries. */
   compact(): void {
+    if (this.remote) throw new Error('a partial lexical index (postings fetched per term) cannot be compacted or exported');
     const remap = new Int32Array(this.ids.length).fill(-1);
     const ids: string[] = [];
     const lengths = new Float32Array(Math.max(1024, this.liveCount * 2));
@@ -366,8 +398,17 @@ export class LexicalIndex {
     this.alive = alive;
   }
 
+  /** The number of a live document (a partial index: its own additions, then the snapshot's through `locate`). */
+  private numberOf(id: string): number | undefined {
+    const own = this.numbers.get(id);
+    if (own !== undefined || !this.remote) return own;
+    const d = this.remote.locate(id);
+    return d !== undefined && d >= 0 && d < this.remote.base && this.alive[d] ? d : undefined;
+  }
+
   /** How many chunks contain `term`. */
   documentFrequency(term: string): number {
+    if (this.remote) return this.remoteFrequency(term) + this.postings.documentFrequency(term);
     return this.postings.documentFrequency(term);
   }
 
@@ -382,7 +423,7 @@ export class LexicalIndex {
     for (const { term, weight } of terms) merged.set(term, Math.max(merged.get(term) ?? 0, weight));
     const scored: Array<WeightedTerm & { idf: number }> = [];
     for (const [term, weight] of merged) {
-      const df = this.postings.documentFrequency(term);
+      const df = this.documentFrequency(term);
       if (!df) continue;
       if (merged.size > 8 && df / n > COMMON_TERM_SHARE) continue;
       scored.push({ term, weight, idf: Math.log(1 + (n - df + 0.5) / (df + 0.5)) });
@@ -396,6 +437,16 @@ export class LexicalIndex {
     for (const { term, weight } of selected) {
       const tid = this.postings.termId(term);
       const p = tid === undefined ? undefined : this.postings.get(tid);
+      if (this.remote) {
+        // A partial index: the snapshot's list, then the documents added since (each document is in one of them).
+        const r = this.remote.lists.get(term);
+        if (!r && !p) continue;
+        const df = this.documentFrequency(term);
+        const idf = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+        if (r) yield { p: { docs: r.docs, tfs: r.tfs, n: r.docs.length }, idf };
+        if (p) yield { p, idf };
+        continue;
+      }
       if (!p) continue;
       const df = this.postings.documentFrequency(term);
       yield { p, idf: weight * Math.log(1 + (n - df + 0.5) / (df + 0.5)) };
@@ -415,7 +466,7 @@ export class LexicalIndex {
     if (!selected.length || !ids.length) return out;
     const n = Math.max(1, this.liveCount);
     const avgLen = this.totalLength / n || 1;
-    const nums = ids.map((id) => this.numbers.get(id) ?? -1);
+    const nums = ids.map((id) => this.numberOf(id) ?? -1);
     for (const { p, idf } of this.scoredPostings(selected, n)) {
       nums.forEach((d, i) => {
         if (d < 0 || !this.alive[d]) return;
@@ -523,6 +574,152 @@ export class LexicalIndex {
     index.totalLength = total;
     index.postings.load(terms, offsets, docs, tfs);
     return index;
+  }
+
+  /**
+   * A partial index over a shared store's snapshot: every document's id and length are known, the
+   * posting lists are not. They arrive term by term ({@link addPostings}, for the terms
+   * {@link missingTerms} names) and are kept until {@link evictPostings}; searching for a term whose
+   * list was not fetched throws (fetch first: retrieval prepares every query term). Documents added
+   * later (an overlay's) are indexed here as usual and numbered after the snapshot's; the snapshot's
+   * own documents leave and come back by id ({@link removeBase}, {@link restoreBase}), without their
+   * text. Scores are those of {@link fromPostings} over the same postings: same statistics, same sums.
+   * `locate` finds a snapshot document's number by id.
+   */
+  static partial(ids: string[], lengths: ArrayLike<number>, locate: (id: string) => number | undefined): LexicalIndex {
+    const n = ids.length;
+    if (lengths.length !== n) throw new LexicalCorruptError('document lengths do not match the ids');
+    const index = new LexicalIndex();
+    index.ids = ids;
+    index.numbersMap = new Map();
+    index.grow(n + 1);
+    index.lengths.set(lengths);
+    index.alive.fill(1, 0, n);
+    index.liveCount = n;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += lengths[i]!;
+    index.totalLength = total;
+    index.remote = { base: n, lists: new Map(), entries: 0, version: 0, locate, pins: new Map() };
+    return index;
+  }
+
+  /** True for a {@link partial} index. */
+  get isPartial(): boolean {
+    return this.remote !== undefined;
+  }
+
+  /** Posting entries a partial index holds (one more per term, fetched or known absent). */
+  get heldPostings(): number {
+    return this.remote?.entries ?? 0;
+  }
+
+  /** The distinct terms whose snapshot lists a partial index does not hold (held ones become the most recently used). */
+  missingTerms(terms: Iterable<string>): string[] {
+    const r = this.remote;
+    if (!r) return [];
+    const out = new Set<string>();
+    for (const t of terms) {
+      const held = r.lists.get(t);
+      if (held === undefined) out.add(t);
+      else {
+        r.lists.delete(t);
+        r.lists.set(t, held);
+      }
+    }
+    return [...out];
+  }
+
+  /**
+   * Adds snapshot posting lists to a partial index: `lists` (document numbers ascending, each below
+   * the snapshot's document count), and `absent` terms the snapshot does not have.
+   */
+  addPostings(lists: Iterable<{ term: string; docs: Int32Array; tfs: Float32Array }>, absent: Iterable<string> = []): void {
+    const r = this.remote;
+    if (!r) throw new Error('addPostings is for a partial lexical index');
+    const put = (term: string, list: RemoteList | null) => {
+      const before = r.lists.get(term);
+      if (before !== undefined) r.entries -= 1 + (before?.docs.length ?? 0);
+      r.lists.delete(term);
+      r.lists.set(term, list);
+      r.entries += 1 + (list?.docs.length ?? 0);
+    };
+    for (const { term, docs, tfs } of lists) {
+      if (docs.length !== tfs.length) throw new LexicalCorruptError(`postings of "${term}" do not add up`);
+      for (let i = 0; i < docs.length; i++) {
+        const d = docs[i]!;
+        if (d < 0 || d >= r.base || (i > 0 && d <= docs[i - 1]!)) throw new LexicalCorruptError(`postings of "${term}": document ${d} out of order or range`);
+      }
+      put(term, { docs, tfs, live: docs.length, version: -1 });
+    }
+    for (const term of absent) put(term, null);
+  }
+
+  /** Keeps `terms`' lists held until the returned function is called (a search in progress). */
+  pinPostings(terms: Iterable<string>): () => void {
+    const r = this.remote;
+    if (!r) return () => undefined;
+    const list = [...new Set(terms)];
+    for (const t of list) r.pins.set(t, (r.pins.get(t) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const t of list) {
+        const n = (r.pins.get(t) ?? 1) - 1;
+        if (n > 0) r.pins.set(t, n);
+        else r.pins.delete(t);
+      }
+    };
+  }
+
+  /** Drops the least recently used unpinned lists of a partial index until it holds at most `maxEntries`. */
+  evictPostings(maxEntries: number): void {
+    const r = this.remote;
+    if (!r) return;
+    for (const [term, list] of r.lists) {
+      if (r.entries <= maxEntries) break;
+      if (r.pins.has(term)) continue;
+      r.lists.delete(term);
+      r.entries -= 1 + (list?.docs.length ?? 0);
+    }
+  }
+
+  /** Removes snapshot documents of a partial index by id (their terms are not needed: frequencies count live entries). */
+  removeBase(ids: Iterable<string>): void {
+    this.setBaseAlive(ids, false);
+  }
+
+  /** Brings back snapshot documents of a partial index removed by {@link removeBase}. */
+  restoreBase(ids: Iterable<string>): void {
+    this.setBaseAlive(ids, true);
+  }
+
+  private setBaseAlive(ids: Iterable<string>, alive: boolean): void {
+    const r = this.remote;
+    if (!r) throw new Error('removeBase/restoreBase are for a partial lexical index');
+    for (const id of ids) {
+      const d = r.locate(id);
+      if (d === undefined || d < 0 || d >= r.base || Boolean(this.alive[d]) === alive) continue;
+      this.alive[d] = alive ? 1 : 0;
+      this.liveCount += alive ? 1 : -1;
+      this.totalLength += (alive ? 1 : -1) * this.lengths[d]!;
+      r.version++;
+    }
+  }
+
+  /** Live snapshot documents containing `term` (a partial index; throws when its list was not fetched). */
+  private remoteFrequency(term: string): number {
+    const r = this.remote!;
+    const list = r.lists.get(term);
+    if (list === undefined) throw new Error(`the postings of "${term}" were not fetched from the shared index before searching (a missing prepare step)`);
+    if (!list) return 0;
+    if (list.version !== r.version) {
+      let live = 0;
+      for (let i = 0; i < list.docs.length; i++) live += this.alive[list.docs[i]!]!;
+      list.live = live;
+      list.version = r.version;
+    }
+    return list.live;
   }
 
   /**

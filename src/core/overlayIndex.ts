@@ -19,7 +19,7 @@
  * search the base only through the overlay afterwards.
  */
 import type { FileEntry } from './catalog';
-import type { SearchableIndex, VectorNeighbour, VectorSearch } from './indexStore';
+import type { PreparedSearch, SearchableIndex, VectorNeighbour, VectorSearch } from './indexStore';
 import { fileLexicalDoc } from './lexicalIndex';
 import type { Chunk, Embedder } from './types';
 
@@ -41,6 +41,9 @@ export class OverlayIndex implements SearchableIndex {
   readonly symbols: SearchableIndex['symbols'];
   readonly embedder?: Embedder;
   readonly vectors?: VectorSearch;
+  /** The base's per-search fetches (a shared snapshot's postings and texts), when it has them. */
+  readonly prepare?: (terms: readonly string[], signal?: AbortSignal) => Promise<PreparedSearch>;
+  readonly loadTexts?: (chunks: readonly Chunk[], signal?: AbortSignal) => Promise<void>;
   private gen = 1;
   /** Overlay entries in force, by path. */
   private readonly applied = new Map<string, OverlayFile>();
@@ -55,6 +58,9 @@ export class OverlayIndex implements SearchableIndex {
     this.symbols = base.symbols;
     this.embedder = base.embedder;
     if (base.vectors && base.embedder) this.vectors = new OverlayVectors(this, base.vectors);
+    if (base.prepare) this.prepare = (terms, signal) => base.prepare!(terms, signal);
+    // The overlay's own chunks carry their texts; the base fetches those of its chunks.
+    if (base.loadTexts) this.loadTexts = (chunks, signal) => base.loadTexts!(chunks, signal);
   }
 
   get generation(): number {
@@ -95,7 +101,8 @@ export class OverlayIndex implements SearchableIndex {
         continue;
       }
       changed = true;
-      this.take(before ? before.entry : this.base.getFile(p));
+      if (before) this.take(before.entry);
+      else this.takeBase(this.base.getFile(p));
       if (before) {
         for (const c of before.entry?.chunks ?? []) this.overlayChunks.delete(c.id);
         this.applied.delete(p);
@@ -106,7 +113,7 @@ export class OverlayIndex implements SearchableIndex {
         this.applied.set(p, after);
       } else {
         this.shadowed -= this.base.getFile(p)?.chunks.length ?? 0;
-        this.put(this.base.getFile(p) ?? null);
+        this.putBase(this.base.getFile(p));
       }
     }
     if (changed) this.gen++;
@@ -124,6 +131,28 @@ export class OverlayIndex implements SearchableIndex {
     if (!entry) return;
     this.lexical.add(entry.chunks);
     this.fileLexical.add([fileLexicalDoc(entry.path, entry.chunks)]);
+    this.symbols.add(entry.path, entry.chunks);
+  }
+
+  /**
+   * The snapshot's own version of a file leaves. A partial lexical index (postings fetched per
+   * term) drops the documents by id: their texts stay on the server, and its document frequencies
+   * count live documents, so they come out exact without re-tokenizing them.
+   */
+  private takeBase(entry: FileEntry | undefined): void {
+    if (!entry) return;
+    if (!this.lexical.isPartial) return this.take(entry);
+    this.lexical.removeBase(entry.chunks.map((c) => c.id));
+    this.fileLexical.removeBase([entry.path]);
+    this.symbols.remove(entry.path, entry.chunks);
+  }
+
+  /** The snapshot's own version of a file comes back (the working tree matches it again). */
+  private putBase(entry: FileEntry | undefined): void {
+    if (!entry) return;
+    if (!this.lexical.isPartial) return this.put(entry);
+    this.lexical.restoreBase(entry.chunks.map((c) => c.id));
+    this.fileLexical.restoreBase([entry.path]);
     this.symbols.add(entry.path, entry.chunks);
   }
 

@@ -218,6 +218,19 @@ export function planQuery(index: SearchableIndex, query: string, options: Search
 
 /** Runs the real retrieval path over an open index. */
 export async function search(index: SearchableIndex, query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+  if (!index.prepare || !query.trim()) return rankedSearch(index, query, options);
+  // A store that fetches per search (a shared snapshot): the postings of every query term, and of
+  // every term of the raw query (what answer.ts's coverage reads after the search), before scoring.
+  const analyzed = analyzeQuery(query.trim(), options.analysis);
+  const prepared = await index.prepare([...new Set([...analyzed.terms.map((t) => t.term), ...codeTerms(query)])], options.signal);
+  try {
+    return await rankedSearch(index, query, options);
+  } finally {
+    prepared.release();
+  }
+}
+
+async function rankedSearch(index: SearchableIndex, query: string, options: SearchOptions): Promise<SearchHit[]> {
   const o = { ...SEARCH_DEFAULTS, ...options };
   const k = Math.max(1, Math.min(100, Math.floor(o.k)));
   if (!query.trim()) return [];
@@ -299,7 +312,15 @@ export async function search(index: SearchableIndex, query: string, options: Sea
     if (share) score *= 1 + o.symbolWeight * Math.min(2, share);
     f.score = score;
   }
-  if (o.titlePhraseWeight && analyzed.title) titlePhrases(index, files, analyzed.title, o.titlePhraseWeight);
+  if (o.titlePhraseWeight && analyzed.title) {
+    // A store that keeps texts on the server fetches those the phrase check reads.
+    if (index.loadTexts)
+      await index.loadTexts(
+        titlePhraseFiles(files).flatMap((f) => index.getFile(f.path)?.chunks ?? []),
+        o.signal,
+      );
+    titlePhrases(index, files, analyzed.title, o.titlePhraseWeight);
+  }
   const ranked = [...files.values()].filter((f) => f.score > 0).sort((a, b) => b.score - a.score || cmp(a.path, b.path));
 
   // Stage 3: places within the top files. Each hit is the file's best remaining chunk, widened
@@ -347,7 +368,13 @@ export async function search(index: SearchableIndex, query: string, options: Sea
   const minFiles = Math.max(0, Math.min(k, Math.floor(o.minFiles)));
   const kept = hits.filter((h) => h.first && h.fileRank < minFiles);
   const rest = hits.filter((h) => !(h.first && h.fileRank < minFiles)).sort(byFinal);
-  return [...kept, ...rest.slice(0, Math.max(0, k - kept.length))].sort(byFinal).map(toSearchHit);
+  const chosen = [...kept, ...rest.slice(0, Math.max(0, k - kept.length))].sort(byFinal);
+  if (index.loadTexts)
+    await index.loadTexts(
+      chosen.flatMap((h) => h.parts.map((p) => p.chunk)),
+      o.signal,
+    );
+  return chosen.map(toSearchHit);
 }
 
 interface Hit {
@@ -502,13 +529,17 @@ function titlePhrases(index: SearchableIndex, files: Map<string, FileCandidate>,
   const pairs: RegExp[] = [];
   for (let i = 0; i + 1 < words.length; i++) pairs.push(new RegExp(`\\b${words[i]}[^a-z0-9_\\n]{1,4}${words[i + 1]}`, 'i'));
   if (!pairs.length) return;
-  const best = [...files.values()].sort((a, b) => b.score - a.score || cmp(a.path, b.path)).slice(0, TITLE_PHRASE_FILES);
-  for (const f of best) {
+  for (const f of titlePhraseFiles(files)) {
     const chunks = index.getFile(f.path)?.chunks;
     if (!chunks) continue;
     const found = pairs.filter((re) => chunks.some((c) => re.test(c.text))).length;
     f.score *= 1 + weight * (found / pairs.length);
   }
+}
+
+/** The files {@link titlePhrases} checks: the best {@link TITLE_PHRASE_FILES}. */
+function titlePhraseFiles(files: Map<string, FileCandidate>): FileCandidate[] {
+  return [...files.values()].sort((a, b) => b.score - a.score || cmp(a.path, b.path)).slice(0, TITLE_PHRASE_FILES);
 }
 
 /** Share of a file name's words that the query contains; one-word names count half. */

@@ -4,7 +4,7 @@
  * Used by the extension's index worker; pure engine code (the connection is a function it is given).
  */
 import { errMessage } from './errMessage';
-import { StoreUnavailableError, type SearchableIndex } from './indexStore';
+import { SnapshotGoneError, StoreUnavailableError, type SearchableIndex } from './indexStore';
 import { describeTeamState, type TeamOverlay, type TeamOverlayState } from './teamOverlay';
 import type { Logger } from './types';
 import { silentLogger } from './types';
@@ -122,18 +122,24 @@ export class TeamIndexRouter {
 
   /**
    * Runs `fn` on the team index when it is available, else on `local`. A connection failure during
-   * `fn` (the vectors are queried on the server) falls back to `local` for this request too.
+   * `fn` (postings, texts and vectors are fetched from the server per search) falls back to `local`
+   * for this request too; a snapshot gone from the server is reopened and `fn` run once more.
    */
   async use<T>(local: SearchableIndex | undefined, fn: (index: SearchableIndex) => Promise<T>): Promise<{ value: T; answeredBy: AnsweredBy }> {
     await this.ensure();
-    const conn = this.conn;
-    if (conn) {
+    // A snapshot removed or replaced on the server since it was opened: reopen (the repository's
+    // current snapshot) at once and run the request there, once; any other failure falls back.
+    for (let attempt = 0; this.conn && attempt < 2; attempt++) {
+      const conn = this.conn;
       try {
         const value = await fn(conn.overlay.index);
         return { value, answeredBy: { kind: 'team', description: describeTeamState(conn.overlay.state()) } };
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
         await this.drop(err);
+        if (!(err instanceof SnapshotGoneError) || attempt > 0) break;
+        this.logger.info('The team index snapshot changed on the server: reopening it.');
+        await this.ensure(true);
       }
     }
     if (!local) throw new Error(`the team index is unavailable (${this.failure?.message ?? 'not connected'}) and there is no local index`);

@@ -6,12 +6,16 @@
  *   gw_files     the catalog: one row per file (path, hash, language, chunking method, its
  *                file-level BM25 document number and length)
  *   gw_chunks    one row per chunk (lines, symbols, header, text, chunk-level BM25 number + length)
+ *   gw_snapshot_docs one row per snapshot: the chunks' ids, lengths, files, lines, languages and
+ *                symbols as packed byteas, what a reader loads at open
  *   gw_postings  BM25 postings, one row per (level, term): document numbers and field-weighted tfs
+ *                packed in one bytea
  *   gw_vectors_<d> one `vector(d)` row per chunk with an HNSW index (cosine), per dimension
  *
- * A reader loads the snapshot's documents and statistics and runs the unchanged retrieval code of
+ * A reader opens with the file list and the document table only, fetches each search's posting
+ * lists and the texts the ranking reads (bounded caches), and runs the unchanged retrieval code of
  * src/core/retrieval.ts over them, so ranking cannot depend on the store; vector neighbours are
- * found on the server through the HNSW index.
+ * found on the server through the HNSW index. Every fetch checks the snapshot is still there.
  *
  * Writers publish in batches, each its own transaction, into a snapshot marked `building`; one last
  * transaction marks it `ready` and drops an older snapshot of the same commit. Readers only open
@@ -24,7 +28,9 @@ import { absolutePathOf, type WorkspaceRoot } from '../core/discovery';
 import { IndexError } from '../core/indexError';
 import { errMessage } from '../core/errMessage';
 import {
+  SnapshotGoneError,
   StoreUnavailableError,
+  type PreparedSearch,
   type PublishMeta,
   type PublishProgress,
   type SharedIndexStore,
@@ -46,6 +52,33 @@ interface Migration {
   version: number;
   description: string;
   statements: string[];
+}
+
+/**
+ * Fills gw_snapshot_docs (what a reader loads at open: one row of packed arrays per snapshot, in
+ * chunk document order) from gw_chunks and gw_files, for the snapshots matched by `where` (over
+ * `c`, a gw_chunks row). Numbers are big-endian int4/float4 (int4send/float4send), strings UTF-8
+ * joined by NUL (PostgreSQL text never holds one). A chunk id is stored as what follows
+ * `<path>#L<start>-L<end>#` (the chunker's form), or whole after a \x01 when it has another form.
+ * A language is '' when it is the file's. The same statement serves publish and migration 3.
+ */
+function snapshotDocsSql(where: string): string {
+  const prefix = `c.path || '#L' || c.start_line || '-L' || c.end_line || '#'`;
+  const tail = `CASE WHEN starts_with(c.chunk_id, ${prefix}) AND left(substr(c.chunk_id, length(${prefix}) + 1), 1) <> E'\\x01'
+      THEN substr(c.chunk_id, length(${prefix}) + 1) ELSE E'\\x01' || c.chunk_id END`;
+  const nums = (expr: string) => `coalesce(string_agg(${expr}, ''::bytea ORDER BY c.doc), ''::bytea)`;
+  return `INSERT INTO gw_snapshot_docs (snapshot_id, chunks, ids, lengths, files, ords, starts, ends, languages, symbol_counts, symbols)
+    SELECT c.snapshot_id, count(*),
+      coalesce(string_agg(convert_to(${tail}, 'UTF8'), '\\x00'::bytea ORDER BY c.doc), ''::bytea),
+      ${nums('float4send(c.lex_length)')}, ${nums('int4send(f.doc)')}, ${nums('int4send(c.ord)')},
+      ${nums('int4send(c.start_line)')}, ${nums('int4send(c.end_line)')},
+      coalesce(string_agg(convert_to(CASE WHEN c.language = f.language THEN '' ELSE c.language END, 'UTF8'), '\\x00'::bytea ORDER BY c.doc), ''::bytea),
+      ${nums('int4send(cardinality(c.symbols))')},
+      coalesce((SELECT string_agg(convert_to(u.s, 'UTF8'), '\\x00'::bytea ORDER BY c2.doc, u.i)
+                FROM gw_chunks c2, unnest(c2.symbols) WITH ORDINALITY AS u(s, i) WHERE c2.snapshot_id = c.snapshot_id), ''::bytea)
+    FROM gw_chunks c JOIN gw_files f ON f.snapshot_id = c.snapshot_id AND f.path = c.path
+    WHERE ${where}
+    GROUP BY c.snapshot_id`;
 }
 
 /**
@@ -126,6 +159,31 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'chunks by file (overlay and per-file reads)',
     statements: ['CREATE INDEX gw_chunks_by_path ON gw_chunks (snapshot_id, path, ord)'],
   },
+  {
+    version: 3,
+    description: 'readers fetch per search: postings as packed bytea, each snapshot’s document table packed for opening',
+    statements: [
+      // Posting lists: n document numbers (int4) then n tfs (float4), big-endian, in one bytea.
+      'ALTER TABLE gw_postings ADD COLUMN data bytea',
+      `UPDATE gw_postings SET data =
+         coalesce((SELECT string_agg(int4send(d), ''::bytea ORDER BY i) FROM unnest(docs) WITH ORDINALITY AS u(d, i)), ''::bytea) ||
+         coalesce((SELECT string_agg(float4send(t), ''::bytea ORDER BY i) FROM unnest(tfs) WITH ORDINALITY AS u(t, i)), ''::bytea)`,
+      'ALTER TABLE gw_postings DROP COLUMN docs, DROP COLUMN tfs, ALTER COLUMN data SET NOT NULL',
+      `CREATE TABLE gw_snapshot_docs (
+         snapshot_id bigint PRIMARY KEY REFERENCES gw_snapshots(id) ON DELETE CASCADE,
+         chunks int NOT NULL,
+         ids bytea NOT NULL,
+         lengths bytea NOT NULL,
+         files bytea NOT NULL,
+         ords bytea NOT NULL,
+         starts bytea NOT NULL,
+         ends bytea NOT NULL,
+         languages bytea NOT NULL,
+         symbol_counts bytea NOT NULL,
+         symbols bytea NOT NULL)`,
+      snapshotDocsSql('TRUE'),
+    ],
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -154,6 +212,14 @@ export interface PostgresStoreOptions {
    * `default_transaction_read_only`: PGlite's one backend would share it with every other client.
    */
   readOnly?: boolean;
+  /**
+   * A reader's posting cache, per level, in posting entries (8 bytes each; default
+   * {@link DEFAULT_POSTING_CACHE_ENTRIES}): the lists of recent queries' terms, least recently used
+   * dropped first. A list is fetched again when it was dropped.
+   */
+  postingCacheEntries?: number;
+  /** A reader's chunk-text cache in characters (default {@link DEFAULT_TEXT_CACHE_CHARS}). */
+  textCacheChars?: number;
 }
 
 export class PostgresStore implements SharedIndexStore {
@@ -318,7 +384,8 @@ export class PostgresStore implements SharedIndexStore {
   }
 
   async publish(source: SnapshotSource, meta: PublishMeta, opts: { signal?: AbortSignal; onProgress?: (p: PublishProgress) => void | Promise<void> } = {}): Promise<SnapshotInfo> {
-    await this.migrate();
+    // The schema this store writes: the current one, or an older one for tests of the migration path (migrateTo).
+    const version = await this.migrate();
     const { signal } = opts;
     const progress = async (phase: PublishProgress['phase'], done: number, total: number) => {
       await opts.onProgress?.({ phase, done, total });
@@ -373,6 +440,15 @@ export class PostgresStore implements SharedIndexStore {
         await progress('files', done, files.length);
       }
 
+      // The packed document table readers load at open (built from the rows just written, by the
+      // statement migration 3 also uses).
+      if (version >= 3) {
+        await this.transaction(async (c) => {
+          await c.query(snapshotDocsSql('c.snapshot_id = $1'), [snapshotId]);
+          await c.query('UPDATE gw_snapshots SET heartbeat_at = now() WHERE id = $1', [snapshotId]);
+        });
+      }
+
       // Postings of both levels.
       const levels: Array<[number, LexicalPostings]> = [
         [0, source.chunkPostings],
@@ -385,7 +461,7 @@ export class PostgresStore implements SharedIndexStore {
           signal?.throwIfAborted();
           const end = Math.min(p.terms.length, t + BATCH_ROWS * 4);
           await this.transaction(async (c) => {
-            await insertPostings(c, snapshotId, level, p, t, end);
+            await (version >= 3 ? insertPostings : insertPostingsV2)(c, snapshotId, level, p, t, end);
             await c.query('UPDATE gw_snapshots SET heartbeat_at = now() WHERE id = $1', [snapshotId]);
           });
           termsDone += end - t;
@@ -518,21 +594,24 @@ export class PostgresStore implements SharedIndexStore {
           );
         }
         const info = toSnapshotInfo(row);
-        const loaded = await loadSnapshot(c, info.id);
+        const docs = await loadDocuments(c, info);
         await c.query('COMMIT');
         let vectors: VectorSearch | undefined;
         let embedder: Embedder | undefined;
         if (info.vectors > 0 && opts.embedder) {
           if (opts.embedder.id === info.embedder && opts.embedder.dimensions === info.dimensions) {
             embedder = opts.embedder;
-            vectors = new PgVectorSearch(this, info, loaded.chunkIds);
+            vectors = new PgVectorSearch(this, info, docs.chunkIds);
           } else {
             this.logger.warn(
               `The shared snapshot's vectors come from ${info.embedder} (${info.dimensions}-d), not ${opts.embedder.id} (${opts.embedder.dimensions}-d): searching by keywords only.`,
             );
           }
         }
-        return new PgSnapshotIndex(info, loaded, opts.roots ?? [], vectors, embedder);
+        return new PgSnapshotIndex(this, info, docs, opts.roots ?? [], vectors, embedder, {
+          postings: this.opts.postingCacheEntries ?? DEFAULT_POSTING_CACHE_ENTRIES,
+          textChars: this.opts.textCacheChars ?? DEFAULT_TEXT_CACHE_CHARS,
+        });
       } catch (err) {
         await c.query('ROLLBACK').catch(() => undefined);
         throw err;
@@ -549,12 +628,51 @@ export class PostgresStore implements SharedIndexStore {
       // (pgvector ≥ 0.8) so a database of many snapshots still returns k neighbours.
       await c.query(`SET LOCAL hnsw.ef_search = ${Math.max(40, Math.min(1000, Math.floor(k)))}`);
       await c.query(`SET LOCAL hnsw.iterative_scan = strict_order`);
-      const r = await c.query<{ doc: number; score: number }>(
-        `SELECT doc, 1 - (embedding <=> $1::vector) AS score FROM gw_vectors_${d} WHERE snapshot_id = $2 ORDER BY embedding <=> $1::vector LIMIT $3`,
+      const r = await c.query<{ live: string | null; doc: number | null; score: number | null }>(
+        `SELECT s.id AS live, v.doc, v.score FROM (${LIVE_SNAPSHOT_ID('$2')}) s
+         LEFT JOIN LATERAL (SELECT doc, 1 - (embedding <=> $1::vector) AS score FROM gw_vectors_${d} WHERE snapshot_id = $2 ORDER BY embedding <=> $1::vector LIMIT $3) v ON true`,
         [vectorLiteral(vector), info.id, Math.floor(k)],
       );
-      return r.rows.map((x) => ({ doc: x.doc, score: Number(x.score) }));
+      this.assertLive(info, r.rows.length);
+      return r.rows.filter((x) => x.doc !== null).map((x) => ({ doc: x.doc!, score: Number(x.score) }));
     }, 'READ ONLY');
+  }
+
+  /**
+   * The packed posting lists of `terms` at levels 0 (chunks) and 1 (files) of a snapshot, in one
+   * statement that also checks the snapshot is still there (a statement sees one state of the database).
+   */
+  async postings(info: SnapshotInfo, chunkTerms: readonly string[], fileTerms: readonly string[]): Promise<Array<{ level: number; term: string; data: Buffer }>> {
+    return this.withClient(async (c) => {
+      const r = await c.query<{ live: string | null; level: number | null; term: string | null; data: Buffer | null }>(
+        `SELECT s.id AS live, p.level, p.term, p.data FROM (${LIVE_SNAPSHOT}) s
+         LEFT JOIN gw_postings p ON p.snapshot_id = s.id AND ((p.level = 0 AND p.term = ANY($2::text[])) OR (p.level = 1 AND p.term = ANY($3::text[])))`,
+        [info.id, chunkTerms, fileTerms],
+      );
+      this.assertLive(info, r.rows.length);
+      return r.rows.filter((x) => x.level !== null).map((x) => ({ level: x.level!, term: x.term!, data: x.data! }));
+    });
+  }
+
+  /** Text, header and hash of chunks of a snapshot by document number (one statement, snapshot checked). */
+  async chunkTexts(info: SnapshotInfo, docs: readonly number[]): Promise<Array<{ doc: number; header: string; body: string; hash: string }>> {
+    return this.withClient(async (c) => {
+      const r = await c.query<{ live: string | null; doc: number | null; header: string; body: string; hash: string }>(
+        `SELECT s.id AS live, c.doc, c.header, c.body, c.hash FROM (${LIVE_SNAPSHOT}) s
+         LEFT JOIN gw_chunks c ON c.snapshot_id = s.id AND c.doc = ANY($2::int[])`,
+        [info.id, docs],
+      );
+      this.assertLive(info, r.rows.length);
+      return r.rows.filter((x) => x.doc !== null).map((x) => ({ doc: x.doc!, header: x.header, body: x.body, hash: x.hash }));
+    });
+  }
+
+  /** No row at all from a {@link LIVE_SNAPSHOT} join: the snapshot was deleted or replaced since it was opened. */
+  private assertLive(info: SnapshotInfo, rows: number): void {
+    if (rows > 0) return;
+    throw new SnapshotGoneError(
+      `the snapshot of ${info.repository}@${info.commit.slice(0, 12)} that was opened is no longer on the shared index at ${this.location} (deleted, or replaced by a new publish of its commit); open the repository's snapshot again`,
+    );
   }
 
   async close(): Promise<void> {
@@ -562,26 +680,67 @@ export class PostgresStore implements SharedIndexStore {
   }
 }
 
-interface LoadedSnapshot {
-  files: Map<string, FileEntry>;
-  chunks: Map<string, Chunk>;
+/** The one-row subquery (snapshot `$1`… or `$2` for k-NN) that is empty once the snapshot is gone. */
+const LIVE_SNAPSHOT_ID = (param: string) => `SELECT id FROM gw_snapshots WHERE id = ${param} AND state = 'ready'`;
+const LIVE_SNAPSHOT = LIVE_SNAPSHOT_ID('$1');
+
+/** Posting entries a reader keeps per level (both levels: twice this; 8 bytes an entry). */
+export const DEFAULT_POSTING_CACHE_ENTRIES = 4_000_000;
+/** Characters of chunk text a reader keeps (bodies and headers, UTF-16 in memory: 2 bytes each). */
+export const DEFAULT_TEXT_CACHE_CHARS = 8_000_000;
+
+/** What a reader holds of a snapshot from its open on: per-document statistics and the file list, no texts, no postings. */
+interface SnapshotDocuments {
+  /** Files by document number, and their numbers by path. */
+  files: Array<Omit<FileEntry, 'chunks'>>;
+  fileNumbers: Map<string, number>;
+  fileLengths: Float32Array;
+  /** Chunk ids and BM25 lengths by chunk document number. */
   chunkIds: string[];
-  lexical: LexicalIndex;
-  fileLexical: LexicalIndex;
-  symbols: SymbolTable;
+  chunkLengths: Float32Array;
+  /** Per chunk: its file, lines, language ('' = the file's) and symbols (`symbolList[symbolStart[d]…symbolStart[d+1]]`). */
+  chunkFile: Int32Array;
+  starts: Int32Array;
+  ends: Int32Array;
+  languages: string[];
+  symbolStart: Uint32Array;
+  symbolList: string[];
+  /** The chunks of file f, in file order: `fileChunks[fileChunkStart[f]…fileChunkStart[f+1]]`. */
+  fileChunkStart: Uint32Array;
+  fileChunks: Int32Array;
+  /** Ids that are not of the chunker's `<path>#L<a>-L<b>#…` form, by id. */
+  irregular: Map<string, number>;
+  timings: { filesMs: number; documentsMs: number; decodeMs: number; documentBytes: number };
 }
 
-async function loadSnapshot(c: pg.PoolClient, id: number): Promise<LoadedSnapshot> {
+interface DocumentsRow {
+  chunks: number;
+  ids: Buffer;
+  lengths: Buffer;
+  files: Buffer;
+  ords: Buffer;
+  starts: Buffer;
+  ends: Buffer;
+  languages: Buffer;
+  symbol_counts: Buffer;
+  symbols: Buffer;
+}
+
+/** Reads a snapshot's file rows and its packed document table (gw_snapshot_docs); checks they agree. */
+async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<SnapshotDocuments> {
+  const t0 = performance.now();
   const fileRows = await c.query(
     'SELECT doc, path, size, mtime_ms, content_hash, language, method, fallback_reason, lex_length FROM gw_files WHERE snapshot_id = $1 ORDER BY doc',
-    [id],
+    [info.id],
   );
-  const files = new Map<string, FileEntry>();
-  const filePaths: string[] = [];
+  const t1 = performance.now();
+  const bad = (why: string) => new IndexError(`the shared snapshot ${info.repository}@${info.commit.slice(0, 12)} is inconsistent (${why}); publish it again`);
+  const files: SnapshotDocuments['files'] = [];
+  const fileNumbers = new Map<string, number>();
   const fileLengths = new Float32Array(fileRows.rows.length);
   fileRows.rows.forEach((f, i) => {
-    if (f.doc !== i) throw new IndexError('the shared snapshot is inconsistent (file numbers have gaps)');
-    files.set(f.path, {
+    if (f.doc !== i) throw bad('file numbers have gaps');
+    files.push({
       path: f.path,
       size: Number(f.size),
       mtimeMs: Number(f.mtime_ms),
@@ -589,120 +748,316 @@ async function loadSnapshot(c: pg.PoolClient, id: number): Promise<LoadedSnapsho
       language: f.language,
       method: f.method as ChunkMethod,
       fallbackReason: f.fallback_reason ?? undefined,
-      chunks: [],
     });
-    filePaths.push(f.path);
+    fileNumbers.set(f.path, i);
     fileLengths[i] = f.lex_length;
   });
-  const chunkRows = await c.query(
-    'SELECT doc, chunk_id, path, ord, start_line, end_line, language, symbols, header, body, hash, lex_length FROM gw_chunks WHERE snapshot_id = $1 ORDER BY doc',
-    [id],
-  );
-  const chunks = new Map<string, Chunk>();
-  const chunkIds: string[] = [];
-  const chunkLengths = new Float32Array(chunkRows.rows.length);
-  const byFile = new Map<string, Array<{ ord: number; chunk: Chunk }>>();
-  chunkRows.rows.forEach((r, i) => {
-    if (r.doc !== i) throw new IndexError('the shared snapshot is inconsistent (chunk numbers have gaps)');
-    const chunk: Chunk = {
-      id: r.chunk_id,
-      path: r.path,
-      language: r.language,
-      startLine: r.start_line,
-      endLine: r.end_line,
-      symbols: r.symbols,
-      header: r.header,
-      text: r.body,
-      hash: r.hash,
-    };
-    chunks.set(chunk.id, chunk);
-    chunkIds.push(chunk.id);
-    chunkLengths[i] = r.lex_length;
-    let list = byFile.get(chunk.path);
-    if (!list) byFile.set(chunk.path, (list = []));
-    list.push({ ord: r.ord, chunk });
-  });
-  for (const [p, list] of byFile) {
-    const f = files.get(p);
-    if (!f) throw new IndexError(`the shared snapshot is inconsistent (chunks of ${p}, which is not in its catalog)`);
-    f.chunks = list.sort((a, b) => a.ord - b.ord).map((x) => x.chunk);
-  }
-  const postings = async (level: number, ids: string[], lengths: Float32Array): Promise<LexicalIndex> => {
-    const r = await c.query<{ term: string; docs: number[]; tfs: number[] }>('SELECT term, docs, tfs FROM gw_postings WHERE snapshot_id = $1 AND level = $2', [id, level]);
-    const terms: string[] = [];
-    const offsets = new Uint32Array(r.rows.length + 1);
-    let total = 0;
-    for (const row of r.rows) total += row.docs.length;
-    const docs = new Int32Array(total);
-    const tfs = new Float32Array(total);
-    let w = 0;
-    r.rows.forEach((row, i) => {
-      terms.push(row.term);
-      if (row.docs.length !== row.tfs.length) throw new IndexError(`the shared snapshot is inconsistent (postings of "${row.term}")`);
-      docs.set(row.docs, w);
-      tfs.set(row.tfs.map(Number), w);
-      w += row.docs.length;
-      offsets[i + 1] = w;
-    });
-    return LexicalIndex.fromPostings({ ids, lengths, terms, offsets, docs, tfs });
+  const d = await c.query<DocumentsRow>('SELECT chunks, ids, lengths, files, ords, starts, ends, languages, symbol_counts, symbols FROM gw_snapshot_docs WHERE snapshot_id = $1', [
+    info.id,
+  ]);
+  const t2 = performance.now();
+  const row = d.rows[0];
+  const n = row?.chunks ?? 0;
+  if (!row && info.chunks > 0) throw bad('no document table');
+  if (n !== info.chunks) throw bad(`${n} chunks in its document table, ${info.chunks} recorded`);
+  const ints = (buf: Buffer | undefined, what: string): Int32Array => {
+    const out = new Int32Array(n);
+    if (!n) return out;
+    if (!buf || buf.length !== n * 4) throw bad(`${what} has ${buf?.length ?? 0} bytes for ${n} chunks`);
+    for (let i = 0; i < n; i++) out[i] = buf.readInt32BE(i * 4);
+    return out;
   };
-  const lexical = await postings(0, chunkIds, chunkLengths);
-  const fileLexical = await postings(1, filePaths, fileLengths);
-  const symbols = new SymbolTable();
-  for (const f of files.values()) symbols.add(f.path, f.chunks);
-  return { files, chunks, chunkIds, lexical, fileLexical, symbols };
+  const strings = (buf: Buffer | undefined, count: number, what: string): string[] => {
+    if (!count) return [];
+    const parts = (buf ?? Buffer.alloc(0)).toString('utf8').split('\u0000');
+    if (parts.length !== count) throw bad(`${what} has ${parts.length} entries for ${count}`);
+    return parts;
+  };
+  const chunkLengths = new Float32Array(n);
+  if (n && row!.lengths.length !== n * 4) throw bad('chunk lengths');
+  for (let i = 0; i < n; i++) chunkLengths[i] = row!.lengths.readFloatBE(i * 4);
+  const chunkFile = ints(row?.files, 'the file column');
+  const ords = ints(row?.ords, 'the order column');
+  const starts = ints(row?.starts, 'the start lines');
+  const ends = ints(row?.ends, 'the end lines');
+  const languages = strings(row?.languages, n, 'the languages');
+  const counts = ints(row?.symbol_counts, 'the symbol counts');
+  const symbolStart = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) symbolStart[i + 1] = symbolStart[i]! + counts[i]!;
+  const symbolList = strings(row?.symbols, symbolStart[n]!, 'the symbols');
+  const tails = strings(row?.ids, n, 'the chunk ids');
+  const chunkIds = new Array<string>(n);
+  const irregular = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const f = files[chunkFile[i]!];
+    if (!f) throw bad(`chunk ${i} names file ${chunkFile[i]}`);
+    const tail = tails[i]!;
+    if (tail.startsWith('\u0001')) {
+      chunkIds[i] = tail.slice(1);
+      irregular.set(chunkIds[i]!, i);
+    } else chunkIds[i] = `${f.path}#L${starts[i]}-L${ends[i]}#${tail}`;
+  }
+  // Each file's chunks in order: counting sort by file, then by ord within a file.
+  const fileChunkStart = new Uint32Array(files.length + 1);
+  for (let i = 0; i < n; i++) fileChunkStart[chunkFile[i]! + 1]!++;
+  for (let f = 0; f < files.length; f++) fileChunkStart[f + 1]! += fileChunkStart[f]!;
+  const fill = fileChunkStart.slice(0, files.length);
+  const fileChunks = new Int32Array(n);
+  for (let i = 0; i < n; i++) fileChunks[fill[chunkFile[i]!]!++] = i;
+  for (let f = 0; f < files.length; f++) {
+    const a = fileChunkStart[f]!;
+    const b = fileChunkStart[f + 1]!;
+    let sorted = true;
+    for (let j = a + 1; j < b && sorted; j++) sorted = ords[fileChunks[j - 1]!]! <= ords[fileChunks[j]!]!;
+    if (!sorted)
+      fileChunks.set(
+        Array.from(fileChunks.subarray(a, b)).sort((x, y) => ords[x]! - ords[y]!),
+        a,
+      );
+  }
+  const t3 = performance.now();
+  const documentBytes = row ? Object.values(row).reduce((sum: number, v: unknown) => sum + (Buffer.isBuffer(v) ? v.length : 0), 0) : 0;
+  return {
+    files,
+    fileNumbers,
+    fileLengths,
+    chunkIds,
+    chunkLengths,
+    chunkFile,
+    starts,
+    ends,
+    languages,
+    symbolStart,
+    symbolList,
+    fileChunkStart,
+    fileChunks,
+    irregular,
+    timings: { filesMs: Math.round(t1 - t0), documentsMs: Math.round(t2 - t1), decodeMs: Math.round(t3 - t2), documentBytes },
+  };
 }
 
-/** A ready snapshot held in memory for retrieval; vectors stay on the server. */
+/** A chunk of a snapshot: lines and symbols from the document table; text, header and hash fetched on demand. */
+class SnapshotChunk implements Chunk {
+  readonly id: string;
+  readonly path: string;
+  readonly language: string;
+  readonly startLine: number;
+  readonly endLine: number;
+  readonly symbols: string[];
+
+  constructor(
+    readonly owner: PgSnapshotIndex,
+    readonly doc: number,
+    docs: SnapshotDocuments,
+  ) {
+    const file = docs.files[docs.chunkFile[doc]!]!;
+    this.id = docs.chunkIds[doc]!;
+    this.path = file.path;
+    this.language = docs.languages[doc] || file.language;
+    this.startLine = docs.starts[doc]!;
+    this.endLine = docs.ends[doc]!;
+    this.symbols = docs.symbolList.slice(docs.symbolStart[doc], docs.symbolStart[doc + 1]);
+  }
+
+  get text(): string {
+    return this.owner.textOf(this).body;
+  }
+
+  get header(): string {
+    return this.owner.textOf(this).header;
+  }
+
+  get hash(): string {
+    return this.owner.textOf(this).hash;
+  }
+}
+
+interface ChunkText {
+  header: string;
+  body: string;
+  hash: string;
+}
+
+/**
+ * A ready snapshot as retrieval reads it. Held from the open on: the file list and each chunk's
+ * id, lines, symbols and BM25 length (proportional to the files and chunks, not to the postings or
+ * the texts). Fetched per search and kept in bounded caches: the posting lists of the query's
+ * terms ({@link prepare}, one statement for both levels) and the texts of the chunks the ranking
+ * reads ({@link loadTexts}, one statement). Vectors stay on the server. Every fetch checks that the
+ * snapshot is still there and fails with {@link SnapshotGoneError} otherwise, so nothing of another
+ * snapshot is ever mixed in.
+ */
 class PgSnapshotIndex implements StoredIndex {
   readonly generation = 0;
   readonly lexical: LexicalIndex;
   readonly fileLexical: LexicalIndex;
   readonly symbols: SymbolTable;
-  private readonly files: Map<string, FileEntry>;
-  private readonly chunks: Map<string, Chunk>;
+  /** Where the open spent its time (the benchmark prints it). */
+  readonly openTimings: SnapshotDocuments['timings'];
+  private readonly texts = new Map<number, ChunkText>();
+  private textChars = 0;
 
   constructor(
+    private readonly store: PostgresStore,
     readonly snapshot: SnapshotInfo,
-    loaded: LoadedSnapshot,
+    private readonly docs: SnapshotDocuments,
     private readonly roots: readonly WorkspaceRoot[],
     readonly vectors: VectorSearch | undefined,
     readonly embedder: Embedder | undefined,
+    private readonly limits: { postings: number; textChars: number },
   ) {
-    this.lexical = loaded.lexical;
-    this.fileLexical = loaded.fileLexical;
-    this.symbols = loaded.symbols;
-    this.files = loaded.files;
-    this.chunks = loaded.chunks;
+    this.openTimings = docs.timings;
+    this.lexical = LexicalIndex.partial(docs.chunkIds, docs.chunkLengths, (id) => this.chunkNumber(id));
+    this.fileLexical = LexicalIndex.partial(
+      docs.files.map((f) => f.path),
+      docs.fileLengths,
+      (p) => docs.fileNumbers.get(p),
+    );
+    this.symbols = new SymbolTable();
+    for (let f = 0; f < docs.files.length; f++) {
+      const list: Array<Pick<Chunk, 'symbols'>> = [];
+      for (let j = docs.fileChunkStart[f]!; j < docs.fileChunkStart[f + 1]!; j++) {
+        const d = docs.fileChunks[j]!;
+        if (docs.symbolStart[d + 1]! > docs.symbolStart[d]!) list.push({ symbols: docs.symbolList.slice(docs.symbolStart[d], docs.symbolStart[d + 1]) });
+      }
+      // The symbol table reads only the chunks' symbols.
+      if (list.length) this.symbols.add(docs.files[f]!.path, list as Chunk[]);
+    }
   }
 
   get fileCount(): number {
-    return this.files.size;
+    return this.docs.files.length;
   }
 
   get chunkCount(): number {
-    return this.chunks.size;
+    return this.docs.chunkIds.length;
+  }
+
+  /** A chunk's document number from its id: through its file for the chunker's ids (no map over all chunks). */
+  private chunkNumber(id: string): number | undefined {
+    const m = /#L(\d+)-L(\d+)#[^#]*$/.exec(id);
+    if (m) {
+      const f = this.docs.fileNumbers.get(id.slice(0, m.index));
+      if (f !== undefined) {
+        const start = Number(m[1]);
+        for (let j = this.docs.fileChunkStart[f]!; j < this.docs.fileChunkStart[f + 1]!; j++) {
+          const d = this.docs.fileChunks[j]!;
+          if (this.docs.starts[d] === start && this.docs.chunkIds[d] === id) return d;
+        }
+      }
+    }
+    return this.docs.irregular.get(id);
   }
 
   getChunk(id: string): Chunk | undefined {
-    return this.chunks.get(id);
+    const d = this.chunkNumber(id);
+    return d === undefined ? undefined : new SnapshotChunk(this, d, this.docs);
   }
 
   getFile(indexPath: string): FileEntry | undefined {
-    return this.files.get(indexPath);
+    const f = this.docs.fileNumbers.get(indexPath);
+    if (f === undefined) return undefined;
+    const chunks: Chunk[] = [];
+    for (let j = this.docs.fileChunkStart[f]!; j < this.docs.fileChunkStart[f + 1]!; j++) chunks.push(new SnapshotChunk(this, this.docs.fileChunks[j]!, this.docs));
+    return { ...this.docs.files[f]!, chunks };
   }
 
   indexedPaths(): string[] {
-    return [...this.files.keys()];
+    return this.docs.files.map((f) => f.path);
   }
 
   absolutePath(indexPath: string): string | undefined {
     return this.roots.length ? absolutePathOf(this.roots, indexPath) : undefined;
   }
 
+  async prepare(terms: readonly string[], signal?: AbortSignal): Promise<PreparedSearch> {
+    signal?.throwIfAborted();
+    const chunkTerms = this.lexical.missingTerms(terms);
+    const fileTerms = this.fileLexical.missingTerms(terms);
+    if (chunkTerms.length || fileTerms.length) {
+      const rows = await this.store.postings(this.snapshot, chunkTerms, fileTerms);
+      const found: Array<Array<{ term: string; docs: Int32Array; tfs: Float32Array }>> = [[], []];
+      for (const r of rows) found[r.level]?.push({ term: r.term, ...unpackPostings(r.data, r.term) });
+      const absent = (asked: string[], got: Array<{ term: string }>) => {
+        const have = new Set(got.map((g) => g.term));
+        return asked.filter((t) => !have.has(t));
+      };
+      this.lexical.addPostings(found[0]!, absent(chunkTerms, found[0]!));
+      this.fileLexical.addPostings(found[1]!, absent(fileTerms, found[1]!));
+    }
+    const releases = [this.lexical.pinPostings(terms), this.fileLexical.pinPostings(terms)];
+    this.lexical.evictPostings(this.limits.postings);
+    this.fileLexical.evictPostings(this.limits.postings);
+    return { release: () => releases.forEach((r) => r()) };
+  }
+
+  async loadTexts(chunks: readonly Chunk[], signal?: AbortSignal): Promise<void> {
+    const wanted = new Set<number>();
+    const needed = new Set<number>();
+    for (const c of chunks) {
+      if (!(c instanceof SnapshotChunk) || c.owner !== this) continue;
+      needed.add(c.doc);
+      const held = this.texts.get(c.doc);
+      if (held) {
+        // Most recently used.
+        this.texts.delete(c.doc);
+        this.texts.set(c.doc, held);
+      } else wanted.add(c.doc);
+    }
+    if (!wanted.size) return;
+    signal?.throwIfAborted();
+    const rows = await this.store.chunkTexts(this.snapshot, [...wanted]);
+    if (rows.length !== wanted.size)
+      throw new IndexError(`the shared snapshot ${this.snapshot.repository}@${this.snapshot.commit.slice(0, 12)} is inconsistent (chunk texts missing); publish it again`);
+    // Make room first, and never from what this call asked for: the caller reads it next.
+    const incoming = rows.reduce((n, r) => n + r.body.length + r.header.length, 0);
+    for (const [doc, t] of this.texts) {
+      if (this.textChars + incoming <= this.limits.textChars) break;
+      if (needed.has(doc)) continue;
+      this.texts.delete(doc);
+      this.textChars -= t.body.length + t.header.length;
+    }
+    for (const r of rows) {
+      this.texts.set(r.doc, { header: r.header, body: r.body, hash: r.hash });
+      this.textChars += r.body.length + r.header.length;
+    }
+  }
+
+  /** The fetched text of a chunk; reading one that was not fetched is a programming error. */
+  textOf(c: SnapshotChunk): ChunkText {
+    const t = this.texts.get(c.doc);
+    if (!t) throw new Error(`the text of ${c.id} was not fetched from the shared index before it was read (a missing loadTexts step)`);
+    return t;
+  }
+
   async close(): Promise<void> {
     // Nothing is held open: the store's pool is closed by its owner.
   }
+}
+
+/** A packed posting list: n big-endian int4 document numbers, then n float4 tfs. */
+function unpackPostings(data: Buffer, term: string): { docs: Int32Array; tfs: Float32Array } {
+  if (data.length % 8) throw new IndexError(`the shared snapshot is inconsistent (postings of "${term}")`);
+  const n = data.length / 8;
+  const docs = new Int32Array(n);
+  const tfs = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    docs[i] = data.readInt32BE(i * 4);
+    tfs[i] = data.readFloatBE((n + i) * 4);
+  }
+  return { docs, tfs };
+}
+
+/** The packed form of {@link unpackPostings} (what migration 3 builds in SQL). */
+function packPostings(p: LexicalPostings, t: number): Buffer {
+  const a = p.offsets[t]!;
+  const n = p.offsets[t + 1]! - a;
+  const buf = Buffer.allocUnsafe(n * 8);
+  for (let i = 0; i < n; i++) {
+    buf.writeInt32BE(p.docs[a + i]!, i * 4);
+    buf.writeFloatBE(p.tfs[a + i]!, (n + i) * 4);
+  }
+  return buf;
 }
 
 class PgVectorSearch implements VectorSearch {
@@ -791,6 +1146,25 @@ async function insertChunks(c: pg.PoolClient, snapshotId: number, files: FileEnt
 }
 
 async function insertPostings(c: pg.PoolClient, snapshotId: number, level: number, p: LexicalPostings, from: number, to: number): Promise<void> {
+  const terms: string[] = [];
+  const data: Buffer[] = [];
+  for (let t = from; t < to; t++) {
+    terms.push(p.terms[t]!);
+    data.push(packPostings(p, t));
+  }
+  await c.query(`INSERT INTO gw_postings (snapshot_id, level, term, data) SELECT $1, $2, u.term, u.data FROM unnest($3::text[], $4::bytea[]) AS u(term, data)`, [
+    snapshotId,
+    level,
+    terms,
+    data,
+  ]);
+}
+
+/**
+ * Postings as schema 1-2 stored them (int[] and real[] per term): written only by a store told to
+ * stay at such a schema (`migrateTo`), which the tests of migration 3 use to build an old database.
+ */
+async function insertPostingsV2(c: pg.PoolClient, snapshotId: number, level: number, p: LexicalPostings, from: number, to: number): Promise<void> {
   const terms: string[] = [];
   const docs: string[] = [];
   const tfs: string[] = [];

@@ -15,12 +15,13 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { checkoutInfo, repositoryName } from '../../src/core/gitInfo';
+import { localRetriever } from '../../src/core/answer';
 import { search } from '../../src/core/retrieval';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
 import { ConfigError } from '../../src/providers/config';
 import { parsePgConnection } from '../../src/providers/pgConnection';
-import { StoreUnavailableError } from '../../src/core/indexStore';
+import { SnapshotGoneError, StoreUnavailableError } from '../../src/core/indexStore';
 import { PG_SCHEMA_VERSION, PostgresStore, type PostgresStoreOptions } from '../../src/providers/postgresStore';
 import { CHUNKER_VERSION } from '../../src/core/chunker/chunker';
 import { LEXICAL_VERSION } from '../../src/core/lexicalIndex';
@@ -83,14 +84,14 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     assert.equal(await first.migrate(), 1);
     const current = await newStore();
     // A reader does not migrate: it says what to do.
-    await assert.rejects(() => current.open({ repository: 'x' }), /schema 1, this Groundwork needs 2/);
+    await assert.rejects(() => current.open({ repository: 'x' }), /schema 1, this Groundwork needs 3/);
     assert.equal(await current.migrate(), PG_SCHEMA_VERSION);
     assert.equal(await current.migrate(), PG_SCHEMA_VERSION);
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
       const rows = (await c.query('SELECT version FROM gw_schema ORDER BY version')).rows.map((r) => r.version);
-      assert.deepEqual(rows, [1, 2]);
+      assert.deepEqual(rows, [1, 2, 3]);
       await c.query(`INSERT INTO gw_schema (version, description) VALUES (99, 'from the future')`);
       try {
         await assert.rejects(() => (async () => (await newStore()).migrate())(), /newer than this Groundwork understands/);
@@ -235,6 +236,195 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
         (await a.snapshots('acme/twice')).map((s) => s.id),
         [snaps[0]!.id],
       );
+    } finally {
+      await index.close();
+    }
+  });
+
+  it('migration 3 converts a schema-2 database in place: its snapshot ranks exactly like the local index, its packed rows equal a fresh publish’s', async () => {
+    // A database of its own, written by a store that stays at schema 2 (postings as int[]/real[], no document table).
+    const oldDb = await PGlite.create({ extensions: { vector } });
+    const served = await servePglite(oldDb, 0);
+    const oldUrl = `postgres://postgres@127.0.0.1:${served.port}/postgres?sslmode=disable`;
+    const index = await localIndex(ws, path.join(tmp, 'idx-mig'));
+    const admin = new pg.Client({ connectionString: oldUrl });
+    try {
+      const v2 = await PostgresStore.connect(oldUrl, { migrateTo: 2 });
+      stores.push(v2);
+      const commit = git(ws, 'rev-parse', 'HEAD');
+      const old = await v2.publish(index.snapshotSource(), { repository: 'acme/old', commit, dirty: false });
+      assert.equal(await v2.schemaVersion(), 2);
+      const current = await PostgresStore.connect(oldUrl);
+      stores.push(current);
+      // A reader never migrates: it refuses and says what to do.
+      await assert.rejects(
+        () => current.open({ repository: 'acme/old' }, { expected }),
+        /has schema 2, this Groundwork needs 3; run `groundwork index --store …` once to migrate it/,
+      );
+      assert.equal(await current.migrate(), 3);
+      const stored = await current.open({ repository: 'acme/old' }, { embedder, roots: index.roots, expected });
+      assert.equal(stored.snapshot.id, old.id);
+      for (const q of QUERIES) {
+        const local = await search(index, q, { mode: 'lexical' });
+        const migrated = await search(stored, q, { mode: 'lexical' });
+        assert.ok(local.length > 0, q);
+        assert.deepEqual(brief(migrated), brief(local), q);
+        assert.deepEqual(
+          migrated.map((h) => [h.score, h.text, h.hash]),
+          local.map((h) => [h.score, h.text, h.hash]),
+          q,
+        );
+        assert.deepEqual(brief(await search(stored, q)), brief(await search(index, q)), q);
+      }
+      // What the migration built in SQL is byte for byte what a schema-3 publish writes.
+      const fresh = await current.publish(index.snapshotSource(), { repository: 'acme/new', commit, dirty: false });
+      await admin.connect();
+      const docs = await admin.query(
+        `SELECT count(*)::int AS n FROM gw_snapshot_docs a, gw_snapshot_docs b WHERE a.snapshot_id = $1 AND b.snapshot_id = $2
+           AND (a.chunks, a.ids, a.lengths, a.files, a.ords, a.starts, a.ends, a.languages, a.symbol_counts, a.symbols)
+             = (b.chunks, b.ids, b.lengths, b.files, b.ords, b.starts, b.ends, b.languages, b.symbol_counts, b.symbols)`,
+        [old.id, fresh.id],
+      );
+      assert.equal(docs.rows[0].n, 1);
+      const postings = await admin.query(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE a.data IS DISTINCT FROM b.data)::int AS differ
+         FROM gw_postings a FULL JOIN gw_postings b ON b.snapshot_id = $2 AND a.level = b.level AND a.term = b.term WHERE a.snapshot_id = $1`,
+        [old.id, fresh.id],
+      );
+      assert.ok(postings.rows[0].n > 100);
+      assert.equal(postings.rows[0].differ, 0);
+      const total = await admin.query('SELECT count(*)::int AS n FROM gw_postings WHERE snapshot_id = $1', [fresh.id]);
+      assert.equal(total.rows[0].n, postings.rows[0].n);
+    } finally {
+      await admin.end().catch(() => undefined);
+      await index.close();
+      for (const s of stores.splice(0)) await s.close().catch(() => undefined);
+      await served.server.stop();
+      await oldDb.close();
+    }
+  });
+
+  it('a reader holds only the file list and document statistics: postings per query (bounded cache), texts of the chunks it reads', async () => {
+    const writer = await newStore();
+    const index = await localIndex(ws, path.join(tmp, 'idx-lazy'));
+    try {
+      await writer.publish(index.snapshotSource(), { repository: 'acme/lazy', commit: git(ws, 'rev-parse', 'HEAD'), dirty: false });
+      // Caches far smaller than one query needs: lists are dropped and fetched again, rankings do not change.
+      const tiny = await newStore({ postingCacheEntries: 1, textCacheChars: 1 });
+      const stored = await tiny.open({ repository: 'acme/lazy' }, { embedder, roots: index.roots, expected });
+      assert.equal(stored.lexical.heldPostings, 0);
+      // Nothing was fetched for this term: reading it without the prepare step is an error, not a wrong score.
+      assert.throws(() => stored.lexical.search([{ term: 'limiter', weight: 1 }], 10), /postings of "limiter" were not fetched/);
+      assert.throws(() => stored.getFile(index.indexedPaths()[0]!)!.chunks[0]!.text, /was not fetched from the shared index/);
+      // What one query's lists amount to, measured on a reader that keeps everything.
+      const alone = async (q: string) => {
+        const r = await (await newStore()).open({ repository: 'acme/lazy' }, { embedder, roots: index.roots, expected });
+        await search(r, q);
+        return r.lexical.heldPostings;
+      };
+      for (const round of [1, 2]) {
+        for (const q of QUERIES) {
+          const local = await search(index, q, { mode: 'lexical' });
+          const hits = await search(stored, q, { mode: 'lexical' });
+          assert.deepEqual(brief(hits), brief(local), `${q} (round ${round})`);
+          assert.deepEqual(
+            hits.map((h) => [h.score, h.text]),
+            local.map((h) => [h.score, h.text]),
+            q,
+          );
+          // Few chunk candidates: the top files' other chunks are scored directly (scoreIds by id).
+          const few = { mode: 'lexical' as const, candidates: 2 };
+          const direct = await search(stored, q, few);
+          const directLocal = await search(index, q, few);
+          assert.deepEqual(
+            direct.map((h) => [h.path, h.startLine, h.endLine, h.score]),
+            directLocal.map((h) => [h.path, h.startLine, h.endLine, h.score]),
+            q,
+          );
+          // Hybrid: the same places (vector neighbours come from the server's HNSW index).
+          assert.deepEqual(brief(await search(stored, q)), brief(await search(index, q)), q);
+          // Lists of earlier queries are dropped: what remains is this query's (kept for its caller's
+          // coverage check until the next search) within the limit of 1 entry.
+          const mine = await alone(q);
+          assert.ok(mine > 1 && stored.lexical.heldPostings <= mine + 1, `held ${stored.lexical.heldPostings}, the query's own ${mine}`);
+        }
+      }
+      // The follow-up rewriting's term frequencies come through the same fetch.
+      assert.deepEqual(
+        await localRetriever(stored).salientTerms('RateLimiter refill tokens configure', 3),
+        await localRetriever(index).salientTerms('RateLimiter refill tokens configure', 3),
+      );
+      // A roomy cache keeps the lists: a second pass fetches nothing.
+      const roomy = await newStore();
+      const kept = await roomy.open({ repository: 'acme/lazy' }, { roots: index.roots, expected });
+      for (const q of QUERIES) await search(kept, q, { mode: 'lexical' });
+      const held = kept.lexical.heldPostings;
+      assert.ok(held > 0);
+      for (const q of QUERIES) await search(kept, q, { mode: 'lexical' });
+      assert.equal(kept.lexical.heldPostings, held);
+    } finally {
+      await index.close();
+    }
+  });
+
+  it('a connection dropped between open and a search fails the search as unavailable (keywords too); after a restart the same reader answers', async () => {
+    const writer = await newStore();
+    const index = await localIndex(ws, path.join(tmp, 'idx-drop'));
+    try {
+      await writer.publish(index.snapshotSource(), { repository: 'acme/drop', commit: git(ws, 'rev-parse', 'HEAD'), dirty: false });
+      const store = await newStore({ connectTimeoutMs: 3000 });
+      const stored = await store.open({ repository: 'acme/drop' }, { roots: index.roots, expected });
+      assert.ok((await search(stored, 'capacity', { mode: 'lexical' })).length > 0);
+      await server.stop();
+      try {
+        // New terms: their postings are on the server.
+        await assert.rejects(
+          () => search(stored, 'release script changelog', { mode: 'lexical' }),
+          (err: unknown) => err instanceof StoreUnavailableError && !(err instanceof SnapshotGoneError) && /is unavailable/.test(err.message),
+        );
+      } finally {
+        await startServer();
+      }
+      // The pool's dead connections are replaced: the reader opened before the drop answers again.
+      assert.deepEqual(brief(await search(stored, 'release script changelog', { mode: 'lexical' })), brief(await search(index, 'release script changelog', { mode: 'lexical' })));
+    } finally {
+      await index.close();
+    }
+  });
+
+  it('a snapshot replaced or deleted after open: the reader refuses to read on from it (never mixing two snapshots); reopening reads the new one', async () => {
+    const writer = await newStore();
+    const index = await localIndex(ws, path.join(tmp, 'idx-gone'));
+    try {
+      const commit = git(ws, 'rev-parse', 'HEAD');
+      const first = await writer.publish(index.snapshotSource(), { repository: 'acme/gone', commit, dirty: false });
+      const reader = await newStore();
+      const stored = await reader.open({ repository: 'acme/gone' }, { embedder, roots: index.roots, expected });
+      assert.ok((await search(stored, 'capacity')).length > 0);
+      // The same commit published again replaces the snapshot (a new id; the old one's rows are deleted).
+      const second = await writer.publish(index.snapshotSource(), { repository: 'acme/gone', commit, dirty: false });
+      assert.notEqual(second.id, first.id);
+      const gone = (err: unknown) =>
+        err instanceof SnapshotGoneError && err instanceof StoreUnavailableError && /no longer on the shared index .*open the repository's snapshot again/.test(err.message);
+      // Postings of new terms, vector neighbours, texts of chunks not held: each refuses.
+      await assert.rejects(() => search(stored, 'release script changelog', { mode: 'lexical' }), gone);
+      await assert.rejects(async () => stored.vectors!.query(new Float32Array(64).fill(0.1), 5), gone);
+      const f = stored.getFile(index.indexedPaths()[0]!)!;
+      await assert.rejects(() => stored.loadTexts!(f.chunks), gone);
+      const reopened = await reader.open({ repository: 'acme/gone' }, { embedder, roots: index.roots, expected });
+      assert.equal(reopened.snapshot.id, second.id);
+      assert.deepEqual(brief(await search(reopened, 'release script changelog')), brief(await search(index, 'release script changelog')));
+      // Deleted (pruned) rather than replaced: the same refusal.
+      await writer.publish(index.snapshotSource(), { repository: 'acme/gone2', commit, dirty: false });
+      const pruned = await reader.open({ repository: 'acme/gone2' }, { roots: index.roots, expected });
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        await admin.query(`DELETE FROM gw_snapshots WHERE id = $1`, [pruned.snapshot.id]);
+      } finally {
+        await admin.end();
+      }
+      await assert.rejects(() => search(pruned, 'how do I configure the capacity?', { mode: 'lexical' }), gone);
     } finally {
       await index.close();
     }

@@ -397,6 +397,40 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
       assert.equal(after.answeredBy.kind, 'team');
       assert.deepEqual(brief(after.value), brief(first.value));
     });
+
+    it('a connection dropped between open and a keyword search: the postings are on the server, so that request falls back too', async () => {
+      const local = await fullLocal('fallback-4');
+      const r = routerFor(url);
+      assert.equal((await r.use(local, (i) => search(i, 'capacity', { mode: 'lexical' }))).answeredBy.kind, 'team');
+      await server.stop();
+      try {
+        const during = await r.use(local, (i) => search(i, 'release script changelog', { mode: 'lexical' }));
+        assert.equal(during.answeredBy.kind, 'local');
+        assert.match(during.answeredBy.description, /team index unavailable: .*unavailable/);
+        assert.deepEqual(brief(during.value), brief(await search(local, 'release script changelog', { mode: 'lexical' })));
+      } finally {
+        await startServer();
+      }
+    });
+
+    it('the snapshot is replaced on the server after open: the router reopens it at once and the team index answers from the new one', async () => {
+      const local = await fullLocal('fallback-5');
+      const r = routerFor(url);
+      const first = await r.use(local, (i) => search(i, 'RateLimiter check client'));
+      assert.equal(first.answeredBy.kind, 'team');
+      const before = r.status();
+      assert.ok(before.state === 'ready');
+      // CI publishes the same commit again: the opened snapshot's rows are deleted.
+      const writer = await PostgresStore.connect(url);
+      closers.push(() => writer.close());
+      const index = await fullLocal('republish');
+      const republished = await writer.publish(index.snapshotSource(), { repository: 'acme/limiter', commit, dirty: false });
+      const after = await r.use(local, (i) => search(i, 'how do I configure the capacity?'));
+      assert.equal(after.answeredBy.kind, 'team');
+      assert.deepEqual(brief(after.value), brief(await search(local, 'how do I configure the capacity?')));
+      const conn = (r as unknown as { conn?: TeamConnection }).conn;
+      assert.equal(conn?.overlay.snapshot.id, republished.id);
+    });
   });
 
   it('a read-only role: the reader opens and searches, a publish is refused by the server; the read-only store refuses to write itself', async () => {
