@@ -10,7 +10,7 @@
  * builds its hybrid index). Prints one JSON line; `openCpuMs` is the CPU time of the open (user +
  * system, all threads), which a machine shared with other jobs inflates far less than the wall time. `--dump FILE` also runs the `groundwork bench` queries
  * and writes every hit (path, lines, score) to FILE, one JSON line per query, so two builds can be
- * checked to rank identically.
+ * checked to rank identically; a second JSON line gives those queries' latency (p50/p95, ms).
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -61,11 +61,17 @@ async function main(): Promise<void> {
   );
   if (values.dump) {
     const lines: string[] = [];
+    const times: number[] = [];
     for (const query of makeQueries(index)) {
+      const t = performance.now();
       const found = await search(index, query, { k: 10 });
+      times.push(performance.now() - t);
       lines.push(JSON.stringify(found.map((h) => [h.path, h.startLine, h.endLine, h.score, h.retrievers])));
     }
     await fsp.writeFile(values.dump, `${lines.join('\n')}\n`);
+    times.sort((a, b) => a - b);
+    const at = (p: number): string => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(1);
+    process.stdout.write(`${JSON.stringify({ dumpedQueries: times.length, queryP50Ms: Number(at(0.5)), queryP95Ms: Number(at(0.95)) })}\n`);
   }
   await index.close();
 }

@@ -252,8 +252,6 @@ export class VectorStore {
   private dead = 0;
   /** Chunk id, path and hash of every row, packed (vectorRows.ts); strings are built for returned hits only. */
   private readonly keys = new RowKeys();
-  /** The rows' ids as the top-k heap reads them for tie-breaks. */
-  private readonly idKeys = this.keys.idView();
   /** Live item count per shard; checked against the shard file after every write. */
   private readonly shardLive: Int32Array;
   /** Serialises writers in this process; queries never wait. */
@@ -782,7 +780,7 @@ export class VectorStore {
    * order.
    */
   private topRows(want: number, scores: Float32Array | undefined, q: Float32Array): Array<[number, number]> {
-    const top = new TopK(want, this.idKeys);
+    const top = new TopK(want, (a, b) => this.keys.idAfter(a, b));
     const alive = this.alive;
     const dims = this.dimensions;
     const d4 = dims - (dims % 4);
