@@ -177,6 +177,8 @@ export interface VectorStoreOptions {
   int8AutoRows?: number;
   /** Overrides {@link INT8_RESCORE_FACTOR} and {@link INT8_RESCORE_MIN} (benchmarks measure recall with them). */
   int8Rescore?: { factor: number; min: number };
+  /** Overrides {@link SHARD_READ_CONCURRENCY} and {@link OPEN_PIECE_BYTES} (benchmarks measure them). */
+  openReads?: { concurrency?: number; pieceBytes?: number };
 }
 
 function shardName(i: number): string {
@@ -245,6 +247,8 @@ export class VectorStore {
   private shardVecOff: number[] = [];
   private readonly rowBuf: Float32Array;
   private rescoreFactor = INT8_RESCORE_FACTOR;
+  private readConcurrency = SHARD_READ_CONCURRENCY;
+  private pieceBytes = OPEN_PIECE_BYTES;
   private rescoreMin = INT8_RESCORE_MIN;
   private alive: Uint8Array;
   private capacity: number;
@@ -365,6 +369,8 @@ export class VectorStore {
       store.rescoreFactor = Math.max(0, opts.int8Rescore.factor);
       store.rescoreMin = Math.max(1, Math.floor(opts.int8Rescore.min));
     }
+    if (opts.openReads?.concurrency !== undefined) store.readConcurrency = Math.max(1, Math.floor(opts.openReads.concurrency));
+    if (opts.openReads?.pieceBytes !== undefined) store.pieceBytes = Math.max(1, Math.floor(opts.openReads.pieceBytes));
     try {
       await store.loadShards(heads, files);
     } catch (err) {
@@ -394,12 +400,12 @@ export class VectorStore {
     }
     let next = 0;
     let failure: IndexCorruptError | undefined;
-    const workers = Math.min(SHARD_READ_CONCURRENCY, heads.length);
+    const workers = Math.min(this.readConcurrency, heads.length);
     // int8: each reader's piece of float rows (and their scales) lives in WebAssembly memory after the
     // codes, where the SIMD kernel quantises it; it is reserved before any read so memory never grows
     // (and never moves) under a read in flight. Without the kernel, a Buffer per reader.
     const rowBytes = this.dimensions * 4;
-    const perPiece = Math.max(1, Math.floor(OPEN_PIECE_BYTES / rowBytes));
+    const perPiece = Math.max(1, Math.floor(this.pieceBytes / rowBytes));
     const region = perPiece * rowBytes + perPiece * 4;
     const scratch = this.kernel8 ? this.kernel8.scratch(workers * region) : 0;
     const worker = async (w: number): Promise<void> => {
