@@ -7,7 +7,8 @@
  * empty or missing, then indexed into --index-dir (with --vectors: 384-d test vectors, as
  * `groundwork bench` builds its hybrid index), in this process, before the timed open in a fresh one.
  * With --vectors the index is opened with the 384-d hashing test embedder (as `groundwork bench`
- * builds its hybrid index). Prints one JSON line; `openCpuMs` is the CPU time of the open (user +
+ * builds its hybrid index). `--write` opens it as the writer instead (lock, embedding cache), as the
+ * extension's index worker and `groundwork bench`'s re-open do. Prints one JSON line; `openCpuMs` is the CPU time of the open (user +
  * system, all threads), which a machine shared with other jobs inflates far less than the wall time. `--dump FILE` also runs the `groundwork bench` queries
  * and writes every hit (path, lines, score) to FILE, one JSON line per query, so two builds can be
  * checked to rank identically; a second JSON line gives those queries' latency (p50/p95, ms).
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       query: { type: 'string' },
       dump: { type: 'string' },
       build: { type: 'boolean' },
+      write: { type: 'boolean' },
     },
   });
   if (!values.workspace || !values['index-dir']) throw new Error('usage: benchOpen.ts --workspace DIR --index-dir DIR [--vectors] [--build] [--dump FILE]');
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     roots: rootsFromDirs([values.workspace]),
     indexDir: values['index-dir'],
     embedder: values.vectors ? new HashingTestEmbedder(384) : undefined,
-    write: false,
+    write: Boolean(values.write),
   });
   const opened = performance.now();
   const openCpu = process.cpuUsage(c0);

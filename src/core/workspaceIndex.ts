@@ -386,7 +386,7 @@ export class WorkspaceIndex implements SearchableIndex {
       throw err;
     }
 
-    if (this.embedder && vectorsOpening) {
+    if (vectorsOpening) {
       const opened = await vectorsOpening;
       if ('error' in opened) throw opened.error;
       this.vectors = opened.value;
