@@ -2,31 +2,53 @@
  * Times what `groundwork search --no-update` pays before its first answer, in one fresh process:
  * `WorkspaceIndex.open` (read-only, as the CLI opens it) and the first search, then a second one.
  *   node scripts/build.mjs --scripts && node out/scripts/benchOpen.js --workspace DIR --index-dir DIR [--vectors] [--query TEXT] [--dump FILE]
+ * `--build` first makes the index to open: the `groundwork bench` corpus (the first 10,000 indexable
+ * files of this project's node_modules, `buildCorpus`) copied into --workspace when that folder is
+ * empty or missing, then indexed into --index-dir (with --vectors: 384-d test vectors, as
+ * `groundwork bench` builds its hybrid index), in this process, before the timed open in a fresh one.
  * With --vectors the index is opened with the 384-d hashing test embedder (as `groundwork bench`
- * builds its hybrid index). Prints one JSON line; `openCpuMs` is the CPU time of the open (user +
+ * builds its hybrid index). `--write` opens it as the writer instead (lock, embedding cache), as the
+ * extension's index worker and `groundwork bench`'s re-open do. Prints one JSON line; `openCpuMs` is the CPU time of the open (user +
  * system, all threads), which a machine shared with other jobs inflates far less than the wall time. `--dump FILE` also runs the `groundwork bench` queries
  * and writes every hit (path, lines, score) to FILE, one JSON line per query, so two builds can be
- * checked to rank identically.
+ * checked to rank identically; a second JSON line gives those queries' latency (p50/p95, ms).
  */
 import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { makeQueries } from '../src/cli/bench';
+import { buildCorpus, makeQueries } from '../src/cli/bench';
 import { rootsFromDirs, WorkspaceIndex } from '../src/core/workspaceIndex';
 import { search } from '../src/core/retrieval';
 import { HashingTestEmbedder } from '../src/core/testEmbedder';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { workspace: { type: 'string' }, 'index-dir': { type: 'string' }, vectors: { type: 'boolean' }, query: { type: 'string' }, dump: { type: 'string' } },
+    options: {
+      workspace: { type: 'string' },
+      'index-dir': { type: 'string' },
+      vectors: { type: 'boolean' },
+      query: { type: 'string' },
+      dump: { type: 'string' },
+      build: { type: 'boolean' },
+      write: { type: 'boolean' },
+    },
   });
-  if (!values.workspace || !values['index-dir']) throw new Error('usage: benchOpen.ts --workspace DIR --index-dir DIR [--vectors]');
+  if (!values.workspace || !values['index-dir']) throw new Error('usage: benchOpen.ts --workspace DIR --index-dir DIR [--vectors] [--build] [--dump FILE]');
+  if (values.build) {
+    await build(values.workspace, values['index-dir'], Boolean(values.vectors));
+    // The timed open runs in a fresh process, like `groundwork search --no-update`.
+    const args = process.argv.slice(2).filter((a) => a !== '--build');
+    const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: 'inherit' });
+    process.exit(r.status ?? 1);
+  }
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const index = await WorkspaceIndex.open({
     roots: rootsFromDirs([values.workspace]),
     indexDir: values['index-dir'],
     embedder: values.vectors ? new HashingTestEmbedder(384) : undefined,
-    write: false,
+    write: Boolean(values.write),
   });
   const opened = performance.now();
   const openCpu = process.cpuUsage(c0);
@@ -41,13 +63,40 @@ async function main(): Promise<void> {
   );
   if (values.dump) {
     const lines: string[] = [];
+    const times: number[] = [];
     for (const query of makeQueries(index)) {
+      const t = performance.now();
       const found = await search(index, query, { k: 10 });
+      times.push(performance.now() - t);
       lines.push(JSON.stringify(found.map((h) => [h.path, h.startLine, h.endLine, h.score, h.retrievers])));
     }
     await fsp.writeFile(values.dump, `${lines.join('\n')}\n`);
+    times.sort((a, b) => a - b);
+    const at = (p: number): string => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(1);
+    process.stdout.write(`${JSON.stringify({ dumpedQueries: times.length, queryP50Ms: Number(at(0.5)), queryP95Ms: Number(at(0.95)) })}\n`);
   }
   await index.close();
+}
+
+/** Copies the bench corpus into `workspace` (unless it already has files) and indexes it into `indexDir`. */
+async function build(workspace: string, indexDir: string, vectors: boolean): Promise<void> {
+  const existing = await fsp.readdir(workspace).catch(() => []);
+  if (existing.length === 0) {
+    const n = await buildCorpus(path.resolve(process.cwd(), 'node_modules'), workspace);
+    process.stderr.write(`corpus: ${n} files copied into ${workspace}\n`);
+  }
+  const t0 = performance.now();
+  const index = await WorkspaceIndex.open({
+    roots: rootsFromDirs([workspace]),
+    indexDir,
+    embedder: vectors ? new HashingTestEmbedder(384) : undefined,
+    options: { embedBatchSize: 256 },
+  });
+  const summary = await index.update();
+  await index.close();
+  process.stderr.write(
+    `indexed ${summary.filesIndexed} files, ${summary.chunks} chunks${vectors ? ' with 384-d test vectors' : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 }
 
 main().catch((err) => {

@@ -7,12 +7,15 @@
  *    against the other 777 (itself excluded), with and without the float re-score.
  * 2. Clustered synthetic data: `--items` (default 1,000,000) × 384 around 2,000 random centroids
  *    (per-dimension Gaussian noise σ = 0.05, i.e. ~0.7 cosine to the centroid), 20 chunks per file,
- *    32 shards. A child process builds the store and computes the exact top-10 of 200 queries (data
- *    points plus noise) with the float32 store; then a fresh child per precision opens the store and
- *    reports open time, RSS, query p50/p95 and recall@10.
+ *    32 shards. Chunk ids and hashes have the chunker's form (`<path>#L<a>-L<b>#<hash[0..8)>`, 16 hex
+ *    digits), as a real index's do. A child process builds the store and computes the exact top-10 of
+ *    200 queries (data points plus noise) with the float32 store; then a fresh child per precision
+ *    opens the store and reports open time (wall and CPU), RSS, query p50/p95 and recall@10.
  *
- * Run:   GROUNDWORK_WASM_DIR=dist/wasm node scripts/runTs.mjs scripts/benchQuantized.ts [--items 1000000] [--queries 200] [--skip-float]
- * The store is written under the OS temp folder (~1.6 GB at 1M × 384) and deleted at the end.
+ * Run:   GROUNDWORK_WASM_DIR=dist/wasm node scripts/runTs.mjs scripts/benchQuantized.ts [--items 1000000] [--queries 200] [--skip-float] [--keep DIR]
+ * The store is written under the OS temp folder (~1.6 GB at 1M × 384) and deleted at the end; with
+ * `--keep DIR` it is written into DIR and kept, and a DIR that already holds one is reused (so two
+ * builds of the store can be measured on the same files).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -67,6 +70,15 @@ function gaussian(rand: () => number): () => number {
 
 function filePath(f: number): string {
   return `src/module${f % 97}/sub${f % 7}/file${f}.ts`;
+}
+
+/** A 16-hex-digit content hash for row `r` (a 64-bit mix of r, so hashes look like hash16's). */
+function rowHash(r: number): string {
+  let h = Math.imul(r ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  let l = Math.imul((r + 0x7f4a7c15) ^ h, 0x27d4eb2f) >>> 0;
+  l = (l ^ (l >>> 15)) >>> 0;
+  return h.toString(16).padStart(8, '0') + l.toString(16).padStart(8, '0');
 }
 
 // ----- 1. real MiniLM vectors ------------------------------------------------------------------------
@@ -155,9 +167,10 @@ async function build(dir: string, items: number, nq: number): Promise<void> {
     const list: VectorItem[] = [];
     for (let c = 0; c < CHUNKS_PER_FILE && f * CHUNKS_PER_FILE + c < items; c++) {
       const r = f * CHUNKS_PER_FILE + c;
+      const hash = rowHash(r);
       list.push({
-        id: `${p}#L${c * 30 + 1}-L${c * 30 + 30}#${r.toString(16).padStart(8, '0')}`,
-        hash: r.toString(16).padStart(16, '0'),
+        id: `${p}#L${c * 30 + 1}-L${c * 30 + 30}#${hash.slice(0, 8)}`,
+        hash,
         vector: m.subarray(r * DIMS, (r + 1) * DIMS),
       });
     }
@@ -187,9 +200,12 @@ async function serve(dir: string, precision: 'float32' | 'int8'): Promise<void> 
   const queries = truth.queries.map((q) => Float32Array.from(q));
   const rssBase = process.memoryUsage().rss;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const store = await VectorStore.open(path.join(dir, 'v'), { dimensions: DIMS, precision, readOnly: true });
   const openMs = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   const rssOpen = process.memoryUsage().rss;
+  const heapOpen = process.memoryUsage().heapUsed;
   const times: number[] = [];
   let found = 0;
   queries.forEach((q, i) => {
@@ -203,6 +219,8 @@ async function serve(dir: string, precision: 'float32' | 'int8'): Promise<void> 
     precision,
     count: store.count,
     openMs,
+    openCpuMs: (cpu.user + cpu.system) / 1000,
+    heapOpenMB: heapOpen / 2 ** 20,
     rssBaseMB: rssBase / 2 ** 20,
     rssOpenMB: rssOpen / 2 ** 20,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
@@ -230,9 +248,14 @@ async function main(): Promise<void> {
   await realVectors();
   const items = arg('items', 1_000_000);
   const nq = arg('queries', 200);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-q-syn-'));
+  const keep = strArg('keep');
+  const tmp = keep ? path.resolve(keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'gw-q-syn-'));
   try {
-    child(['--phase', 'build', '--dir', tmp, '--items', String(items), '--queries', String(nq)]);
+    if (keep && fs.existsSync(path.join(tmp, 'truth.json'))) console.log(`reusing the store in ${tmp}`);
+    else {
+      fs.mkdirSync(tmp, { recursive: true });
+      child(['--phase', 'build', '--dir', tmp, '--items', String(items), '--queries', String(nq)]);
+    }
     let disk = 0;
     for (const e of fs.readdirSync(path.join(tmp, 'v'), { recursive: true, withFileTypes: true })) if (e.isFile()) disk += fs.statSync(path.join(e.parentPath, e.name)).size;
     console.log(`clustered synthetic: ${items} × ${DIMS} (2,000 clusters), 32 shards, ${mb(disk)} on disk; ${nq} queries, recall@10 vs exact float32 search`);
@@ -241,13 +264,23 @@ async function main(): Promise<void> {
       const line = child(['--phase', 'serve', '--dir', tmp, '--precision', p])
         .split('\n')
         .find((l) => l.startsWith('RESULT '));
-      const r = JSON.parse(line!.slice(7)) as { count: number; openMs: number; rssOpenMB: number; peakRssMB: number; p50: number; p95: number; recall: number };
+      const r = JSON.parse(line!.slice(7)) as {
+        count: number;
+        openMs: number;
+        openCpuMs: number;
+        heapOpenMB: number;
+        rssOpenMB: number;
+        peakRssMB: number;
+        p50: number;
+        p95: number;
+        recall: number;
+      };
       console.log(
-        `  ${p.padEnd(8)} open ${(r.openMs / 1000).toFixed(2)} s, RSS after open ${r.rssOpenMB.toFixed(0)} MB, peak RSS ${r.peakRssMB.toFixed(0)} MB, query k=10 p50 ${r.p50.toFixed(1)} / p95 ${r.p95.toFixed(1)} ms, recall@10 ${r.recall.toFixed(4)}`,
+        `  ${p.padEnd(8)} open ${(r.openMs / 1000).toFixed(2)} s (CPU ${(r.openCpuMs / 1000).toFixed(2)} s), JS heap ${r.heapOpenMB.toFixed(0)} MB, RSS after open ${r.rssOpenMB.toFixed(0)} MB, peak RSS ${r.peakRssMB.toFixed(0)} MB, query k=10 p50 ${r.p50.toFixed(1)} / p95 ${r.p95.toFixed(1)} ms, recall@10 ${r.recall.toFixed(4)}`,
       );
     }
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!keep) fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 

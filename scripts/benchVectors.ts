@@ -44,14 +44,26 @@ function filePath(f: number): string {
   return `src/module${f % 97}/sub${f % 7}/file${f}.ts`;
 }
 
+/** A 16-hex-digit content hash for row `r` under `tag` (a 64-bit mix, so hashes look like hash16's). */
+function rowHash(r: number, tag: string): string {
+  const t = tag.charCodeAt(0) || 0;
+  let h = Math.imul(r ^ 0x9e3779b9 ^ (t << 24), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  let l = Math.imul((r + 0x7f4a7c15) ^ h, 0x27d4eb2f) >>> 0;
+  l = (l ^ (l >>> 15)) >>> 0;
+  return h.toString(16).padStart(8, '0') + l.toString(16).padStart(8, '0');
+}
+
+/** One file's change; ids and hashes have the chunker's form (`<path>#L<a>-L<b>#<hash[0..8)>`), as in a real index. */
 function fileChange(f: number, m: Float32Array, firstRow: number, dims: number, tag: string): FileChange {
   const items: VectorItem[] = [];
   const p = filePath(f);
   for (let c = 0; c < CHUNKS_PER_FILE; c++) {
     const r = firstRow + c;
+    const hash = rowHash(r, tag);
     items.push({
-      id: `${p}#L${c * 30 + 1}-L${c * 30 + 30}#${tag}${c.toString(16).padStart(6, '0')}`,
-      hash: `${tag}${r.toString(16)}`.padEnd(16, '0'),
+      id: `${p}#L${c * 30 + 1}-L${c * 30 + 30}#${hash.slice(0, 8)}`,
+      hash,
       vector: m.subarray(r * dims, (r + 1) * dims),
     });
   }

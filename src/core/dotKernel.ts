@@ -17,6 +17,7 @@ interface Exports {
   memory: WebAssembly.Memory;
   dots16: (mat: number, q: number, rows: number, dims: number, out: number) => void;
   dotsI8: (mat: number, q: number, rows: number, dims: number, out: number) => void;
+  quantI8: (src: number, rows: number, dims: number, dst: number, scales: number) => void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -112,7 +113,7 @@ export class Int8Kernel {
     try {
       const instance = new WebAssembly.Instance(mod, {});
       const exports = instance.exports as unknown as Exports;
-      if (typeof exports.dotsI8 !== 'function') return undefined;
+      if (typeof exports.dotsI8 !== 'function' || typeof exports.quantI8 !== 'function') return undefined;
       return new Int8Kernel(exports, dimensions);
     } catch {
       return undefined;
@@ -150,4 +151,47 @@ export class Int8Kernel {
     this.exports.dotsI8(0, qOff, rows, this.dimensions, outOff);
     return new Int32Array(this.exports.memory.buffer, outOff, rows);
   }
+
+  /**
+   * Working memory after the codes (where queries and scores go later, so only between queries):
+   * `bytes` bytes at the returned offset, 16-byte aligned. Views over it ({@link bytesAt}) stay valid
+   * until memory grows, i.e. until the next {@link reserve}, {@link score} or scratch call.
+   */
+  scratch(bytes: number): number {
+    const off = align16(this.bytes);
+    this.ensureBytes(off + bytes);
+    return off;
+  }
+
+  /** A byte view of WebAssembly memory (see {@link scratch}). */
+  bytesAt(offset: number, length: number): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer, offset, length);
+  }
+
+  /**
+   * Quantises `rows` float32 rows at byte `src` of this kernel's memory (a {@link scratch} area) into
+   * the codes of rows [firstRow, firstRow + rows), writing each row's scale as a float32 at byte
+   * `scales`. Same codes and scales as {@link quantizeRow}, bit for bit.
+   */
+  quantize(src: number, rows: number, firstRow: number, scales: number): void {
+    if ((firstRow + rows) * this.dimensions > this.bytes) throw new RangeError(`rows up to ${firstRow + rows} are past the reserved codes`);
+    this.exports.quantI8(src, rows, this.dimensions, firstRow * this.dimensions, scales);
+  }
+}
+
+/**
+ * Writes the int8 codes of `v` at `codes[off..off + dims)` and returns the row's scale: codes are
+ * round(v / scale) with scale = max |v| / 127, so the largest component uses the full range. The
+ * reference the WebAssembly `quantI8` matches bit for bit (test/unit/vectorStore.test.ts).
+ */
+export function quantizeRow(v: Float32Array, codes: Int8Array, off: number, dims: number): number {
+  let max = 0;
+  for (let j = 0; j < dims; j++) max = Math.max(max, Math.abs(v[j]!));
+  if (max === 0) {
+    codes.fill(0, off, off + dims);
+    return 0;
+  }
+  const inv = 127 / max;
+  for (let j = 0; j < dims; j++) codes[off + j] = Math.round(v[j]! * inv);
+  return max / 127;
 }

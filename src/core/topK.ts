@@ -11,21 +11,27 @@
  * A bounded binary min-heap in two typed arrays whose root is the worst kept entry: O(n log k) for n
  * pushes, no allocation per push.
  */
+/** Tie-break order given directly: true when index `a`'s key sorts after index `b`'s (keys never built). */
+export type KeyAfter = (a: number, b: number) => boolean;
+
 export class TopK {
   private readonly scores: Float64Array;
   private readonly indices: Int32Array;
+  private readonly after: KeyAfter;
   private n = 0;
 
   /**
    * @param capacity how many entries to keep (k); 0 keeps none.
-   * @param keys the tie-break key of each index (a chunk id); read only when two scores are equal.
+   * @param keys the tie-break key of each index (a chunk id), or the order of those keys as a function
+   *   (the vector store compares packed ids without building them); used only when two scores are equal.
    */
   constructor(
     readonly capacity: number,
-    private readonly keys: ArrayLike<string>,
+    keys: ArrayLike<string> | KeyAfter,
   ) {
     this.scores = new Float64Array(capacity);
     this.indices = new Int32Array(capacity);
+    this.after = typeof keys === 'function' ? keys : (a, b) => keys[a]! > keys[b]!;
   }
 
   /** Entries kept so far (at most {@link capacity}). */
@@ -35,7 +41,7 @@ export class TopK {
 
   /** "(sa, ia) ranks below (sb, ib)": lower score, or the same score and a larger key. */
   private worse(sa: number, ia: number, sb: number, ib: number): boolean {
-    return sa < sb || (sa === sb && this.keys[ia]! > this.keys[ib]!);
+    return sa < sb || (sa === sb && this.after(ia, ib));
   }
 
   /** Offers one candidate; it is kept when fewer than `capacity` are kept or it beats the worst kept one. */

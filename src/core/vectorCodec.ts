@@ -170,6 +170,98 @@ export function shardVectorOffset(header: Uint8Array): number {
   return align8(HEADER_BYTES + dv.getUint32(24, true) + dv.getUint32(28, true)) + count * 8;
 }
 
+/** Where the parts of an encoded shard are (see {@link BinaryVectorCodec} for the layout). */
+export interface ShardLayout {
+  count: number;
+  /** IndexData.version. */
+  dataVersion: number;
+  configLen: number;
+  stringLen: number;
+  /** Offsets of the norms, the float32 vectors and the CRC trailer; the file is `crcOff + 4` bytes. */
+  normsOff: number;
+  vecOff: number;
+  crcOff: number;
+}
+
+/** Bytes of the fixed header, the least a reader must read to learn the layout. */
+export const SHARD_HEADER_BYTES = HEADER_BYTES;
+
+/**
+ * Checks the header of a shard of `fileSize` bytes (magic, format version, dimensions, the length the
+ * header promises) and returns its layout. `header` needs only the first {@link SHARD_HEADER_BYTES}.
+ * @throws IndexCorruptError (`truncated`, `magic`, `trailing-bytes`) or IndexMismatchError
+ *   (`format-version`, `dimensions`), without a path.
+ */
+export function shardLayout(header: Uint8Array, fileSize: number, dims: number): ShardLayout {
+  if (fileSize < HEADER_BYTES + TRAILER_BYTES || header.length < HEADER_BYTES) {
+    throw new IndexCorruptError('truncated', `${fileSize} bytes is shorter than the ${HEADER_BYTES + TRAILER_BYTES}-byte minimum`);
+  }
+  const dv = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
+  if (dv.getUint32(0, true) !== SHARD_MAGIC) throw new IndexCorruptError('magic', 'not a Groundwork vector shard');
+  const version = dv.getUint16(4, true);
+  if (version !== SHARD_FORMAT_VERSION) throw new IndexMismatchError('format-version', `shard format ${version}, this build reads ${SHARD_FORMAT_VERSION}`);
+  const fileDims = dv.getUint32(8, true);
+  if (fileDims !== dims) throw new IndexMismatchError('dimensions', `shard has ${fileDims} dimensions, expected ${dims}`);
+  const count = dv.getUint32(12, true);
+  const dataVersion = dv.getFloat64(16, true);
+  const configLen = dv.getUint32(24, true);
+  const stringLen = dv.getUint32(28, true);
+  const normsOff = align8(HEADER_BYTES + configLen + stringLen);
+  const vecOff = normsOff + count * 8;
+  const crcOff = vecOff + count * dims * 4;
+  const expected = crcOff + TRAILER_BYTES;
+  if (fileSize < expected) throw new IndexCorruptError('truncated', `${fileSize} bytes, header promises ${expected} (${count} items)`);
+  if (fileSize > expected) throw new IndexCorruptError('trailing-bytes', `${fileSize} bytes, header promises ${expected}`);
+  return { count, dataVersion, configLen, stringLen, normsOff, vecOff, crcOff };
+}
+
+/** Parses the metadata_config JSON of a shard whose checksum passed. @throws IndexCorruptError `config`. */
+export function parseShardConfig(bytes: Buffer, from: number, to: number): IndexData['metadata_config'] {
+  let metadataConfig: IndexData['metadata_config'];
+  try {
+    metadataConfig = JSON.parse(bytes.toString('utf8', from, to)) as IndexData['metadata_config'];
+  } catch (err) {
+    throw new IndexCorruptError('config', 'metadata_config is not valid JSON', undefined, { cause: err });
+  }
+  if (!metadataConfig || typeof metadataConfig !== 'object') throw new IndexCorruptError('config', 'metadata_config is not an object');
+  return metadataConfig;
+}
+
+/**
+ * Walks the string block `b[from..to)` of a shard with `count` items (`id \0 path \0 hash`, items
+ * joined by \0) and calls `item(k, idFrom, idTo, pathFrom, pathTo, hashFrom, hashTo)` with byte
+ * ranges, building no strings. Accepts exactly the blocks whose `split('\0')` has `3 × count` parts.
+ * @throws IndexCorruptError `strings` when the block has another number of parts.
+ */
+export function walkShardStrings(
+  b: Buffer,
+  from: number,
+  to: number,
+  count: number,
+  item: (k: number, idFrom: number, idTo: number, pathFrom: number, pathTo: number, hashFrom: number, hashTo: number) => void,
+): void {
+  if (count === 0) return;
+  const fields = count * 3;
+  const bounds = new Int32Array(6);
+  let p = from;
+  for (let f = 0; f < fields; f++) {
+    let end = b.indexOf(0, p);
+    if (end < 0 || end > to) end = to;
+    const last = f === fields - 1;
+    if (last ? end !== to : end >= to) {
+      // Fewer parts than 3 × count (a field ran into the end), or more (a NUL in the last one).
+      let parts = 1;
+      for (let i = from; i < to; i++) if (b[i] === 0) parts++;
+      throw new IndexCorruptError('strings', `${parts} strings for ${count} items (expected ${fields})`);
+    }
+    const slot = (f % 3) * 2;
+    bounds[slot] = p;
+    bounds[slot + 1] = end;
+    if (slot === 4) item((f / 3) | 0, bounds[0]!, bounds[1]!, bounds[2]!, bounds[3]!, bounds[4]!, bounds[5]!);
+    p = end + 1;
+  }
+}
+
 /**
  * vectra `IndexCodec` writing one shard as a compact, checksummed binary file.
  *
@@ -263,41 +355,12 @@ export class BinaryVectorCodec implements IndexCodec {
 
   deserializeIndex(input: Buffer): IndexData {
     const dims = this.dimensions;
-    if (input.length < HEADER_BYTES + TRAILER_BYTES) {
-      throw new IndexCorruptError('truncated', `${input.length} bytes is shorter than the ${HEADER_BYTES + TRAILER_BYTES}-byte minimum`);
-    }
-    if (input.readUInt32LE(0) !== SHARD_MAGIC) throw new IndexCorruptError('magic', 'not a Groundwork vector shard');
-    const version = input.readUInt16LE(4);
-    if (version !== SHARD_FORMAT_VERSION) {
-      throw new IndexMismatchError('format-version', `shard format ${version}, this build reads ${SHARD_FORMAT_VERSION}`);
-    }
-    const fileDims = input.readUInt32LE(8);
-    if (fileDims !== dims) throw new IndexMismatchError('dimensions', `shard has ${fileDims} dimensions, expected ${dims}`);
-    const count = input.readUInt32LE(12);
-    const dataVersion = input.readDoubleLE(16);
-    const configLen = input.readUInt32LE(24);
-    const stringLen = input.readUInt32LE(28);
-    const normsOff = align8(HEADER_BYTES + configLen + stringLen);
-    const vecOff = normsOff + count * 8;
-    const crcOff = vecOff + count * dims * 4;
-    const expected = crcOff + TRAILER_BYTES;
-    if (input.length < expected) {
-      throw new IndexCorruptError('truncated', `${input.length} bytes, header promises ${expected} (${count} items)`);
-    }
-    if (input.length > expected) {
-      throw new IndexCorruptError('trailing-bytes', `${input.length} bytes, header promises ${expected}`);
-    }
+    const { count, dataVersion, configLen, stringLen, normsOff, vecOff, crcOff } = shardLayout(input, input.length, dims);
     if (crc32(input.subarray(0, crcOff)) !== input.readUInt32LE(crcOff)) {
       throw new IndexCorruptError('checksum', 'CRC-32 mismatch');
     }
     // The checksum passed, so from here on a failure means a writer bug, still reported as corrupt.
-    let metadataConfig: IndexData['metadata_config'];
-    try {
-      metadataConfig = JSON.parse(input.toString('utf8', HEADER_BYTES, HEADER_BYTES + configLen)) as IndexData['metadata_config'];
-    } catch (err) {
-      throw new IndexCorruptError('config', 'metadata_config is not valid JSON', undefined, { cause: err });
-    }
-    if (!metadataConfig || typeof metadataConfig !== 'object') throw new IndexCorruptError('config', 'metadata_config is not an object');
+    const metadataConfig = parseShardConfig(input, HEADER_BYTES, HEADER_BYTES + configLen);
     const strings = count === 0 ? [] : input.toString('utf8', HEADER_BYTES + configLen, HEADER_BYTES + configLen + stringLen).split('\0');
     if (strings.length !== count * 3) {
       throw new IndexCorruptError('strings', `${strings.length} strings for ${count} items (expected ${count * 3})`);

@@ -17,11 +17,26 @@ import { LocalIndex } from 'vectra/lib/LocalIndex';
 import type { IndexItem } from 'vectra/lib/types';
 import { silentLogger, type Logger } from './types';
 import { AtomicFileStorage } from './atomicStorage';
-import { DotKernel, Int8Kernel } from './dotKernel';
+import { DotKernel, Int8Kernel, quantizeRow } from './dotKernel';
 import { TopK } from './topK';
 import { isAtomicTempFile, shardOf, writeFileAtomic } from './fsUtil';
-import { BinaryVectorCodec, IndexCorruptError, shardVectorOffset, IndexMismatchError, VectorStoreError, validateVector, type ChunkVectorMetadata } from './vectorCodec';
+import {
+  BinaryVectorCodec,
+  crc32,
+  IndexCorruptError,
+  IndexMismatchError,
+  parseShardConfig,
+  SHARD_HEADER_BYTES,
+  shardLayout,
+  shardVectorOffset,
+  VectorStoreError,
+  validateVector,
+  walkShardStrings,
+  type ChunkVectorMetadata,
+  type ShardLayout,
+} from './vectorCodec';
 import { errMessage } from './errMessage';
+import { RowKeys } from './vectorRows';
 
 // ---------------------------------------------------------------------------------------------------
 // Tunables and names
@@ -83,6 +98,21 @@ export const INT8_RESCORE_FACTOR = 4;
 
 /** Minimum number of int8 candidates re-scored per query. Default 100, range ≥ 1. */
 export const INT8_RESCORE_MIN = 100;
+
+/**
+ * Shard files read at once while opening. Default 4, range ≥ 1. Reads run in Node's thread pool (4
+ * threads by default) while the main thread checks and unpacks the shards already read, so a few in
+ * flight keep the disk and the CPU busy together; more only hold more read buffers (int8: one
+ * {@link OPEN_PIECE_BYTES} buffer each; float32 reads go straight into the matrix).
+ */
+export const SHARD_READ_CONCURRENCY = 4;
+
+/**
+ * int8 precision: bytes of float32 rows read and quantised per step while opening. Default 1 MiB
+ * (~680 rows at 384-d), range ≥ one row. The float rows never exist in memory all at once: this
+ * buffer per shard read in flight is all there is of them.
+ */
+export const OPEN_PIECE_BYTES = 1 << 20;
 
 /** Name of the store descriptor inside the index folder; written last on creation. */
 export const STORE_META_FILE = 'vectors.json';
@@ -147,6 +177,8 @@ export interface VectorStoreOptions {
   int8AutoRows?: number;
   /** Overrides {@link INT8_RESCORE_FACTOR} and {@link INT8_RESCORE_MIN} (benchmarks measure recall with them). */
   int8Rescore?: { factor: number; min: number };
+  /** Overrides {@link SHARD_READ_CONCURRENCY} and {@link OPEN_PIECE_BYTES} (benchmarks measure them). */
+  openReads?: { concurrency?: number; pieceBytes?: number };
 }
 
 function shardName(i: number): string {
@@ -215,16 +247,15 @@ export class VectorStore {
   private shardVecOff: number[] = [];
   private readonly rowBuf: Float32Array;
   private rescoreFactor = INT8_RESCORE_FACTOR;
+  private readConcurrency = SHARD_READ_CONCURRENCY;
+  private pieceBytes = OPEN_PIECE_BYTES;
   private rescoreMin = INT8_RESCORE_MIN;
   private alive: Uint8Array;
   private capacity: number;
   private rows = 0;
   private dead = 0;
-  private ids: string[] = [];
-  private paths: string[] = [];
-  private hashes: string[] = [];
-  /** Live rows of each path, in insertion order. */
-  private readonly pathRows = new Map<string, number[]>();
+  /** Chunk id, path and hash of every row, packed (vectorRows.ts); strings are built for returned hits only. */
+  private readonly keys = new RowKeys();
   /** Live item count per shard; checked against the shard file after every write. */
   private readonly shardLive: Int32Array;
   /** Serialises writers in this process; queries never wait. */
@@ -250,6 +281,7 @@ export class VectorStore {
     this.capacity = Math.max(16, initialCapacity);
     this.rowBuf = new Float32Array(dimensions);
     this.alive = new Uint8Array(this.capacity);
+    this.keys.reserve(this.capacity, 0);
     this.shardLive = new Int32Array(shardCount);
     this.jsMatrix = new Float32Array(0);
     if (precision === 'int8') {
@@ -317,34 +349,32 @@ export class VectorStore {
       if (meta.shards !== shards) throw new IndexMismatchError('shards', `store has ${meta.shards} shards, expected ${shards}`, metaFile);
     }
 
-    // Size the matrix once from the file sizes (each item needs ≥ dims*4 + 8 bytes), so loading never
-    // reallocates; the overestimate is the string bytes (~7% at 384-d) and doubles as growth room.
-    let capacity = 0;
+    // Every shard's header first (all opened at once): the exact row count sizes the matrix once, so
+    // loading never reallocates, and each shard's rows get their place before any is read.
     const files: string[] = [];
-    for (let i = 0; i < shards; i++) {
-      const file = path.join(dir, shardName(i), SHARD_INDEX_FILE);
-      files.push(file);
-      let size: number;
-      try {
-        size = (await fs.promises.stat(file)).size;
-      } catch (err) {
-        throw new IndexCorruptError('missing', 'shard file is missing', file, { cause: err });
-      }
-      capacity += Math.floor(size / (dims * 4 + 8));
-    }
+    for (let i = 0; i < shards; i++) files.push(path.join(dir, shardName(i), SHARD_INDEX_FILE));
+    const heads = await openShards(files, dims);
+    let total = 0;
+    for (const h of heads) total += h.layout.count;
     const want = opts.precision ?? 'auto';
-    const precision = want === 'auto' ? (capacity >= (opts.int8AutoRows ?? INT8_AUTO_ROWS) ? 'int8' : 'float32') : want;
-    const store = new VectorStore(dir, dims, shards, logger, capacity, opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET, opts.readOnly ?? false, precision);
+    const precision = want === 'auto' ? (total >= (opts.int8AutoRows ?? INT8_AUTO_ROWS) ? 'int8' : 'float32') : want;
+    let store: VectorStore;
+    try {
+      store = new VectorStore(dir, dims, shards, logger, total, opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET, opts.readOnly ?? false, precision);
+    } catch (err) {
+      for (const h of heads) closeFd(h.fd);
+      throw err;
+    }
     if (opts.int8Rescore) {
       store.rescoreFactor = Math.max(0, opts.int8Rescore.factor);
       store.rescoreMin = Math.max(1, Math.floor(opts.int8Rescore.min));
     }
-    // Read shard i+1 while shard i is checked and copied: overlaps disk I/O with decoding, at the cost
-    // of two shard buffers (~2 × 5 MB at 100k × 384) alive at once.
+    if (opts.openReads?.concurrency !== undefined) store.readConcurrency = Math.max(1, Math.floor(opts.openReads.concurrency));
+    if (opts.openReads?.pieceBytes !== undefined) store.pieceBytes = Math.max(1, Math.floor(opts.openReads.pieceBytes));
     try {
-      await store.loadAllShards(files);
+      await store.loadShards(heads, files);
     } catch (err) {
-      store.closeShardFiles();
+      for (const h of heads) closeFd(h.fd);
       throw err;
     }
     if (!opts.readOnly) await store.removeOldTempFiles();
@@ -352,30 +382,136 @@ export class VectorStore {
     return store;
   }
 
-  private async loadAllShards(files: string[]): Promise<void> {
-    const shards = this.shardCount;
-    let next = this.readShard(0);
-    for (let i = 0; i < shards; i++) {
-      const items = await next;
-      if (i + 1 < shards) {
-        next = this.readShard(i + 1);
-        next.catch(() => undefined); // handled when awaited; avoids an unhandled rejection if we throw first
+  /**
+   * Loads every shard into rows [0, total) in shard order, {@link SHARD_READ_CONCURRENCY} files at a
+   * time. float32 rows are read straight into the scoring matrix; int8 rows are read in
+   * {@link OPEN_PIECE_BYTES} pieces and quantised as they come. Ids, paths and hashes are unpacked
+   * from the string block's bytes (vectorRows.ts) after the shard's checksum has passed. Every check
+   * of the codec is made (length, magic, version, dimensions, CRC-32, config, string count) and each
+   * path must be in its own shard, its items consecutive. On the first failure no further shard is
+   * started, the ones under way finish, and the error (naming the file) is thrown.
+   */
+  private async loadShards(heads: OpenShard[], files: string[]): Promise<void> {
+    const base: number[] = [];
+    let total = 0;
+    for (const h of heads) {
+      base.push(total);
+      total += h.layout.count;
+    }
+    let next = 0;
+    let failure: IndexCorruptError | undefined;
+    const workers = Math.min(this.readConcurrency, heads.length);
+    // int8: each reader's piece of float rows (and their scales) lives in WebAssembly memory after the
+    // codes, where the SIMD kernel quantises it; it is reserved before any read so memory never grows
+    // (and never moves) under a read in flight. Without the kernel, a Buffer per reader.
+    const rowBytes = this.dimensions * 4;
+    const perPiece = Math.max(1, Math.floor(this.pieceBytes / rowBytes));
+    const region = perPiece * rowBytes + perPiece * 4;
+    const scratch = this.kernel8 ? this.kernel8.scratch(workers * region) : 0;
+    const worker = async (w: number): Promise<void> => {
+      let piece: Piece | undefined;
+      if (this.precision === 'int8') {
+        piece = this.kernel8
+          ? { rows: perPiece, wasmOffset: scratch + w * region, bytes: this.kernel8.bytesAt(scratch + w * region, perPiece * rowBytes) }
+          : { rows: perPiece, wasmOffset: -1, bytes: Buffer.allocUnsafeSlow(perPiece * rowBytes) };
       }
-      // A file's items are consecutive, so the path hash is computed once per file, not per item
-      // (hashing every item's path was ~40% of opening 300k items).
-      let checked: string | undefined;
-      for (const item of items) {
-        const md = item.metadata as unknown as ChunkVectorMetadata;
-        if (md.path === checked) continue;
-        checked = md.path;
-        // A path in the wrong shard means the files were mixed up (copied from another store, renamed);
-        // updates would then miss it, so refuse rather than serve stale vectors.
-        if (shardOf(md.path, shards) !== i) {
-          throw new IndexCorruptError('misplaced', `item ${item.id} of ${md.path} belongs in ${shardName(shardOf(md.path, shards))}`, files[i]);
+      while (failure === undefined && next < heads.length) {
+        const i = next++;
+        try {
+          await this.loadShard(i, heads[i]!, base[i]!, piece);
+        } catch (err) {
+          failure ??= err instanceof IndexCorruptError ? err.withPath(files[i]!) : new IndexCorruptError('unreadable', errMessage(err), files[i], { cause: err });
         }
       }
-      this.appendRows(i, items, true);
+    };
+    await Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
+    if (failure !== undefined) throw failure;
+    this.rows = total;
+    this.alive.fill(1, 0, total);
+    for (let i = 0; i < heads.length; i++) {
+      this.shardLive[i] = heads[i]!.layout.count;
+      if (this.precision === 'int8') {
+        this.shardFd[i] = heads[i]!.fd;
+        this.shardVecOff[i] = heads[i]!.layout.vecOff;
+      } else closeFd(heads[i]!.fd);
+      heads[i]!.fd = -1;
     }
+  }
+
+  /** Reads, checks and unpacks shard `i` into rows [base, base + count). See {@link loadShards}. */
+  private async loadShard(i: number, head: OpenShard, base: number, piece: Piece | undefined): Promise<void> {
+    const dims = this.dimensions;
+    const L = head.layout;
+    const { fd } = head;
+    const rowBytes = dims * 4;
+    let crc = crc32(head.header);
+    const meta = Buffer.allocUnsafeSlow(L.vecOff - SHARD_HEADER_BYTES);
+    await readFully(fd, meta, SHARD_HEADER_BYTES);
+    crc = crc32(meta, crc);
+    if (this.precision === 'float32') {
+      const m = this.matrix;
+      const dest = new Uint8Array(m.buffer, m.byteOffset + base * rowBytes, L.count * rowBytes);
+      await readFully(fd, dest, L.vecOff);
+      crc = crc32(dest, crc);
+      if (!LITTLE_ENDIAN) Buffer.from(dest.buffer, dest.byteOffset, dest.length).swap32();
+    } else {
+      const { rows: perPiece, bytes: pieceBytes, wasmOffset } = piece!;
+      const floats = new Float32Array(pieceBytes.buffer, pieceBytes.byteOffset, perPiece * dims);
+      for (let k0 = 0; k0 < L.count; k0 += perPiece) {
+        const n = Math.min(perPiece, L.count - k0);
+        const bytes = pieceBytes.subarray(0, n * rowBytes);
+        await readFully(fd, bytes, L.vecOff + k0 * rowBytes);
+        crc = crc32(bytes, crc);
+        if (!LITTLE_ENDIAN) Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).swap32();
+        const r0 = base + k0;
+        if (this.kernel8) {
+          const scalesAt = wasmOffset + perPiece * rowBytes;
+          this.kernel8.quantize(wasmOffset, n, r0, scalesAt);
+          this.rowScale.set(new Float32Array(pieceBytes.buffer, scalesAt, n), r0);
+        } else {
+          const codes = this.codes;
+          for (let k = 0; k < n; k++) this.rowScale[r0 + k] = quantizeRow(floats.subarray(k * dims, (k + 1) * dims), codes, (r0 + k) * dims, dims);
+        }
+        this.rowShard.fill(i, r0, r0 + n);
+        for (let k = 0; k < n; k++) this.rowPos[r0 + k] = k0 + k;
+      }
+    }
+    const trailer = Buffer.alloc(4);
+    await readFully(fd, trailer, L.crcOff);
+    if (crc !== trailer.readUInt32LE(0)) throw new IndexCorruptError('checksum', 'CRC-32 mismatch');
+    // The checksum passed: what follows only finds writer bugs and misplaced files.
+    parseShardConfig(meta, 0, L.configLen);
+    this.unpackKeys(i, meta, L.configLen, L.configLen + L.stringLen, L.count, base);
+  }
+
+  /**
+   * Unpacks the ids, paths and hashes of shard `i` (string block `b[from..to)`, `count` items) into the
+   * row keys of rows [base, base + count). A path's string is built once per file.
+   */
+  private unpackKeys(i: number, b: Buffer, from: number, to: number, count: number, base: number): void {
+    const keys = this.keys;
+    let runFrom = -1;
+    let runTo = -1;
+    let slot = -1;
+    let runStart = 0;
+    walkShardStrings(b, from, to, count, (k, idFrom, idTo, pathFrom, pathTo, hashFrom, hashTo) => {
+      if (slot < 0 || pathTo - pathFrom !== runTo - runFrom || b.compare(b, pathFrom, pathTo, runFrom, runTo) !== 0) {
+        if (slot >= 0) keys.setFileCount(slot, k - runStart);
+        const p = b.toString('utf8', pathFrom, pathTo);
+        // A path in the wrong shard means the files were mixed up (copied from another store, renamed);
+        // updates would then miss it, so refuse rather than serve stale vectors.
+        const home = shardOf(p, this.shardCount);
+        if (home !== i) throw new IndexCorruptError('misplaced', `item ${b.toString('utf8', idFrom, idTo)} of ${p} belongs in ${shardName(home)}`);
+        // The writers keep a file's items together; anything else is not a file this store wrote.
+        if (keys.rowsOf(p)) throw new IndexCorruptError('layout', `the items of ${p} are not consecutive`);
+        slot = keys.addFile(p, base + k, 0);
+        runFrom = pathFrom;
+        runTo = pathTo;
+        runStart = k;
+      }
+      keys.setRowFromBytes(base + k, slot, b, idFrom, idTo, pathFrom, pathTo, hashFrom, hashTo);
+    });
+    if (slot >= 0) keys.setFileCount(slot, count - runStart);
   }
 
   /**
@@ -403,18 +539,26 @@ export class VectorStore {
 
   /** Paths that have at least one vector, sorted. */
   pathsIndexed(): string[] {
-    return [...this.pathRows.keys()].sort();
+    return [...this.keys.paths()].sort();
   }
 
   /** True when `path` has at least one vector. */
   hasPath(filePath: string): boolean {
-    return this.pathRows.has(filePath);
+    return this.keys.rowsOf(filePath) !== undefined;
   }
 
   /** Ids and content hashes stored for `path`, in insertion order (empty when absent). */
   itemsForPath(filePath: string): Array<{ id: string; hash: string }> {
-    const rows = this.pathRows.get(filePath) ?? [];
-    return rows.map((r) => ({ id: this.ids[r]!, hash: this.hashes[r]! }));
+    const range = this.keys.rowsOf(filePath);
+    if (!range) return [];
+    const out: Array<{ id: string; hash: string }> = [];
+    for (let r = range[0]; r < range[0] + range[1]; r++) out.push({ id: this.keys.id(r), hash: this.keys.hash(r) });
+    return out;
+  }
+
+  /** Rows whose id and hash are held as strings because they do not have the chunker's form (vectorRows.ts). */
+  get unpackedRows(): number {
+    return this.keys.oddRows;
   }
 
   /** Bytes used on disk by the descriptor and shard files (not by other files in the folder). */
@@ -572,7 +716,7 @@ export class VectorStore {
     if (!(want > 0)) return [];
     if (this.precision === 'int8') return this.queryInt8(q, want);
     const rows = this.topRows(want, this.kernel ? this.kernel.score(q, this.rows) : undefined, q);
-    const hits: VectorHit[] = rows.map(([r, score]) => ({ id: this.ids[r]!, path: this.paths[r]!, hash: this.hashes[r]!, score }));
+    const hits: VectorHit[] = rows.map(([r, score]) => this.hit(r, score));
     hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return hits;
   }
@@ -611,7 +755,7 @@ export class VectorStore {
       const shard = this.rowShard[r]!;
       const pos = this.shardVecOff[shard]! + this.rowPos[r]! * dims * 4;
       const n = fs.readSync(this.shardFd[shard]!, bytes, 0, bytes.length, pos);
-      if (n !== bytes.length) throw new IndexCorruptError('truncated', `row ${this.rowPos[r]} of ${this.ids[r]} is past the end of the file`, this.shardFile(shard));
+      if (n !== bytes.length) throw new IndexCorruptError('truncated', `row ${this.rowPos[r]} of ${this.keys.id(r)} is past the end of the file`, this.shardFile(shard));
       let s0 = 0,
         s1 = 0,
         s2 = 0,
@@ -625,10 +769,15 @@ export class VectorStore {
       }
       for (; j < dims; j++) s0 += buf[j]! * q[j]!;
       // Same rounding as the float32 kernel's result (a float32 score), so both precisions agree.
-      hits.push({ id: this.ids[r]!, path: this.paths[r]!, hash: this.hashes[r]!, score: Math.fround(s0 + s1 + s2 + s3) });
+      hits.push(this.hit(r, Math.fround(s0 + s1 + s2 + s3)));
     }
     hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return hits.slice(0, want);
+  }
+
+  /** The hit of row `r`: its strings are built here, for returned rows only. */
+  private hit(r: number, score: number): VectorHit {
+    return { id: this.keys.id(r), path: this.keys.path(r), hash: this.keys.hash(r), score };
   }
 
   /**
@@ -637,7 +786,7 @@ export class VectorStore {
    * order.
    */
   private topRows(want: number, scores: Float32Array | undefined, q: Float32Array): Array<[number, number]> {
-    const top = new TopK(want, this.ids);
+    const top = new TopK(want, (a, b) => this.keys.idAfter(a, b));
     const alive = this.alive;
     const dims = this.dimensions;
     const d4 = dims - (dims % 4);
@@ -683,10 +832,7 @@ export class VectorStore {
     this.jsCodes = new Int8Array(0);
     this.closeShardFiles();
     this.alive = new Uint8Array(0);
-    this.ids = [];
-    this.paths = [];
-    this.hashes = [];
-    this.pathRows.clear();
+    this.keys.clear();
     this.rows = 0;
     this.dead = 0;
     this.capacity = 0;
@@ -700,21 +846,6 @@ export class VectorStore {
 
   private shardFile(i: number): string {
     return path.join(this.dir, shardName(i), SHARD_INDEX_FILE);
-  }
-
-  /** Loads one shard through vectra (our storage + codec); any failure becomes IndexCorruptError. */
-  private async readShard(i: number): Promise<IndexItem[]> {
-    const file = this.shardFile(i);
-    if (this.precision === 'int8') return this.readShardForRows(i);
-    // A fresh LocalIndex per read: vectra caches the whole shard once loaded, and the matrix is the only
-    // long-lived copy we want.
-    const li = new LocalIndex(path.join(this.dir, shardName(i)), SHARD_INDEX_FILE, this.storage, this.codec);
-    try {
-      return await li.listItems();
-    } catch (err) {
-      if (err instanceof IndexCorruptError) throw err.withPath(file);
-      throw new IndexCorruptError('unreadable', errMessage(err), file, { cause: err });
-    }
   }
 
   /**
@@ -788,13 +919,15 @@ export class VectorStore {
     const a = new Uint8Array(cap);
     a.set(this.alive.subarray(0, this.rows));
     this.alive = a;
+    this.keys.reserve(cap, this.rows);
     this.capacity = cap;
   }
 
   /**
-   * Appends rows for `items` of `shard`. `inFileOrder`: the items are the shard file's, in its order, so
-   * their positions in it are known (int8 re-scoring reads rows by position); otherwise the positions
-   * are set by {@link VectorStore.refreshPositions} after the write.
+   * Appends rows for `items` of `shard` (a file's items consecutive, each file without rows so far).
+   * `inFileOrder`: the items are the shard file's, in its order, so their positions in it are known
+   * (int8 re-scoring reads rows by position); otherwise the positions are set by
+   * {@link VectorStore.refreshPositions} after the write.
    */
   private appendRows(shard: number, items: IndexItem[], inFileOrder: boolean): void {
     this.reserve(items.length);
@@ -802,47 +935,42 @@ export class VectorStore {
     const int8 = this.precision === 'int8';
     const codes = int8 ? this.codes : undefined;
     const m = int8 ? undefined : this.matrix;
-    // Items of one file are consecutive: look the path up once per run of items, not per item.
+    let slot = -1;
     let lastPath: string | undefined;
-    let rowsOfPath: number[] | undefined;
     for (let k = 0; k < items.length; k++) {
       const item = items[k]!;
       const md = item.metadata as unknown as ChunkVectorMetadata;
-      const r = this.rows++;
+      const r = this.rows;
+      if (md.path !== lastPath || slot < 0) {
+        if (this.keys.rowsOf(md.path)) throw new IndexCorruptError('layout', `the items of ${md.path} are not consecutive`, this.shardFile(shard));
+        let n = 1;
+        while (k + n < items.length && (items[k + n]!.metadata as unknown as ChunkVectorMetadata).path === md.path) n++;
+        slot = this.keys.addFile(md.path, r, n);
+        lastPath = md.path;
+      }
+      this.rows++;
       if (codes) {
         this.rowScale[r] = quantizeRow(item.vector as unknown as Float32Array, codes, r * dims, dims);
         this.rowShard[r] = shard;
         this.rowPos[r] = inFileOrder ? k : 0;
       } else m!.set(item.vector, r * dims);
       this.alive[r] = 1;
-      this.ids[r] = item.id;
-      if (md.path !== lastPath || !rowsOfPath) {
-        lastPath = md.path;
-        rowsOfPath = this.pathRows.get(md.path);
-        if (!rowsOfPath) {
-          rowsOfPath = [];
-          this.pathRows.set(md.path, rowsOfPath);
-        }
-      }
-      // Reuse the map's key so all rows of a file share one string instance.
-      this.paths[r] = rowsOfPath.length > 0 ? this.paths[rowsOfPath[0]!]! : md.path;
-      this.hashes[r] = md.hash;
-      rowsOfPath.push(r);
+      this.keys.setRow(r, slot, item.id, md.hash);
     }
     this.shardLive[shard]! += items.length;
   }
 
   private removePath(shard: number, filePath: string): void {
-    const rows = this.pathRows.get(filePath);
-    if (!rows) return;
-    for (const r of rows) this.alive[r] = 0;
-    this.dead += rows.length;
-    this.shardLive[shard]! -= rows.length;
-    this.pathRows.delete(filePath);
+    const range = this.keys.removeFile(filePath);
+    if (!range) return;
+    const [first, count] = range;
+    this.alive.fill(0, first, first + count);
+    this.dead += count;
+    this.shardLive[shard]! -= count;
   }
 
   private reloadShardRows(shard: number, items: IndexItem[]): void {
-    for (const p of [...this.pathRows.keys()]) {
+    for (const p of [...this.keys.paths()]) {
       if (shardOf(p, this.shardCount) === shard) this.removePath(shard, p);
     }
     this.shardLive[shard] = 0;
@@ -855,26 +983,28 @@ export class VectorStore {
    */
   private async refreshPositions(shard: number): Promise<IndexItem[]> {
     const items = await this.readShardForRows(shard);
-    for (let k = 0; k < items.length; k++) {
-      const item = items[k]!;
-      const rows = this.pathRows.get((item.metadata as unknown as ChunkVectorMetadata).path);
-      if (!rows) continue;
-      for (const r of rows) {
-        if (this.ids[r] === item.id) {
-          this.rowPos[r] = k;
-          break;
-        }
+    // One file's items are consecutive: match them to the file's rows by id, one file at a time.
+    for (let k = 0; k < items.length;) {
+      const p = (items[k]!.metadata as unknown as ChunkVectorMetadata).path;
+      const posById = new Map<string, number>();
+      for (; k < items.length && (items[k]!.metadata as unknown as ChunkVectorMetadata).path === p; k++) posById.set(items[k]!.id, k);
+      const range = this.keys.rowsOf(p);
+      if (!range) continue;
+      for (let r = range[0]; r < range[0] + range[1]; r++) {
+        const pos = posById.get(this.keys.id(r));
+        if (pos !== undefined) this.rowPos[r] = pos;
       }
     }
     return items;
   }
 
-  /** Moves live rows down over dead ones (order preserved) and rebuilds the path → rows map. */
+  /** Moves live rows down over dead ones (order preserved, so each file's rows stay consecutive). */
   private compact(): void {
     const dims = this.dimensions;
     let w = 0;
     for (let r = 0; r < this.rows; r++) {
       if (this.alive[r] === 0) continue;
+      this.keys.move(r, w);
       if (w !== r) {
         if (this.precision === 'int8') {
           this.codes.copyWithin(w * dims, r * dims, (r + 1) * dims);
@@ -882,26 +1012,13 @@ export class VectorStore {
           this.rowShard[w] = this.rowShard[r]!;
           this.rowPos[w] = this.rowPos[r]!;
         } else this.matrix.copyWithin(w * dims, r * dims, (r + 1) * dims);
-        this.ids[w] = this.ids[r]!;
-        this.paths[w] = this.paths[r]!;
-        this.hashes[w] = this.hashes[r]!;
       }
       w++;
     }
     this.alive.fill(1, 0, w);
     this.alive.fill(0, w, this.rows);
-    this.ids.length = w;
-    this.paths.length = w;
-    this.hashes.length = w;
     this.rows = w;
     this.dead = 0;
-    this.pathRows.clear();
-    for (let r = 0; r < w; r++) {
-      const p = this.paths[r]!;
-      const list = this.pathRows.get(p);
-      if (list) list.push(r);
-      else this.pathRows.set(p, [r]);
-    }
   }
 
   private async removeOldTempFiles(): Promise<void> {
@@ -937,18 +1054,82 @@ function grow<T extends Float32Array | Uint16Array | Uint32Array>(a: T, cap: num
   return b;
 }
 
-/**
- * Writes the int8 codes of `v` at `codes[off..off + dims)` and returns the row's scale: codes are
- * round(v / scale) with scale = max |v| / 127, so the largest component uses the full range.
- */
-function quantizeRow(v: Float32Array, codes: Int8Array, off: number, dims: number): number {
-  let max = 0;
-  for (let j = 0; j < dims; j++) max = Math.max(max, Math.abs(v[j]!));
-  if (max === 0) {
-    codes.fill(0, off, off + dims);
-    return 0;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** One reader's buffer of float rows while opening at int8 precision (in WebAssembly memory when `wasmOffset` ≥ 0). */
+interface Piece {
+  rows: number;
+  bytes: Uint8Array;
+  wasmOffset: number;
+}
+
+/** A shard file opened for loading: its descriptor, its first bytes and their layout. */
+interface OpenShard {
+  fd: number;
+  header: Buffer;
+  layout: ShardLayout;
+}
+
+function openFd(file: string): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(file, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function fstatSize(fd: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st.size))));
+}
+
+function readAt(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/** Fills `buf` from byte `position` of the file. @throws IndexCorruptError `truncated` when the file ends first. */
+async function readFully(fd: number, buf: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const n = await readAt(fd, buf, done, buf.length - done, position + done);
+    if (n === 0) throw new IndexCorruptError('truncated', `the file ended at ${position + done} bytes while being read`);
+    done += n;
   }
-  const inv = 127 / max;
-  for (let j = 0; j < dims; j++) codes[off + j] = Math.round(v[j]! * inv);
-  return max / 127;
+}
+
+function closeFd(fd: number): void {
+  if (fd < 0) return;
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Already closed; nothing to release.
+  }
+}
+
+/**
+ * Opens every shard file and checks its header against its size (all at once); on any failure the
+ * opened descriptors are closed and the first failure in shard order is thrown, naming the file.
+ */
+async function openShards(files: string[], dims: number): Promise<OpenShard[]> {
+  const settled = await Promise.allSettled(
+    files.map(async (file): Promise<OpenShard> => {
+      let fd: number;
+      try {
+        fd = await openFd(file);
+      } catch (err) {
+        throw new IndexCorruptError('missing', 'shard file is missing', file, { cause: err });
+      }
+      try {
+        const size = await fstatSize(fd);
+        const header = Buffer.alloc(Math.min(size, SHARD_HEADER_BYTES));
+        await readFully(fd, header, 0);
+        return { fd, header, layout: shardLayout(header, size, dims) };
+      } catch (err) {
+        closeFd(fd);
+        if (err instanceof IndexCorruptError) throw err.withPath(file);
+        throw new IndexCorruptError('unreadable', errMessage(err), file, { cause: err });
+      }
+    }),
+  );
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    for (const r of settled) if (r.status === 'fulfilled') closeFd(r.value.fd);
+    throw failed.reason;
+  }
+  return settled.map((r) => (r as PromiseFulfilledResult<OpenShard>).value);
 }

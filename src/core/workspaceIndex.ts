@@ -371,29 +371,27 @@ export class WorkspaceIndex implements SearchableIndex {
 
     // Both BM25 snapshots are read while the catalog is read and parsed; they are checked against it after.
     const snapshots = { lexical: readWholeFile(this.file('lexical.bin')).catch(() => undefined), files: readWholeFile(this.file('files.bin')).catch(() => undefined) };
+    // The vector store opens alongside: its shard reads run in the thread pool while the catalog parses.
+    const openVectors = (): Promise<Settled<VectorStore | undefined>> | undefined => (this.embedder ? settle(this.openVectors(this.embedder.dimensions, writable)) : undefined);
+    let vectorsOpening = openVectors();
     const catalogWiped = { value: false };
-    this.catalog = await this.openCatalog(writable, catalogWiped);
-    for (const f of this.catalog.files.values()) this.chunkTotal += f.chunks.length;
+    try {
+      // A corrupt catalog makes a writer wipe the vectors too: the opening under way settles first.
+      this.catalog = await this.openCatalog(writable, catalogWiped, async () => void (await (await vectorsOpening)?.value?.close()));
+      if (catalogWiped.value) vectorsOpening = openVectors();
+      for (const f of this.catalog.files.values()) this.chunkTotal += f.chunks.length;
+      await this.loadLexical(catalogWiped.value ? undefined : snapshots);
+    } catch (err) {
+      await (await vectorsOpening)?.value?.close();
+      throw err;
+    }
 
-    await this.loadLexical(catalogWiped.value ? undefined : snapshots);
-
-    if (this.embedder && !writable) {
-      try {
-        this.vectors = await VectorStore.open(this.file('vectors'), { dimensions: this.embedder.dimensions, logger: this.logger, readOnly: true });
-      } catch (err) {
-        // Missing or being rewritten: keyword search still works.
-        this.logger.debug?.(`Vectors not loaded (read-only): ${errMessage(err)}`);
-      }
-    } else if (this.embedder) {
-      const opts = { dimensions: this.embedder.dimensions, logger: this.logger };
-      try {
-        this.vectors = await VectorStore.open(this.file('vectors'), opts);
-      } catch (err) {
-        if (!(err instanceof IndexCorruptError)) throw err;
-        this.logger.warn(`Rebuilding the vector index: ${err.message}. Cached embeddings are reused.`);
-        await this.wipe(['vectors']);
-        this.vectors = await VectorStore.open(this.file('vectors'), opts);
-      }
+    if (vectorsOpening) {
+      const opened = await vectorsOpening;
+      if ('error' in opened) throw opened.error;
+      this.vectors = opened.value;
+    }
+    if (this.embedder && writable) {
       this.cache = await EmbeddingCache.open(this.file('embeddings'), {
         embedderId: this.embedder.id,
         dimensions: this.embedder.dimensions,
@@ -407,6 +405,31 @@ export class WorkspaceIndex implements SearchableIndex {
         this.file('manifest.json'),
         JSON.stringify({ ...expected, embedder: keptEmbedder ?? expected.embedder, createdAt: manifest && !wipeAll ? manifest.createdAt : expected.createdAt }, null, 2),
       );
+  }
+
+  /**
+   * Opens the vector store: read-only, a missing or unreadable store means keyword search only; a
+   * writer rebuilds a corrupt one (with a log line) and reuses the cached embeddings.
+   */
+  private async openVectors(dimensions: number, writable: boolean): Promise<VectorStore | undefined> {
+    if (!writable) {
+      try {
+        return await VectorStore.open(this.file('vectors'), { dimensions, logger: this.logger, readOnly: true });
+      } catch (err) {
+        // Missing or being rewritten: keyword search still works.
+        this.logger.debug?.(`Vectors not loaded (read-only): ${errMessage(err)}`);
+        return undefined;
+      }
+    }
+    const opts = { dimensions, logger: this.logger };
+    try {
+      return await VectorStore.open(this.file('vectors'), opts);
+    } catch (err) {
+      if (!(err instanceof IndexCorruptError)) throw err;
+      this.logger.warn(`Rebuilding the vector index: ${err.message}. Cached embeddings are reused.`);
+      await this.wipe(['vectors']);
+      return VectorStore.open(this.file('vectors'), opts);
+    }
   }
 
   private async loadLexical(read?: { lexical: Promise<Buffer | undefined>; files: Promise<Buffer | undefined> }): Promise<void> {
@@ -454,7 +477,7 @@ export class WorkspaceIndex implements SearchableIndex {
    * Opens the catalog. A writer rebuilds a corrupt one; a reader retries (a writer may have replaced
    * a shard between its two reads) and then serves an empty index rather than change anything.
    */
-  private async openCatalog(writable: boolean, wiped: { value: boolean }): Promise<Catalog> {
+  private async openCatalog(writable: boolean, wiped: { value: boolean }, beforeWipe: () => Promise<void>): Promise<Catalog> {
     const dir = this.file('catalog');
     for (let attempt = 0; ; attempt++) {
       try {
@@ -464,6 +487,7 @@ export class WorkspaceIndex implements SearchableIndex {
         if (writable) {
           this.logger.warn(`Rebuilding the index: ${err.message}.`);
           wiped.value = true;
+          await beforeWipe();
           await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json']);
           return Catalog.open(dir);
         }
@@ -1250,4 +1274,14 @@ function distinctRoots(roots: readonly WorkspaceRoot[], realRoots: readonly stri
     else kept.push(r);
   });
   return kept;
+}
+
+type Settled<T> = { value: T } | { error: unknown; value?: undefined };
+
+/** The outcome of `p` without rejecting: so a promise started early never goes unhandled. */
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 }

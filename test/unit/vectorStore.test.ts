@@ -5,12 +5,24 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { IndexData } from 'vectra/lib/types';
 import type { Logger } from '../../src/core/types';
-import { SHARD_INDEX_FILE, VectorStore, type FileChange, type VectorItem } from '../../src/core/vectorStore';
-import { BinaryVectorCodec, DimensionMismatchError, IndexCorruptError, IndexMismatchError, InvalidVectorError, VectorStoreError } from '../../src/core/vectorCodec';
+import { SHARD_INDEX_FILE, TEMP_FILE_MAX_AGE_MS, VectorStore, type FileChange, type VectorItem } from '../../src/core/vectorStore';
+import {
+  BinaryVectorCodec,
+  crc32,
+  DimensionMismatchError,
+  IndexCorruptError,
+  IndexMismatchError,
+  InvalidVectorError,
+  shardLayout,
+  VectorStoreError,
+} from '../../src/core/vectorCodec';
+import { RowKeys } from '../../src/core/vectorRows';
+import { Int8Kernel, quantizeRow } from '../../src/core/dotKernel';
+import { hash16 } from '../../src/core/hash';
 import { AtomicFileStorage } from '../../src/core/atomicStorage';
 import { EmbeddingCache } from '../../src/core/embeddingCache';
 import { acquireLock, IndexLockedError, LOCK_FILE_NAME } from '../../src/core/indexLock';
-import { isAtomicTempFile, shardOf, writeFileAtomic } from '../../src/core/fsUtil';
+import { isAtomicTempFile, shardOf, TEMP_SUFFIX, writeFileAtomic } from '../../src/core/fsUtil';
 import { seededRandom } from '../../src/core/random.mjs';
 
 // ----- helpers ---------------------------------------------------------------------------------------
@@ -31,6 +43,20 @@ function fileItems(p: string, n: number, dims: number, rand: () => number, tag =
   const out: VectorItem[] = [];
   for (let i = 0; i < n; i++) {
     out.push({ id: `${p}#L${i * 10 + 1}-L${i * 10 + 10}#${tag}${i}`, hash: `${tag}${i}${p.length}`.padEnd(16, '0'), vector: randomUnit(dims, rand) });
+  }
+  return out;
+}
+
+/**
+ * Items with the chunker's ids (`<path>#L<a>-L<b>#<hash[0..8)>`, hash16 hashes), which the store packs;
+ * every `partEvery`-th one gets the chunker's `@<part>` suffix (split long lines), which it keeps as strings.
+ */
+function chunkItems(p: string, n: number, dims: number, rand: () => number, tag = 'a', partEvery = 0): VectorItem[] {
+  const out: VectorItem[] = [];
+  for (let i = 0; i < n; i++) {
+    const hash = hash16(`${tag}:${p}:${i}`);
+    const part = partEvery > 0 && i % partEvery === partEvery - 1 ? `@${i}` : '';
+    out.push({ id: `${p}#L${i * 10 + 1}-L${i * 10 + 10}#${hash.slice(0, 8)}${part}`, hash, vector: randomUnit(dims, rand) });
   }
   return out;
 }
@@ -541,6 +567,267 @@ describe('vector store', function () {
       assert.equal(big.precision, 'int8');
       assert.equal(big.query(randomUnit(dims, rand), 5).length, 5);
       await big.close();
+    });
+  });
+
+  describe('packed row keys', () => {
+    // Ids and hashes the store must give back exactly, with whether they have the chunker's form.
+    const cases: Array<[path: string, id: string, hash: string, packed: boolean]> = [
+      ['src/a.ts', 'src/a.ts#L1-L20#0123abcd', '0123abcd4567ef89', true],
+      ['src/a.ts', 'src/a.ts#L4294967295-L4294967295#ffffffff', 'ffffffff00000000', true],
+      ['dir/#L1/ü é.md', 'dir/#L1/ü é.md#L3-L9#89abcdef', '89abcdef01234567', true],
+      ['src/a.ts', 'src/a.ts#L1-L20#0123abcd@2', '0123abcd4567ef89', false], // split long line
+      ['src/a.ts', 'src/a.ts#L01-L20#0123abcd', '0123abcd4567ef89', false], // leading zero
+      ['src/a.ts', 'src/a.ts#L0-L20#0123abcd', '0123abcd4567ef89', false], // line 0
+      ['src/a.ts', 'src/a.ts#L1-L4294967296#0123abcd', '0123abcd4567ef89', false], // past 32 bits
+      ['src/a.ts', 'src/a.ts#L1-L20#0123abce', '0123abcd4567ef89', false], // tail is not the hash's
+      ['src/a.ts', 'src/a.ts#L1-L20#0123ABCD', '0123ABCD4567EF89', false], // uppercase hash
+      ['src/a.ts', 'src/a.ts#L1-L20#0123abcd', '0123abcd4567ef8', false], // 15 digits
+      ['src/a.ts', 'src/b.ts#L1-L20#0123abcd', '0123abcd4567ef89', false], // another path
+      ['src/a.ts', 'src/a.ts#L1L20#0123abcd', '0123abcd4567ef89', false],
+      ['src/a.ts', 'src/a.ts#L1-L#0123abcd', '0123abcd4567ef89', false],
+      ['src/a.ts', 'c1', 'h', false],
+    ];
+
+    it('packs exactly the chunker-form rows, from strings and from shard bytes alike, and gives every id and hash back', () => {
+      for (const fromBytes of [false, true]) {
+        const keys = new RowKeys();
+        keys.reserve(cases.length, 0);
+        cases.forEach(([p, id, hash], r) => {
+          const slot = keys.addFile(p, r, 1);
+          if (!fromBytes) keys.setRow(r, slot, id, hash);
+          else {
+            const b = Buffer.from(`x\0${id}\0${p}\0${hash}\0`, 'utf8');
+            const idFrom = 2;
+            const idTo = idFrom + Buffer.byteLength(id);
+            const pathTo = idTo + 1 + Buffer.byteLength(p);
+            keys.setRowFromBytes(r, slot, b, idFrom, idTo, idTo + 1, pathTo, pathTo + 1, pathTo + 1 + Buffer.byteLength(hash));
+          }
+          assert.equal(keys.id(r), id, `${fromBytes ? 'bytes' : 'strings'}: ${id}`);
+          assert.equal(keys.hash(r), hash);
+          assert.equal(keys.path(r), p);
+          keys.removeFile(p);
+        });
+        // removeFile drops the kept strings with the rows.
+        assert.equal(keys.oddRows, 0);
+        assert.equal(keys.fileCount, 0);
+      }
+      const keys = new RowKeys();
+      keys.reserve(cases.length, 0);
+      cases.forEach(([, id, hash], r) => keys.setRow(r, keys.addFile(`f${r}`, r, 1), id.replace(cases[r]![0], `f${r}`), hash));
+      assert.equal(keys.oddRows, cases.filter((c) => !c[3]).length);
+    });
+
+    it('orders rows by id as strings compare, packed or not, paths that prefix each other included', () => {
+      const paths = ['a', 'a#b', 'a!', 'a.ts', 'a.ts#L1', 'a.ts#L1-L1#00000000x', 'a.ts.bak', 'a ts', 'b', 'ä', 'a#'];
+      const keys = new RowKeys();
+      keys.reserve(paths.length * 4 + 20, 0);
+      let r = 0;
+      for (const p of paths) {
+        const slot = keys.addFile(p, r, 4);
+        const h = (n: number) => hash16(`${p}${n}`);
+        keys.setRow(r++, slot, `${p}#L9-L9#${h(0).slice(0, 8)}`, h(0));
+        keys.setRow(r++, slot, `${p}#L10-L12#${h(1).slice(0, 8)}`, h(1));
+        keys.setRow(r++, slot, `${p}#L10-L12#${h(2).slice(0, 8)}@1`, h(2)); // kept as strings
+        keys.setRow(r++, slot, `${p}#L10-L2#${h(3).slice(0, 8)}`, h(3));
+      }
+      // Line numbers whose decimal strings prefix each other or differ in length, in one file.
+      const lines = [1, 2, 9, 10, 11, 19, 100, 101, 1000, 4294967295];
+      const many = keys.addFile('many.ts', r, lines.length * 2);
+      keys.reserve(r + lines.length * 2, r);
+      for (const [i, n] of lines.entries()) {
+        keys.setRow(r++, many, `many.ts#L${n}-L${lines[(i + 3) % lines.length]}#${hash16(`m${i}`).slice(0, 8)}`, hash16(`m${i}`));
+        keys.setRow(r++, many, `many.ts#L${lines[(i + 5) % lines.length]}-L${n}#${hash16(`n${i}`).slice(0, 8)}`, hash16(`n${i}`));
+      }
+      const check = (): void => {
+        for (let a = 0; a < r; a++) {
+          if (!keys.rowsOf(keys.path(a))) continue;
+          for (let b = 0; b < r; b++) if (keys.rowsOf(keys.path(b))) assert.equal(keys.idAfter(a, b), keys.id(a) > keys.id(b), `${keys.id(a)} vs ${keys.id(b)}`);
+        }
+      };
+      check();
+      // Removing and adding files re-ranks them.
+      keys.removeFile('a#b');
+      keys.removeFile('b');
+      keys.reserve(r + 2, r);
+      keys.setRow(r, keys.addFile('a$', r, 1), `a$#L1-L1#${hash16('x').slice(0, 8)}`, hash16('x'));
+      keys.setRow(r + 1, keys.addFile('a.t', r + 1, 1), `a.t#L1-L1#${hash16('y').slice(0, 8)}`, hash16('y'));
+      r += 2;
+      check();
+    });
+
+    it('finds, moves and forgets files by their rows', () => {
+      const keys = new RowKeys();
+      keys.reserve(8, 0);
+      const a = keys.addFile('a', 0, 3);
+      const b = keys.addFile('b', 3, 2);
+      for (let r = 0; r < 5; r++) keys.setRow(r, r < 3 ? a : b, r === 1 ? 'odd-id' : `${r < 3 ? 'a' : 'b'}#L${r + 1}-L${r + 1}#0000000${r}`, `0000000${r}00000000`);
+      assert.throws(() => keys.addFile('a', 5, 1), /already present/);
+      assert.deepEqual(keys.rowsOf('a'), [0, 3]);
+      assert.deepEqual(keys.removeFile('a'), [0, 3]);
+      assert.equal(keys.rowsOf('a'), undefined);
+      assert.equal(keys.oddRows, 0);
+      // Compaction moves b's rows down; a freed slot is reused.
+      keys.move(3, 0);
+      keys.move(4, 1);
+      assert.deepEqual(keys.rowsOf('b'), [0, 2]);
+      assert.equal(keys.id(1), 'b#L5-L5#00000004');
+      assert.equal(keys.addFile('c', 2, 1), a);
+      keys.setRow(2, a, 'c-odd', 'h');
+      assert.equal(keys.path(2), 'c');
+      assert.deepEqual([...keys.paths()].sort(), ['b', 'c']);
+    });
+
+    it("the WebAssembly quantiser gives quantizeRow's codes and scales bit for bit", function () {
+      const dims = 384;
+      const kernel = Int8Kernel.tryLoad(dims);
+      if (!kernel) this.skip();
+      const rows = 300;
+      const rand = seededRandom(21);
+      const src = new Float32Array(rows * dims);
+      for (let r = 0; r < rows; r++) src.set(randomUnit(dims, rand), r * dims);
+      src.fill(0, 5 * dims, 6 * dims); // an all-zero row
+      // Components whose code lands exactly on .5 (rounded up, as Math.round does) and just below it.
+      for (let j = 0; j < dims; j++) src[7 * dims + j] = j === 0 ? 1 : ((j % 255) - 127 + 0.5) / 127;
+      for (let j = 0; j < dims; j++) src[8 * dims + j] = j === 0 ? -1 : -Math.fround((j % 127) + 0.49999997) / 127;
+      kernel.reserve(rows);
+      const at = kernel.scratch(rows * dims * 4 + rows * 4);
+      kernel.bytesAt(at, rows * dims * 4).set(new Uint8Array(src.buffer));
+      kernel.quantize(at, rows, 0, at + rows * dims * 4);
+      const scales = new Float32Array(kernel.bytesAt(at + rows * dims * 4, rows * 4).slice().buffer);
+      const codes = kernel.matrix.slice(0, rows * dims);
+      const want = new Int8Array(rows * dims);
+      const wantScales = new Float32Array(rows);
+      for (let r = 0; r < rows; r++) wantScales[r] = quantizeRow(src.subarray(r * dims, (r + 1) * dims), want, r * dims, dims);
+      assert.deepEqual(Array.from(scales), Array.from(wantScales));
+      assert.deepEqual(Array.from(codes), Array.from(want));
+      assert.throws(() => kernel.quantize(at, 1, rows, at), RangeError);
+    });
+
+    for (const [dims, precision] of [
+      [384, 'float32'],
+      [19, 'float32'],
+      [384, 'int8'],
+      [19, 'int8'],
+    ] as const) {
+      it(`${dims}-d ${precision}: chunker ids are packed; lookup, update, delete, compaction and reopen match a brute-force reference`, async () => {
+        const rand = seededRandom(31);
+        const dir = path.join(tmp, 'idx');
+        const store = await VectorStore.open(dir, { dimensions: dims, shards: 4, precision });
+        const { ref, setPath } = referenceVectors();
+        const initial: FileChange[] = [];
+        for (let f = 0; f < 40; f++) initial.push(setPath(`src/m${f % 3}/f${f}.ts`, chunkItems(`src/m${f % 3}/f${f}.ts`, 1 + (f % 6), dims, rand, 'a', f % 10 === 0 ? 2 : 0)));
+        await store.applyFileChanges(initial);
+        const odd = (): number => [...ref.keys()].filter((id) => id.includes('@')).length;
+        const check = (s: VectorStore): void => {
+          assert.equal(s.count, ref.size);
+          assert.equal(s.unpackedRows, odd(), 'only the @part ids are kept as strings');
+          assert.deepEqual(s.pathsIndexed(), [...new Set([...ref.values()].map((e) => e.path))].sort());
+          for (const p of ['src/m0/f0.ts', 'src/m1/f7.ts', 'src/m2/f20.ts', 'none.ts']) {
+            const want = [...ref.entries()].filter(([, e]) => e.path === p).map(([id, e]) => ({ id, hash: e.hash }));
+            assert.deepEqual(s.itemsForPath(p), want, p);
+            assert.equal(s.hasPath(p), want.length > 0);
+          }
+          for (let t = 0; t < 6; t++) {
+            const q = randomUnit(dims, rand);
+            for (const k of [1, 10, ref.size + 3]) {
+              const got = s.query(q, k);
+              // Float32 sums (SIMD kernel, int8 re-scores) may swap hits whose scores round alike.
+              assertSameRanking(got, bruteForce(ref, q, k), ref, q);
+              for (const h of got) assert.deepEqual([h.path, h.hash], [ref.get(h.id)!.path, ref.get(h.id)!.hash]);
+            }
+          }
+        };
+        check(store);
+        const internals = store as unknown as { dead: number; rows: number };
+        for (let round = 0; round < 5; round++) {
+          const batch: FileChange[] = [];
+          for (let f = round; f < 40; f += 3) {
+            const p = `src/m${f % 3}/f${f}.ts`;
+            batch.push(setPath(p, f % 4 === 0 ? null : chunkItems(p, 1 + ((f + round) % 5), dims, rand, `r${round}`, f % 5 === 0 ? 1 : 0)));
+          }
+          await store.applyFileChanges(batch);
+          assert.ok(internals.dead <= 0.25 * internals.rows);
+          check(store);
+        }
+        await store.close();
+        const reader = await VectorStore.open(dir, { dimensions: dims, shards: 4, precision, readOnly: true });
+        check(reader);
+        await reader.close();
+      });
+    }
+
+    it('reopens the last complete write after a crash mid-write; a writer clears the debris with a log line', async () => {
+      const dims = 16;
+      const rand = seededRandom(33);
+      const dir = path.join(tmp, 'idx');
+      const store = await VectorStore.open(dir, { dimensions: dims, shards: 2 });
+      await store.applyFileChanges([
+        { path: 'a.ts', items: chunkItems('a.ts', 3, dims, rand) },
+        { path: 'b.ts', items: chunkItems('b.ts', 2, dims, rand) },
+      ]);
+      const q = randomUnit(dims, rand);
+      const before = store.query(q, 10);
+      await store.close();
+      // A writer killed while writing a shard leaves the old file and a partial temp file next to it
+      // (writeFileAtomic renames only a complete, fsync'ed file).
+      const shardDir = path.join(dir, `shard-0${shardOf('a.ts', 2)}`);
+      const full = new BinaryVectorCodec(dims).serializeIndex({ version: 1, metadata_config: {}, items: [] });
+      const debris = path.join(shardDir, `.${SHARD_INDEX_FILE}.4242.dead1234${TEMP_SUFFIX}`);
+      fs.writeFileSync(debris, full.subarray(0, 20));
+      assert.ok(isAtomicTempFile(path.basename(debris)));
+      const old = (Date.now() - TEMP_FILE_MAX_AGE_MS - 60_000) / 1000;
+      fs.utimesSync(debris, old, old);
+      const reader = await VectorStore.open(dir, { dimensions: dims, shards: 2, readOnly: true });
+      assert.deepEqual(reader.query(q, 10), before);
+      await reader.close();
+      assert.ok(fs.existsSync(debris), 'a reader changes nothing');
+      const log = recordingLogger();
+      const writer = await VectorStore.open(dir, { dimensions: dims, shards: 2, logger: log });
+      assert.deepEqual(writer.query(q, 10), before);
+      assert.equal(writer.unpackedRows, 0);
+      assert.ok(!fs.existsSync(debris));
+      assert.ok(
+        log.warnings.some((w) => w.includes('leftover temp file') && w.includes(debris)),
+        log.warnings.join('\n'),
+      );
+      await writer.close();
+    });
+
+    it('refuses (naming the shard) a file whose items of one path are not consecutive, or whose string block does not split into 3 per item, though its checksum is right', async () => {
+      const dims = 16;
+      const rand = seededRandom(35);
+      const dir = path.join(tmp, 'idx');
+      const store = await VectorStore.open(dir, { dimensions: dims, shards: 1 });
+      await store.close();
+      const file = path.join(dir, 'shard-00', SHARD_INDEX_FILE);
+      const codec = new BinaryVectorCodec(dims);
+      const item = (it: VectorItem, p: string) => ({ id: it.id, metadata: { path: p, hash: it.hash }, vector: Array.from(it.vector), norm: 1 });
+      const [a1, a2] = chunkItems('a.ts', 2, dims, rand);
+      const [b1] = chunkItems('b.ts', 1, dims, rand);
+      fs.writeFileSync(file, codec.serializeIndex({ version: 1, metadata_config: {}, items: [item(a1!, 'a.ts'), item(b1!, 'b.ts'), item(a2!, 'a.ts')] }));
+      const expect = (reason: string) =>
+        assert.rejects(VectorStore.open(dir, { dimensions: dims, shards: 1, readOnly: true }), (e: unknown) => {
+          assert.ok(e instanceof IndexCorruptError, String(e));
+          assert.equal(e.reason, reason);
+          assert.equal(e.filePath, file);
+          return true;
+        });
+      await expect('layout');
+      // A NUL written into an id (checksum recomputed): four strings for one item.
+      const good = codec.serializeIndex({ version: 1, metadata_config: {}, items: [item(a1!, 'a.ts')] });
+      const L = shardLayout(good, good.length, dims);
+      const bad = Buffer.from(good);
+      bad[32 + L.configLen + 3] = 0;
+      bad.writeUInt32LE(crc32(bad.subarray(0, L.crcOff)), L.crcOff);
+      fs.writeFileSync(file, bad);
+      await expect('strings');
+      assert.throws(() => codec.deserializeIndex(bad), /4 strings for 1 items/);
+      // The same file intact opens.
+      fs.writeFileSync(file, good);
+      const ok = await VectorStore.open(dir, { dimensions: dims, shards: 1, readOnly: true });
+      assert.deepEqual(ok.itemsForPath('a.ts'), [{ id: a1!.id, hash: a1!.hash }]);
+      await ok.close();
     });
   });
 

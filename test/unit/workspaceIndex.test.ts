@@ -226,6 +226,36 @@ describe('workspace index', function () {
       assert.equal(index.vectorState(), 'ready');
       assert.equal(embedder.textsEmbedded, 0, 'cached embeddings were reused');
     });
+
+    it('a corrupt catalog shard rebuilds catalog and vectors (opened alongside it) with a log line, and search is hybrid again', async () => {
+      let index = await open({ embedder: new HashingTestEmbedder(64) });
+      await index.update();
+      const files = index.fileCount;
+      await index.close();
+      const shard = readdirSync(path.join(indexDir, 'catalog'))
+        .map((f) => path.join(indexDir, 'catalog', f))
+        .find((f) => f.endsWith('.json') && statSync(f).size > 50)!;
+      truncateSync(shard, 20);
+      // A reader serves what it can and changes nothing.
+      const reader = await open({ embedder: new HashingTestEmbedder(64), write: false, logger: recordingLogger() });
+      await reader.close();
+      const log = recordingLogger();
+      index = await open({ embedder: new HashingTestEmbedder(64), logger: log });
+      assert.ok(
+        log.lines.some((l) => l.includes('Rebuilding the index: catalog shard')),
+        log.lines.join('\n'),
+      );
+      assert.equal(index.fileCount, 0);
+      assert.equal(index.vectors?.count, 0, 'the vectors were wiped with the catalog, not kept from the store opened alongside');
+      await index.update();
+      assert.equal(index.fileCount, files);
+      assert.equal(index.vectorState(), 'ready');
+      assert.deepEqual((await search(index, 'how are session tokens signed and verified?'))[0]?.retrievers.includes('vector'), true);
+      await index.close();
+      // And the rebuilt store reopens whole.
+      index = await open({ embedder: new HashingTestEmbedder(64) });
+      assert.equal(index.vectorState(), 'ready');
+    });
   });
 
   it('rebuilds from scratch with a clear log line on a version mismatch', async () => {

@@ -77,4 +77,67 @@
         (local.set $p (i32.add (local.get $p) (local.get $dims)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rowLoop))))
+;; Row quantisation while opening: for each of `rows` float32 rows at $src, scale = max|v| / 127
+  ;; (computed in f64, stored as f32) at $scales, codes round(v × 127 / max) (in f64, halves rounded
+  ;; up like JavaScript's Math.round) at $dst. Bit-identical to quantizeRow in dotKernel.ts, which
+  ;; the store uses without SIMD. dims must be a multiple of 16.
+  (func $round64 (param $x v128) (result v128)
+    (local $f v128)
+    (local.set $f (f64x2.floor (local.get $x)))
+    ;; floor(x) + (x - floor(x) >= 0.5): x - floor(x) is exact, unlike floor(x + 0.5).
+    (f64x2.add (local.get $f)
+      (v128.and (f64x2.ge (f64x2.sub (local.get $x) (local.get $f)) (f64x2.splat (f64.const 0.5))) (f64x2.splat (f64.const 1)))))
+  ;; Four float32 values times $inv, rounded, as four i32.
+  (func $rq (param $a v128) (param $inv v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+      (i32x4.trunc_sat_f64x2_s_zero (call $round64 (f64x2.mul (f64x2.promote_low_f32x4 (local.get $a)) (local.get $inv))))
+      (i32x4.trunc_sat_f64x2_s_zero (call $round64 (f64x2.mul
+        (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a) (local.get $a)))
+        (local.get $inv))))))
+  (func (export "quantI8") (param $src i32) (param $rows i32) (param $dims i32) (param $dst i32) (param $scales i32)
+    (local $r i32) (local $j i32) (local $k i32) (local $p i32) (local $o i32) (local $rowBytes i32)
+    (local $m v128) (local $mx f32) (local $inv v128)
+    (local.set $rowBytes (i32.shl (local.get $dims) (i32.const 2)))
+    (local.set $p (local.get $src))
+    (local.set $o (local.get $dst))
+    (block $done
+      (loop $rowLoop
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $m (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (block $maxDone
+          (loop $maxLoop
+            (br_if $maxDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+            (local.set $m (f32x4.max (local.get $m) (f32x4.abs (v128.load (i32.add (local.get $p) (local.get $j))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $maxLoop)))
+        (local.set $mx (f32.max
+          (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
+          (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
+        (f32.store (i32.add (local.get $scales) (i32.shl (local.get $r) (i32.const 2)))
+          (f32.demote_f64 (f64.div (f64.promote_f32 (local.get $mx)) (f64.const 127))))
+        (local.set $inv (f64x2.splat (f64.div (f64.const 127) (f64.promote_f32 (local.get $mx)))))
+        (local.set $j (i32.const 0))
+        (local.set $k (i32.const 0))
+        (block $codesDone
+          (loop $codes
+            (br_if $codesDone (i32.ge_u (local.get $k) (local.get $dims)))
+            (if (f32.eq (local.get $mx) (f32.const 0))
+              (then (v128.store (i32.add (local.get $o) (local.get $k)) (v128.const i32x4 0 0 0 0)))
+              (else
+                (v128.store (i32.add (local.get $o) (local.get $k))
+                  (i8x16.narrow_i16x8_s
+                    (i16x8.narrow_i32x4_s
+                      (call $rq (v128.load (i32.add (local.get $p) (local.get $j))) (local.get $inv))
+                      (call $rq (v128.load offset=16 (i32.add (local.get $p) (local.get $j))) (local.get $inv)))
+                    (i16x8.narrow_i32x4_s
+                      (call $rq (v128.load offset=32 (i32.add (local.get $p) (local.get $j))) (local.get $inv))
+                      (call $rq (v128.load offset=48 (i32.add (local.get $p) (local.get $j))) (local.get $inv)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 64)))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $codes)))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $o (i32.add (local.get $o) (local.get $dims)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop))))
 )
