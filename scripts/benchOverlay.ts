@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     const ci = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'ci') });
     await ci.update();
     const store = await PostgresStore.connect(server.url);
-    await store.publish(ci.snapshotSource(), { repository: 'bench/overlay', commit, dirty: false });
+    await store.publish(await ci.snapshotSource(), { repository: 'bench/overlay', commit, dirty: false });
     const paths = ci.indexedPaths().sort();
     await ci.close();
 

@@ -214,7 +214,7 @@ async function main(): Promise<void> {
       let last = '';
       const t = now();
       info = await store.publish(
-        index.snapshotSource(),
+        await index.snapshotSource(),
         { repository: 'bench/corpus', commit: 'bench0000', dirty: false },
         {
           onProgress: (p) => {

@@ -48,7 +48,7 @@ export async function publishCheckout(
   const started = Date.now();
   let lastPhase = '';
   const info = await store.publish(
-    index.snapshotSource(),
+    await index.snapshotSource(),
     { repository, commit, dirty },
     {
       signal: opts.signal,

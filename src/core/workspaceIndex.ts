@@ -229,7 +229,8 @@ export class WorkspaceIndex implements SearchableIndex {
    * an update runs), and report typing (see embedQueue.ts).
    */
   readonly embedQueue: EmbedQueue;
-  private cache?: EmbeddingCache;
+  /** The embedding cache (writers with an embedder), opened on first use: see {@link embeddingCache}. */
+  private cacheOpening?: Promise<EmbeddingCache>;
   private chunker: Chunker;
   private release?: () => Promise<void>;
   /**
@@ -391,13 +392,6 @@ export class WorkspaceIndex implements SearchableIndex {
       if ('error' in opened) throw opened.error;
       this.vectors = opened.value;
     }
-    if (this.embedder && writable) {
-      this.cache = await EmbeddingCache.open(this.file('embeddings'), {
-        embedderId: this.embedder.id,
-        dimensions: this.embedder.dimensions,
-        logger: this.logger,
-      });
-    }
     const stats = await readJson<unknown>(this.file('stats.json'));
     if (isScanStats(stats)) this.scanStats = stats;
     if (this.release)
@@ -531,11 +525,29 @@ export class WorkspaceIndex implements SearchableIndex {
   }
 
   /**
+   * The embedding cache, opened the first time it is needed (the embedding phase, a publish) rather
+   * than in `open`: loading it reads and checks every cached vector (~150 MB at 100k chunks), which
+   * a re-open for a search does not need. Undefined for readers and without an embedder. A failed
+   * open is not remembered, so the next use tries again.
+   */
+  private embeddingCache(): Promise<EmbeddingCache> | undefined {
+    if (!this.embedder || !this.release || this.closed) return undefined;
+    if (!this.cacheOpening) {
+      const opening = EmbeddingCache.open(this.file('embeddings'), { embedderId: this.embedder.id, dimensions: this.embedder.dimensions, logger: this.logger });
+      this.cacheOpening = opening;
+      opening.catch(() => {
+        if (this.cacheOpening === opening) this.cacheOpening = undefined;
+      });
+    }
+    return this.cacheOpening;
+  }
+
+  /**
    * What a shared store needs to hold this index (see indexStore.ts): the catalog, both BM25
    * indexes' statistics and postings in this index's own document numbering, and the vectors.
    */
-  snapshotSource(): SnapshotSource {
-    const cache = this.cache;
+  async snapshotSource(): Promise<SnapshotSource> {
+    const cache = this.vectors ? await this.embeddingCache() : undefined;
     const withVectors = Boolean(this.vectors && this.embedder && cache);
     return {
       files: [...this.catalog.files.values()],
@@ -853,8 +865,9 @@ export class WorkspaceIndex implements SearchableIndex {
   ): Promise<{ embedded: number; fromCache: number }> {
     const vectors = this.vectors;
     const embedder = this.embedder;
-    const cache = this.cache;
-    if (!vectors || !embedder || !cache) return { embedded: 0, fromCache: 0 };
+    if (!vectors || !embedder) return { embedded: 0, fromCache: 0 };
+    const cache = await this.embeddingCache();
+    if (!cache) return { embedded: 0, fromCache: 0 };
     const queue = this.embedQueue;
     const stepped = Boolean(stepIn);
     const step = stepIn ?? (<T>(fn: () => Promise<T>) => fn());
@@ -1097,6 +1110,10 @@ export class WorkspaceIndex implements SearchableIndex {
       await this.queue;
       if (this.release && this.catalog && this.lexical) await this.persist();
       await this.vectors?.close();
+      // Its file descriptor was left open by every close before (one per open of a writer).
+      const cache = await this.cacheOpening?.catch(() => undefined);
+      this.cacheOpening = undefined;
+      await cache?.close();
     } finally {
       this.closed = true;
       this.chunker.dispose();

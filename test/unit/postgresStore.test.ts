@@ -109,7 +109,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     try {
       const co = await checkoutInfo(ws);
       assert.ok(co && /^[0-9a-f]{40}$/.test(co.commit) && !co.dirty);
-      const info = await store.publish(index.snapshotSource(), { repository: 'acme/limiter', commit: co.commit, dirty: co.dirty });
+      const info = await store.publish(await index.snapshotSource(), { repository: 'acme/limiter', commit: co.commit, dirty: co.dirty });
       assert.equal(info.state, 'ready');
       assert.equal(info.commit, co.commit);
       assert.equal(info.files, index.fileCount);
@@ -159,8 +159,8 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     const index = await localIndex(ws, path.join(tmp, 'idx-b'));
     try {
       const c1 = git(ws, 'rev-parse', 'HEAD');
-      await store.publish(index.snapshotSource(), { repository: 'acme/limiter', commit: c1, dirty: false });
-      await store.publish(index.snapshotSource(), { repository: 'acme/other', commit: c1, dirty: false });
+      await store.publish(await index.snapshotSource(), { repository: 'acme/limiter', commit: c1, dirty: false });
+      await store.publish(await index.snapshotSource(), { repository: 'acme/other', commit: c1, dirty: false });
       writeFileSync(path.join(ws, 'src', 'zebraHorizon.ts'), 'export function zebraHorizonCrossing(stripes: number) {\n  return stripes * 2;\n}\n');
       git(ws, 'add', '-A');
       git(ws, 'commit', '-qm', 'second');
@@ -169,7 +169,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       let seenDuring: string | undefined;
       let buildingDuring = 0;
       await store.publish(
-        index.snapshotSource(),
+        await index.snapshotSource(),
         { repository: 'acme/limiter', commit: c2, dirty: false },
         {
           onProgress: async (p) => {
@@ -211,8 +211,8 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     try {
       const commit = git(ws, 'rev-parse', 'HEAD');
       const [ra, rb] = await Promise.all([
-        a.publish(index.snapshotSource(), { repository: 'acme/twice', commit, dirty: false }),
-        b.publish(index.snapshotSource(), { repository: 'acme/twice', commit, dirty: false }),
+        a.publish(await index.snapshotSource(), { repository: 'acme/twice', commit, dirty: false }),
+        b.publish(await index.snapshotSource(), { repository: 'acme/twice', commit, dirty: false }),
       ]);
       assert.notEqual(ra.id, rb.id);
       const snaps = await a.snapshots('acme/twice');
@@ -222,9 +222,9 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       assert.equal(opened.fileCount, index.fileCount);
 
       const abort = new AbortController();
-      await assert.rejects(() =>
+      await assert.rejects(async () =>
         a.publish(
-          index.snapshotSource(),
+          await index.snapshotSource(),
           { repository: 'acme/twice', commit: 'f'.repeat(40), dirty: false },
           {
             signal: abort.signal,
@@ -252,7 +252,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       const v2 = await PostgresStore.connect(oldUrl, { migrateTo: 2 });
       stores.push(v2);
       const commit = git(ws, 'rev-parse', 'HEAD');
-      const old = await v2.publish(index.snapshotSource(), { repository: 'acme/old', commit, dirty: false });
+      const old = await v2.publish(await index.snapshotSource(), { repository: 'acme/old', commit, dirty: false });
       assert.equal(await v2.schemaVersion(), 2);
       const current = await PostgresStore.connect(oldUrl);
       stores.push(current);
@@ -277,7 +277,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
         assert.deepEqual(brief(await search(stored, q)), brief(await search(index, q)), q);
       }
       // What the migration built in SQL is byte for byte what a schema-3 publish writes.
-      const fresh = await current.publish(index.snapshotSource(), { repository: 'acme/new', commit, dirty: false });
+      const fresh = await current.publish(await index.snapshotSource(), { repository: 'acme/new', commit, dirty: false });
       await admin.connect();
       const docs = await admin.query(
         `SELECT count(*)::int AS n FROM gw_snapshot_docs a, gw_snapshot_docs b WHERE a.snapshot_id = $1 AND b.snapshot_id = $2
@@ -308,7 +308,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     const writer = await newStore();
     const index = await localIndex(ws, path.join(tmp, 'idx-lazy'));
     try {
-      await writer.publish(index.snapshotSource(), { repository: 'acme/lazy', commit: git(ws, 'rev-parse', 'HEAD'), dirty: false });
+      await writer.publish(await index.snapshotSource(), { repository: 'acme/lazy', commit: git(ws, 'rev-parse', 'HEAD'), dirty: false });
       // Caches far smaller than one query needs: lists are dropped and fetched again, rankings do not change.
       const tiny = await newStore({ postingCacheEntries: 1, textCacheChars: 1 });
       const stored = await tiny.open({ repository: 'acme/lazy' }, { embedder, roots: index.roots, expected });
@@ -371,7 +371,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     const writer = await newStore();
     const index = await localIndex(ws, path.join(tmp, 'idx-drop'));
     try {
-      await writer.publish(index.snapshotSource(), { repository: 'acme/drop', commit: git(ws, 'rev-parse', 'HEAD'), dirty: false });
+      await writer.publish(await index.snapshotSource(), { repository: 'acme/drop', commit: git(ws, 'rev-parse', 'HEAD'), dirty: false });
       const store = await newStore({ connectTimeoutMs: 3000 });
       const stored = await store.open({ repository: 'acme/drop' }, { roots: index.roots, expected });
       assert.ok((await search(stored, 'capacity', { mode: 'lexical' })).length > 0);
@@ -397,12 +397,12 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     const index = await localIndex(ws, path.join(tmp, 'idx-gone'));
     try {
       const commit = git(ws, 'rev-parse', 'HEAD');
-      const first = await writer.publish(index.snapshotSource(), { repository: 'acme/gone', commit, dirty: false });
+      const first = await writer.publish(await index.snapshotSource(), { repository: 'acme/gone', commit, dirty: false });
       const reader = await newStore();
       const stored = await reader.open({ repository: 'acme/gone' }, { embedder, roots: index.roots, expected });
       assert.ok((await search(stored, 'capacity')).length > 0);
       // The same commit published again replaces the snapshot (a new id; the old one's rows are deleted).
-      const second = await writer.publish(index.snapshotSource(), { repository: 'acme/gone', commit, dirty: false });
+      const second = await writer.publish(await index.snapshotSource(), { repository: 'acme/gone', commit, dirty: false });
       assert.notEqual(second.id, first.id);
       const gone = (err: unknown) =>
         err instanceof SnapshotGoneError && err instanceof StoreUnavailableError && /no longer on the shared index .*open the repository's snapshot again/.test(err.message);
@@ -415,7 +415,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       assert.equal(reopened.snapshot.id, second.id);
       assert.deepEqual(brief(await search(reopened, 'release script changelog')), brief(await search(index, 'release script changelog')));
       // Deleted (pruned) rather than replaced: the same refusal.
-      await writer.publish(index.snapshotSource(), { repository: 'acme/gone2', commit, dirty: false });
+      await writer.publish(await index.snapshotSource(), { repository: 'acme/gone2', commit, dirty: false });
       const pruned = await reader.open({ repository: 'acme/gone2' }, { roots: index.roots, expected });
       const admin = new pg.Client({ connectionString: url });
       await admin.connect();

@@ -149,7 +149,7 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
     const index = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'ci-index'), embedder });
     try {
       await index.update();
-      await writer.publish(index.snapshotSource(), { repository: 'acme/limiter', commit, dirty: false });
+      await writer.publish(await index.snapshotSource(), { repository: 'acme/limiter', commit, dirty: false });
     } finally {
       await index.close();
       await writer.close();
@@ -424,7 +424,7 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
       const writer = await PostgresStore.connect(url);
       closers.push(() => writer.close());
       const index = await fullLocal('republish');
-      const republished = await writer.publish(index.snapshotSource(), { repository: 'acme/limiter', commit, dirty: false });
+      const republished = await writer.publish(await index.snapshotSource(), { repository: 'acme/limiter', commit, dirty: false });
       const after = await r.use(local, (i) => search(i, 'how do I configure the capacity?'));
       assert.equal(after.answeredBy.kind, 'team');
       assert.deepEqual(brief(after.value), brief(await search(local, 'how do I configure the capacity?')));
@@ -453,7 +453,7 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
       const index = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'ro-writer'), embedder });
       closers.push(() => index.close());
       await index.update();
-      await assert.rejects(() => writer.publish(index.snapshotSource(), { repository: 'acme/limiter', commit, dirty: false }), /permission denied/);
+      await assert.rejects(async () => writer.publish(await index.snapshotSource(), { repository: 'acme/limiter', commit, dirty: false }), /permission denied/);
     } finally {
       await admin.query('RESET ROLE');
     }
@@ -462,6 +462,6 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
     const index = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'ro-writer-2'), embedder });
     closers.push(() => index.close());
     await index.update();
-    await assert.rejects(() => ro.publish(index.snapshotSource(), { repository: 'acme/limiter', commit, dirty: false }), /read-only: it cannot migrate or publish/);
+    await assert.rejects(async () => ro.publish(await index.snapshotSource(), { repository: 'acme/limiter', commit, dirty: false }), /read-only: it cannot migrate or publish/);
   });
 });

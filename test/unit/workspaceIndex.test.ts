@@ -164,6 +164,28 @@ describe('workspace index', function () {
       assert.equal(s2.vectors, 'ready');
     });
 
+    it('closes the embedding cache with the index: re-opening a writer many times leaves no descriptor open', async function () {
+      if (process.platform !== 'linux') this.skip();
+      const openFds = () => readdirSync('/proc/self/fd').length;
+      const first = await open({ embedder: new HashingTestEmbedder(64) });
+      await first.update();
+      await first.close();
+      const before = openFds();
+      for (let i = 0; i < 12; i++) {
+        const embedder = new HashingTestEmbedder(64);
+        const index = await open({ embedder });
+        // The update reads the cache (nothing to embed: every vector is already stored).
+        await index.update();
+        assert.equal(embedder.textsEmbedded, 0);
+        await index.close();
+      }
+      assert.ok(openFds() - before < 3, `descriptors grew from ${before} to ${openFds()} over 12 open/close cycles`);
+      // A closed index's cache is not reopened by a late call.
+      const index = await open({ embedder: new HashingTestEmbedder(64) });
+      await index.close();
+      await assert.rejects(() => index.update(), /closed/);
+    });
+
     it('renaming a file or reverting an edit re-embeds nothing (cache by content hash)', async () => {
       const embedder = new HashingTestEmbedder(64);
       const index = await open({ embedder });
