@@ -65,6 +65,8 @@ export interface Bm25Params {
   b?: number;
   /** Distinct query terms scored (default {@link MAX_QUERY_TERMS}). */
   maxTerms?: number;
+  /** Posting entries scored per search, summed over the selected terms (default {@link MAX_QUERY_POSTINGS}). */
+  maxPostings?: number;
 }
 const K1 = 1.2;
 const B = 0.75;
@@ -77,6 +79,18 @@ const COMMON_TERM_SHARE = 0.25;
 
 /** A query never sends more than this many distinct terms to the scorer. */
 export const MAX_QUERY_TERMS = 48;
+
+/**
+ * The work bound of one search: selected terms are taken best first (weight × IDF) while their posting
+ * lists add up to at most this many entries; a term whose list would pass it is skipped (the first
+ * term is always kept). Scoring time is proportional to the entries scored, so this bounds a long
+ * report's latency on a large index: the terms dropped are the query's most common ones, which carry
+ * the least score. Measured (docs/benchmarks.md, "Work bound"): on the dev bench and the 95k-chunk
+ * `npm run bench` corpus (largest query ~227k entries) rankings are unchanged; on the ×10 tree (954k
+ * chunks) p95 query time 166-186 → 67-90 ms, 203 of 220 top-10 file sets as without the bound.
+ * 250k would give 46-62 ms there but already lowers the dev bench's issues range_recall@10 by 0.005.
+ */
+export const MAX_QUERY_POSTINGS = 500_000;
 
 /** Compact the posting lists when more than this share of documents are deleted. */
 const COMPACT_DEAD_SHARE = 0.2;
@@ -417,19 +431,27 @@ export class LexicalIndex {
    * common ones (unless the query is short), at most {@link MAX_QUERY_TERMS}, preferring heavier
    * and rarer terms.
    */
-  selectTerms(terms: readonly WeightedTerm[], maxTerms = MAX_QUERY_TERMS): WeightedTerm[] {
+  selectTerms(terms: readonly WeightedTerm[], maxTerms = MAX_QUERY_TERMS, maxPostings = MAX_QUERY_POSTINGS): WeightedTerm[] {
     const n = Math.max(1, this.liveCount);
     const merged = new Map<string, number>();
     for (const { term, weight } of terms) merged.set(term, Math.max(merged.get(term) ?? 0, weight));
-    const scored: Array<WeightedTerm & { idf: number }> = [];
+    const scored: Array<WeightedTerm & { idf: number; df: number }> = [];
     for (const [term, weight] of merged) {
       const df = this.documentFrequency(term);
       if (!df) continue;
       if (merged.size > 8 && df / n > COMMON_TERM_SHARE) continue;
-      scored.push({ term, weight, idf: Math.log(1 + (n - df + 0.5) / (df + 0.5)) });
+      scored.push({ term, weight, df, idf: Math.log(1 + (n - df + 0.5) / (df + 0.5)) });
     }
     scored.sort((a, b) => b.weight * b.idf - a.weight * a.idf || (a.term < b.term ? -1 : 1));
-    return scored.slice(0, maxTerms).map(({ term, weight }) => ({ term, weight }));
+    const out: WeightedTerm[] = [];
+    let entries = 0;
+    for (const t of scored) {
+      if (out.length >= maxTerms) break;
+      if (out.length > 0 && entries + t.df > maxPostings) continue;
+      entries += t.df;
+      out.push({ term: t.term, weight: t.weight });
+    }
+    return out;
   }
 
   /** The posting list and weighted IDF of each selected term present in the index. */
@@ -461,7 +483,7 @@ export class LexicalIndex {
    */
   scoreIds(terms: readonly WeightedTerm[], ids: readonly string[], params: Bm25Params = {}): number[] {
     const { k1 = K1, b = B } = params;
-    const selected = this.selectTerms(terms, params.maxTerms);
+    const selected = this.selectTerms(terms, params.maxTerms, params.maxPostings);
     const out = new Array<number>(ids.length).fill(0);
     if (!selected.length || !ids.length) return out;
     const n = Math.max(1, this.liveCount);
@@ -491,7 +513,7 @@ export class LexicalIndex {
 
   search(terms: readonly WeightedTerm[], limit: number, params: Bm25Params = {}): LexicalHit[] {
     const { k1 = K1, b = B } = params;
-    const selected = this.selectTerms(terms, params.maxTerms);
+    const selected = this.selectTerms(terms, params.maxTerms, params.maxPostings);
     if (!selected.length || limit < 1) return [];
     const n = Math.max(1, this.liveCount);
     const avgLen = this.totalLength / n || 1;

@@ -17,7 +17,7 @@
 import { DEFAULT_ROLE_PRIORS, fileRole, queryIntent, rolePrior, vendoredFolders, type FileRole, type QueryIntent, type RolePriors } from './fileRoles';
 import { analyzeQuery, type AnalyzedQuery, type QueryAnalysisOptions } from './queryAnalysis';
 import { hash16 } from './hash';
-import type { Bm25Params } from './lexicalIndex';
+import { MAX_QUERY_POSTINGS, type Bm25Params } from './lexicalIndex';
 import { symbolKeys } from './symbolTable';
 import { codeTerms, isStopword } from './tokenize';
 import type { Chunk } from './types';
@@ -119,6 +119,8 @@ export interface SearchOptions {
   /** Distinct query terms scored against chunks and against files (defaults 200 and 200). */
   maxQueryTerms?: number;
   fileMaxQueryTerms?: number;
+  /** Posting entries one BM25 search may score (the work bound of a long query on a large index; default 500,000, see lexicalIndex.ts). */
+  maxQueryPostings?: number;
   /** BM25 length normalisation for chunks and for whole files (defaults 0.75 and 0.75). */
   chunkB?: number;
   fileB?: number;
@@ -151,6 +153,7 @@ export const SEARCH_DEFAULTS = {
   nameWeight: 0.5,
   maxQueryTerms: 200,
   fileMaxQueryTerms: 200,
+  maxQueryPostings: MAX_QUERY_POSTINGS,
   chunkB: 0.75,
   fileB: 0.75,
 } as const;
@@ -259,7 +262,8 @@ async function rankedSearch(index: SearchableIndex, query: string, options: Sear
       if (retriever === 'lexical' && covered && !covered(chunk.path)) e.score += o.vectorWeight / (o.rrfK + rank + 1);
     });
   };
-  if (retrievers.includes('lexical')) fuse(index.lexical.search(analyzed.terms, o.candidates, { maxTerms: o.maxQueryTerms, b: o.chunkB }), 'lexical', o.lexicalWeight);
+  if (retrievers.includes('lexical'))
+    fuse(index.lexical.search(analyzed.terms, o.candidates, { maxTerms: o.maxQueryTerms, maxPostings: o.maxQueryPostings, b: o.chunkB }), 'lexical', o.lexicalWeight);
   if (retrievers.includes('vector')) {
     const qv = await index.embedder!.embedQuery(analyzed.embedText, o.signal);
     // A local store answers synchronously, a shared one over the network: the same ranks either way.
@@ -275,7 +279,7 @@ async function rankedSearch(index: SearchableIndex, query: string, options: Sear
     return f;
   };
   if (retrievers.includes('lexical') && o.fileWeight > 0) {
-    const fileHits = index.fileLexical.search(analyzed.terms, o.fileCandidates, { maxTerms: o.fileMaxQueryTerms, b: o.fileB });
+    const fileHits = index.fileLexical.search(analyzed.terms, o.fileCandidates, { maxTerms: o.fileMaxQueryTerms, maxPostings: o.maxQueryPostings, b: o.fileB });
     const top = fileHits[0]?.score ?? 0;
     for (const h of fileHits) if (index.getFile(h.id)) fileOf(h.id).fileScore = top > 0 ? h.score / top : 0;
   }
@@ -328,7 +332,7 @@ async function rankedSearch(index: SearchableIndex, query: string, options: Sear
   // answer, and a fix usually edits the lines next to where the evidence is).
   const hits: Hit[] = [];
   ranked.slice(0, k).forEach((f, fileRank) => {
-    const chunks = chunksOfFile(index, f, analyzed, lexicalOn, { maxTerms: o.maxQueryTerms, b: o.chunkB });
+    const chunks = chunksOfFile(index, f, analyzed, lexicalOn, { maxTerms: o.maxQueryTerms, maxPostings: o.maxQueryPostings, b: o.chunkB });
     // Within a file, a chunk that defines a queried identifier is the likelier place.
     const scored = chunks.map((c) => ({
       c,

@@ -179,6 +179,47 @@ describe('lexical index (BM25)', () => {
     assert.ok(!selected.some((t) => t.term === 'common'), 'a term in every document is dropped from a long query');
     assert.ok(index.search(analyzeQuery(long).terms, 5).length > 0);
   });
+
+  it('bounds the posting entries one search scores, skipping the most common terms first', () => {
+    const index = new LexicalIndex();
+    const docs: LexicalDoc[] = [];
+    // `shared` is in 60 documents, `middle` in 20, `rare` in 2, `alone` in 1.
+    for (let i = 0; i < 60; i++) docs.push(doc(`d${i}`, `src/f${i}.ts`, ['shared', i < 20 ? 'middle' : '', i < 2 ? 'rare' : '', i === 5 ? 'alone' : ''].join(' ')));
+    for (let i = 0; i < 40; i++) docs.push(doc(`e${i}`, `lib/g${i}.ts`, 'filler text'));
+    index.add(docs);
+    const terms = ['shared', 'middle', 'rare', 'alone'].map((term) => ({ term, weight: 1 }));
+    const names = (maxPostings?: number) => index.selectTerms(terms, 48, maxPostings).map((t) => t.term);
+    assert.deepEqual(names(), ['alone', 'rare', 'middle', 'shared'], 'under the default bound every term is kept, rarest first');
+    assert.deepEqual(names(25), ['alone', 'rare', 'middle'], '60 more entries would pass 25: `shared` is skipped');
+    assert.deepEqual(names(10), ['alone', 'rare'], '`middle` (20) is skipped too');
+    assert.deepEqual(names(0), ['alone'], 'the best term is always kept');
+    // A term past the bound is skipped, not an end: a rarer term after it is still taken.
+    const heavyFirst = [
+      { term: 'shared', weight: 100 },
+      { term: 'rare', weight: 1 },
+    ];
+    assert.deepEqual(
+      index.selectTerms(heavyFirst, 48, 62).map((t) => t.term),
+      ['shared', 'rare'],
+    );
+    assert.deepEqual(
+      index
+        .selectTerms(
+          [
+            { term: 'shared', weight: 100 },
+            { term: 'middle', weight: 1 },
+            { term: 'rare', weight: 1 },
+          ],
+          48,
+          62,
+        )
+        .map((t) => t.term),
+      ['shared', 'rare'],
+    );
+    // search() scores exactly the selected terms.
+    const bounded = index.search(terms, 100, { maxPostings: 10 });
+    assert.deepEqual(bounded.map((h) => h.id).sort(), ['d0', 'd1', 'd5']);
+  });
 });
 
 describe('query analysis', () => {
