@@ -13,6 +13,11 @@ import { silentLogger } from './types';
 export interface TeamConnection {
   overlay: TeamOverlay;
   close(): Promise<void>;
+  /**
+   * The id of the repository's newest ready snapshot on the server, so that {@link TeamIndexRouter.refresh}
+   * moves to a snapshot CI published after this one was opened. Absent: never checked.
+   */
+  newestSnapshot?(): Promise<number | undefined>;
 }
 
 export type TeamStatus =
@@ -43,6 +48,11 @@ export class TeamIndexRouter {
   private readonly logger: Logger;
   private readonly now: () => number;
   private closed = false;
+  /** Requests running on each connection, so one replaced by a newer snapshot closes only when they end. */
+  private readonly inFlight = new Map<TeamConnection, number>();
+  private readonly retired = new Set<TeamConnection>();
+  /** A newer snapshot that could not be opened (not retried until a newer one appears). */
+  private unopenable: number | undefined;
 
   constructor(
     private readonly connect: () => Promise<TeamConnection>,
@@ -96,18 +106,71 @@ export class TeamIndexRouter {
     this.logger.warn(`The team index is unavailable, the local index answers (retry in ${Math.round(this.retryMs / 1000)} s): ${message}`);
   }
 
-  /** Drops the connection after a failure (the next {@link ensure} after the retry delay reconnects). */
-  private async drop(err: unknown): Promise<void> {
-    const conn = this.conn;
-    this.conn = undefined;
-    this.fail(err);
-    await conn?.close().catch(() => undefined);
+  /**
+   * Drops a connection after a failure (the next {@link ensure} after the retry delay reconnects).
+   * A connection already replaced by a newer snapshot's leaves the current one alone.
+   */
+  private async drop(err: unknown, conn = this.conn): Promise<void> {
+    if (!conn) return;
+    if (conn === this.conn) {
+      this.conn = undefined;
+      this.fail(err);
+    }
+    await this.release(conn, true);
   }
 
-  /** Recomputes the overlay (after saves, file events, branch switches, editor changes). */
+  /** Closes a connection now (`force`) or, when requests still run on it, after the last one. */
+  private async release(conn: TeamConnection, force = false): Promise<void> {
+    if (!force && (this.inFlight.get(conn) ?? 0) > 0) {
+      this.retired.add(conn);
+      return;
+    }
+    this.retired.delete(conn);
+    await conn.close().catch(() => undefined);
+  }
+
+  /**
+   * Moves to the repository's newest ready snapshot when CI has published one since this connection
+   * was opened. If the newer one cannot be opened (e.g. its commit is not fetched here), the current
+   * one keeps answering and the reason is logged.
+   */
+  private async followNewest(conn: TeamConnection): Promise<void> {
+    const newest = await conn.newestSnapshot?.();
+    if (newest === undefined || newest === conn.overlay.snapshot.id || newest === this.unopenable) return;
+    let next: TeamConnection;
+    try {
+      next = await this.connect();
+    } catch (err) {
+      // Not tried again at every refresh: only when an even newer snapshot appears.
+      this.unopenable = newest;
+      this.logger.warn(`A newer team index snapshot is on the server, but it could not be opened; ${describeTeamState(conn.overlay.state())} keeps answering: ${errMessage(err)}`);
+      return;
+    }
+    if (this.closed || this.conn !== conn) {
+      await next.close().catch(() => undefined);
+      return;
+    }
+    this.conn = next;
+    if (this.unsaved.size) await next.overlay.refresh(this.unsaved);
+    this.logger.info(`A newer team index snapshot is ready: searching the ${describeTeamState(next.overlay.state())}.`);
+    await this.release(conn);
+  }
+
+  /**
+   * Recomputes the overlay (after saves, file events, branch switches, editor changes), and moves to
+   * a newer snapshot of the repository when the server has one.
+   */
   async refresh(unsaved?: ReadonlyMap<string, string>): Promise<TeamStatus> {
     if (unsaved) this.unsaved = unsaved;
     await this.ensure();
+    if (!this.conn) return this.status();
+    try {
+      await this.followNewest(this.conn);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      await this.drop(err);
+      return this.status();
+    }
     const conn = this.conn;
     if (!conn) return this.status();
     try {
@@ -131,15 +194,23 @@ export class TeamIndexRouter {
     // current snapshot) at once and run the request there, once; any other failure falls back.
     for (let attempt = 0; this.conn && attempt < 2; attempt++) {
       const conn = this.conn;
+      this.inFlight.set(conn, (this.inFlight.get(conn) ?? 0) + 1);
       try {
         const value = await fn(conn.overlay.index);
         return { value, answeredBy: { kind: 'team', description: describeTeamState(conn.overlay.state()) } };
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
-        await this.drop(err);
+        await this.drop(err, conn);
         if (!(err instanceof SnapshotGoneError) || attempt > 0) break;
         this.logger.info('The team index snapshot changed on the server: reopening it.');
         await this.ensure(true);
+      } finally {
+        const left = (this.inFlight.get(conn) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(conn, left);
+        else {
+          this.inFlight.delete(conn);
+          if (this.retired.has(conn)) await this.release(conn);
+        }
       }
     }
     if (!local) throw new Error(`the team index is unavailable (${this.failure?.message ?? 'not connected'}) and there is no local index`);
@@ -152,6 +223,7 @@ export class TeamIndexRouter {
     await this.connecting;
     const conn = this.conn;
     this.conn = undefined;
+    for (const old of [...this.retired]) await this.release(old, true);
     await conn?.close();
   }
 }

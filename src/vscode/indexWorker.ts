@@ -150,7 +150,11 @@ function teamRouter(config: TeamParams): TeamIndexRouter {
           discovery: params.options,
           logger,
         });
-        return { overlay, close: async () => (await overlay.close(), await store.close()) };
+        return {
+          overlay,
+          close: async () => (await overlay.close(), await store.close()),
+          newestSnapshot: async () => (await store.snapshots(repository)).find((s) => s.state === 'ready')?.id,
+        };
       } catch (err) {
         await store.close().catch(() => undefined);
         throw err;

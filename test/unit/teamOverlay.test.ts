@@ -431,6 +431,73 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
       const conn = (r as unknown as { conn?: TeamConnection }).conn;
       assert.equal(conn?.overlay.snapshot.id, republished.id);
     });
+
+    it('CI publishes a newer commit while a reader is open: a refresh moves to it, and a newer one it cannot open leaves the current one answering', async () => {
+      const local = await fullLocal('fallback-6');
+      const opened: PostgresStore[] = [];
+      const r = new TeamIndexRouter(
+        async (): Promise<TeamConnection> => {
+          const store = await PostgresStore.connect(url, { readOnly: true, connectTimeoutMs: 5000 });
+          try {
+            const overlay = await TeamOverlay.open(store, { repository: 'acme/limiter', roots: rootsFromDirs([ws]), embedder, expected });
+            opened.push(store);
+            return {
+              overlay,
+              close: async () => (await overlay.close(), await store.close()),
+              newestSnapshot: async () => (await store.snapshots('acme/limiter')).find((s) => s.state === 'ready')?.id,
+            };
+          } catch (err) {
+            await store.close();
+            throw err;
+          }
+        },
+        { retryMs: 60_000, now },
+      );
+      closers.push(() => r.close());
+      const connOf = () => (r as unknown as { conn?: TeamConnection }).conn;
+      assert.equal((await r.use(local, (i) => search(i, 'RateLimiter check client'))).answeredBy.kind, 'team');
+      const first = connOf()!.overlay.snapshot;
+      // Nothing newer: a refresh keeps the same connection.
+      await r.refresh();
+      assert.equal(connOf()!.overlay.snapshot.id, first.id);
+
+      const writer = await PostgresStore.connect(url);
+      closers.push(() => writer.close());
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      closers.push(() => admin.end());
+      git(ws, 'commit', '--allow-empty', '-q', '-m', 'a newer commit, published by CI');
+      const newer = git(ws, 'rev-parse', 'HEAD').trim();
+      const published: number[] = [];
+      try {
+        const index = await fullLocal('newer-commit');
+        const info = await writer.publish(await index.snapshotSource(), { repository: 'acme/limiter', commit: newer, dirty: false });
+        published.push(info.id);
+        const st = await r.refresh();
+        assert.ok(st.state === 'ready');
+        assert.equal(connOf()!.overlay.snapshot.id, info.id);
+        assert.equal(connOf()!.overlay.snapshot.commit, newer);
+        assert.match(st.description, new RegExp(`@${newer.slice(0, 7)}`));
+        const after = await r.use(local, (i) => search(i, 'how do I configure the capacity?'));
+        assert.equal(after.answeredBy.kind, 'team');
+        assert.deepEqual(brief(after.value), brief(await search(local, 'how do I configure the capacity?')));
+        // The replaced connection was closed: its store refuses further work.
+        await assert.rejects(() => opened[0]!.snapshots('acme/limiter'));
+
+        // A snapshot of a commit this checkout does not have: it cannot be overlaid, the current one stays.
+        const unknown = 'c0ffee'.padEnd(40, '0');
+        const foreign = await writer.publish(await index.snapshotSource(), { repository: 'acme/limiter', commit: unknown, dirty: false });
+        published.push(foreign.id);
+        const still = await r.refresh();
+        assert.ok(still.state === 'ready');
+        assert.equal(connOf()!.overlay.snapshot.id, info.id);
+        assert.equal((await r.use(local, (i) => search(i, 'capacity'))).answeredBy.kind, 'team');
+      } finally {
+        // Later tests expect the fixture's commit to be the newest snapshot and HEAD.
+        for (const id of published) await admin.query('DELETE FROM gw_snapshots WHERE id = $1', [id]);
+        git(ws, 'reset', '-q', '--hard', 'HEAD~1');
+      }
+    });
   });
 
   it('a read-only role: the reader opens and searches, a publish is refused by the server; the read-only store refuses to write itself', async () => {
