@@ -332,13 +332,19 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
     let clock = 0;
     const now = () => clock;
 
-    function routerFor(u: string, opts: { password?: string } = {}): TeamIndexRouter {
+    /** A router as the extension builds one; `opened` collects the stores of its connections. */
+    function routerFor(u: string, opts: { password?: string } = {}, opened: PostgresStore[] = []): TeamIndexRouter {
       const r = new TeamIndexRouter(
         async (): Promise<TeamConnection> => {
           const store = await PostgresStore.connect(u, { readOnly: true, connectTimeoutMs: 5000, ...opts });
           try {
             const overlay = await TeamOverlay.open(store, { repository: 'acme/limiter', roots: rootsFromDirs([ws]), embedder, expected });
-            return { overlay, close: async () => (await overlay.close(), await store.close()) };
+            opened.push(store);
+            return {
+              overlay,
+              close: async () => (await overlay.close(), await store.close()),
+              newestSnapshot: async () => (await store.snapshots('acme/limiter')).find((s) => s.state === 'ready')?.id,
+            };
           } catch (err) {
             await store.close();
             throw err;
@@ -435,25 +441,7 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
     it('CI publishes a newer commit while a reader is open: a refresh moves to it, and a newer one it cannot open leaves the current one answering', async () => {
       const local = await fullLocal('fallback-6');
       const opened: PostgresStore[] = [];
-      const r = new TeamIndexRouter(
-        async (): Promise<TeamConnection> => {
-          const store = await PostgresStore.connect(url, { readOnly: true, connectTimeoutMs: 5000 });
-          try {
-            const overlay = await TeamOverlay.open(store, { repository: 'acme/limiter', roots: rootsFromDirs([ws]), embedder, expected });
-            opened.push(store);
-            return {
-              overlay,
-              close: async () => (await overlay.close(), await store.close()),
-              newestSnapshot: async () => (await store.snapshots('acme/limiter')).find((s) => s.state === 'ready')?.id,
-            };
-          } catch (err) {
-            await store.close();
-            throw err;
-          }
-        },
-        { retryMs: 60_000, now },
-      );
-      closers.push(() => r.close());
+      const r = routerFor(url, {}, opened);
       const connOf = () => (r as unknown as { conn?: TeamConnection }).conn;
       assert.equal((await r.use(local, (i) => search(i, 'RateLimiter check client'))).answeredBy.kind, 'team');
       const first = connOf()!.overlay.snapshot;
