@@ -210,8 +210,7 @@ export interface SearchPlan {
 }
 
 /** Analyses a query the way {@link search} does. */
-export function planQuery(index: SearchableIndex, query: string, options: SearchOptions = {}): SearchPlan {
-  const analyzed = analyzeQuery(query.trim(), options.analysis);
+export function planQuery(index: SearchableIndex, query: string, options: SearchOptions = {}, analyzed = analyzeQuery(query.trim(), options.analysis)): SearchPlan {
   const mode = options.mode ?? 'hybrid';
   const retrievers: Retriever[] = [];
   if (mode !== 'vector') retrievers.push('lexical');
@@ -227,17 +226,18 @@ export async function search(index: SearchableIndex, query: string, options: Sea
   const analyzed = analyzeQuery(query.trim(), options.analysis);
   const prepared = await index.prepare([...new Set([...analyzed.terms.map((t) => t.term), ...codeTerms(query)])], options.signal);
   try {
-    return await rankedSearch(index, query, options);
+    return await rankedSearch(index, query, options, analyzed);
   } finally {
     prepared.release();
   }
 }
 
-async function rankedSearch(index: SearchableIndex, query: string, options: SearchOptions): Promise<SearchHit[]> {
+/** `analyzed`: the query's analysis when the caller already made it (the same for the same query and options). */
+async function rankedSearch(index: SearchableIndex, query: string, options: SearchOptions, analyzedQuery?: AnalyzedQuery): Promise<SearchHit[]> {
   const o = { ...SEARCH_DEFAULTS, ...options };
   const k = Math.max(1, Math.min(100, Math.floor(o.k)));
   if (!query.trim()) return [];
-  const { analyzed, intent, retrievers } = planQuery(index, query, options);
+  const { analyzed, intent, retrievers } = planQuery(index, query, options, analyzedQuery);
   const priors: RolePriors = { ...DEFAULT_ROLE_PRIORS, ...options.rolePriors };
 
   // Stage 1: chunk candidates.
