@@ -4,6 +4,7 @@
  * loopback port (the tests talk to it only through `pg`, as to a production server).
  */
 import { execFileSync } from 'node:child_process';
+import { cpSync } from 'node:fs';
 import * as path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -24,6 +25,15 @@ export const STORE_QUERIES: readonly string[] = [
 
 export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
+}
+
+/** Copies `fixture` to `dir` and commits it there as one git checkout; returns the commit. */
+export function fixtureCheckout(fixture: string, dir: string): string {
+  cpSync(fixture, dir, { recursive: true });
+  git(dir, 'init', '-q');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'first');
+  return git(dir, 'rev-parse', 'HEAD');
 }
 
 /** A hit list as `path:start-end` places, for comparing rankings. */

@@ -7,7 +7,7 @@
  * one backend, so transactions of different connections are serialised rather than concurrent.
  */
 import { strict as assert } from 'node:assert';
-import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -25,7 +25,7 @@ import { SnapshotGoneError, StoreUnavailableError } from '../../src/core/indexSt
 import { PG_SCHEMA_VERSION, PostgresStore, type PostgresStoreOptions } from '../../src/providers/postgresStore';
 import { CHUNKER_VERSION } from '../../src/core/chunker/chunker';
 import { LEXICAL_VERSION } from '../../src/core/lexicalIndex';
-import { brief, git, ROLES_FIXTURE as FIXTURE, servePglite, STORE_QUERIES as QUERIES } from '../pgliteTestKit';
+import { brief, fixtureCheckout, git, ROLES_FIXTURE as FIXTURE, servePglite, STORE_QUERIES as QUERIES } from '../pgliteTestKit';
 
 describe('PostgreSQL shared index (PGlite over the wire protocol)', function () {
   this.timeout(120_000);
@@ -61,10 +61,7 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     url = `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
     tmp = mkdtempSync(path.join(tmpdir(), 'gw-pg-'));
     ws = path.join(tmp, 'ws');
-    cpSync(FIXTURE, ws, { recursive: true });
-    git(ws, 'init', '-q');
-    git(ws, 'add', '-A');
-    git(ws, 'commit', '-qm', 'first');
+    fixtureCheckout(FIXTURE, ws);
   });
 
   afterEach(async () => {

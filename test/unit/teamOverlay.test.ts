@@ -28,7 +28,7 @@ import { TeamIndexRouter, type TeamConnection } from '../../src/core/teamRouter'
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { rootsFromDirs, SCHEMA_VERSION, WorkspaceIndex } from '../../src/core/workspaceIndex';
 import { PostgresStore } from '../../src/providers/postgresStore';
-import { brief, git, ROLES_FIXTURE as FIXTURE, servePglite, STORE_QUERIES } from '../pgliteTestKit';
+import { brief, fixtureCheckout, git, ROLES_FIXTURE as FIXTURE, servePglite, STORE_QUERIES } from '../pgliteTestKit';
 import { repoRoot } from '../repoRoot';
 
 const QUERIES = [...STORE_QUERIES, 'zebraQuokkaBackoff jitter', 'quotaWombatWindow sliding window'];
@@ -139,11 +139,7 @@ describe('team index with the working tree overlaid (PGlite over the wire protoc
     url = `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
     tmp = mkdtempSync(path.join(tmpdir(), 'gw-team-'));
     ws = path.join(tmp, 'ws');
-    cpSync(FIXTURE, ws, { recursive: true });
-    git(ws, 'init', '-q');
-    git(ws, 'add', '-A');
-    git(ws, 'commit', '-qm', 'first');
-    commit = git(ws, 'rev-parse', 'HEAD');
+    commit = fixtureCheckout(FIXTURE, ws);
     // CI's job: index the checkout at its commit and publish it (a writer, not read-only).
     const writer = await PostgresStore.connect(url);
     const index = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir: path.join(tmp, 'ci-index'), embedder });
