@@ -87,7 +87,7 @@ export function normalizeTurn(raw: unknown): TurnView | undefined {
   const att = record(t.attachment);
   if (att && typeof att.label === 'string' && att.label) turn.attachment = { label: str(att.label, 1000) };
   if (t.stopped === true) turn.stopped = true;
-  if (typeof t.searchNote === 'string' && t.searchNote) turn.searchNote = str(t.searchNote, 300);
+  if (typeof t.searchNote === 'string' && t.searchNote) turn.searchNote = str(t.searchNote, 600);
   return turn;
 }
 

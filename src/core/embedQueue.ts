@@ -16,6 +16,9 @@
  * - **Rate and ETA.** {@link RateMeter} measures chunks per second over a sliding window of recent
  *   batches (including the throttle's pauses), so the ETA is what this machine does right now.
  *
+ * The same priorities order the keyword phase of an update ({@link EmbedQueue.prioritized}): on a
+ * first index, the open files and their folders are chunked and searchable before the rest.
+ *
  * No I/O here; the index persists vectors after each write group, which is what makes a run
  * resumable (the next run embeds only files without vectors).
  */
@@ -148,6 +151,26 @@ export class EmbedQueue {
       if (sa !== sb) return sb - sa;
       return fallback(a, b);
     };
+  }
+
+  /**
+   * `items` with those in a priority tier first (in {@link comparator} order), then the others in
+   * the order given; each path's tier is looked up once. The keyword phase of an update chunks files
+   * in this order, so the files the user works on are searchable first (workspaceIndex.ts).
+   */
+  prioritized<T extends { path: string }>(items: readonly T[]): { ordered: T[]; priority: number } {
+    if (!this.marks.size) return { ordered: [...items], priority: 0 };
+    const folders = this.openFolders();
+    const first: Array<{ item: T; rank: number; seq: number }> = [];
+    const rest: T[] = [];
+    for (const item of items) {
+      const rank = this.rankOf(item.path, folders);
+      if (rank === TIER_RANK.rest) rest.push(item);
+      else first.push({ item, rank, seq: this.marks.get(item.path)?.seq ?? 0 });
+    }
+    // Stable: within a tier and sequence, the given order stays.
+    first.sort((a, b) => a.rank - b.rank || b.seq - a.seq);
+    return { ordered: [...first.map((x) => x.item), ...rest], priority: first.length };
   }
 
   /** The user is typing (or otherwise busy): embedding pauses until {@link quietMs} of quiet. */

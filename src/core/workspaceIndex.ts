@@ -115,6 +115,12 @@ export interface IndexProgress {
   embedRate?: number;
   etaSeconds?: number;
   currentPath?: string;
+  /**
+   * Chunk phase: how many of `filesTotal` are in a priority tier (open editors, their folders,
+   * recently edited or retrieved files; embedQueue.ts) and so come first. Once `filesDone` reaches
+   * it, keyword search covers them (a first index can answer about them before it ends).
+   */
+  priorityFiles?: number;
 }
 
 export interface IndexRunSummary {
@@ -667,7 +673,12 @@ export class WorkspaceIndex implements SearchableIndex {
     let unchanged = 0;
     let lastFlush = Date.now();
     let lastFlushCost = 0;
-    for (const file of found) {
+    // The files the user works on first (open editors, their folders, recent edits): the index is
+    // searchable while this loop runs, so on a first index questions about them need not wait for
+    // the rest of the workspace.
+    const { ordered, priority } = this.embedQueue.prioritized(found);
+    progress.priorityFiles = priority;
+    for (const file of ordered) {
       if (signal?.aborted) break;
       progress.currentPath = file.path;
       const known = this.catalog.files.get(file.path) ?? this.catalog.skipped.get(file.path);

@@ -367,8 +367,10 @@ export class AnswerService implements vscode.Disposable {
     };
     this.current = pending;
     cb.onStart?.(pending);
-    await this.index.whenReady();
+    // On a first index, questions are answered once the open files are indexed, with a note on the rest.
+    await this.index.whenSearchable();
     await this.index.settle();
+    const indexing = this.index.indexingNote();
     const history: Turn[] = cb.history ?? (cb.useHistory === false ? [] : this.turns.slice(-4)).map((t) => ({ question: t.view.question, answer: t.view.answer }));
     let result: AnswerResult | undefined;
     const problem = 'problem' in choice ? choice.problem : undefined;
@@ -409,6 +411,7 @@ export class AnswerService implements vscode.Disposable {
       if (this.current === pending) this.current = undefined;
     }
     const record = this.toRecord(id, question, choice.label, result, error, controller.signal.aborted, pending.answer);
+    if (indexing && result) record.view.searchNote = [indexing, record.view.searchNote].filter(Boolean).join(' ');
     if (attachmentView) record.view.attachment = attachmentView;
     if (att) record.attachment = att;
     this.turns = [...this.turns, record].slice(-MAX_TURNS);

@@ -48,6 +48,7 @@ export function registerChatFeatures(context: vscode.ExtensionContext, answers: 
           if (abs) stream.reference(new vscode.Location(vscode.Uri.file(abs), new vscode.Range(s.startLine - 1, 0, s.endLine - 1, 0)));
         }
         const v = record.view;
+        if (v.searchNote) stream.markdown(`\n\n> ${v.searchNote}`);
         if (v.flags.weakContext) stream.markdown('\n\n> The workspace may not contain an answer to this; the sources above are the closest matches.');
         if (v.error) stream.markdown(`\n\n> ${v.error.message}`);
         return { metadata: { turnId: v.id } };
@@ -68,7 +69,7 @@ export function registerChatFeatures(context: vscode.ExtensionContext, answers: 
       vscode.lm.registerTool<{ query: string; k?: number }>(SEARCH_TOOL, {
         prepareInvocation: (options) => ({ invocationMessage: `Searching the workspace for “${options.input.query.slice(0, 80)}”` }),
         invoke: async (options) => {
-          await index.whenReady();
+          await index.whenSearchable();
           await index.settle();
           const k = Math.max(1, Math.min(20, Math.floor(options.input.k ?? 8)));
           const { hits } = await index.requireClient().retrieve(options.input.query, Math.min(k, readSettings().topK * 2));
@@ -78,7 +79,8 @@ export function registerChatFeatures(context: vscode.ExtensionContext, answers: 
                 .map((h, i) => `[${i + 1}] ${h.path}:L${h.startLine}-L${h.endLine} (${h.language}, score ${h.score.toFixed(4)}, ${h.retrievers.join('+')})\n${h.text}`)
                 .join('\n\n')
             : `No code in this workspace matches “${options.input.query}”.`;
-          return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(text)]);
+          const note = index.indexingNote();
+          return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(note ? `${note}\n\n${text}` : text)]);
         },
       }),
     );

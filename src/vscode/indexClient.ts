@@ -94,7 +94,7 @@ export class IndexClient {
     });
   }
 
-  async open(params: OpenParams): Promise<{ vectorsReason?: string }> {
+  async open(params: OpenParams): Promise<ResultOf<'open'>> {
     this.opened = params;
     return this.call('open', params);
   }

@@ -51,6 +51,10 @@ export class IndexService implements vscode.Disposable {
   private teamDescription: string | undefined;
   private readonly firstIndex: Promise<void>;
   private resolveFirst!: () => void;
+  private readonly firstSearchable: Promise<void>;
+  private resolveSearchable!: () => void;
+  /** The index was empty when it opened: questions asked before the first index ends get a note. */
+  private coldStart = false;
   roots: WorkspaceRoot[] = [];
   /** Set once start() has looked at the workspace folders. */
   private started = false;
@@ -67,13 +71,41 @@ export class IndexService implements vscode.Disposable {
     this.statusItem = vscode.window.createStatusBarItem('groundwork.status', vscode.StatusBarAlignment.Left, 10);
     this.statusItem.name = 'Groundwork index';
     this.statusItem.command = 'groundwork.showStatus';
-    this.firstIndex = new Promise((resolve) => (this.resolveFirst = resolve));
+    this.firstSearchable = new Promise((resolve) => (this.resolveSearchable = resolve));
+    this.firstIndex = new Promise((resolve) => {
+      this.resolveFirst = () => {
+        this.resolveSearchable();
+        resolve();
+      };
+    });
     this.disposables.push(this.statusItem, this.onDidChangeEmitter, this.answeredByEmitter, this.restartedEmitter);
   }
 
   /** Resolves once the first index is searchable (keyword search complete; vectors may follow). */
   whenReady(): Promise<void> {
     return this.firstIndex;
+  }
+
+  /**
+   * Resolves once questions can be answered, which can be before {@link whenReady}: at once when the
+   * index opened with files (the last session's index, brought up to date while questions are
+   * answered from it); on a first index, once the open editors' files and their folders are indexed
+   * (they come first, see embedQueue.ts), and {@link indexingNote} says what is not indexed yet;
+   * with no editor open, when the keyword index is complete.
+   */
+  whenSearchable(): Promise<void> {
+    return this.firstSearchable;
+  }
+
+  /**
+   * A sentence for an answer searched while the first index of this workspace is still being built
+   * (undefined otherwise): how much of it the search could see.
+   */
+  indexingNote(): string | undefined {
+    const p = this.progress;
+    if (!this.coldStart || this.ready || !p || (p.phase !== 'scan' && p.phase !== 'chunk')) return undefined;
+    const of = p.phase === 'chunk' && p.filesTotal ? ` of ${p.filesTotal.toLocaleString('en-US')}` : '';
+    return `The workspace is still being indexed (${p.filesDone.toLocaleString('en-US')}${of} files so far, the open files first): files not indexed yet could not be found.`;
   }
 
   get isReady(): boolean {
@@ -144,6 +176,9 @@ export class IndexService implements vscode.Disposable {
       autoDownload: !offline,
     });
     this.vectorsReason = opened.vectorsReason;
+    // An index with files answers at once (its update runs meanwhile); an empty one after its first files.
+    this.coldStart = opened.files === 0;
+    if (!this.coldStart) this.resolveSearchable();
     if (this.vectorsReason) this.log.info(`Vectors are off: ${this.vectorsReason}`);
     this.trackEditors();
     // Open editors are embedded first (the active one ahead), then what questions retrieve.
@@ -167,6 +202,8 @@ export class IndexService implements vscode.Disposable {
 
   private onProgress(p: IndexProgress): void {
     this.progress = p.phase === 'done' ? undefined : p;
+    // A first index: the open editors' files (and their folders) are chunked first and searchable as soon as they are.
+    if (p.phase === 'chunk' && p.priorityFiles && p.filesDone >= p.priorityFiles) this.resolveSearchable();
     if (p.phase === 'embed' && !this.ready) {
       // Keyword search is complete and saved once chunking is done: questions need not wait for
       // the vectors, and saves are indexed between embedding batches (the engine interleaves them).

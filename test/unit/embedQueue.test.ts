@@ -6,7 +6,7 @@
  * hashing) wrapped to record which chunks it was asked for, in which order. No timed assertions.
  */
 import { strict as assert } from 'node:assert';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../repoRoot';
@@ -97,6 +97,42 @@ describe('embedding phase: priority, resume, progress, partial coverage (real fi
     assert.ok(firstSub > lastTop, `a sub-folder file (${order[firstSub]}) came before a file next to the open ones (${order[lastTop]})`);
     assert.equal(new Set(order).size, index.fileCount, 'every file embedded exactly once');
     assert.equal(embedder.textsEmbedded <= index.chunkCount, true, 'no chunk computed twice');
+  });
+
+  it('a first index chunks the open files and their folder first, and they are searchable before it ends', async () => {
+    // Keyword search only (no embedder): what a first index gives before any vector exists.
+    const index = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir });
+    opened.push(index);
+    index.embedQueue.prioritize(['chunker/markdown.ts'], 'open');
+    const order: string[] = [];
+    let priorityFiles: number | undefined;
+    let midway: { hits: string[]; filesDone: number; filesTotal: number } | undefined;
+    let searching: Promise<void> | undefined;
+    const summary = await index.update({
+      onProgress: (p) => {
+        if (p.phase !== 'chunk') return;
+        priorityFiles = p.priorityFiles;
+        if (p.currentPath && order[order.length - 1] !== p.currentPath) order.push(p.currentPath);
+        // Once the priority files are done (the front end's "searchable" point), a search mid-update.
+        if (!searching && p.priorityFiles && p.filesDone === p.priorityFiles) {
+          const at = { filesDone: p.filesDone, filesTotal: p.filesTotal };
+          searching = search(index, 'split a Markdown document into sections at its headings', { k: 5, mode: 'lexical' }).then((hits) => {
+            midway = { hits: hits.map((h) => h.path), ...at };
+          });
+        }
+      },
+    });
+    await searching;
+    const chunkerFiles = index.indexedPaths().filter((p) => p.startsWith('chunker/'));
+    assert.ok(chunkerFiles.length >= 3, 'the fixture has a chunker folder');
+    assert.equal(priorityFiles, readdirSync(path.join(ws, 'chunker')).length, 'the open file and the other files of its folder');
+    assert.equal(chunkerFiles.length, priorityFiles);
+    assert.equal(order[0], 'chunker/markdown.ts', 'the open file first');
+    assert.deepEqual(new Set(order.slice(0, chunkerFiles.length)), new Set(chunkerFiles), 'then the rest of its folder, before any other file');
+    assert.ok(midway, 'a search ran while the index was being built');
+    assert.ok(midway.filesDone < midway.filesTotal, 'before the first index ended');
+    assert.equal(midway.hits[0], 'chunker/markdown.ts', `the open file answers already: ${midway.hits.join(', ')}`);
+    assert.equal(summary.filesIndexed, index.fileCount);
   });
 
   it('a file prioritised while the phase runs jumps the queue at the next batch', async () => {
@@ -320,6 +356,28 @@ describe('embed queue, rate meter (pure)', () => {
     assert.ok(q.version > v);
     assert.throws(() => q.setThrottle({ cpuShare: 0 }), /cpuShare/);
     assert.throws(() => q.setThrottle({ quietMs: -1 }), /quietMs/);
+  });
+
+  it('puts the prioritised items first in tier order and keeps the given order for the rest', () => {
+    const q = new EmbedQueue();
+    const given = ['z/last.ts', 'src/a/sibling.ts', 'b.ts', 'src/a/open.ts', 'a.ts', 'lib/found.ts'].map((p) => ({ path: p }));
+    // No priorities: the given order, nothing counted as priority.
+    assert.deepEqual(q.prioritized(given), { ordered: given, priority: 0 });
+    q.prioritize(['lib/found.ts'], 'retrieved');
+    q.prioritize(['src/a/open.ts'], 'open');
+    const { ordered, priority } = q.prioritized(given);
+    assert.equal(priority, 3);
+    assert.deepEqual(
+      ordered.map((f) => f.path),
+      ['src/a/open.ts', 'lib/found.ts', 'src/a/sibling.ts', 'z/last.ts', 'b.ts', 'a.ts'],
+    );
+    // The same order as the comparator (what the embedding phase sorts by) for the prioritised part.
+    const sorted = [...given].sort(q.comparator(() => 0));
+    assert.deepEqual(
+      sorted.slice(0, priority).map((f) => f.path),
+      ordered.slice(0, priority).map((f) => f.path),
+    );
+    assert.equal(given[0]!.path, 'z/last.ts', 'the input is not reordered in place');
   });
 
   it('pauses while the user is active until resumed, and an abort ends a pause', async () => {
