@@ -8,6 +8,10 @@
  *        node scripts/build.mjs --scripts && node out/scripts/benchEarly.js [--chunk-ms 68] [--minutes 1,2,5,10,20,30]
  *             [--corpus DIR] [--throttle-seconds 30] [--record FILE]
  *
+ * First, keyword search during a first index: when the scripted user's open files become
+ * searchable in discovery order (the cold lexical index) and in priority order (a second cold index
+ * with them open, as the extension starts), and how many questions reach an open file then.
+ *
  * The real model is far too slow to run here for long (~68 CPU-ms per ~200-token chunk for the
  * default bge-small shape, issue 10). So:
  *  - Part 1 (coverage) runs the real engine (lexical index, priority queue, vector store, retrieval)
