@@ -12,6 +12,7 @@ import { fileRole, queryIntent, rolePrior, vendoredFolders, DEFAULT_ROLE_PRIORS 
 import { analyzeQuery, stripBoilerplate } from '../../src/core/queryAnalysis';
 import { fusionWeights, search, type SearchHit } from '../../src/core/retrieval';
 import { symbolKeys } from '../../src/core/symbolTable';
+import { seededRandom } from '../../src/core/random.mjs';
 import { HashingTestEmbedder } from '../../src/core/testEmbedder';
 import { rootsFromDirs, WorkspaceIndex } from '../../src/core/workspaceIndex';
 import { repoRoot } from '../repoRoot';
@@ -172,6 +173,31 @@ describe('retrieval', () => {
       assert.deepEqual(symbolKeys('Runner.prototype.run'), ['run']);
       assert.deepEqual(symbolKeys('fmt::detail::write<Char>'), ['write']);
       assert.deepEqual(symbolKeys('TokenBucket'), ['tokenbucket']);
+      assert.deepEqual(symbolKeys('impl Display for Foo'), ['foo']);
+      assert.deepEqual(symbolKeys('<T as Trait>'), ['trait']);
+      assert.deepEqual(symbolKeys('operator<<'), ['operator']);
+      assert.deepEqual(symbolKeys('x'), []);
+      assert.deepEqual(symbolKeys('42 :: 7'), []);
+      assert.deepEqual(symbolKeys('v2 12'), ['v2']);
+    });
+
+    it('keys any name exactly as the regular-expression definition does (random names)', () => {
+      // The definition the scan replaces: the last identifier before the first '<' (else in the whole name), lower-cased, longer than 1.
+      const reference = (name: string): string[] => {
+        const parts = name.match(/[A-Za-z_$][A-Za-z0-9_$]*/g);
+        if (!parts?.length) return [];
+        const head = name.split('<')[0]!.match(/[A-Za-z_$][A-Za-z0-9_$]*/g) ?? parts;
+        const last = head[head.length - 1]!.toLowerCase();
+        return last.length > 1 ? [last] : [];
+      };
+      const rand = seededRandom(7);
+      const alphabet = 'aZ_$09 .:<>()&*,-#é';
+      for (let i = 0; i < 5000; i++) {
+        let name = '';
+        const n = Math.floor(rand() * 14);
+        for (let j = 0; j < n; j++) name += alphabet[Math.floor(rand() * alphabet.length)];
+        assert.deepEqual(symbolKeys(name), reference(name), JSON.stringify(name));
+      }
     });
   });
 
