@@ -676,10 +676,21 @@ export class WorkspaceIndex implements SearchableIndex {
     // The files the user works on first (open editors, their folders, recent edits): the index is
     // searchable while this loop runs, so on a first index questions about them need not wait for
     // the rest of the workspace.
-    const { ordered, priority } = this.embedQueue.prioritized(found);
-    progress.priorityFiles = priority;
-    for (const file of ordered) {
+    const queue = this.embedQueue;
+    const first = queue.prioritized(found);
+    let order = first.ordered;
+    let version = queue.version;
+    progress.priorityFiles = first.priority;
+    for (let i = 0; i < order.length; i++) {
       if (signal?.aborted) break;
+      if (queue.version !== version) {
+        // Priorities changed while this runs (an editor was opened): what is left is ordered again.
+        version = queue.version;
+        const rest = queue.prioritized(order.slice(i));
+        order = order.slice(0, i).concat(rest.ordered);
+        if (rest.priority > 0) progress.priorityFiles = i + rest.priority;
+      }
+      const file = order[i]!;
       progress.currentPath = file.path;
       const known = this.catalog.files.get(file.path) ?? this.catalog.skipped.get(file.path);
       const retry = this.catalog.skipped.get(file.path)?.reason;

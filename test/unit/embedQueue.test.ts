@@ -135,6 +135,35 @@ describe('embedding phase: priority, resume, progress, partial coverage (real fi
     assert.equal(summary.filesIndexed, index.fileCount);
   });
 
+  it('a file opened while a first index runs is chunked next, and counts as a priority file', async () => {
+    const index = await WorkspaceIndex.open({ roots: rootsFromDirs([ws]), indexDir });
+    opened.push(index);
+    const order: string[] = [];
+    let openedAt = -1;
+    let priorityAfter: number | undefined;
+    await index.update({
+      onProgress: (p) => {
+        if (p.phase !== 'chunk' || !p.currentPath) return;
+        if (order[order.length - 1] !== p.currentPath) order.push(p.currentPath);
+        // Nothing was open at the start; after the fifth file the user opens one near the end of the path order.
+        if (openedAt < 0 && p.filesDone === 5) {
+          openedAt = order.length;
+          index.embedQueue.prioritize(['vectorStore.ts'], 'open');
+        }
+        if (openedAt >= 0 && priorityAfter === undefined && p.priorityFiles) priorityAfter = p.priorityFiles;
+      },
+    });
+    assert.ok(openedAt > 0);
+    assert.equal(order[openedAt], 'vectorStore.ts', `the opened file next: ${order.slice(openedAt, openedAt + 3).join(', ')}`);
+    // Its folder (the top folder here) follows it, before the sub-folders.
+    const firstSub = order.findIndex((p, i) => i > openedAt && p.includes('/'));
+    const lastTop = Math.max(...order.map((p, i) => (p.includes('/') ? -1 : i)));
+    assert.ok(firstSub > lastTop, 'the rest of its folder before other folders');
+    assert.equal(priorityAfter, lastTop + 1, 'the priority files end with its folder');
+    assert.equal(new Set(order).size, order.length, 'no file chunked twice');
+    assert.equal(order.length, index.fileCount);
+  });
+
   it('a file prioritised while the phase runs jumps the queue at the next batch', async () => {
     const embedder = new RecordingEmbedder(64);
     const index = await open(embedder);
