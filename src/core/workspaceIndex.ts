@@ -121,6 +121,8 @@ export interface IndexProgress {
    * it, keyword search covers them (a first index can answer about them before it ends).
    */
   priorityFiles?: number;
+  /** Files in the index now (searchable), in the chunk phase. */
+  filesIndexed?: number;
 }
 
 export interface IndexRunSummary {
@@ -709,6 +711,7 @@ export class WorkspaceIndex implements SearchableIndex {
       }
       progress.filesDone++;
       progress.chunks = this.chunkTotal;
+      progress.filesIndexed = this.catalog.files.size;
       emit();
       // Persist every few seconds so an interrupted first index keeps most of its work, but never
       // spend more than ~1/FLUSH_COST_FACTOR of the run on it: a flush rewrites every shard that

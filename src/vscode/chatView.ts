@@ -93,10 +93,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const s = this.index.summary;
     const choice = await this.answers.chooseProvider();
     const noFolder = this.index.noFolder;
+    const counts = this.index.counts();
     return {
       state: this.index.stateLine(),
-      files: s?.filesIndexed ?? 0,
-      chunks: s?.chunks ?? 0,
+      files: counts.files,
+      chunks: counts.chunks,
       vectors: s?.vectors ?? 'off',
       vectorsReason: noFolder ? undefined : this.index.reasonVectorsOff,
       provider: noFolder ? '' : choice.label,

@@ -55,6 +55,8 @@ export class IndexService implements vscode.Disposable {
   private resolveSearchable!: () => void;
   /** The index was empty when it opened: questions asked before the first index ends get a note. */
   private coldStart = false;
+  /** What the index held when it opened (the counts shown before its first update reports). */
+  private openedCounts: { files: number; chunks: number } | undefined;
   roots: WorkspaceRoot[] = [];
   /** Set once start() has looked at the workspace folders. */
   private started = false;
@@ -178,6 +180,7 @@ export class IndexService implements vscode.Disposable {
     this.vectorsReason = opened.vectorsReason;
     // An index with files answers at once (its update runs meanwhile); an empty one after its first files.
     this.coldStart = opened.files === 0;
+    this.openedCounts = { files: opened.files, chunks: opened.chunks };
     if (!this.coldStart) this.resolveSearchable();
     if (this.vectorsReason) this.log.info(`Vectors are off: ${this.vectorsReason}`);
     this.trackEditors();
@@ -288,10 +291,11 @@ export class IndexService implements vscode.Disposable {
       return;
     }
     const s = this.lastSummary;
+    const counts = this.counts();
     const vectors = s?.vectors === 'ready' ? 'hybrid' : 'keyword';
     this.showState(
-      `$(database) Groundwork: ${s?.filesIndexed ?? 0} files`,
-      `${s?.chunks ?? 0} chunks · ${vectors} search${this.vectorsReason ? `\nVectors off: ${this.vectorsReason}` : ''}\nClick for details`,
+      `$(database) Groundwork: ${counts.files} files`,
+      `${counts.chunks} chunks · ${vectors} search${this.vectorsReason ? `\nVectors off: ${this.vectorsReason}` : ''}\nClick for details`,
     );
   }
 
@@ -326,6 +330,14 @@ export class IndexService implements vscode.Disposable {
 
   get summary(): IndexRunSummary | undefined {
     return this.lastSummary;
+  }
+
+  /** Files and chunks searchable now: live while an update's chunk phase runs, else the last update's (or the open's). */
+  counts(): { files: number; chunks: number } {
+    const p = this.progress;
+    if (p?.filesIndexed !== undefined) return { files: p.filesIndexed, chunks: p.chunks };
+    if (this.lastSummary) return { files: this.lastSummary.filesIndexed, chunks: this.lastSummary.chunks };
+    return { files: this.openedCounts?.files ?? 0, chunks: p?.chunks ?? this.openedCounts?.chunks ?? 0 };
   }
 
   get reasonVectorsOff(): string | undefined {

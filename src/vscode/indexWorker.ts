@@ -49,8 +49,8 @@ type NoParams = Record<string, never>;
  * map: the handlers below must return each method's result type, and IndexClient's calls get it.
  */
 export interface WorkerMethods {
-  /** `files`: files the index already holds (0: a first index). */
-  open: { params: OpenParams; result: { vectorsReason?: string; files: number } };
+  /** `files`, `chunks`: what the index already holds (0 files: a first index). */
+  open: { params: OpenParams; result: { vectorsReason?: string; files: number; chunks: number } };
   update: { params: NoParams; result: IndexRunSummary };
   updateFiles: { params: { paths: string[] }; result: string[] };
   retrieve: { params: { query: string; k: number; fusion?: FusionWeights }; result: { hits: SearchHit[]; coverage: number; vectors: VectorCoverage; answeredBy: AnsweredBy } };
@@ -105,7 +105,7 @@ async function open(params: OpenParams): Promise<ResultOf<'open'>> {
   openParams = params;
   embed = await createEmbedder(params.embed, logger, 'run "Groundwork: Download Embedding Model" where huggingface.co is reachable', params.autoDownload);
   index = await WorkspaceIndex.open({ roots: params.roots, indexDir: params.indexDir, embedder: embed.embedder, options: params.options, logger });
-  return { vectorsReason: embed.reason, files: index.fileCount };
+  return { vectorsReason: embed.reason, files: index.fileCount, chunks: index.chunkCount };
 }
 
 /** Progress reaches the host at most this often (the engine reports every file), plus every phase change. */

@@ -346,8 +346,8 @@ class Session {
   }
 
   /** The workbench on the test workspace, or with `emptyWindow` on no folder at all (`ew=true`). */
-  workbenchUrl(payload, { emptyWindow = false } = {}) {
-    const q = new URLSearchParams(emptyWindow ? { ew: 'true', payload: JSON.stringify(payload) } : { folder: this.workspace, payload: JSON.stringify(payload) });
+  workbenchUrl(payload, { emptyWindow = false, folder = this.workspace } = {}) {
+    const q = new URLSearchParams(emptyWindow ? { ew: 'true', payload: JSON.stringify(payload) } : { folder, payload: JSON.stringify(payload) });
     return `http://127.0.0.1:${this.port}/?${q}`;
   }
 
@@ -437,6 +437,13 @@ class Session {
         await this.livePage.goto(this.workbenchUrl(developmentPayload, { emptyWindow: true }), { waitUntil: 'domcontentloaded', timeout: WORKBENCH_LOAD_MS });
         await this.livePage.locator('.monaco-workbench').first().waitFor({ state: 'attached', timeout: WORKBENCH_LOAD_MS });
       },
+      // Reloads the same page on another folder (absolute path; the extension still loaded).
+      openFolderWindow: async (folder) => {
+        await this.livePage.goto(this.workbenchUrl(developmentPayload, { folder }), { waitUntil: 'domcontentloaded', timeout: WORKBENCH_LOAD_MS });
+        await this.livePage.locator('.monaco-workbench').first().waitFor({ state: 'attached', timeout: WORKBENCH_LOAD_MS });
+      },
+      // A folder for a test's own workspace, removed with the run's temporary folder.
+      tmpDir: this.tmp,
     };
     const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', timeout: 60_000, slow: 10_000 });
     if (process.env.GROUNDWORK_TEST_GREP) mocha.grep(process.env.GROUNDWORK_TEST_GREP);

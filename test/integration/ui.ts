@@ -16,6 +16,10 @@ export interface UiContext {
   port: number;
   /** Reloads the page as a window with no folder open, the extension still loaded. */
   openEmptyWindow: () => Promise<void>;
+  /** Reloads the page as a window on another folder (absolute path), the extension still loaded. */
+  openFolderWindow: (folder: string) => Promise<void>;
+  /** The run's temporary folder (removed at the end): where a test makes a workspace of its own. */
+  tmpDir: string;
 }
 
 export function uiContext(): UiContext {
