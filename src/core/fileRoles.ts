@@ -159,7 +159,14 @@ export interface QueryIntent {
   changelog: boolean;
 }
 
-const TESTS_INTENT = /\b(tests?|tested|testing|specs?|unit[- ]tests?|test cases?|test suites?|fixtures?|mocks?|assertions?)\b/i;
+/**
+ * Asking for tests: "tests", "tested", "testing", specs, fixtures, mocks, assertions, and "test" as
+ * a noun ("the test for X", "test cases", "is there a test?"). Not "test" naming a feature of the
+ * code ("the test client", "test runner", "test mode"): those questions are about source (measured
+ * on a Python repository's own questions, docs/evaluation.md).
+ */
+const TESTS_INTENT =
+  /\b(tests|tested|testing|specs?|(unit|integration|e2e|end-to-end|regression|snapshot)[- ]tests?|test (cases?|suites?|files?|fixtures?|coverage|for|of|that|which|covering|checks?)|fixtures?|mocks?|assertions?)\b|\btest\b\s*($|[?.!,;:])/i;
 const DOCS_INTENT = /\b(docs?|documentation|documented|readme|guide|tutorial|manual|docs page)\b/i;
 const EXAMPLES_INTENT = /\b(examples?|samples?|demos?)\b/i;
 const CONFIG_INTENT =

@@ -113,6 +113,18 @@ describe('retrieval', () => {
       assert.ok(rolePrior('test', tests) > rolePrior('source', tests));
       assert.equal(rolePrior('test', queryIntent('how does the token bucket refill?', false)), DEFAULT_ROLE_PRIORS.test);
       assert.equal(queryIntent('where is the docs page for rate limiting?', false).docs, true);
+      // Asking for tests, in several phrasings; "test" naming a feature of the code is not.
+      for (const q of [
+        'where are the tests for the router?',
+        'is there a test for this?',
+        'which test case covers retries?',
+        'show me the unit tests of the parser',
+        'how is it tested',
+        'where is the test?',
+      ])
+        assert.equal(queryIntent(q, false).tests, true, q);
+      for (const q of ['how does the test client keep cookies between requests?', 'what does the test runner do with a timeout', 'how do I enable test mode in the config'])
+        assert.equal(queryIntent(q, false).tests, false, q);
       assert.deepEqual(Object.values(queryIntent('my unit test fails, the docs say otherwise', true)), [false, false, false, false, false]);
       // The reader's own language first, even when docs are asked for.
       const docs = queryIntent('where is the documentation?', false);
