@@ -27,8 +27,6 @@ export interface AnalyzedQuery {
    * `/blob/<ref>/src/a.go#L12`, a `path:line` frame), without a leading `./` or `/`.
    */
   paths: string[];
-  /** True when the query asks about tests, so test files are not demoted. */
-  mentionsTests: boolean;
   long: boolean;
   /**
    * Identifiers the query names in code style (camelCase, snake_case, `backticked`, `called()`,
@@ -75,7 +73,6 @@ const JAVA_FRAME = /^\s*at\s+([\w$.]+)\(([\w$.-]+):(\d+)\)/gm;
 const PATH_LINE = /((?:[\w.-]+\/)*[\w.-]+\.[A-Za-z]{1,5}):(\d+)/g;
 const CODE_SPAN = /`([^`\n]{1,80})`/g;
 const IDENTIFIER = /\b(?:[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*|[A-Za-z]+_[A-Za-z0-9_]+)\b/g;
-const TEST_WORDS = /\b(tests?|specs?|testing|unit test|test case|fixtures?)\b/i;
 // `https://host/owner/repo/blob/<ref>/<path>#L10` (GitHub, Gitea), `/-/blob/` (GitLab), `/tree/`.
 const REPO_URL_PATH = /\/(?:-\/)?(?:blob|tree|raw)\/[^/\s]+\/([^\s#?)\]"'>]+)/g;
 const FOLDER_PATH = /(?:^|[\s(`'"[])\.?\/?((?:[\w@.+-]+\/)+[\w@+-]+(?:\.[\w+-]+)*\.[A-Za-z][\w]{0,5})\b/g;
@@ -123,7 +120,6 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
     for (const t of terms) weights.set(t, Math.max(weights.get(t) ?? 0, w));
   };
   const long = query.length > LONG_QUERY_CHARS;
-  const original = query;
   if (long) query = stripBoilerplate(query);
   const all = codeTerms(query);
   for (const t of all) counts.set(t, (counts.get(t) ?? 0) + 1);
@@ -185,7 +181,6 @@ export function analyzeQuery(query: string, options: QueryAnalysisOptions = {}):
     frames,
     fileStems,
     paths: [...paths].filter((p) => p.includes('/')),
-    mentionsTests: TEST_WORDS.test(original),
     long,
     identifiers: [...identifiers],
     text: query,
