@@ -168,7 +168,11 @@ export interface QueryIntent {
 const TESTS_INTENT =
   /\b(tests|tested|testing|specs?|(unit|integration|e2e|end-to-end|regression|snapshot)[- ]tests?|test (cases?|suites?|files?|fixtures?|coverage|for|of|that|which|covering|checks?)|fixtures?|mocks?|assertions?)\b|\btest\b\s*($|[?.!,;:])/i;
 const DOCS_INTENT = /\b(docs?|documentation|documented|readme|guide|tutorial|manual|docs page)\b/i;
-const EXAMPLES_INTENT = /\b(examples?|samples?|demos?)\b/i;
+/**
+ * Asking for examples: "an example of", "the examples", "sample code", "a demo". Not the phrase "for
+ * example", nor samples of data ("sample rate", "the samples are dropped").
+ */
+const EXAMPLES_INTENT = /(?<!\bfor )\bexamples?\b|\b(code samples?|sample (code|apps?|applications?|projects?|programs?)|demos?)\b/i;
 const CONFIG_INTENT =
   /\b(config(uration)? files?|ci|workflows?|github actions|build scripts?|package\.json|tsconfig|cargo\.toml|pom\.xml|gradle|makefile|cmake(lists)?|dockerfile|linter config|eslint config)\b/i;
 const CHANGELOG_INTENT = /\b(change ?logs?|release notes|what changed|breaking changes?|migration guide|upgrade guide)\b/i;

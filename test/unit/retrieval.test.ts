@@ -125,6 +125,10 @@ describe('retrieval', () => {
         assert.equal(queryIntent(q, false).tests, true, q);
       for (const q of ['how does the test client keep cookies between requests?', 'what does the test runner do with a timeout', 'how do I enable test mode in the config'])
         assert.equal(queryIntent(q, false).tests, false, q);
+      for (const q of ['is there an example of a custom reporter?', 'where are the examples', 'show me sample code for plugins', 'is there a demo app'])
+        assert.equal(queryIntent(q, false).examples, true, q);
+      for (const q of ['how are routes matched, for example with a trailing slash?', 'how is the sample rate converted', 'why are audio samples dropped'])
+        assert.equal(queryIntent(q, false).examples, false, q);
       assert.deepEqual(Object.values(queryIntent('my unit test fails, the docs say otherwise', true)), [false, false, false, false, false]);
       // The reader's own language first, even when docs are asked for.
       const docs = queryIntent('where is the documentation?', false);
