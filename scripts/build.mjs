@@ -247,6 +247,8 @@ async function main() {
   await copyWasm(dist);
   if (withTests) {
     const outTest = path.join(root, 'out', 'test');
+    // Emptied first: a bundle of a test file that no longer exists (another branch's) would still run.
+    fs.rmSync(outTest, { recursive: true, force: true });
     const tests = listTests(path.join(root, 'test'));
     builds.push(
       esbuild.build({
