@@ -167,7 +167,12 @@ export interface QueryIntent {
  */
 const TESTS_INTENT =
   /\b(tests|tested|testing|specs?|(unit|integration|e2e|end-to-end|regression|snapshot)[- ]tests?|test (cases?|suites?|files?|fixtures?|coverage|for|of|that|which|covering|checks?)|fixtures?|mocks?|assertions?)\b|\btest\b\s*($|[?.!,;:])/i;
-const DOCS_INTENT = /\b(docs?|documentation|documented|readme|guide|tutorial|manual|docs page)\b/i;
+/**
+ * Asking for documentation: "docs", "documentation", "documented", the README, tutorials, guides,
+ * "the manual", "getting started", a docs page. Not "doc comments" or a feature called manual
+ * ("manual retries"): those are about code.
+ */
+const DOCS_INTENT = /\b(docs|documentation|documented|readme|tutorials?|guides|getting started|(the|user|reference|developer) (manual|guide)|docs? (pages?|sites?))\b/i;
 /**
  * Asking for examples: "an example of", "the examples", "sample code", "a demo". Not the phrase "for
  * example", nor samples of data ("sample rate", "the samples are dropped").

@@ -125,6 +125,17 @@ describe('retrieval', () => {
         assert.equal(queryIntent(q, false).tests, true, q);
       for (const q of ['how does the test client keep cookies between requests?', 'what does the test runner do with a timeout', 'how do I enable test mode in the config'])
         assert.equal(queryIntent(q, false).tests, false, q);
+      for (const q of [
+        'where is the docs page for hooks?',
+        'is this documented anywhere',
+        'what does the README say about plugins',
+        'is there a tutorial',
+        'where is the getting started guide',
+        'what does the user manual say about ranges',
+      ])
+        assert.equal(queryIntent(q, false).docs, true, q);
+      for (const q of ['how are doc comments attached to declarations?', 'how do manual retries work', 'how does the router guide a request to its handler'])
+        assert.equal(queryIntent(q, false).docs, false, q);
       for (const q of ['is there an example of a custom reporter?', 'where are the examples', 'show me sample code for plugins', 'is there a demo app'])
         assert.equal(queryIntent(q, false).examples, true, q);
       for (const q of ['how are routes matched, for example with a trailing slash?', 'how is the sample rate converted', 'why are audio samples dropped'])
