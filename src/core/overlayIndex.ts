@@ -20,7 +20,7 @@
  */
 import type { FileEntry } from './catalog';
 import type { PreparedSearch, SearchableIndex, VectorNeighbour, VectorSearch } from './indexStore';
-import { fileLexicalDoc } from './lexicalIndex';
+import { analyzeFile, fileLexicalDoc } from './lexicalIndex';
 import type { Chunk, Embedder } from './types';
 
 /** One path of the working tree that differs from the snapshot. */
@@ -129,8 +129,9 @@ export class OverlayIndex implements SearchableIndex {
 
   private put(entry: FileEntry | null): void {
     if (!entry) return;
-    this.lexical.add(entry.chunks);
-    this.fileLexical.add([fileLexicalDoc(entry.path, entry.chunks)]);
+    const analyzed = analyzeFile(entry.path, entry.chunks);
+    this.lexical.add(entry.chunks, analyzed.chunks);
+    this.fileLexical.add([fileLexicalDoc(entry.path, entry.chunks)], [analyzed.file]);
     this.symbols.add(entry.path, entry.chunks);
   }
 

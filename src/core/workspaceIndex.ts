@@ -39,7 +39,7 @@ import { EmbeddingCache } from './embeddingCache';
 import { EmbedQueue, RateMeter, type EmbedThrottle } from './embedQueue';
 import { acquireLock } from './indexLock';
 import { isInside, readWholeFile, shardOf, writeFileAtomic } from './fsUtil';
-import { fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
+import { analyzeFile, fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
 import { SymbolTable } from './symbolTable';
 import { crc32 } from './vectorCodec';
 import { assertIndexFolder, INDEX_MARKER_FILE } from './indexFolder';
@@ -853,8 +853,10 @@ export class WorkspaceIndex implements SearchableIndex {
     }
     this.chunkTotal += result.chunks.length;
     this.generation++;
-    this.lexical.add(result.chunks);
-    this.fileLexical.add([fileLexicalDoc(file.path, result.chunks)]);
+    // Each text tokenised once for both levels (analyzeFile).
+    const analyzed = analyzeFile(file.path, result.chunks);
+    this.lexical.add(result.chunks, analyzed.chunks);
+    this.fileLexical.add([fileLexicalDoc(file.path, result.chunks)], [analyzed.file]);
     this.symbolTable?.add(file.path, result.chunks);
     this.lexicalDirty = true;
     this.catalog.setFile({

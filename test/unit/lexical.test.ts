@@ -1,10 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { LexicalIndex, MAX_QUERY_TERMS, type LexicalDoc } from '../../src/core/lexicalIndex';
+import { analyzeFile, docTerms, fileLexicalDoc, LexicalIndex, MAX_QUERY_TERMS, type LexicalDoc } from '../../src/core/lexicalIndex';
+import { Chunker } from '../../src/core/chunker/chunker';
+import { repoRoot } from '../repoRoot';
 import { analyzeQuery, extractFrames } from '../../src/core/queryAnalysis';
 import { codeTerms, forEachCodeTerm, pathTerms, splitIdentifier } from '../../src/core/tokenize';
 import { crc32 } from '../../src/core/vectorCodec';
 import { readWholeFile } from '../../src/core/fsUtil';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -247,5 +249,46 @@ describe('query analysis', () => {
     const w = new Map(q.terms.map((t) => [t.term, t.weight]));
     assert.ok((w.get('complete') ?? 0) > 1);
     assert.ok(q.fileStems.has('todostore'));
+  });
+});
+
+describe('analyzeFile: both levels from one tokenisation', function () {
+  this.timeout(120_000);
+
+  it("equals docTerms of each chunk and of the file's document (terms, weights, order, lengths), on real files, and indexes the same", async () => {
+    const chunker = new Chunker();
+    try {
+      const dir = path.join(repoRoot(), 'src', 'core');
+      const files = ['retrieval.ts', 'lexicalIndex.ts', 'tokenize.ts', 'chunker/markdown.ts'].map((f) => path.join(dir, f));
+      // A Markdown file (headings, code blocks) and a long line split into pieces, too.
+      files.push(path.join(repoRoot(), 'README.md'));
+      const split = path.join(mkdtempSync(path.join(tmpdir(), 'gw-analyze-')), 'long.js');
+      writeFileSync(split, `const a = 1;\nconst long = [${Array.from({ length: 3000 }, (_, i) => `itemName${i}`).join(', ')}];\n`);
+      files.push(split);
+      const viaDocs = new LexicalIndex();
+      const viaDocsFiles = new LexicalIndex();
+      const viaAnalysis = new LexicalIndex();
+      const viaAnalysisFiles = new LexicalIndex();
+      for (const file of files) {
+        const rel = path.basename(file);
+        const { chunks } = await chunker.chunkFile(rel, readFileSync(file, 'utf8'));
+        assert.ok(chunks.length > 0);
+        const analyzed = analyzeFile(rel, chunks);
+        chunks.forEach((c, i) => assert.deepEqual([...analyzed.chunks[i]!.tf], [...docTerms(c).tf], `${c.id}`));
+        chunks.forEach((c, i) => assert.equal(analyzed.chunks[i]!.len, docTerms(c).len));
+        const fileDoc = fileLexicalDoc(rel, chunks);
+        assert.deepEqual([...analyzed.file.tf], [...docTerms(fileDoc).tf], rel);
+        assert.equal(analyzed.file.len, docTerms(fileDoc).len);
+        viaDocs.add(chunks);
+        viaDocsFiles.add([fileDoc]);
+        viaAnalysis.add(chunks, analyzed.chunks);
+        viaAnalysisFiles.add([fileDoc], [analyzed.file]);
+      }
+      assert.ok(viaDocs.serialize().equals(viaAnalysis.serialize()), 'chunk-level snapshots byte-equal');
+      assert.ok(viaDocsFiles.serialize().equals(viaAnalysisFiles.serialize()), 'file-level snapshots byte-equal');
+      rmSync(path.dirname(split), { recursive: true, force: true });
+    } finally {
+      chunker.dispose();
+    }
   });
 });
