@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { hash16 } from './hash';
 import { Catalog, CatalogCorruptError, contentHash, type FileEntry } from './catalog';
-import { Chunker, CHUNKER_VERSION } from './chunker/chunker';
+import { Chunker, CHUNKER_VERSION, ChunkerUnavailableError } from './chunker/chunker';
 import {
   absolutePathOf,
   classifyPath,
@@ -839,6 +839,8 @@ export class WorkspaceIndex implements SearchableIndex {
     try {
       result = await this.chunker.chunkFile(file.path, read.text, language);
     } catch (err) {
+      // No file can be chunked (the parser runtime is missing): the run stops and says so.
+      if (err instanceof ChunkerUnavailableError) throw err;
       // The chunker has its own fallbacks; reaching here is a bug, but one file must not stop a run.
       this.logger.warn(`Could not chunk ${file.path}: ${errMessage(err)}`);
       await this.forget(file.path);

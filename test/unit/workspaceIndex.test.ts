@@ -356,6 +356,33 @@ describe('workspace index', function () {
     assert.ok(!existsSync(path.join(ws, '.index')));
   });
 
+  it('stops with what to do when the parser runtime is missing, instead of marking every file unreadable', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'gw-nowasm-'));
+    const saved = process.env.GROUNDWORK_WASM_DIR;
+    process.env.GROUNDWORK_WASM_DIR = empty;
+    try {
+      const index = await open();
+      await assert.rejects(index.update(), (err: unknown) => {
+        assert.ok(err instanceof IndexError);
+        assert.match(err.message, /cannot parse source files: GROUNDWORK_WASM_DIR=.* does not contain web-tree-sitter\.wasm\. Reinstall Groundwork/);
+        return true;
+      });
+      // Files that need no parser (Markdown, plain text) may be indexed before the first that does.
+      const st = await index.status();
+      assert.deepEqual(st.skipped.unreadable ?? 0, 0, 'no file was marked unreadable');
+    } finally {
+      if (saved === undefined) delete process.env.GROUNDWORK_WASM_DIR;
+      else process.env.GROUNDWORK_WASM_DIR = saved;
+      rmSync(empty, { recursive: true, force: true });
+    }
+    // With the runtime back, the next run indexes the workspace.
+    for (const i of opened.splice(0)) await i.close();
+    const again = await open();
+    const summary = await again.update();
+    assert.ok(summary.filesIndexed > 0);
+    assert.equal(summary.skipped.unreadable ?? 0, 0);
+  });
+
   it('records skip reasons in the status', async () => {
     writeFileSync(path.join(ws, '.env'), 'SESSION_SECRET=hunter2\n');
     writeFileSync(path.join(ws, 'bundle.js'), `${'var a=function(b){return b*2};'.repeat(300)}\n`);

@@ -27,6 +27,21 @@ import { chunkMarkdown } from './markdown';
 import { SourceLines } from './sourceLines';
 import { chunkSyntaxTree, errorShare } from './syntaxWalk';
 import { errMessage } from '../errMessage';
+import { IndexError } from '../indexError';
+
+/**
+ * The parser runtime itself (web-tree-sitter.wasm) is missing or broken: no file can be chunked, so
+ * an index run stops with this message instead of marking every file unreadable. A missing grammar
+ * is not this: that language falls back to blank-line blocks.
+ */
+export class ChunkerUnavailableError extends IndexError {
+  constructor(reason: string) {
+    super(
+      `Groundwork cannot parse source files: ${reason.replace(/\.?\s*$/, '.')} Reinstall Groundwork (for a checkout: npm ci && npm run build), or set GROUNDWORK_WASM_DIR to a folder that has web-tree-sitter.wasm and the grammars.`,
+    );
+    this.name = 'ChunkerUnavailableError';
+  }
+}
 
 /**
  * Version of the chunking rules. Stored with the index: bump it whenever the chunks produced for
@@ -187,8 +202,12 @@ export class Chunker {
   }
 
   private async ready(): Promise<Parser> {
-    this.wasmDir ??= this.wasmDirOption ?? resolveWasmDir();
-    await initRuntime(this.wasmDir);
+    try {
+      this.wasmDir ??= this.wasmDirOption ?? resolveWasmDir();
+      await initRuntime(this.wasmDir);
+    } catch (err) {
+      throw new ChunkerUnavailableError(errMessage(err));
+    }
     if (this.disposed) throw new Error('Chunker disposed while chunking');
     this.parser ??= new Parser();
     return this.parser;
