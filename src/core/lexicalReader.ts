@@ -1,0 +1,164 @@
+/**
+ * A lexical snapshot (lexical.bin, files.bin) opened for search without loading it: the read-only
+ * open of a local index (`groundwork search --no-update`).
+ *
+ * Open reads the header and the dictionary sections only: packed ids and their offsets, the id hash
+ * table, packed sorted terms and their offsets, document lengths, list offsets and list CRC-32s
+ * (each checked against its section CRC). Posting lists are read per query term, by positioned
+ * reads, when a search prepares its terms ({@link fetch}), checked against their own CRC, and kept in
+ * the partial index's bounded cache ({@link LexicalIndex.partial}): the same machinery, scoring and
+ * statistics as the team index's PostgreSQL reader, so rankings are those of the loaded index.
+ *
+ * The file is opened once: a writer replacing it (writeFileAtomic renames a new file over it) does
+ * not change what this reader reads, so one reader never mixes two snapshots.
+ */
+import { fnv1a32 } from './fsUtil';
+import { checkLexicalHeader, f32, i32, LEXICAL_VERSION, LexicalCorruptError, LexicalIndex, u32 } from './lexicalIndex';
+import { SectionFile } from './sectionFile';
+import { crc32 } from './vectorCodec';
+import { errMessage } from './errMessage';
+
+const MAGIC = 0x58_4c_57_47; // "GWLX", as lexicalIndex.ts
+
+/** Posting entries a reader keeps between searches, per snapshot (8 bytes each: 32 MB). */
+export const READER_HELD_POSTINGS = 4_000_000;
+
+/** Packed UTF-8 strings with byte offsets, decoded one at a time. */
+class PackedStrings {
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly offsets: Uint32Array,
+  ) {}
+
+  get count(): number {
+    return this.offsets.length - 1;
+  }
+
+  at(i: number): string {
+    return this.bytes.toString('utf8', this.offsets[i], this.offsets[i + 1]);
+  }
+
+  /** Position of `s` in strings sorted in JavaScript order, or -1. */
+  find(s: string): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = this.at(mid);
+      if (t === s) return mid;
+      if (t < s) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  static check(bytes: Buffer, offsets: Uint32Array, count: number, what: string): PackedStrings {
+    if (offsets.length !== count + 1 || offsets[0] !== 0 || offsets[count] !== bytes.length) throw new LexicalCorruptError(`${what} offsets do not match`);
+    for (let i = 0; i < count; i++) if (offsets[i]! > offsets[i + 1]!) throw new LexicalCorruptError(`${what} offsets do not match`);
+    return new PackedStrings(bytes, offsets);
+  }
+}
+
+export class LexicalSnapshotReader {
+  /** The partial index searches run on (postings arrive through {@link fetch}). */
+  readonly index: LexicalIndex;
+
+  private constructor(
+    readonly file: SectionFile,
+    readonly meta: Record<string, unknown>,
+    private readonly ids: PackedStrings,
+    private readonly idHash: Uint32Array,
+    private readonly terms: PackedStrings,
+    private readonly listOffsets: Uint32Array,
+    private readonly listCrcs: Uint32Array,
+    lengths: Float32Array,
+  ) {
+    this.index = LexicalIndex.partial({ count: ids.count, idOf: (d) => ids.at(d) }, lengths, (id) => this.locate(id));
+  }
+
+  /** Opens `path`; throws {@link LexicalCorruptError} for a file that is not a sound snapshot (ENOENT when missing). */
+  static async open(path: string): Promise<LexicalSnapshotReader> {
+    let file: SectionFile;
+    try {
+      file = await SectionFile.open(path, MAGIC, LEXICAL_VERSION, 'lexical index');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+      throw new LexicalCorruptError(errMessage(err));
+    }
+    try {
+      const h = checkLexicalHeader(file.header);
+      const [ids, idOffsets, idHash, terms, termOffsets, lengths, listOffsets, listCrcs] = await Promise.all(
+        ['ids', 'idOffsets', 'idHash', 'terms', 'termOffsets', 'lengths', 'listOffsets', 'listCrcs'].map((s) => file.section(s)),
+      );
+      const offsets = u32(listOffsets!);
+      const lens = f32(lengths!);
+      const crcs = u32(listCrcs!);
+      const table = u32(idHash!);
+      if (lens.length !== h.docs || offsets.length !== h.terms + 1 || crcs.length !== h.terms || offsets[h.terms] !== h.postings)
+        throw new LexicalCorruptError('counts do not match');
+      if (table.length < 2 * h.docs || (table.length & (table.length - 1)) !== 0) throw new LexicalCorruptError('bad id table');
+      if (file.length('docs') !== h.postings * 4 || file.length('tfs') !== h.postings * 4) throw new LexicalCorruptError('posting sizes do not add up');
+      for (let i = 0; i < h.terms; i++) if (offsets[i]! > offsets[i + 1]!) throw new LexicalCorruptError('posting sizes do not add up');
+      return new LexicalSnapshotReader(
+        file,
+        h.meta,
+        PackedStrings.check(ids!, u32(idOffsets!), h.docs, 'id'),
+        table,
+        PackedStrings.check(terms!, u32(termOffsets!), h.terms, 'term'),
+        offsets,
+        crcs,
+        lens,
+      );
+    } catch (err) {
+      file.close();
+      if (err instanceof LexicalCorruptError) throw err;
+      throw new LexicalCorruptError(errMessage(err));
+    }
+  }
+
+  /** Documents in the snapshot. */
+  get documentCount(): number {
+    return this.ids.count;
+  }
+
+  /** Document number → id. */
+  idOf(d: number): string {
+    return this.ids.at(d);
+  }
+
+  /** The document of an id, through the stored hash table (no map over all ids). */
+  locate(id: string): number | undefined {
+    const mask = this.idHash.length - 1;
+    for (let h = fnv1a32(id) & mask, probes = 0; probes <= mask; h = (h + 1) & mask, probes++) {
+      const slot = this.idHash[h]!;
+      if (slot === 0) return undefined;
+      const d = slot - 1;
+      if (d < this.ids.count && this.ids.at(d) === id) return d;
+    }
+    return undefined;
+  }
+
+  /** Reads the posting lists of those of `terms` the index does not hold (each checked against its CRC). */
+  async fetch(terms: readonly string[]): Promise<void> {
+    const missing = this.index.missingTerms(terms);
+    if (!missing.length) return;
+    const lists: Array<{ term: string; docs: Int32Array; tfs: Float32Array }> = [];
+    const absent: string[] = [];
+    await Promise.all(
+      missing.map(async (term) => {
+        const t = this.terms.find(term);
+        if (t < 0) return void absent.push(term);
+        const a = this.listOffsets[t]! * 4;
+        const n = this.listOffsets[t + 1]! * 4 - a;
+        const [docs, tfs] = await Promise.all([this.file.range('docs', a, n), this.file.range('tfs', a, n)]);
+        if (crc32(tfs, crc32(docs)) !== this.listCrcs[t]) throw new LexicalCorruptError(`the postings of "${term}" fail their checksum`);
+        lists.push({ term, docs: i32(docs), tfs: f32(tfs) });
+      }),
+    );
+    this.index.addPostings(lists, absent);
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
