@@ -123,6 +123,22 @@ interface RemotePostings {
   version: number;
   locate: (id: string) => number | undefined;
   pins: Map<string, number>;
+  /** Where lists not held are read from synchronously (a local file), when there is such a place. */
+  source?: PostingSource;
+  /** Most entries held while lists are read through `source` (least recently used unpinned ones go first). */
+  maxEntries: number;
+}
+
+/**
+ * Synchronous access to a snapshot's posting lists (lexicalReader.ts: positioned reads of a local
+ * file): a partial index with one reads what it does not hold when a search needs it, and knows every
+ * term's document frequency without reading its list.
+ */
+export interface PostingSource {
+  /** Documents of the snapshot containing `term` (0 when absent). */
+  df(term: string): number;
+  /** The term's list (document numbers ascending), or null when the snapshot has no such term. */
+  read(term: string): { docs: Int32Array; tfs: Float32Array } | null;
 }
 
 const MAGIC = 0x58_4c_57_47; // "GWLX" little-endian
@@ -477,7 +493,7 @@ export class LexicalIndex {
       const p = tid === undefined ? undefined : this.postings.get(tid);
       if (this.remote) {
         // A partial index: the snapshot's list, then the documents added since (each document is in one of them).
-        const r = this.remote.lists.get(term);
+        const r = this.remoteList(term);
         if (!r && !p) continue;
         const df = this.documentFrequency(term);
         const idf = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
@@ -625,7 +641,12 @@ export class LexicalIndex {
    * text. Scores are those of {@link fromPostings} over the same postings: same statistics, same sums.
    * `locate` finds a snapshot document's number by id.
    */
-  static partial(ids: string[] | { count: number; idOf: (d: number) => string }, lengths: ArrayLike<number>, locate: (id: string) => number | undefined): LexicalIndex {
+  static partial(
+    ids: string[] | { count: number; idOf: (d: number) => string },
+    lengths: ArrayLike<number>,
+    locate: (id: string) => number | undefined,
+    source?: { postings: PostingSource; maxEntries: number },
+  ): LexicalIndex {
     const n = Array.isArray(ids) ? ids.length : ids.count;
     if (lengths.length !== n) throw new LexicalCorruptError('document lengths do not match the ids');
     const index = new LexicalIndex();
@@ -643,7 +664,7 @@ export class LexicalIndex {
     let total = 0;
     for (let i = 0; i < n; i++) total += lengths[i]!;
     index.totalLength = total;
-    index.remote = { base: n, lists: new Map(), entries: 0, version: 0, locate, pins: new Map() };
+    index.remote = { base: n, lists: new Map(), entries: 0, version: 0, locate, pins: new Map(), source: source?.postings, maxEntries: source?.maxEntries ?? Infinity };
     return index;
   }
 
@@ -680,22 +701,29 @@ export class LexicalIndex {
   addPostings(lists: Iterable<{ term: string; docs: Int32Array; tfs: Float32Array }>, absent: Iterable<string> = []): void {
     const r = this.remote;
     if (!r) throw new Error('addPostings is for a partial lexical index');
-    const put = (term: string, list: RemoteList | null) => {
-      const before = r.lists.get(term);
-      if (before !== undefined) r.entries -= 1 + (before?.docs.length ?? 0);
-      r.lists.delete(term);
-      r.lists.set(term, list);
-      r.entries += 1 + (list?.docs.length ?? 0);
-    };
-    for (const { term, docs, tfs } of lists) {
-      if (docs.length !== tfs.length) throw new LexicalCorruptError(`postings of "${term}" do not add up`);
-      for (let i = 0; i < docs.length; i++) {
-        const d = docs[i]!;
-        if (d < 0 || d >= r.base || (i > 0 && d <= docs[i - 1]!)) throw new LexicalCorruptError(`postings of "${term}": document ${d} out of order or range`);
-      }
-      put(term, { docs, tfs, live: docs.length, version: -1 });
-    }
-    for (const term of absent) put(term, null);
+    for (const { term, docs, tfs } of lists) this.putRemote(term, checkedList(term, docs, tfs, r.base));
+    for (const term of absent) this.putRemote(term, null);
+  }
+
+  private putRemote(term: string, list: RemoteList | null): void {
+    const r = this.remote!;
+    const before = r.lists.get(term);
+    if (before !== undefined) r.entries -= 1 + (before?.docs.length ?? 0);
+    r.lists.delete(term);
+    r.lists.set(term, list);
+    r.entries += 1 + (list?.docs.length ?? 0);
+  }
+
+  /** A snapshot list, read through the source when not held (undefined: not held and no source). */
+  private remoteList(term: string): RemoteList | null | undefined {
+    const r = this.remote!;
+    const held = r.lists.get(term);
+    if (held !== undefined || !r.source) return held;
+    const read = r.source.read(term);
+    const list = read ? checkedList(term, read.docs, read.tfs, r.base) : null;
+    this.putRemote(term, list);
+    if (r.entries > r.maxEntries) this.evictPostings(r.maxEntries, term);
+    return list;
   }
 
   /** Keeps `terms`' lists held until the returned function is called (a search in progress). */
@@ -716,13 +744,13 @@ export class LexicalIndex {
     };
   }
 
-  /** Drops the least recently used unpinned lists of a partial index until it holds at most `maxEntries`. */
-  evictPostings(maxEntries: number): void {
+  /** Drops the least recently used unpinned lists of a partial index (but `keep`) until it holds at most `maxEntries`. */
+  evictPostings(maxEntries: number, keep?: string): void {
     const r = this.remote;
     if (!r) return;
     for (const [term, list] of r.lists) {
       if (r.entries <= maxEntries) break;
-      if (r.pins.has(term)) continue;
+      if (r.pins.has(term) || term === keep) continue;
       r.lists.delete(term);
       r.entries -= 1 + (list?.docs.length ?? 0);
     }
@@ -754,7 +782,9 @@ export class LexicalIndex {
   /** Live snapshot documents containing `term` (a partial index; throws when its list was not fetched). */
   private remoteFrequency(term: string): number {
     const r = this.remote!;
-    const list = r.lists.get(term);
+    // Nothing of the snapshot has left: its frequencies are the stored ones, no list need be read.
+    if (r.source && r.version === 0 && !r.lists.has(term)) return r.source.df(term);
+    const list = this.remoteList(term);
     if (list === undefined) throw new Error(`the postings of "${term}" were not fetched from the shared index before searching (a missing prepare step)`);
     if (!list) return 0;
     if (list.version !== r.version) {
@@ -864,6 +894,16 @@ export class LexicalIndex {
 
 /** Sections a caller adds to a snapshot (see {@link LexicalIndex.serializeParts}). */
 export type ExtraSections = ReadonlyArray<[string, Uint8Array | Uint8Array[]]> | ((ids: readonly string[]) => ReadonlyArray<[string, Uint8Array | Uint8Array[]]>);
+
+/** A snapshot list checked for order and range (document numbers ascending, below `base`). */
+function checkedList(term: string, docs: Int32Array, tfs: Float32Array, base: number): RemoteList {
+  if (docs.length !== tfs.length) throw new LexicalCorruptError(`postings of "${term}" do not add up`);
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i]!;
+    if (d < 0 || d >= base || (i > 0 && d <= docs[i - 1]!)) throw new LexicalCorruptError(`postings of "${term}": document ${d} out of order or range`);
+  }
+  return { docs, tfs, live: docs.length, version: -1 };
+}
 
 /** The sections every lexical snapshot has (see {@link LexicalIndex.serialize}). */
 export const LEXICAL_SECTIONS = ['ids', 'idOffsets', 'idHash', 'terms', 'termOffsets', 'lengths', 'listOffsets', 'listCrcs', 'docs', 'tfs'] as const;

@@ -4,10 +4,12 @@
  *
  * Open reads the header and the dictionary sections only: packed ids and their offsets, the id hash
  * table, packed sorted terms and their offsets, document lengths, list offsets and list CRC-32s
- * (each checked against its section CRC). Posting lists are read per query term, by positioned
- * reads, when a search prepares its terms ({@link fetch}), checked against their own CRC, and kept in
- * the partial index's bounded cache ({@link LexicalIndex.partial}): the same machinery, scoring and
- * statistics as the team index's PostgreSQL reader, so rankings are those of the loaded index.
+ * (each checked against its section CRC). A posting list is read when a search scores its term, by
+ * a positioned read, checked against its own CRC, and kept in the partial index's bounded cache
+ * ({@link LexicalIndex.partial}): the machinery, scoring and statistics of the team index's
+ * PostgreSQL reader, so rankings are those of the loaded index. Document frequencies come from the
+ * list offsets, so the query terms a search leaves out (too common, past the work bound) are never
+ * read. Reads are synchronous: from the page cache a list of 500k entries (the work bound) is ~4 MB.
  *
  * The file is opened once: a writer replacing it (writeFileAtomic renames a new file over it) does
  * not change what this reader reads, so one reader never mixes two snapshots.
@@ -72,12 +74,19 @@ export class LexicalSnapshotReader {
     private readonly listOffsets: Uint32Array,
     private readonly listCrcs: Uint32Array,
     lengths: Float32Array,
+    maxHeld: number,
   ) {
-    this.index = LexicalIndex.partial({ count: ids.count, idOf: (d) => ids.at(d) }, lengths, (id) => this.locate(id));
+    this.index = LexicalIndex.partial({ count: ids.count, idOf: (d) => ids.at(d) }, lengths, (id) => this.locate(id), {
+      postings: { df: (term) => this.df(term), read: (term) => this.read(term) },
+      maxEntries: maxHeld,
+    });
   }
 
-  /** Opens `path`; throws {@link LexicalCorruptError} for a file that is not a sound snapshot (ENOENT when missing). */
-  static async open(path: string): Promise<LexicalSnapshotReader> {
+  /**
+   * Opens `path`; throws {@link LexicalCorruptError} for a file that is not a sound snapshot (ENOENT
+   * when missing). `maxHeldPostings`: entries kept between reads (default {@link READER_HELD_POSTINGS}).
+   */
+  static async open(path: string, opts: { maxHeldPostings?: number } = {}): Promise<LexicalSnapshotReader> {
     let file: SectionFile;
     try {
       file = await SectionFile.open(path, MAGIC, LEXICAL_VERSION, 'lexical index');
@@ -108,6 +117,7 @@ export class LexicalSnapshotReader {
         offsets,
         crcs,
         lens,
+        opts.maxHeldPostings ?? READER_HELD_POSTINGS,
       );
     } catch (err) {
       file.close();
@@ -138,24 +148,28 @@ export class LexicalSnapshotReader {
     return undefined;
   }
 
-  /** Reads the posting lists of those of `terms` the index does not hold (each checked against its CRC). */
-  async fetch(terms: readonly string[]): Promise<void> {
-    const missing = this.index.missingTerms(terms);
-    if (!missing.length) return;
-    const lists: Array<{ term: string; docs: Int32Array; tfs: Float32Array }> = [];
-    const absent: string[] = [];
-    await Promise.all(
-      missing.map(async (term) => {
-        const t = this.terms.find(term);
-        if (t < 0) return void absent.push(term);
-        const a = this.listOffsets[t]! * 4;
-        const n = this.listOffsets[t + 1]! * 4 - a;
-        const [docs, tfs] = await Promise.all([this.file.range('docs', a, n), this.file.range('tfs', a, n)]);
-        if (crc32(tfs, crc32(docs)) !== this.listCrcs[t]) throw new LexicalCorruptError(`the postings of "${term}" fail their checksum`);
-        lists.push({ term, docs: i32(docs), tfs: f32(tfs) });
-      }),
-    );
-    this.index.addPostings(lists, absent);
+  /** Documents containing `term`, from the list offsets. */
+  df(term: string): number {
+    const t = this.terms.find(term);
+    return t < 0 ? 0 : this.listOffsets[t + 1]! - this.listOffsets[t]!;
+  }
+
+  /** The posting list of `term` read from the file and checked against its CRC (null: no such term). */
+  read(term: string): { docs: Int32Array; tfs: Float32Array } | null {
+    const t = this.terms.find(term);
+    if (t < 0) return null;
+    const a = this.listOffsets[t]! * 4;
+    const n = this.listOffsets[t + 1]! * 4 - a;
+    let docs: Buffer;
+    let tfs: Buffer;
+    try {
+      docs = this.file.rangeSync('docs', a, n);
+      tfs = this.file.rangeSync('tfs', a, n);
+    } catch (err) {
+      throw new LexicalCorruptError(errMessage(err));
+    }
+    if (crc32(tfs, crc32(docs)) !== this.listCrcs[t]) throw new LexicalCorruptError(`the postings of "${term}" fail their checksum; run \`groundwork index\` to rebuild the index`);
+    return { docs: i32(docs), tfs: f32(tfs) };
   }
 
   close(): void {

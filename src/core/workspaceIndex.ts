@@ -492,14 +492,14 @@ export class WorkspaceIndex implements SearchableIndex {
     this.readers = [lex, files];
     this.lexical = lex.index;
     this.fileLexical = files.index;
-    this.prepare = async (terms, signal) => {
+    // Lists are read when scored; a search keeps its terms' lists held until it ends.
+    this.prepare = (terms, signal) => {
       signal?.throwIfAborted();
-      if (this.closed) throw new IndexError('the index is closed');
-      await Promise.all([lex.fetch(terms), files.fetch(terms)]);
-      const releases = [lex.index.pinPostings(terms), files.index.pinPostings(terms)];
+      if (this.closed) return Promise.reject(new IndexError('the index is closed'));
       lex.index.evictPostings(READER_HELD_POSTINGS);
       files.index.evictPostings(READER_HELD_POSTINGS);
-      return { release: () => releases.forEach((r) => r()) };
+      const releases = [lex.index.pinPostings(terms), files.index.pinPostings(terms)];
+      return Promise.resolve({ release: () => releases.forEach((r) => r()) });
     };
     return true;
   }

@@ -103,7 +103,7 @@ describe('read-only open on demand', function () {
     ];
     const query = (q: string) => analyzeQuery(q).terms;
 
-    it('scores, ties and ids exactly as the loaded index, and finds every id', async () => {
+    it('scores, ties and ids exactly as the loaded index, reading lists as it scores them, and finds every id', async () => {
       const full = new LexicalIndex();
       full.add(docs);
       const file = path.join(tmp, 'lexical.bin');
@@ -117,10 +117,9 @@ describe('read-only open on demand', function () {
           assert.equal(reader.locate(doc.id), d);
         }
         assert.equal(reader.locate('src/none.ts#L1-L1#00000000'), undefined);
+        assert.equal(reader.index.heldPostings, 0, 'nothing read at open');
         for (const q of ['parse config', 'errors reported user', 'config', 'nothing matches this zzzz']) {
           const terms = query(q);
-          if (q === 'parse config') assert.throws(() => reader.index.search(terms, 10), /not fetched/);
-          await reader.fetch(terms.map((t) => t.term));
           assert.deepEqual(reader.index.search(terms, 10), full.search(terms, 10), q);
           assert.deepEqual(
             reader.index.scoreIds(
@@ -149,8 +148,9 @@ describe('read-only open on demand', function () {
       for (let o = sections.tfs![0]!; o < sections.tfs![0]! + sections.tfs![1]!; o += 4) garbled[o + 3]! ^= 0x40;
       writeFileSync(file, garbled);
       const reader = await LexicalSnapshotReader.open(file);
-      await assert.rejects(
-        () => reader.fetch(['config']),
+      assert.equal(reader.df('config'), full.documentFrequency('config'), 'frequencies need no list');
+      assert.throws(
+        () => reader.index.search(query('config parse'), 10),
         (err: unknown) => err instanceof LexicalCorruptError && /checksum/.test(err.message),
       );
       reader.close();
@@ -162,11 +162,23 @@ describe('read-only open on demand', function () {
       );
     });
 
+    it('holds at most its bound of posting entries, whatever is searched', async () => {
+      const full = new LexicalIndex();
+      full.add(docs);
+      const file = path.join(tmp, 'lexical.bin');
+      writeFileSync(file, full.serialize());
+      const reader = await LexicalSnapshotReader.open(file, { maxHeldPostings: 3 });
+      for (const q of ['parse config', 'errors reported user', 'config', 'report error message console']) {
+        assert.deepEqual(reader.index.search(query(q), 10), full.search(query(q), 10), q);
+        assert.ok(reader.index.heldPostings <= 3 + 2, `held ${reader.index.heldPostings}`);
+      }
+      reader.close();
+    });
+
     it('opens an empty snapshot', async () => {
       const file = path.join(tmp, 'lexical.bin');
       writeFileSync(file, new LexicalIndex().serialize({ gens: [] }));
       const reader = await LexicalSnapshotReader.open(file);
-      await reader.fetch(['anything']);
       assert.deepEqual(reader.index.search(query('anything'), 10), []);
       assert.equal(reader.locate('x'), undefined);
       reader.close();
