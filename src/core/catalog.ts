@@ -35,7 +35,7 @@ export const CATALOG_SHARDS = 32;
 const SHARD_FORMAT = 7;
 
 /** Decoded files a lazily opened catalog keeps (least recently used dropped first). */
-const LAZY_CACHED_FILES = 4096;
+const LAZY_CACHED_FILES = 8192;
 
 /** An indexed file. */
 export interface FileEntry {
@@ -103,6 +103,8 @@ interface ShardHeader {
 /** Where a chunk's text is read from: the shard's bytes in memory, or its text file on demand. */
 interface TextSource {
   text(start: number, length: number, crc: number, chunkId: () => string): string;
+  /** False: the decoded text is not kept on the chunk (it is re-read from bytes this source holds). */
+  readonly keep?: boolean;
 }
 
 /**
@@ -142,7 +144,10 @@ class StoredChunkText implements Chunk {
   }
 
   get text(): string {
-    return (this.decoded ??= this.source.text(this.start, this.length, this.crc, () => this.id));
+    if (this.decoded !== undefined) return this.decoded;
+    const text = this.source.text(this.start, this.length, this.crc, () => this.id);
+    if (this.source.keep !== false) this.decoded = text;
+    return text;
   }
 
   /** Built on first read: opening an index creates no id strings. */
@@ -209,7 +214,7 @@ export class Catalog {
   get files(): Map<string, FileEntry> {
     if (!this.filesMap) {
       const all = new Map<string, FileEntry>();
-      for (const p of this.lazy!.paths) all.set(p, this.file(p)!);
+      for (const p of this.lazy!.paths) all.set(p, this.decodeFile(p));
       this.filesMap = all;
     }
     return this.filesMap;
@@ -418,8 +423,40 @@ export class Catalog {
       lazy.cache.set(filePath, cached);
       return cached;
     }
-    const at = lazy.where.get(filePath);
-    if (!at) return undefined;
+    if (!lazy.where.has(filePath)) return undefined;
+    // Its path is known now; the rest is decoded when first read (retrieval checks that many
+    // candidate files exist, and reads the entries of a few).
+    const entry = new DeferredFile(filePath, () => this.decodeFile(filePath));
+    if (lazy.cache.size >= LAZY_CACHED_FILES) lazy.cache.delete(lazy.cache.keys().next().value!);
+    lazy.cache.set(filePath, entry);
+    return entry;
+  }
+
+  /**
+   * A chunk of a file by id. On a lazily opened catalog the id is taken as given (the caller knows
+   * it exists: a read-only index checks it against the lexical snapshot) and the chunk's fields are
+   * read from its file's entry when first read; retrieval reads only the id and path of most of its
+   * candidates. Elsewhere the file's chunks are searched.
+   */
+  chunk(filePath: string, id: string): Chunk | undefined {
+    const entry = this.file(filePath);
+    if (!entry) return undefined;
+    if (!this.lazy || this.filesMap) {
+      for (const c of entry.chunks) if (c.id === id) return c;
+      return undefined;
+    }
+    const file = this.lazy.shards[this.lazy.where.get(filePath)![0]]!.file;
+    return new DeferredChunk(id, filePath, () => {
+      const found = entry.chunks.find((c) => c.id === id);
+      if (!found) throw new CatalogCorruptError(file, `chunk ${id} is not in its file's entry (the lexical index does not match the catalog); run \`groundwork index\``);
+      return found;
+    });
+  }
+
+  /** A lazily opened catalog's file entry, decoded (throws {@link CatalogCorruptError}). */
+  private decodeFile(filePath: string): FileEntry {
+    const lazy = this.lazy!;
+    const at = lazy.where.get(filePath)!;
     const shard = lazy.shards[at[0]]!;
     const row = shard.header.files[at[1]]!;
     let bytes: Buffer;
@@ -430,10 +467,7 @@ export class Catalog {
     }
     const f = decodeRecord(shard.file, row, bytes);
     const source = fileTextSource(shard, f.chunks);
-    const entry: FileEntry = { ...f, chunks: f.chunks.map((c) => new StoredChunkText(c, f.path, f.language, source)) };
-    if (lazy.cache.size >= LAZY_CACHED_FILES) lazy.cache.delete(lazy.cache.keys().next().value!);
-    lazy.cache.set(filePath, entry);
-    return entry;
+    return { ...f, chunks: f.chunks.map((c) => new StoredChunkText(c, f.path, f.language, source)) };
   }
 
   /** Paths of every file, in catalog order. */
@@ -552,6 +586,82 @@ export class Catalog {
 const isStr = (x: unknown): x is string => typeof x === 'string';
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
+/**
+ * A lazily opened catalog's file: its path known, the rest decoded on the first read of another
+ * field. Its fields are getters: copy it with {@link plainFile}-style explicit fields, not a spread.
+ */
+class DeferredFile implements FileEntry {
+  private loaded: FileEntry | undefined;
+  constructor(
+    readonly path: string,
+    private readonly load: () => FileEntry,
+  ) {}
+  private get e(): FileEntry {
+    return (this.loaded ??= this.load());
+  }
+  get size(): number {
+    return this.e.size;
+  }
+  get mtimeMs(): number {
+    return this.e.mtimeMs;
+  }
+  get contentHash(): string {
+    return this.e.contentHash;
+  }
+  get language(): string {
+    return this.e.language;
+  }
+  get method(): ChunkMethod {
+    return this.e.method;
+  }
+  get fallbackReason(): string | undefined {
+    return this.e.fallbackReason;
+  }
+  get chunks(): Chunk[] {
+    return this.e.chunks;
+  }
+  toJSON(): FileEntry {
+    return { ...this.e, chunks: this.e.chunks.map(plainChunk) };
+  }
+}
+
+/** A chunk known by id and path; its other fields are read from its file's entry on first use (getters: {@link plainChunk} copies it). */
+class DeferredChunk implements Chunk {
+  private loaded: Chunk | undefined;
+  constructor(
+    readonly id: string,
+    readonly path: string,
+    private readonly load: () => Chunk,
+  ) {}
+  private get c(): Chunk {
+    return (this.loaded ??= this.load());
+  }
+  get language(): string {
+    return this.c.language;
+  }
+  get startLine(): number {
+    return this.c.startLine;
+  }
+  get endLine(): number {
+    return this.c.endLine;
+  }
+  get symbols(): string[] {
+    return this.c.symbols;
+  }
+  get header(): string {
+    return this.c.header;
+  }
+  get text(): string {
+    return this.c.text;
+  }
+  get hash(): string {
+    return this.c.hash;
+  }
+  toJSON(): Chunk {
+    return plainChunk(this);
+  }
+}
+
 /** The header line of a shard, parsed and checked; throws {@link CatalogCorruptError}. */
 function parseHeader(file: string, line: Buffer): ShardHeader {
   let h: ShardHeader;
@@ -661,10 +771,19 @@ function fileTextSource(shard: LazyShard, chunks: readonly StoredChunk[]): TextS
   }
   if (!chunks.length || hi > shard.header.textLength || hi - lo > 2 * total + 4096) return shard.texts;
   let span: Buffer | undefined;
+  const verified = new Set<number>();
   return {
+    // The span stays with the cached file: decoding a chunk again costs less than holding its text twice.
+    keep: false,
     text: (start, length, crc, chunkId) => {
       span ??= shard.readText(lo, hi - lo, () => `the text of ${chunks.length} chunks`);
-      return checkedText(shard.file, span.subarray(start - lo, start - lo + length), crc, chunkId);
+      const bytes = span.subarray(start - lo, start - lo + length);
+      // Checked once per chunk (a chunk is its offset and length; an empty one shares its offset).
+      const key = length * 2 ** 32 + start;
+      if (verified.has(key)) return bytes.toString('utf8');
+      const text = checkedText(shard.file, bytes, crc, chunkId);
+      verified.add(key);
+      return text;
     },
   };
 }

@@ -335,6 +335,8 @@ export class LexicalIndex {
    */
   private idBase = 0;
   private baseIdOf: ((d: number) => string) | undefined;
+  /** The tie-break order of two of those documents' ids, without building them (when given). */
+  private baseIdAfter: KeyAfter | undefined;
   private idAt(d: number): string {
     return d < this.idBase ? this.baseIdOf!(d) : this.ids[d - this.idBase]!;
   }
@@ -575,7 +577,10 @@ export class LexicalIndex {
     }
     // Ties are broken by chunk id, not document number: numbers depend on the order files were
     // indexed in, ids do not, so two indexes of the same files rank ties the same way.
-    const keys: ArrayLike<string> | KeyAfter = this.baseIdOf ? (a, b) => this.idAt(a) > this.idAt(b) : this.ids;
+    const baseAfter = this.baseIdAfter;
+    const keys: ArrayLike<string> | KeyAfter = !this.baseIdOf
+      ? this.ids
+      : (a, b) => (baseAfter && a < this.idBase && b < this.idBase ? baseAfter(a, b) : this.idAt(a) > this.idAt(b));
     const top = new TopK(Math.min(Math.ceil(limit), touched.length), keys);
     for (const d of touched) top.push(scores[d]!, d);
     return top.sorted().map(([d, score]) => ({ id: this.idAt(d), score }));
@@ -642,7 +647,7 @@ export class LexicalIndex {
    * `locate` finds a snapshot document's number by id.
    */
   static partial(
-    ids: string[] | { count: number; idOf: (d: number) => string },
+    ids: string[] | { count: number; idOf: (d: number) => string; after?: KeyAfter },
     lengths: ArrayLike<number>,
     locate: (id: string) => number | undefined,
     source?: { postings: PostingSource; maxEntries: number },
@@ -655,6 +660,7 @@ export class LexicalIndex {
       // Ids stay where they are (packed): built one at a time, for hits and ties.
       index.idBase = n;
       index.baseIdOf = ids.idOf;
+      index.baseIdAfter = ids.after;
     }
     index.numbersMap = new Map();
     index.grow(n + 1);

@@ -25,12 +25,23 @@ const MAGIC = 0x58_4c_57_47; // "GWLX", as lexicalIndex.ts
 /** Posting entries a reader keeps between searches, per snapshot (8 bytes each: 32 MB). */
 export const READER_HELD_POSTINGS = 4_000_000;
 
-/** Packed UTF-8 strings with byte offsets, decoded one at a time. */
+/**
+ * Packed UTF-8 strings with byte offsets, decoded one at a time, and compared without decoding when
+ * their bytes sort as JavaScript sorts the strings. UTF-8 byte order is code point order, which is
+ * JavaScript's (UTF-16 code unit) order unless the strings hold both characters above U+FFFF (4-byte
+ * sequences, lead byte F0-F4) and characters U+E000-U+FFFF (lead byte EE or EF).
+ */
 class PackedStrings {
+  /** True when byte order is the strings' JavaScript order (see above). */
+  private readonly byteOrdered: boolean;
+
   constructor(
     private readonly bytes: Buffer,
     private readonly offsets: Uint32Array,
-  ) {}
+  ) {
+    const astral = [0xf0, 0xf1, 0xf2, 0xf3, 0xf4].some((b) => bytes.includes(b));
+    this.byteOrdered = !astral || !(bytes.includes(0xee) || bytes.includes(0xef));
+  }
 
   get count(): number {
     return this.offsets.length - 1;
@@ -40,10 +51,28 @@ class PackedStrings {
     return this.bytes.toString('utf8', this.offsets[i], this.offsets[i + 1]);
   }
 
+  /** True when string `a` sorts after string `b` (JavaScript order). */
+  after(a: number, b: number): boolean {
+    if (!this.byteOrdered) return this.at(a) > this.at(b);
+    return this.bytes.compare(this.bytes, this.offsets[b]!, this.offsets[b + 1]!, this.offsets[a]!, this.offsets[a + 1]!) > 0;
+  }
+
   /** Position of `s` in strings sorted in JavaScript order, or -1. */
   find(s: string): number {
     let lo = 0;
     let hi = this.count - 1;
+    // A lone surrogate has no UTF-8 form: such a string is compared decoded.
+    if (this.byteOrdered && !/[\uD800-\uDFFF]/.test(s)) {
+      const key = Buffer.from(s, 'utf8');
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const c = this.bytes.compare(key, 0, key.length, this.offsets[mid]!, this.offsets[mid + 1]!);
+        if (c === 0) return mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return -1;
+    }
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const t = this.at(mid);
@@ -76,7 +105,7 @@ export class LexicalSnapshotReader {
     lengths: Float32Array,
     maxHeld: number,
   ) {
-    this.index = LexicalIndex.partial({ count: ids.count, idOf: (d) => ids.at(d) }, lengths, (id) => this.locate(id), {
+    this.index = LexicalIndex.partial({ count: ids.count, idOf: (d) => ids.at(d), after: (a, b) => ids.after(a, b) }, lengths, (id) => this.locate(id), {
       postings: { df: (term) => this.df(term), read: (term) => this.read(term) },
       maxEntries: maxHeld,
     });

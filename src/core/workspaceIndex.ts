@@ -591,10 +591,9 @@ export class WorkspaceIndex implements SearchableIndex {
   }
 
   getChunk(id: string): Chunk | undefined {
-    const entry = this.catalog.file(chunkPathOf(id));
-    if (!entry) return undefined;
-    for (const c of entry.chunks) if (c.id === id) return c;
-    return undefined;
+    // A read-only open knows its chunk ids from the lexical snapshot (no file decoded to look).
+    if (this.readers && this.readers[0].locate(id) === undefined) return undefined;
+    return this.catalog.chunk(chunkPathOf(id), id);
   }
 
   getFile(indexPath: string): FileEntry | undefined {

@@ -12,7 +12,7 @@ import { rootsFromDirs, WorkspaceIndex, type OpenOptions } from '../../src/core/
 import { parseSectionFile, SectionFile, sectionFileParts, SectionFileError } from '../../src/core/sectionFile';
 import { LexicalCorruptError, LexicalIndex, type LexicalDoc } from '../../src/core/lexicalIndex';
 import { LexicalSnapshotReader } from '../../src/core/lexicalReader';
-import { CatalogCorruptError } from '../../src/core/catalog';
+import { CatalogCorruptError, plainChunk } from '../../src/core/catalog';
 import { symbolKeys, SymbolTable } from '../../src/core/symbolTable';
 import { analyzeQuery } from '../../src/core/queryAnalysis';
 
@@ -218,6 +218,7 @@ describe('read-only open on demand', function () {
       const table = writer.symbols as SymbolTable;
       const paths = writer.indexedPaths();
       const chunks = writer.chunkCount;
+      const plain = new Map(paths.flatMap((p) => writer.getFile(p)!.chunks.map((c) => [c.id, plainChunk(c)] as const)));
       await writer.close();
       const reader = await open({ write: false });
       assert.ok(reader.prepare, 'the read-only open reads postings per search');
@@ -232,6 +233,11 @@ describe('read-only open on demand', function () {
         assert.equal(reader.getChunk(c.id)?.id, c.id);
         assert.ok(c.text.includes(onDisk[c.startLine - 1]!.trim()), `${c.id} text matches its lines`);
       }
+      // Every chunk, found by id without decoding its file first, reads as the writer's.
+      for (const [id, c] of plain) assert.deepEqual(plainChunk(reader.getChunk(id)!), c);
+      assert.equal(reader.getChunk('src/http/rateLimit.ts#L1-L2#00000000'), undefined);
+      assert.equal(reader.getFile('src/none.ts'), undefined);
+      assert.equal(JSON.parse(JSON.stringify(reader.getFile('src/http/rateLimit.ts'))).chunks.length, file.chunks.length);
       assert.ok(symbolKeys('TokenBucket').length);
       const st = await reader.status();
       assert.equal(st.files, paths.length);
@@ -278,7 +284,7 @@ describe('read-only open on demand', function () {
         closeSync(fd);
       }
       assert.throws(
-        () => reader.getFile('src/http/router.ts'),
+        () => reader.getFile('src/http/router.ts')?.chunks,
         (err: unknown) => err instanceof CatalogCorruptError && /fails its checksum/.test(err.message),
       );
       // A writer's open checks everything and rebuilds.
