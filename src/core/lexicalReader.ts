@@ -54,7 +54,7 @@ class PackedStrings {
   /** True when string `a` sorts after string `b` (JavaScript order). */
   after(a: number, b: number): boolean {
     if (!this.byteOrdered) return this.at(a) > this.at(b);
-    return this.bytes.compare(this.bytes, this.offsets[b]!, this.offsets[b + 1]!, this.offsets[a]!, this.offsets[a + 1]!) > 0;
+    return this.bytes.compare(this.bytes, this.offsets[b], this.offsets[b + 1], this.offsets[a], this.offsets[a + 1]) > 0;
   }
 
   /** Position of `s` in strings sorted in JavaScript order, or -1. */
@@ -66,7 +66,7 @@ class PackedStrings {
       const key = Buffer.from(s, 'utf8');
       while (lo <= hi) {
         const mid = (lo + hi) >>> 1;
-        const c = this.bytes.compare(key, 0, key.length, this.offsets[mid]!, this.offsets[mid + 1]!);
+        const c = this.bytes.compare(key, 0, key.length, this.offsets[mid], this.offsets[mid + 1]);
         if (c === 0) return mid;
         if (c < 0) lo = mid + 1;
         else hi = mid - 1;
