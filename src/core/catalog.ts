@@ -222,7 +222,8 @@ export class Catalog {
   private filesMap: Map<string, FileEntry> | undefined = new Map();
   readonly skipped = new Map<string, SkippedEntry>();
   /** Set when opened with `lazy`: shards whose files are decoded on demand. */
-  private lazy: { shards: LazyShard[]; where: Map<string, [shard: number, row: number]>; paths: string[]; chunks: number; cache: Map<string, FileEntry> } | undefined;
+  private lazy:
+    { shards: Array<LazyShard | undefined>; where: Map<string, [shard: number, row: number]>; paths: string[]; chunks: number; cache: Map<string, FileEntry> } | undefined;
   /** Paths (files and skipped) per shard, so a flush touches only the changed shards' entries. */
   private readonly members: Array<Set<string>> = Array.from({ length: CATALOG_SHARDS }, () => new Set<string>());
   private readonly gens: number[] = new Array<number>(CATALOG_SHARDS).fill(0);
@@ -326,9 +327,7 @@ export class Catalog {
       const where = new Map<string, [number, number]>();
       const paths: string[] = [];
       let chunks = 0;
-      const kept: LazyShard[] = [];
       shards.forEach((shard, i) => {
-        kept[i] = shard as LazyShard;
         if (!shard) return;
         catalog.gens[i] = shard.header.gen;
         shard.header.files.forEach((row, r) => {
@@ -342,7 +341,7 @@ export class Catalog {
           catalog.members[i]!.add(sk.path);
         }
       });
-      catalog.lazy = { shards: kept, where, paths, chunks, cache: new Map() };
+      catalog.lazy = { shards, where, paths, chunks, cache: new Map() };
       catalog.filesMap = undefined;
       return catalog;
     } catch (err) {
@@ -386,6 +385,7 @@ export class Catalog {
       if (textSize !== header.textLength) throw new CatalogCorruptError(file, `its text file has ${textSize} bytes, expected ${header.textLength}`);
       const tfd = textFd;
       const readText = (start: number, length: number, what: () => string): Buffer => {
+        if (this.lazy && !this.lazy.shards.length) throw new Error('the catalog is closed');
         if (start + length > header.textLength) throw new CatalogCorruptError(file, `${what()} lies outside its text file`);
         try {
           return readSyncAt(tfd, start, length);
@@ -457,7 +457,8 @@ export class Catalog {
   private decodeFile(filePath: string): FileEntry {
     const lazy = this.lazy!;
     const at = lazy.where.get(filePath)!;
-    const shard = lazy.shards[at[0]]!;
+    const shard = lazy.shards[at[0]];
+    if (!shard) throw new Error('the catalog is closed');
     const row = shard.header.files[at[1]]!;
     let bytes: Buffer;
     try {

@@ -141,7 +141,9 @@ export interface PostingSource {
   read(term: string): { docs: Int32Array; tfs: Float32Array } | null;
 }
 
-const MAGIC = 0x58_4c_57_47; // "GWLX" little-endian
+/** First four bytes of a lexical snapshot: "GWLX" little-endian. */
+export const LEXICAL_MAGIC = 0x58_4c_57_47;
+const MAGIC = LEXICAL_MAGIC;
 
 export class LexicalCorruptError extends Error {
   constructor(reason: string) {

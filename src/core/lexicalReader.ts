@@ -15,12 +15,10 @@
  * not change what this reader reads, so one reader never mixes two snapshots.
  */
 import { fnv1a32 } from './fsUtil';
-import { checkLexicalHeader, f32, i32, LEXICAL_VERSION, LexicalCorruptError, LexicalIndex, u32 } from './lexicalIndex';
+import { checkLexicalHeader, f32, i32, LEXICAL_MAGIC, LEXICAL_VERSION, LexicalCorruptError, LexicalIndex, u32 } from './lexicalIndex';
 import { SectionFile } from './sectionFile';
 import { crc32 } from './vectorCodec';
 import { errMessage } from './errMessage';
-
-const MAGIC = 0x58_4c_57_47; // "GWLX", as lexicalIndex.ts
 
 /** Posting entries a reader keeps between searches, per snapshot (8 bytes each: 32 MB). */
 export const READER_HELD_POSTINGS = 4_000_000;
@@ -118,7 +116,7 @@ export class LexicalSnapshotReader {
   static async open(path: string, opts: { maxHeldPostings?: number } = {}): Promise<LexicalSnapshotReader> {
     let file: SectionFile;
     try {
-      file = await SectionFile.open(path, MAGIC, LEXICAL_VERSION, 'lexical index');
+      file = await SectionFile.open(path, LEXICAL_MAGIC, LEXICAL_VERSION, 'lexical index');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
       throw new LexicalCorruptError(errMessage(err));

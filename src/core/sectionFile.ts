@@ -188,9 +188,9 @@ export class SectionFile {
   }
 
   /** `length` bytes at `offset` inside a section (unchecked: the caller checks them). */
-  async range(name: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
-    const buf = into ?? Buffer.allocUnsafeSlow(length);
-    await this.read(buf.subarray(0, length), this.at(name, offset, length));
+  async range(name: string, offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafeSlow(length);
+    await this.read(buf, this.at(name, offset, length));
     return buf;
   }
 

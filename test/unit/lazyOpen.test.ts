@@ -241,6 +241,11 @@ describe('read-only open on demand', function () {
       assert.ok(symbolKeys('TokenBucket').length);
       const st = await reader.status();
       assert.equal(st.files, paths.length);
+      // Closed: what was not read yet cannot be, and says why.
+      const other = await open({ write: false });
+      const unread = other.getFile('src/server.ts')!;
+      await other.close();
+      assert.throws(() => unread.chunks, /closed/);
     });
 
     it('keeps answering from the version it opened while a writer replaces every file', async () => {
