@@ -8,14 +8,14 @@
  *   lexical.bin          BM25 index snapshot (one document per chunk) + the catalog generations it reflects
  *   files.bin            BM25 index snapshot with one document per file (whole-file evidence), same check,
  *                        + the symbol table (which files define which names)
- * A writer loads all of it. A read-only open (`groundwork search --no-update`) reads only the catalog's
- * header lines and the snapshots' dictionaries: files, texts and posting lists are read on demand
- * (catalog.ts, lexicalReader.ts), from files opened once, so a writer replacing them mid-way never
- * mixes two versions into one reader's view.
  *   vectors/             sharded vectra store (binary codec), present only with an embedder
  *   embeddings/          embedding cache keyed by chunk content hash
  *   stats.json           last scan's skip counts and samples
  *   index.lock           held by the one process that writes (indexLock.ts)
+ * A writer loads all of it. A read-only open (`groundwork search --no-update`) reads only the catalog's
+ * header lines and the snapshots' dictionaries: files, texts and posting lists are read on demand
+ * (catalog.ts, lexicalReader.ts), from files opened once, so a writer replacing them mid-way never
+ * mixes two versions into one reader's view.
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -219,8 +219,9 @@ export class WorkspaceIndex implements SearchableIndex {
   /** A read-only open's snapshot readers (lexical.bin, files.bin): postings are read per query term. */
   private readers?: [LexicalSnapshotReader, LexicalSnapshotReader];
   /**
-   * Set on a read-only open that reads posting lists on demand: reads those of `terms` (both levels)
-   * before a search, as the team index's reader does (retrieval awaits it).
+   * Set on a read-only open that reads posting lists on demand (when a search scores a term): keeps
+   * the lists of `terms` (both levels) held until the search releases them, so the cache bound
+   * ({@link READER_HELD_POSTINGS}) never drops a list mid-search. Retrieval awaits it.
    */
   prepare?: (terms: readonly string[], signal?: AbortSignal) => Promise<PreparedSearch>;
   /**
