@@ -312,6 +312,34 @@ describe('read-only open on demand', function () {
       assert.equal((await search(reader, 'token bucket'))[0]?.path, 'src/http/rateLimit.ts');
     });
 
+    it('a truncated snapshot is loaded from the catalog instead, with a log line; a list garbled after open is reported', async () => {
+      await build();
+      const lexical = path.join(indexDir, 'lexical.bin');
+      const whole = readFileSync(lexical);
+      writeFileSync(lexical, whole.subarray(0, whole.length - 100));
+      const lines: string[] = [];
+      const logger = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+      const reader = await open({ write: false, logger });
+      assert.equal(reader.prepare, undefined);
+      assert.ok(
+        lines.some((l) => /lexical index is unreadable .*truncated/.test(l)),
+        lines.join('\n'),
+      );
+      assert.equal((await search(reader, 'token bucket'))[0]?.path, 'src/http/rateLimit.ts');
+      // Sound again, then every posting entry's frequency garbled in place under an open reader.
+      writeFileSync(lexical, whole);
+      const second = await open({ write: false });
+      assert.ok(second.prepare);
+      const table = JSON.parse(whole.subarray(16, 16 + whole.readUInt32LE(8)).toString()).sections as Record<string, number[]>;
+      const fd = openSync(lexical, 'r+');
+      writeSync(fd, Buffer.alloc(table.tfs![1]!, 0x7f), 0, table.tfs![1]!, table.tfs![0]!);
+      closeSync(fd);
+      await assert.rejects(
+        () => search(second, 'token bucket'),
+        (err: unknown) => err instanceof LexicalCorruptError && /checksum.*groundwork index/.test(err.message),
+      );
+    });
+
     it('opens an empty index', async () => {
       rmSync(ws, { recursive: true });
       mkdirSync(ws);
