@@ -332,7 +332,7 @@ describe('read-only open on demand', function () {
       assert.ok(second.prepare);
       const table = JSON.parse(whole.subarray(16, 16 + whole.readUInt32LE(8)).toString()).sections as Record<string, number[]>;
       const fd = openSync(lexical, 'r+');
-      writeSync(fd, Buffer.alloc(table.tfs![1]!, 0x7f), 0, table.tfs![1]!, table.tfs![0]!);
+      writeSync(fd, Buffer.alloc(table.tfs![1]!, 0x7f), 0, table.tfs![1], table.tfs![0]);
       closeSync(fd);
       await assert.rejects(
         () => search(second, 'token bucket'),
