@@ -731,7 +731,11 @@ function fileShapeError(f: StoredFile): string | undefined {
       !isStr(k.hash) ||
       !Array.isArray(k.t) ||
       k.t.length !== 3 ||
-      !k.t.every((x) => isNum(x) && x >= 0)
+      !isNum(k.t[0]) ||
+      !isNum(k.t[1]) ||
+      !isNum(k.t[2]) ||
+      k.t[0] < 0 ||
+      k.t[1] < 0
     ) {
       return `a chunk of ${e.path} has the wrong shape`;
     }
