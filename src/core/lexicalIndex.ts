@@ -925,14 +925,11 @@ export function checkLexicalHeader(h: Record<string, unknown>): { docs: number; 
 
 /** Strings as one UTF-8 block and the byte offset of each (`offsets[i]..offsets[i+1]`). */
 export function packStrings(list: readonly string[]): { bytes: Buffer; offsets: Uint32Array } {
-  const bytes = Buffer.from(list.join(''), 'utf8');
+  // Written string by string: joining them first held a second copy (61 MB of ids at 954k chunks).
   const offsets = new Uint32Array(list.length + 1);
-  if (bytes.length === list.reduce((s, x) => s + x.length, 0)) {
-    // All ASCII: byte offsets are character offsets.
-    for (let i = 0; i < list.length; i++) offsets[i + 1] = offsets[i]! + list[i]!.length;
-  } else {
-    for (let i = 0; i < list.length; i++) offsets[i + 1] = offsets[i]! + Buffer.byteLength(list[i]!, 'utf8');
-  }
+  for (let i = 0; i < list.length; i++) offsets[i + 1] = offsets[i]! + Buffer.byteLength(list[i]!, 'utf8');
+  const bytes = Buffer.allocUnsafe(offsets[list.length]!);
+  for (let i = 0; i < list.length; i++) bytes.write(list[i]!, offsets[i]!, 'utf8');
   return { bytes, offsets };
 }
 
