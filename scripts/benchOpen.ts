@@ -8,7 +8,8 @@
  * `groundwork bench` builds its hybrid index), in this process, before the timed open in a fresh one.
  * With --vectors the index is opened with the 384-d hashing test embedder (as `groundwork bench`
  * builds its hybrid index). `--write` opens it as the writer instead (lock, embedding cache), as the
- * extension's index worker and `groundwork bench`'s re-open do. Prints one JSON line; `openCpuMs` is the CPU time of the open (user +
+ * extension's index worker and `groundwork bench`'s re-open do. Prints one JSON line (`rssOpenMb`/`peakOpenMb`: RSS and peak RSS right
+ * after the open; `rssMb`/`peakRssMb`: after the two queries); `openCpuMs` is the CPU time of the open (user +
  * system, all threads), which a machine shared with other jobs inflates far less than the wall time. `--dump FILE` also runs the `groundwork bench` queries
  * and writes every hit (path, lines, score) to FILE, one JSON line per query, so two builds can be
  * checked to rank identically; a second JSON line gives those queries' latency (p50/p95, ms).
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   });
   const opened = performance.now();
   const openCpu = process.cpuUsage(c0);
+  const rssOpen = Math.round(process.memoryUsage().rss / 2 ** 20);
+  const peakOpen = Math.round(process.resourceUsage().maxRSS / 1024);
   const q = values.query ?? 'where is the configuration file parsed';
   const hits = await search(index, q, { k: 10 });
   const first = performance.now();
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
   const second = performance.now();
   const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
   process.stdout.write(
-    `${JSON.stringify({ files: index.fileCount, chunks: index.chunkCount, vectors: index.vectors?.count ?? 0, openMs: Math.round(opened - t0), openCpuMs: Math.round((openCpu.user + openCpu.system) / 1000), firstQueryMs: Math.round(first - opened), secondQueryMs: Math.round(second - first), hits: hits.length, rssMb: rss, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+    `${JSON.stringify({ files: index.fileCount, chunks: index.chunkCount, vectors: index.vectors?.count ?? 0, openMs: Math.round(opened - t0), openCpuMs: Math.round((openCpu.user + openCpu.system) / 1000), firstQueryMs: Math.round(first - opened), secondQueryMs: Math.round(second - first), hits: hits.length, rssOpenMb: rssOpen, peakOpenMb: peakOpen, rssMb: rss, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
   );
   if (values.dump) {
     const lines: string[] = [];
@@ -72,8 +75,13 @@ async function main(): Promise<void> {
     }
     await fsp.writeFile(values.dump, `${lines.join('\n')}\n`);
     times.sort((a, b) => a - b);
+    // With --expose-gc, the heap after a full collection (what the caches hold, without garbage).
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
     const at = (p: number): string => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(1);
-    process.stdout.write(`${JSON.stringify({ dumpedQueries: times.length, queryP50Ms: Number(at(0.5)), queryP95Ms: Number(at(0.95)) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ dumpedQueries: times.length, queryP50Ms: Number(at(0.5)), queryP95Ms: Number(at(0.95)), rssMb: Math.round(process.memoryUsage().rss / 2 ** 20), heapUsedMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20), arrayBuffersMb: Math.round(process.memoryUsage().arrayBuffers / 2 ** 20), peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+    );
   }
   await index.close();
 }

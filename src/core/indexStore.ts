@@ -15,7 +15,7 @@ import type { FileEntry } from './catalog';
 import { IndexError } from './indexError';
 import type { WorkspaceRoot } from './discovery';
 import type { LexicalIndex, LexicalPostings } from './lexicalIndex';
-import type { SymbolTable } from './symbolTable';
+import type { SymbolLookup, SymbolTable } from './symbolTable';
 import type { Chunk, Embedder } from './types';
 
 /** The server cannot be reached, refused us, or failed mid-way: the message says which and what to do. */
@@ -69,7 +69,7 @@ export interface SearchableIndex {
   /** BM25 over whole files (document id = index path). */
   readonly fileLexical: LexicalIndex;
   /** Which files define which symbols. */
-  readonly symbols: SymbolTable;
+  readonly symbols: SymbolLookup;
   /** Changes whenever the file list changes (caches derived from it compare it). */
   readonly generation: number;
   readonly vectors?: VectorSearch;
@@ -155,6 +155,8 @@ export interface StoreStatus {
 
 /** A snapshot opened for reading; close it when done. */
 export interface StoredIndex extends SearchableIndex {
+  /** A snapshot's table is in memory, and an overlay edits it (overlayIndex.ts). */
+  readonly symbols: SymbolTable;
   readonly snapshot: SnapshotInfo;
   readonly fileCount: number;
   readonly chunkCount: number;

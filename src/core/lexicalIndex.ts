@@ -14,10 +14,14 @@
  * length normalisation over the text field): tf = tf_text + 2·tf_path + 3·tf_symbols.
  */
 import { forEachCodeTerm, pathTerms, TOKENIZER_VERSION } from './tokenize';
-import { TopK } from './topK';
+import { TopK, type KeyAfter } from './topK';
+import { crc32 } from './vectorCodec';
+import { fnv1a32 } from './fsUtil';
+import { errMessage } from './errMessage';
+import { parseSectionFile, sectionFileParts } from './sectionFile';
 
 /** Bump when the stored lexical format or the field setup changes. */
-export const LEXICAL_VERSION = 4 + TOKENIZER_VERSION * 100;
+export const LEXICAL_VERSION = 5 + TOKENIZER_VERSION * 100;
 
 export interface LexicalDoc {
   id: string;
@@ -119,9 +123,27 @@ interface RemotePostings {
   version: number;
   locate: (id: string) => number | undefined;
   pins: Map<string, number>;
+  /** Where lists not held are read from synchronously (a local file), when there is such a place. */
+  source?: PostingSource;
+  /** Most entries held while lists are read through `source` (least recently used unpinned ones go first). */
+  maxEntries: number;
 }
 
-const MAGIC = 0x58_4c_57_47; // "GWLX" little-endian
+/**
+ * Synchronous access to a snapshot's posting lists (lexicalReader.ts: positioned reads of a local
+ * file): a partial index with one reads what it does not hold when a search needs it, and knows every
+ * term's document frequency without reading its list.
+ */
+export interface PostingSource {
+  /** Documents of the snapshot containing `term` (0 when absent). */
+  df(term: string): number;
+  /** The term's list (document numbers ascending), or null when the snapshot has no such term. */
+  read(term: string): { docs: Int32Array; tfs: Float32Array } | null;
+}
+
+/** First four bytes of a lexical snapshot: "GWLX" little-endian. */
+export const LEXICAL_MAGIC = 0x58_4c_57_47;
+const MAGIC = LEXICAL_MAGIC;
 
 export class LexicalCorruptError extends Error {
   constructor(reason: string) {
@@ -353,15 +375,29 @@ class PostingStore {
 }
 
 export class LexicalIndex {
-  /** Document number → external id ('' once deleted). */
+  /** Document number → external id ('' once deleted), from {@link idBase} on. */
   private ids: string[] = [];
+  /**
+   * Documents below this number have their ids in {@link baseIdOf} (a partial index over a file
+   * whose ids stay packed, see lexicalReader.ts); `ids[d - idBase]` holds the rest. 0 otherwise.
+   */
+  private idBase = 0;
+  private baseIdOf: ((d: number) => string) | undefined;
+  /** The tie-break order of two of those documents' ids, without building them (when given). */
+  private baseIdAfter: KeyAfter | undefined;
+  private idAt(d: number): string {
+    return d < this.idBase ? this.baseIdOf!(d) : this.ids[d - this.idBase]!;
+  }
+  private get docTotal(): number {
+    return this.idBase + this.ids.length;
+  }
   /** External id → document number; built on first use (not needed to search a loaded index). */
   private numbersMap: Map<string, number> | undefined;
   private get numbers(): Map<string, number> {
     if (!this.numbersMap) {
       const m = new Map<string, number>();
       this.ids.forEach((id, i) => {
-        if (id) m.set(id, i);
+        if (id) m.set(id, i + this.idBase);
       });
       this.numbersMap = m;
     }
@@ -405,7 +441,7 @@ export class LexicalIndex {
       const doc = docs[i]!;
       if (this.numberOf(doc.id) !== undefined) continue;
       const { tf, len } = analyzed?.[i] ?? docTerms(doc);
-      const num = this.ids.length;
+      const num = this.docTotal;
       this.grow(num + 1);
       this.ids.push(doc.id);
       this.numbers.set(doc.id, num);
@@ -432,7 +468,7 @@ export class LexicalIndex {
         continue;
       }
       this.numbers.delete(doc.id);
-      this.ids[num] = '';
+      this.ids[num - this.idBase] = '';
       this.alive[num] = 0;
       this.liveCount--;
       this.totalLength -= this.lengths[num]!;
@@ -511,7 +547,7 @@ export class LexicalIndex {
       const p = tid === undefined ? undefined : this.postings.get(tid);
       if (this.remote) {
         // A partial index: the snapshot's list, then the documents added since (each document is in one of them).
-        const r = this.remote.lists.get(term);
+        const r = this.remoteList(term);
         if (!r && !p) continue;
         const df = this.documentFrequency(term);
         const idf = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
@@ -569,7 +605,7 @@ export class LexicalIndex {
     const avgLen = this.totalLength / n || 1;
     // One score per document, reused across searches (a fresh 100k-entry array per query was ~13%
     // of query time in garbage collection); only the touched entries are reset afterwards.
-    if (this.scratch.length < this.ids.length) this.scratch = new Float32Array(Math.max(this.ids.length, this.scratch.length * 2));
+    if (this.scratch.length < this.docTotal) this.scratch = new Float32Array(Math.max(this.docTotal, this.scratch.length * 2));
     const scores = this.scratch;
     const touched: number[] = [];
     try {
@@ -593,9 +629,13 @@ export class LexicalIndex {
     }
     // Ties are broken by chunk id, not document number: numbers depend on the order files were
     // indexed in, ids do not, so two indexes of the same files rank ties the same way.
-    const top = new TopK(Math.min(Math.ceil(limit), touched.length), this.ids);
+    const baseAfter = this.baseIdAfter;
+    const keys: ArrayLike<string> | KeyAfter = !this.baseIdOf
+      ? this.ids
+      : (a, b) => (baseAfter && a < this.idBase && b < this.idBase ? baseAfter(a, b) : this.idAt(a) > this.idAt(b));
+    const top = new TopK(Math.min(Math.ceil(limit), touched.length), keys);
     for (const d of touched) top.push(scores[d]!, d);
-    return top.sorted().map(([d, score]) => ({ id: this.ids[d]!, score }));
+    return top.sorted().map(([d, score]) => ({ id: this.idAt(d), score }));
   }
 
   /**
@@ -658,11 +698,22 @@ export class LexicalIndex {
    * text. Scores are those of {@link fromPostings} over the same postings: same statistics, same sums.
    * `locate` finds a snapshot document's number by id.
    */
-  static partial(ids: string[], lengths: ArrayLike<number>, locate: (id: string) => number | undefined): LexicalIndex {
-    const n = ids.length;
+  static partial(
+    ids: string[] | { count: number; idOf: (d: number) => string; after?: KeyAfter },
+    lengths: ArrayLike<number>,
+    locate: (id: string) => number | undefined,
+    source?: { postings: PostingSource; maxEntries: number },
+  ): LexicalIndex {
+    const n = Array.isArray(ids) ? ids.length : ids.count;
     if (lengths.length !== n) throw new LexicalCorruptError('document lengths do not match the ids');
     const index = new LexicalIndex();
-    index.ids = ids;
+    if (Array.isArray(ids)) index.ids = ids;
+    else {
+      // Ids stay where they are (packed): built one at a time, for hits and ties.
+      index.idBase = n;
+      index.baseIdOf = ids.idOf;
+      index.baseIdAfter = ids.after;
+    }
     index.numbersMap = new Map();
     index.grow(n + 1);
     index.lengths.set(lengths);
@@ -671,7 +722,7 @@ export class LexicalIndex {
     let total = 0;
     for (let i = 0; i < n; i++) total += lengths[i]!;
     index.totalLength = total;
-    index.remote = { base: n, lists: new Map(), entries: 0, version: 0, locate, pins: new Map() };
+    index.remote = { base: n, lists: new Map(), entries: 0, version: 0, locate, pins: new Map(), source: source?.postings, maxEntries: source?.maxEntries ?? Infinity };
     return index;
   }
 
@@ -708,22 +759,29 @@ export class LexicalIndex {
   addPostings(lists: Iterable<{ term: string; docs: Int32Array; tfs: Float32Array }>, absent: Iterable<string> = []): void {
     const r = this.remote;
     if (!r) throw new Error('addPostings is for a partial lexical index');
-    const put = (term: string, list: RemoteList | null) => {
-      const before = r.lists.get(term);
-      if (before !== undefined) r.entries -= 1 + (before?.docs.length ?? 0);
-      r.lists.delete(term);
-      r.lists.set(term, list);
-      r.entries += 1 + (list?.docs.length ?? 0);
-    };
-    for (const { term, docs, tfs } of lists) {
-      if (docs.length !== tfs.length) throw new LexicalCorruptError(`postings of "${term}" do not add up`);
-      for (let i = 0; i < docs.length; i++) {
-        const d = docs[i]!;
-        if (d < 0 || d >= r.base || (i > 0 && d <= docs[i - 1]!)) throw new LexicalCorruptError(`postings of "${term}": document ${d} out of order or range`);
-      }
-      put(term, { docs, tfs, live: docs.length, version: -1 });
-    }
-    for (const term of absent) put(term, null);
+    for (const { term, docs, tfs } of lists) this.putRemote(term, checkedList(term, docs, tfs, r.base));
+    for (const term of absent) this.putRemote(term, null);
+  }
+
+  private putRemote(term: string, list: RemoteList | null): void {
+    const r = this.remote!;
+    const before = r.lists.get(term);
+    if (before !== undefined) r.entries -= 1 + (before?.docs.length ?? 0);
+    r.lists.delete(term);
+    r.lists.set(term, list);
+    r.entries += 1 + (list?.docs.length ?? 0);
+  }
+
+  /** A snapshot list, read through the source when not held (undefined: not held and no source). */
+  private remoteList(term: string): RemoteList | null | undefined {
+    const r = this.remote!;
+    const held = r.lists.get(term);
+    if (held !== undefined || !r.source) return held;
+    const read = r.source.read(term);
+    const list = read ? checkedList(term, read.docs, read.tfs, r.base) : null;
+    this.putRemote(term, list);
+    if (r.entries > r.maxEntries) this.evictPostings(r.maxEntries, term);
+    return list;
   }
 
   /** Keeps `terms`' lists held until the returned function is called (a search in progress). */
@@ -744,13 +802,13 @@ export class LexicalIndex {
     };
   }
 
-  /** Drops the least recently used unpinned lists of a partial index until it holds at most `maxEntries`. */
-  evictPostings(maxEntries: number): void {
+  /** Drops the least recently used unpinned lists of a partial index (but `keep`) until it holds at most `maxEntries`. */
+  evictPostings(maxEntries: number, keep?: string): void {
     const r = this.remote;
     if (!r) return;
     for (const [term, list] of r.lists) {
       if (r.entries <= maxEntries) break;
-      if (r.pins.has(term)) continue;
+      if (r.pins.has(term) || term === keep) continue;
       r.lists.delete(term);
       r.entries -= 1 + (list?.docs.length ?? 0);
     }
@@ -782,7 +840,9 @@ export class LexicalIndex {
   /** Live snapshot documents containing `term` (a partial index; throws when its list was not fetched). */
   private remoteFrequency(term: string): number {
     const r = this.remote!;
-    const list = r.lists.get(term);
+    // Nothing of the snapshot has left: its frequencies are the stored ones, no list need be read.
+    if (r.source && r.version === 0 && !r.lists.has(term)) return r.source.df(term);
+    const list = this.remoteList(term);
     if (list === undefined) throw new Error(`the postings of "${term}" were not fetched from the shared index before searching (a missing prepare step)`);
     if (!list) return 0;
     if (list.version !== r.version) {
@@ -795,111 +855,183 @@ export class LexicalIndex {
   }
 
   /**
-   * Binary snapshot: a JSON header, then the ids and terms as newline-joined UTF-8, then lengths,
-   * posting sizes and all posting arrays as little-endian typed arrays. Always compacted first, so
-   * every stored posting entry is live and document frequency equals posting size.
+   * Binary snapshot: a section file (sectionFile.ts) whose sections are the ids and terms as packed
+   * UTF-8 with byte offsets, an id → document hash table, lengths, per-term list offsets and CRC-32s,
+   * and the posting arrays, all little-endian typed arrays (see {@link LEXICAL_SECTIONS}). Always
+   * compacted first, so every stored posting entry is live and document frequency equals list size.
+   * A reader ({@link LexicalSnapshotReader}) reads the dictionary at open and each list when a query
+   * needs it, checking it against its own CRC.
    */
-  serialize(meta: Record<string, unknown> = {}): Buffer {
-    return Buffer.concat(this.serializeParts(meta));
+  serialize(meta: Record<string, unknown> = {}, extra: ExtraSections = []): Buffer {
+    return Buffer.concat(this.serializeParts(meta, extra));
   }
 
   /**
    * {@link serialize} as its parts, in order, without joining them: the posting arrays are views, so
    * writing the parts one after another never holds a second copy of the index (at 100k files the
    * joined snapshot, and its checksummed copy, were ~0.9 GB of the peak memory of a cold index).
-   * The parts share the index's arrays: write them before the index changes.
+   * The parts share the index's arrays: write them before the index changes. `extra` sections
+   * (names not among {@link LEXICAL_SECTIONS}) are stored as given; given as a function, they are
+   * made after compaction from the ids by document number.
    */
-  serializeParts(meta: Record<string, unknown> = {}): Buffer[] {
+  serializeParts(meta: Record<string, unknown> = {}, extra: ExtraSections = []): Buffer[] {
     this.compact();
+    const more = typeof extra === 'function' ? extra(this.ids) : extra;
     const { terms, offsets, docs, tfs } = this.postings.snapshot();
-    const idsBuf = Buffer.from(this.ids.join('\n'), 'utf8');
-    const termsBuf = Buffer.from(terms.join('\n'), 'utf8');
+    const ids = packStrings(this.ids);
+    const packedTerms = packStrings(terms);
     const total = docs.length;
-    const sizes = new Uint32Array(terms.length);
-    for (let i = 0; i < terms.length; i++) sizes[i] = offsets[i + 1]! - offsets[i]!;
-    const header = Buffer.from(
-      JSON.stringify({ version: LEXICAL_VERSION, docs: this.ids.length, terms: terms.length, postings: total, idsBytes: idsBuf.length, termsBytes: termsBuf.length, meta }),
-      'utf8',
-    );
-    const pad = (n: number) => (4 - (n % 4)) % 4;
-    const parts: Buffer[] = [];
-    const head = Buffer.alloc(12);
-    head.writeUInt32LE(MAGIC, 0);
-    head.writeUInt32LE(LEXICAL_VERSION, 4);
-    head.writeUInt32LE(header.length, 8);
-    parts.push(head, header, Buffer.alloc(pad(header.length)), idsBuf, Buffer.alloc(pad(idsBuf.length)), termsBuf, Buffer.alloc(pad(termsBuf.length)));
-    parts.push(Buffer.from(this.lengths.buffer, this.lengths.byteOffset, this.ids.length * 4));
-    parts.push(Buffer.from(sizes.buffer));
-    parts.push(Buffer.from(docs.buffer, docs.byteOffset, total * 4), Buffer.from(tfs.buffer, tfs.byteOffset, total * 4));
-    return parts;
+    const crcs = new Uint32Array(terms.length);
+    const docBytes = Buffer.from(docs.buffer, docs.byteOffset, total * 4);
+    const tfBytes = Buffer.from(tfs.buffer, tfs.byteOffset, total * 4);
+    for (let t = 0; t < terms.length; t++) {
+      const a = offsets[t]! * 4;
+      const b = offsets[t + 1]! * 4;
+      crcs[t] = crc32(tfBytes.subarray(a, b), crc32(docBytes.subarray(a, b)));
+    }
+    const lengths = this.lengths.subarray(0, this.ids.length);
+    return sectionFileParts(MAGIC, LEXICAL_VERSION, { docs: this.ids.length, terms: terms.length, postings: total, meta }, [
+      ['ids', ids.bytes],
+      ['idOffsets', bytesOf(ids.offsets)],
+      ['idHash', bytesOf(idHashTable(this.ids))],
+      ['terms', packedTerms.bytes],
+      ['termOffsets', bytesOf(packedTerms.offsets)],
+      ['lengths', bytesOf(lengths)],
+      ['listOffsets', bytesOf(offsets.subarray(0, terms.length + 1))],
+      ['listCrcs', bytesOf(crcs)],
+      ['docs', docBytes],
+      ['tfs', tfBytes],
+      ...more,
+    ]);
   }
 
-  /** Reads a {@link serialize}d snapshot; throws {@link LexicalCorruptError} on any inconsistency. */
-  static deserialize(buf: Buffer): { index: LexicalIndex; meta: Record<string, unknown> } {
-    if (buf.length < 12 || buf.readUInt32LE(0) !== MAGIC) throw new LexicalCorruptError('not a lexical index file');
-    if (buf.readUInt32LE(4) !== LEXICAL_VERSION) throw new LexicalCorruptError(`format ${buf.readUInt32LE(4)}, expected ${LEXICAL_VERSION}`);
-    const headerLen = buf.readUInt32LE(8);
-    let h: { docs: number; terms: number; postings: number; idsBytes: number; termsBytes: number; meta: Record<string, unknown> };
+  /**
+   * Reads a {@link serialize}d snapshot whole, every section checked; throws {@link LexicalCorruptError}
+   * on any inconsistency. `extra` receives the file's sections reader (for sections added by the caller).
+   */
+  static deserialize(buf: Buffer, extra?: (section: (name: string) => Buffer) => void): { index: LexicalIndex; meta: Record<string, unknown> } {
+    let file: ReturnType<typeof parseSectionFile>;
     try {
-      h = JSON.parse(buf.subarray(12, 12 + headerLen).toString('utf8'));
-    } catch {
-      throw new LexicalCorruptError('bad header');
+      file = parseSectionFile(buf, MAGIC, LEXICAL_VERSION, 'lexical index');
+    } catch (err) {
+      throw new LexicalCorruptError(errMessage(err));
     }
-    const pad = (n: number) => n + ((4 - (n % 4)) % 4);
-    let o = 12 + pad(headerLen);
-    const expected = o + pad(h.idsBytes) + pad(h.termsBytes) + h.docs * 4 + h.terms * 4 + h.postings * 8;
-    if (buf.length !== expected) throw new LexicalCorruptError(`size ${buf.length}, expected ${expected} (truncated?)`);
-    const ids = h.docs
-      ? buf
-          .subarray(o, o + h.idsBytes)
-          .toString('utf8')
-          .split('\n')
-      : [];
-    o += pad(h.idsBytes);
-    const terms = h.terms
-      ? buf
-          .subarray(o, o + h.termsBytes)
-          .toString('utf8')
-          .split('\n')
-      : [];
-    o += pad(h.termsBytes);
-    if (ids.length !== h.docs || terms.length !== h.terms) throw new LexicalCorruptError('counts do not match');
-    // Views straight over the file's bytes when they are 4-byte aligned (a buffer of its own, as
-    // readWholeFile returns); else a copy into a fresh ArrayBuffer (Buffer pools are not aligned).
-    let ab: ArrayBufferLike;
-    let r: number;
-    if ((buf.byteOffset + o) % 4 === 0) {
-      ab = buf.buffer;
-      r = buf.byteOffset + o;
-    } else {
-      const rest = new Uint8Array(buf.length - o);
-      rest.set(buf.subarray(o));
-      ab = rest.buffer;
-      r = 0;
+    try {
+      const h = checkLexicalHeader(file.header);
+      const ids = unpackStrings(file.section('ids'), u32(file.section('idOffsets')), h.docs);
+      const terms = unpackStrings(file.section('terms'), u32(file.section('termOffsets')), h.terms);
+      const lengths = f32(file.section('lengths'));
+      const offsets = u32(file.section('listOffsets'));
+      const docs = i32(file.section('docs'));
+      const tfs = f32(file.section('tfs'));
+      file.section('listCrcs');
+      file.section('idHash');
+      if (lengths.length !== h.docs || offsets.length !== h.terms + 1 || docs.length !== h.postings || tfs.length !== h.postings || offsets[h.terms] !== h.postings) {
+        throw new LexicalCorruptError('counts do not match');
+      }
+      for (let i = 0; i < h.terms; i++) if (offsets[i]! > offsets[i + 1]!) throw new LexicalCorruptError('posting sizes do not add up');
+      const index = new LexicalIndex();
+      index.ids = ids;
+      index.grow(h.docs + 1);
+      index.lengths.set(lengths);
+      index.alive.fill(1, 0, h.docs);
+      index.liveCount = h.docs;
+      let total = 0;
+      for (let i = 0; i < h.docs; i++) total += lengths[i]!;
+      index.totalLength = total;
+      // Posting lists stay views into the loaded buffer; a later change copies a list before growing it.
+      index.postings.load(terms, offsets, docs, tfs);
+      extra?.((name) => file.section(name));
+      return { index, meta: h.meta };
+    } catch (err) {
+      if (err instanceof LexicalCorruptError) throw err;
+      throw new LexicalCorruptError(errMessage(err));
     }
-    const lengths = new Float32Array(ab, r, h.docs);
-    r += h.docs * 4;
-    const sizes = new Uint32Array(ab, r, h.terms);
-    r += h.terms * 4;
-    const docs = new Int32Array(ab, r, h.postings);
-    r += h.postings * 4;
-    const tfs = new Float32Array(ab, r, h.postings);
-
-    const index = new LexicalIndex();
-    index.ids = ids;
-    index.grow(h.docs + 1);
-    index.lengths.set(lengths);
-    index.alive.fill(1, 0, h.docs);
-    index.liveCount = h.docs;
-    let total = 0;
-    for (let i = 0; i < h.docs; i++) total += lengths[i]!;
-    index.totalLength = total;
-    const offsets = new Uint32Array(h.terms + 1);
-    for (let i = 0; i < h.terms; i++) offsets[i + 1] = offsets[i]! + sizes[i]!;
-    const p = offsets[h.terms]!;
-    if (p !== h.postings) throw new LexicalCorruptError('posting sizes do not add up');
-    // Posting lists stay views into the loaded buffer; a later change copies a list before growing it.
-    index.postings.load(terms, offsets, docs, tfs);
-    return { index, meta: h.meta ?? {} };
   }
 }
+
+/** Sections a caller adds to a snapshot (see {@link LexicalIndex.serializeParts}). */
+export type ExtraSections = ReadonlyArray<[string, Uint8Array | Uint8Array[]]> | ((ids: readonly string[]) => ReadonlyArray<[string, Uint8Array | Uint8Array[]]>);
+
+/** A snapshot list checked for order and range (document numbers ascending, below `base`). */
+function checkedList(term: string, docs: Int32Array, tfs: Float32Array, base: number): RemoteList {
+  if (docs.length !== tfs.length) throw new LexicalCorruptError(`postings of "${term}" do not add up`);
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i]!;
+    if (d < 0 || d >= base || (i > 0 && d <= docs[i - 1]!)) throw new LexicalCorruptError(`postings of "${term}": document ${d} out of order or range`);
+  }
+  return { docs, tfs, live: docs.length, version: -1 };
+}
+
+/** The sections every lexical snapshot has (see {@link LexicalIndex.serialize}). */
+export const LEXICAL_SECTIONS = ['ids', 'idOffsets', 'idHash', 'terms', 'termOffsets', 'lengths', 'listOffsets', 'listCrcs', 'docs', 'tfs'] as const;
+
+/** The header of a lexical snapshot, checked. */
+export function checkLexicalHeader(h: Record<string, unknown>): { docs: number; terms: number; postings: number; meta: Record<string, unknown> } {
+  const n = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (!n(h.docs) || !n(h.terms) || !n(h.postings) || typeof h.meta !== 'object' || h.meta === null) throw new LexicalCorruptError('bad header');
+  return h as { docs: number; terms: number; postings: number; meta: Record<string, unknown> };
+}
+
+/** Strings as one UTF-8 block and the byte offset of each (`offsets[i]..offsets[i+1]`). */
+export function packStrings(list: readonly string[]): { bytes: Buffer; offsets: Uint32Array } {
+  // Written string by string: joining them first held a second copy (61 MB of ids at 954k chunks).
+  const offsets = new Uint32Array(list.length + 1);
+  for (let i = 0; i < list.length; i++) offsets[i + 1] = offsets[i]! + Buffer.byteLength(list[i]!, 'utf8');
+  const bytes = Buffer.allocUnsafe(offsets[list.length]!);
+  for (let i = 0; i < list.length; i++) bytes.write(list[i]!, offsets[i]!, 'utf8');
+  return { bytes, offsets };
+}
+
+/** The strings of {@link packStrings}' output; throws {@link LexicalCorruptError} when the offsets do not fit. */
+export function unpackStrings(bytes: Buffer, offsets: Uint32Array, count: number): string[] {
+  if (offsets.length !== count + 1 || offsets[0] !== 0 || offsets[count] !== bytes.length) throw new LexicalCorruptError('string offsets do not match');
+  const out = new Array<string>(count);
+  const all = bytes.toString('utf8');
+  const ascii = all.length === bytes.length;
+  for (let i = 0; i < count; i++) {
+    const a = offsets[i]!;
+    const b = offsets[i + 1]!;
+    if (b < a) throw new LexicalCorruptError('string offsets do not match');
+    out[i] = ascii ? all.slice(a, b) : bytes.toString('utf8', a, b);
+  }
+  return out;
+}
+
+/**
+ * Open-addressing table from id to document: a power-of-two number of slots (at least twice the
+ * ids), each 0 (empty) or document + 1, probed linearly from the id's FNV-1a hash.
+ */
+export function idHashTable(ids: readonly string[]): Uint32Array {
+  let size = 2;
+  while (size < ids.length * 2) size *= 2;
+  const table = new Uint32Array(size);
+  const mask = size - 1;
+  ids.forEach((id, d) => {
+    let h = fnv1a32(id) & mask;
+    while (table[h] !== 0) h = (h + 1) & mask;
+    table[h] = d + 1;
+  });
+  return table;
+}
+
+function bytesOf(a: ArrayBufferView): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** The bytes as a fresh ArrayBuffer when not 4-byte aligned (section reads are; Buffer pools are not). */
+function aligned(b: Buffer): ArrayBufferLike {
+  const copy = new Uint8Array(b.length);
+  copy.set(b);
+  return copy.buffer;
+}
+
+function view<T>(b: Buffer, make: (ab: ArrayBufferLike, o: number, n: number) => T): T {
+  if (b.length % 4 !== 0) throw new LexicalCorruptError('a section has a partial entry');
+  if (b.byteOffset % 4 === 0) return make(b.buffer, b.byteOffset, b.length / 4);
+  return make(aligned(b), 0, b.length / 4);
+}
+
+export const u32 = (b: Buffer): Uint32Array => view(b, (ab, o, n) => new Uint32Array(ab, o, n));
+export const f32 = (b: Buffer): Float32Array => view(b, (ab, o, n) => new Float32Array(ab, o, n));
+export const i32 = (b: Buffer): Int32Array => view(b, (ab, o, n) => new Int32Array(ab, o, n));

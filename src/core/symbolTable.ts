@@ -50,7 +50,13 @@ function lastIdentifier(s: string, end: number): string | undefined {
   return undefined;
 }
 
-export class SymbolTable {
+/** What retrieval asks of a symbol table. */
+export interface SymbolLookup {
+  /** Files defining `identifier` (case-insensitive), with how many declarations each has. */
+  definers(identifier: string): ReadonlyMap<string, number> | undefined;
+}
+
+export class SymbolTable implements SymbolLookup {
   private readonly byKey = new Map<string, Map<string, number>>();
 
   add(path: string, chunks: readonly Chunk[]): void {
@@ -86,5 +92,115 @@ export class SymbolTable {
 
   get size(): number {
     return this.byKey.size;
+  }
+
+  /** Every key with its files and declaration counts. */
+  entries(): IterableIterator<[string, ReadonlyMap<string, number>]> {
+    return this.byKey.entries();
+  }
+}
+
+/**
+ * The table as sections of the file-level lexical snapshot (files.bin), files by their document
+ * number there (`ids` are its document ids, the files' paths, after compaction): keys sorted and
+ * packed, and per key a range of (file number, count) pairs. A read-only open reads these instead of
+ * building the table from every chunk of the catalog.
+ */
+export function symbolSections(table: SymbolTable, ids: readonly string[]): Array<[string, Uint8Array]> {
+  const number = new Map<string, number>();
+  ids.forEach((id, i) => {
+    if (id) number.set(id, i);
+  });
+  const keys = [...table.entries()].filter(([, files]) => files.size > 0).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const listOffsets = new Uint32Array(keys.length + 1);
+  const docs: number[] = [];
+  const counts: number[] = [];
+  const kept: string[] = [];
+  for (const [key, files] of keys) {
+    const pairs: Array<[number, number]> = [];
+    for (const [p, n] of files) {
+      const d = number.get(p);
+      if (d !== undefined) pairs.push([d, n]);
+    }
+    if (!pairs.length) continue;
+    pairs.sort((a, b) => a[0] - b[0]);
+    for (const [d, n] of pairs) {
+      docs.push(d);
+      counts.push(n);
+    }
+    kept.push(key);
+    listOffsets[kept.length] = docs.length;
+  }
+  const bytes = Buffer.from(kept.join(''), 'utf8');
+  const keyOffsets = new Uint32Array(kept.length + 1);
+  for (let i = 0; i < kept.length; i++) keyOffsets[i + 1] = keyOffsets[i]! + Buffer.byteLength(kept[i]!, 'utf8');
+  const view = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  return [
+    ['symKeys', bytes],
+    ['symKeyOffsets', view(keyOffsets)],
+    ['symListOffsets', view(listOffsets.subarray(0, kept.length + 1))],
+    ['symFiles', view(Int32Array.from(docs))],
+    ['symCounts', view(Uint32Array.from(counts))],
+  ];
+}
+
+/** Names of the sections {@link symbolSections} writes. */
+export const SYMBOL_SECTIONS = ['symKeys', 'symKeyOffsets', 'symListOffsets', 'symFiles', 'symCounts'] as const;
+
+/**
+ * A symbol table read from {@link symbolSections}' output: keys found by binary search in the packed
+ * block, files named through `pathOf` (the file-level snapshot's ids). Read-only.
+ */
+export class StoredSymbolTable implements SymbolLookup {
+  private readonly cache = new Map<string, ReadonlyMap<string, number> | undefined>();
+
+  private constructor(
+    private readonly keys: Buffer,
+    private readonly keyOffsets: Uint32Array,
+    private readonly listOffsets: Uint32Array,
+    private readonly files: Int32Array,
+    private readonly counts: Uint32Array,
+    private readonly pathOf: (d: number) => string,
+  ) {}
+
+  /** Checks the sections' shapes; throws an Error saying what does not add up. */
+  static from(s: Record<(typeof SYMBOL_SECTIONS)[number], Buffer>, fileCount: number, pathOf: (d: number) => string): StoredSymbolTable {
+    const u32 = (b: Buffer) => new Uint32Array(b.buffer, b.byteOffset, b.length / 4);
+    for (const k of ['symKeyOffsets', 'symListOffsets', 'symFiles', 'symCounts'] as const) {
+      if (s[k].length % 4 !== 0 || s[k].byteOffset % 4 !== 0) throw new Error(`symbol section ${k} is misaligned`);
+    }
+    const keyOffsets = u32(s.symKeyOffsets);
+    const listOffsets = u32(s.symListOffsets);
+    const files = new Int32Array(s.symFiles.buffer, s.symFiles.byteOffset, s.symFiles.length / 4);
+    const counts = u32(s.symCounts);
+    const n = keyOffsets.length - 1;
+    if (n < 0 || listOffsets.length !== n + 1 || keyOffsets[0] !== 0 || keyOffsets[n] !== s.symKeys.length || listOffsets[n] !== files.length || counts.length !== files.length) {
+      throw new Error('symbol sections do not add up');
+    }
+    for (let i = 0; i < n; i++) if (keyOffsets[i]! > keyOffsets[i + 1]! || listOffsets[i]! > listOffsets[i + 1]!) throw new Error('symbol sections do not add up');
+    for (let i = 0; i < files.length; i++) if (files[i]! < 0 || files[i]! >= fileCount) throw new Error('a symbol names a file out of range');
+    return new StoredSymbolTable(s.symKeys, keyOffsets, listOffsets, files, counts, pathOf);
+  }
+
+  definers(identifier: string): ReadonlyMap<string, number> | undefined {
+    const key = identifier.toLowerCase();
+    if (this.cache.has(key)) return this.cache.get(key);
+    let found: Map<string, number> | undefined;
+    let lo = 0;
+    let hi = this.keyOffsets.length - 2;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = this.keys.toString('utf8', this.keyOffsets[mid], this.keyOffsets[mid + 1]);
+      if (k === key) {
+        found = new Map();
+        for (let j = this.listOffsets[mid]!; j < this.listOffsets[mid + 1]!; j++) found.set(this.pathOf(this.files[j]!), this.counts[j]!);
+        break;
+      }
+      if (k < key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    if (this.cache.size >= 4096) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, found);
+    return found;
   }
 }

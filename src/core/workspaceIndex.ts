@@ -6,11 +6,16 @@
  *   manifest.json        schema/chunker/lexical versions, chunk budget, embedder id + dimensions
  *   catalog/shard-NN.json file metadata and content-based skips; shard-NN.g<gen>.txt chunk texts
  *   lexical.bin          BM25 index snapshot (one document per chunk) + the catalog generations it reflects
- *   files.bin            BM25 index snapshot with one document per file (whole-file evidence), same check
+ *   files.bin            BM25 index snapshot with one document per file (whole-file evidence), same check,
+ *                        + the symbol table (which files define which names)
  *   vectors/             sharded vectra store (binary codec), present only with an embedder
  *   embeddings/          embedding cache keyed by chunk content hash
  *   stats.json           last scan's skip counts and samples
  *   index.lock           held by the one process that writes (indexLock.ts)
+ * A writer loads all of it. A read-only open (`groundwork search --no-update`) reads only the catalog's
+ * header lines and the snapshots' dictionaries: files, texts and posting lists are read on demand
+ * (catalog.ts, lexicalReader.ts), from files opened once, so a writer replacing them mid-way never
+ * mixes two versions into one reader's view.
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -40,16 +45,16 @@ import { EmbedQueue, RateMeter, type EmbedThrottle } from './embedQueue';
 import { acquireLock } from './indexLock';
 import { isInside, readWholeFile, shardOf, writeFileAtomic } from './fsUtil';
 import { analyzeFile, fileLexicalDoc, LEXICAL_VERSION, LexicalIndex, type LexicalDoc } from './lexicalIndex';
-import { SymbolTable } from './symbolTable';
-import { crc32 } from './vectorCodec';
+import { LexicalSnapshotReader, READER_HELD_POSTINGS } from './lexicalReader';
+import { StoredSymbolTable, SYMBOL_SECTIONS, symbolSections, SymbolTable, type SymbolLookup } from './symbolTable';
 import { assertIndexFolder, INDEX_MARKER_FILE } from './indexFolder';
 import { languageForPath } from './languages';
 import type { Chunk, Embedder, Logger } from './types';
-import type { SearchableIndex, SnapshotSource } from './indexStore';
+import type { PreparedSearch, SearchableIndex, SnapshotSource } from './indexStore';
 import { silentLogger } from './types';
 
 /** Bump when the on-disk layout changes; any mismatch rebuilds the index from scratch. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 import { DEFAULT_CHUNK_CHARS } from './defaults';
 
@@ -217,11 +222,25 @@ export class WorkspaceIndex implements SearchableIndex {
   /** BM25 over whole files (document id = index path): evidence that 800-character chunks scatter. */
   fileLexical!: LexicalIndex;
   private symbolTable?: SymbolTable;
+  /** A read-only open's symbol table, read from files.bin. */
+  private storedSymbols?: StoredSymbolTable;
+  /** A read-only open's snapshot readers (lexical.bin, files.bin): postings are read per query term. */
+  private readers?: [LexicalSnapshotReader, LexicalSnapshotReader];
   /**
-   * Which files define which symbols. Built from the catalog on first use (a search), not at open,
-   * then kept up to date by every change.
+   * Set on a read-only open that reads posting lists on demand (when a search scores a term): keeps
+   * the lists of `terms` (both levels) held until the search releases them, so the cache bound
+   * ({@link READER_HELD_POSTINGS}) never drops a list mid-search. Retrieval awaits it.
    */
-  get symbols(): SymbolTable {
+  prepare?: (terms: readonly string[], signal?: AbortSignal) => Promise<PreparedSearch>;
+  /**
+   * Which files define which symbols. A writer builds it from the catalog on first use (a search),
+   * not at open, then keeps it up to date with every change; a read-only open reads it from files.bin.
+   */
+  get symbols(): SymbolLookup {
+    return this.storedSymbols ?? this.fullSymbols();
+  }
+
+  private fullSymbols(): SymbolTable {
     if (!this.symbolTable) {
       const table = new SymbolTable();
       for (const f of this.catalog.files.values()) table.add(f.path, f.chunks);
@@ -378,8 +397,17 @@ export class WorkspaceIndex implements SearchableIndex {
     if (wipeAll) await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json', 'manifest.json']);
     if (wipeVectors) await this.wipe(['vectors']);
 
-    // Both BM25 snapshots are read while the catalog is read and parsed; they are checked against it after.
-    const snapshots = { lexical: readWholeFile(this.file('lexical.bin')).catch(() => undefined), files: readWholeFile(this.file('files.bin')).catch(() => undefined) };
+    // A reader opens both BM25 snapshots for on-demand reads, a writer reads them whole, while the
+    // catalog is read; they are checked against it after.
+    const readers = writable
+      ? undefined
+      : Promise.all([
+          LexicalSnapshotReader.open(this.file('lexical.bin')).catch((err: unknown) => err),
+          LexicalSnapshotReader.open(this.file('files.bin')).catch((err: unknown) => err),
+        ]);
+    const snapshots = writable
+      ? { lexical: readWholeFile(this.file('lexical.bin')).catch(() => undefined), files: readWholeFile(this.file('files.bin')).catch(() => undefined) }
+      : undefined;
     // The vector store opens alongside: its shard reads run in the thread pool while the catalog parses.
     const openVectors = (): Promise<Settled<VectorStore | undefined>> | undefined => (this.embedder ? settle(this.openVectors(this.embedder.dimensions, writable)) : undefined);
     let vectorsOpening = openVectors();
@@ -388,10 +416,11 @@ export class WorkspaceIndex implements SearchableIndex {
       // A corrupt catalog makes a writer wipe the vectors too: the opening under way settles first.
       this.catalog = await this.openCatalog(writable, catalogWiped, async () => void (await (await vectorsOpening)?.value?.close()));
       if (catalogWiped.value) vectorsOpening = openVectors();
-      for (const f of this.catalog.files.values()) this.chunkTotal += f.chunks.length;
-      await this.loadLexical(catalogWiped.value ? undefined : snapshots);
+      this.chunkTotal = this.catalog.chunkCount;
+      if (!(readers && (await this.useReaders(await readers)))) await this.loadLexical(catalogWiped.value ? undefined : snapshots);
     } catch (err) {
       await (await vectorsOpening)?.value?.close();
+      for (const r of (await readers?.catch(() => [])) ?? []) if (r instanceof LexicalSnapshotReader) r.close();
       throw err;
     }
 
@@ -434,6 +463,56 @@ export class WorkspaceIndex implements SearchableIndex {
     }
   }
 
+  /**
+   * A reader's open: uses the snapshots opened for on-demand reads when they match the lazily opened
+   * catalog (generations, counts, a symbol table). False (readers closed) otherwise: the caller loads
+   * or rebuilds them as a writer would, in memory.
+   */
+  private async useReaders(opened: unknown[]): Promise<boolean> {
+    const [lex, files] = opened;
+    const close = () => opened.forEach((r) => r instanceof LexicalSnapshotReader && r.close());
+    if (!(lex instanceof LexicalSnapshotReader) || !(files instanceof LexicalSnapshotReader) || !this.catalog.isLazy) {
+      close();
+      return false;
+    }
+    const gens = JSON.stringify(this.catalog.generations());
+    const fresh =
+      JSON.stringify(lex.meta.gens) === gens &&
+      JSON.stringify(files.meta.gens) === gens &&
+      lex.documentCount === this.chunkTotal &&
+      files.documentCount === this.catalog.fileCount &&
+      SYMBOL_SECTIONS.every((s) => files.file.has(s));
+    if (!fresh) {
+      close();
+      return false;
+    }
+    try {
+      const sections = await Promise.all(SYMBOL_SECTIONS.map((s) => files.file.section(s)));
+      this.storedSymbols = StoredSymbolTable.from(
+        Object.fromEntries(SYMBOL_SECTIONS.map((s, i) => [s, sections[i]!])) as Record<(typeof SYMBOL_SECTIONS)[number], Buffer>,
+        files.documentCount,
+        (d) => files.idOf(d),
+      );
+    } catch (err) {
+      this.logger.warn(`The file-level lexical index is unreadable (${errMessage(err)}); loading it whole.`);
+      close();
+      return false;
+    }
+    this.readers = [lex, files];
+    this.lexical = lex.index;
+    this.fileLexical = files.index;
+    // Lists are read when scored; a search keeps its terms' lists held until it ends.
+    this.prepare = (terms, signal) => {
+      signal?.throwIfAborted();
+      if (this.closed) return Promise.reject(new IndexError('the index is closed'));
+      lex.index.evictPostings(READER_HELD_POSTINGS);
+      files.index.evictPostings(READER_HELD_POSTINGS);
+      const releases = [lex.index.pinPostings(terms), files.index.pinPostings(terms)];
+      return Promise.resolve({ release: () => releases.forEach((r) => r()) });
+    };
+    return true;
+  }
+
   private async loadLexical(read?: { lexical: Promise<Buffer | undefined>; files: Promise<Buffer | undefined> }): Promise<void> {
     this.lexical = await this.loadSnapshot('lexical.bin', 'lexical index', this.chunkTotal, () => [...this.catalog.files.values()].flatMap((f) => f.chunks), read?.lexical);
     this.fileLexical = await this.loadSnapshot(
@@ -451,8 +530,7 @@ export class WorkspaceIndex implements SearchableIndex {
     const raw = await (read ?? readWholeFile(this.file(name)).catch(() => undefined));
     if (raw) {
       try {
-        const buf = unwrapChecksum(raw);
-        const { index, meta } = LexicalIndex.deserialize(buf);
+        const { index, meta } = LexicalIndex.deserialize(raw);
         if (JSON.stringify(meta.gens) !== JSON.stringify(gens)) {
           this.logger.info(`The ${what} is older than the catalog (interrupted run); rebuilding it from stored chunks.`);
         } else if (index.documentCount !== expectedDocs) {
@@ -483,7 +561,7 @@ export class WorkspaceIndex implements SearchableIndex {
     const dir = this.file('catalog');
     for (let attempt = 0; ; attempt++) {
       try {
-        return await Catalog.open(dir, { readOnly: !writable });
+        return await Catalog.open(dir, { readOnly: !writable, lazy: !writable });
       } catch (err) {
         if (!(err instanceof CatalogCorruptError)) throw err;
         if (writable) {
@@ -522,14 +600,13 @@ export class WorkspaceIndex implements SearchableIndex {
   }
 
   getChunk(id: string): Chunk | undefined {
-    const entry = this.catalog.files.get(chunkPathOf(id));
-    if (!entry) return undefined;
-    for (const c of entry.chunks) if (c.id === id) return c;
-    return undefined;
+    // A read-only open knows its chunk ids from the lexical snapshot (no file decoded to look).
+    if (this.readers && this.readers[0].locate(id) === undefined) return undefined;
+    return this.catalog.chunk(chunkPathOf(id), id);
   }
 
   getFile(indexPath: string): FileEntry | undefined {
-    return this.catalog.files.get(indexPath);
+    return this.catalog.file(indexPath);
   }
 
   /**
@@ -557,10 +634,14 @@ export class WorkspaceIndex implements SearchableIndex {
   async snapshotSource(): Promise<SnapshotSource> {
     const cache = this.vectors ? await this.embeddingCache() : undefined;
     const withVectors = Boolean(this.vectors && this.embedder && cache);
+    // A reader holds its snapshots' postings on disk: publishing needs them whole.
+    const [lexical, fileLexical] = this.readers
+      ? await Promise.all(['lexical.bin', 'files.bin'].map(async (n) => LexicalIndex.deserialize(await readWholeFile(this.file(n))).index))
+      : [this.lexical, this.fileLexical];
     return {
       files: [...this.catalog.files.values()],
-      chunkPostings: this.lexical.exportPostings(),
-      filePostings: this.fileLexical.exportPostings(),
+      chunkPostings: lexical!.exportPostings(),
+      filePostings: fileLexical!.exportPostings(),
       embedder: withVectors ? { id: this.embedder!.id, dimensions: this.embedder!.dimensions } : null,
       vectorOf: (c) => (withVectors ? cache!.get(embeddingKey(c)) : undefined),
       versions: { schema: SCHEMA_VERSION, chunker: CHUNKER_VERSION, lexical: LEXICAL_VERSION, chunkChars: this.options.chunkChars },
@@ -569,7 +650,7 @@ export class WorkspaceIndex implements SearchableIndex {
 
   /** Index paths of every indexed file. */
   indexedPaths(): string[] {
-    return [...this.catalog.files.keys()];
+    return this.catalog.paths();
   }
 
   /** True when this instance holds the writer lock (false for a read-only snapshot). */
@@ -578,7 +659,7 @@ export class WorkspaceIndex implements SearchableIndex {
   }
 
   get fileCount(): number {
-    return this.catalog.files.size;
+    return this.catalog.fileCount;
   }
 
   get chunkCount(): number {
@@ -1090,8 +1171,11 @@ export class WorkspaceIndex implements SearchableIndex {
     await this.catalog.flush();
     if (this.lexicalDirty) {
       const gens = this.catalog.generations();
-      await writeFileAtomic(this.file('lexical.bin'), withChecksum(this.lexical.serializeParts({ gens })));
-      await writeFileAtomic(this.file('files.bin'), withChecksum(this.fileLexical.serializeParts({ gens })));
+      await writeFileAtomic(this.file('lexical.bin'), this.lexical.serializeParts({ gens }));
+      await writeFileAtomic(
+        this.file('files.bin'),
+        this.fileLexical.serializeParts({ gens }, (ids) => symbolSections(this.fullSymbols(), ids)),
+      );
       this.lexicalDirty = false;
     }
     await writeFileAtomic(this.file('stats.json'), JSON.stringify(this.scanStats));
@@ -1109,7 +1193,7 @@ export class WorkspaceIndex implements SearchableIndex {
     return {
       indexDir: this.indexDir,
       roots: this.roots.map((r) => r.dir),
-      files: this.catalog.files.size,
+      files: this.catalog.fileCount,
       chunks: this.chunkTotal,
       languages,
       methods,
@@ -1145,6 +1229,8 @@ export class WorkspaceIndex implements SearchableIndex {
       await cache?.close();
     } finally {
       this.closed = true;
+      for (const r of this.readers ?? []) r.close();
+      this.catalog?.close();
       this.chunker.dispose();
       await this.release?.();
       this.release = undefined;
@@ -1269,26 +1355,6 @@ function isScanStats(x: unknown): x is ScanStats {
   const isSamples = (o: unknown) =>
     typeof o === 'object' && o !== null && !Array.isArray(o) && Object.values(o).every((v) => Array.isArray(v) && v.every((p) => typeof p === 'string'));
   return typeof s === 'object' && s !== null && typeof s.at === 'string' && isCounts(s.skipped) && isSamples(s.samples);
-}
-
-/** Trailer of lexical.bin: 4 magic bytes + CRC-32 of everything before, so any garbling is caught. */
-const CHECKSUM_MAGIC = Buffer.from('GWc1', 'latin1');
-
-/** The parts of a snapshot followed by its trailer (CRC-32 over all parts), never joined in memory. */
-function withChecksum(parts: Buffer[]): Buffer[] {
-  let crc = 0;
-  for (const p of parts) crc = crc32(p, crc);
-  const trailer = Buffer.alloc(8);
-  CHECKSUM_MAGIC.copy(trailer, 0);
-  trailer.writeUInt32LE(crc, 4);
-  return [...parts, trailer];
-}
-
-function unwrapChecksum(buf: Buffer): Buffer {
-  if (buf.length < 8 || !buf.subarray(buf.length - 8, buf.length - 4).equals(CHECKSUM_MAGIC)) throw new Error('no checksum trailer');
-  const body = buf.subarray(0, buf.length - 8);
-  if (crc32(body) !== buf.readUInt32LE(buf.length - 4)) throw new Error('checksum mismatch');
-  return body;
 }
 
 /** Real path of a folder that may not exist yet: its nearest existing ancestor resolved, plus the rest. */

@@ -363,10 +363,13 @@ describe('issue 8 regressions', function () {
       [
         'a catalog shard is JSON of the wrong shape',
         () => {
+          // A shard is a JSON header line, then the files' records.
           const dir = path.join(indexDir, 'catalog');
           for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json'))) {
-            const data = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Record<string, unknown>;
-            fs.writeFileSync(path.join(dir, f), JSON.stringify({ ...data, files: [{ path: 7, chunks: 'no' }] }));
+            const text = fs.readFileSync(path.join(dir, f), 'utf8');
+            const nl = text.indexOf('\n');
+            const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
+            fs.writeFileSync(path.join(dir, f), `${JSON.stringify({ ...header, files: [{ path: 7, chunks: 'no' }] })}${text.slice(nl)}`);
           }
         },
       ],
