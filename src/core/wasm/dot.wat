@@ -44,7 +44,48 @@
         (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rowLoop))))
-;; out[r] = sum_j mat8[r * dims + j] * q16[j] (i32) for int8 rows and an int16 query, r in [0, rows).
+  ;; out[i] = the dot product of row idx[i] (an i32 list at $idx) with q, for i in [0, n): the same
+  ;; arithmetic as dots16, operation for operation, so a row's score is bit for bit the one dots16
+  ;; gives it. The int8 pre-filter of the float32 store (vectorStore.ts) re-scores its candidates with it.
+  (func (export "dotsAt") (param $mat i32) (param $q i32) (param $idx i32) (param $n i32) (param $dims i32) (param $out i32)
+    (local $i i32) (local $j i32) (local $p i32) (local $rowBytes i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $rowBytes (i32.shl (local.get $dims) (i32.const 2)))
+    (block $done
+      (loop $rowLoop
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.add (local.get $mat)
+          (i32.mul (i32.load (i32.add (local.get $idx) (i32.shl (local.get $i) (i32.const 2)))) (local.get $rowBytes))))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (block $innerDone
+          (loop $inner
+            (br_if $innerDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul
+              (v128.load (i32.add (local.get $p) (local.get $j)))
+              (v128.load (i32.add (local.get $q) (local.get $j))))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul
+              (v128.load offset=16 (i32.add (local.get $p) (local.get $j)))
+              (v128.load offset=16 (i32.add (local.get $q) (local.get $j))))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul
+              (v128.load offset=32 (i32.add (local.get $p) (local.get $j)))
+              (v128.load offset=32 (i32.add (local.get $q) (local.get $j))))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul
+              (v128.load offset=48 (i32.add (local.get $p) (local.get $j)))
+              (v128.load offset=48 (i32.add (local.get $q) (local.get $j))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 64)))
+            (br $inner)))
+        (local.set $a0 (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3))))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+          (f32.add
+            (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
+            (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rowLoop))))
+  ;; out[r] = sum_j mat8[r * dims + j] * q16[j] (i32) for int8 rows and an int16 query, r in [0, rows).
   ;; dims must be a multiple of 16. Each step loads 16 int8 codes, widens them to two i16x8 halves and
   ;; multiplies-adds them against the pre-widened query with i32x4.dot_i16x8_s (exact: |code| ≤ 127,
   ;; |q| ≤ 127, dims ≤ 65536, so the sum stays far inside i32).
