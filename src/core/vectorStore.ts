@@ -280,16 +280,10 @@ export class VectorStore {
   private kernel8: Int8Kernel | undefined;
   private jsCodes = new Int8Array(0);
   /**
-   * Per-row scale of the int8 codes (code × scale ≈ value): int8 precision, and float32 precision
-   * with the pre-filter (codes in the float kernel's memory).
+   * int8 precision only: per-row scale (code × scale ≈ value). (With the float32 pre-filter the
+   * codes, scales and bound terms live in the float kernel's memory: `DotKernel.rowValues`.)
    */
   private rowScale = new Float32Array(0);
-  /**
-   * float32 pre-filter: per row, upper bounds (rounded up) of scale × ‖codes‖ and of ‖row − scale ×
-   * codes‖, the two terms of the error bound of an int8 score (see {@link VectorStore.query}).
-   */
-  private codeNorm = new Float32Array(0);
-  private codeErr = new Float32Array(0);
   private prefilterMinRows = PREFILTER_MIN_ROWS;
   private q16 = new Int16Array(0);
   private lowHeap = new Float64Array(0);
@@ -359,12 +353,7 @@ export class VectorStore {
     if (this.kernel) {
       this.kernel.reserve(this.capacity);
       this.jsMatrix = new Float32Array(0);
-      if (this.kernel.hasCodes) {
-        this.rowScale = new Float32Array(this.capacity);
-        this.codeNorm = new Float32Array(this.capacity);
-        this.codeErr = new Float32Array(this.capacity);
-        this.q16 = new Int16Array(dimensions);
-      }
+      if (this.kernel.hasCodes) this.q16 = new Int16Array(dimensions);
     } else {
       this.jsMatrix = new Float32Array(this.capacity * dimensions);
     }
@@ -894,53 +883,49 @@ export class VectorStore {
       const f = q[j]! - d * t;
       ff += f * f;
     }
-    // Row r's exact score lies in ints[r]·t·s ± (codeNorm[r]·fa + codeErr[r]·eb).
+    // Row r's exact score lies in [lo[r], hi[r]] = ints[r]·t·scale[r] ± (codeNorm[r]·fa + codeErr[r]·eb).
     const slack = prefilterSlack(dims);
     const qNorm = Math.sqrt(qq) * (1 + 1e-9);
     const fa = Math.sqrt(ff) * (1 + 1e-9) + slack * qNorm;
     const eb = qNorm * (1 + slack);
     const rows = this.rows;
-    const { ints, list } = kernel.scoreCodes(q16, rows);
+    const { lo, hi, list } = kernel.bounds(q16, rows, t, fa, eb);
     const alive = this.alive;
-    const scale = this.rowScale;
-    const cn = this.codeNorm;
-    const ce = this.codeErr;
     // Pass 1: the want-th largest lower end (a min-heap of the want largest).
     if (this.lowHeap.length < want) this.lowHeap = new Float64Array(want);
     const h = this.lowHeap;
     let n = 0;
     for (let r = 0; r < rows; r++) {
       if (alive[r] === 0) continue;
-      const lo = ints[r]! * t * scale[r]! - (cn[r]! * fa + ce[r]! * eb);
+      const x = lo[r]!;
       if (n < want) {
         let i = n++;
         while (i > 0) {
           const p = (i - 1) >> 1;
-          if (h[p]! <= lo) break;
+          if (h[p]! <= x) break;
           h[i] = h[p]!;
           i = p;
         }
-        h[i] = lo;
-      } else if (lo > h[0]!) {
+        h[i] = x;
+      } else if (x > h[0]!) {
         let i = 0;
         for (;;) {
           const l = 2 * i + 1;
           if (l >= want) break;
           const c = l + 1 < want && h[l + 1]! < h[l]! ? l + 1 : l;
-          if (h[c]! >= lo) break;
+          if (h[c]! >= x) break;
           h[i] = h[c]!;
           i = c;
         }
-        h[i] = lo;
+        h[i] = x;
       }
     }
     const bar = h[0]!;
-    // Pass 2: every row whose upper end reaches the bar (same expressions, so the bar's row is in).
+    // Pass 2: every row whose upper end reaches the bar (the bar's own row among them: lo ≤ hi).
     const limit = Math.max(want, Math.floor(this.count * PREFILTER_MAX_SHARE));
     let m = 0;
     for (let r = 0; r < rows; r++) {
-      if (alive[r] === 0) continue;
-      if (ints[r]! * t * scale[r]! + (cn[r]! * fa + ce[r]! * eb) >= bar) {
+      if (alive[r] !== 0 && hi[r]! >= bar) {
         if (m >= limit) {
           this.stats.prefilterFallbacks++;
           return undefined;
@@ -962,14 +947,15 @@ export class VectorStore {
   private codeRows(first: number, n: number): void {
     const kernel = this.kernel;
     if (!kernel?.hasCodes || n <= 0) return;
-    kernel.quantizeRows(first, n, this.rowScale);
+    kernel.quantizeRows(first, n);
     const m = kernel.matrix;
     const codes = kernel.codes;
+    const { scale, norm, err } = kernel.rowValues;
     const dims = this.dimensions;
     // Rounded up: fround of x·(1 + 2⁻²⁰) is ≥ x (fround moves a value by at most 2⁻²⁴ of it).
     const up = 1 + 2 ** -20;
     for (let r = first; r < first + n; r++) {
-      const s = this.rowScale[r]!;
+      const s = scale[r]!;
       let cc = 0;
       let ee = 0;
       for (let o = r * dims, end = o + dims; o < end; o++) {
@@ -978,8 +964,8 @@ export class VectorStore {
         const e = m[o]! - c * s;
         ee += e * e;
       }
-      this.codeNorm[r] = Math.fround(s * Math.sqrt(cc) * up);
-      this.codeErr[r] = Math.fround(Math.sqrt(ee) * up);
+      norm[r] = Math.fround(s * Math.sqrt(cc) * up);
+      err[r] = Math.fround(Math.sqrt(ee) * up);
     }
   }
 
@@ -1119,11 +1105,6 @@ export class VectorStore {
     } else if (this.kernel) {
       // WebAssembly memory grows in place: existing rows stay where they are.
       this.kernel.reserve(cap);
-      if (this.kernel.hasCodes) {
-        this.rowScale = grow(this.rowScale, cap, this.rows);
-        this.codeNorm = grow(this.codeNorm, cap, this.rows);
-        this.codeErr = grow(this.codeErr, cap, this.rows);
-      }
     } else {
       const m = new Float32Array(cap * this.dimensions);
       m.set(this.jsMatrix.subarray(0, this.rows * this.dimensions));
@@ -1230,9 +1211,10 @@ export class VectorStore {
           this.matrix.copyWithin(w * dims, r * dims, (r + 1) * dims);
           if (this.kernel?.hasCodes) {
             this.kernel.codes.copyWithin(w * dims, r * dims, (r + 1) * dims);
-            this.rowScale[w] = this.rowScale[r]!;
-            this.codeNorm[w] = this.codeNorm[r]!;
-            this.codeErr[w] = this.codeErr[r]!;
+            const { scale, norm, err } = this.kernel.rowValues;
+            scale[w] = scale[r]!;
+            norm[w] = norm[r]!;
+            err[w] = err[r]!;
           }
         }
       }

@@ -118,7 +118,52 @@
         (local.set $p (i32.add (local.get $p) (local.get $dims)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rowLoop))))
-;; Row quantisation while opening: for each of `rows` float32 rows at $src, scale = max|v| / 127
+;; The float32 store's int8 pre-filter (vectorStore.ts): for each row r in [0, rows), the integer dot
+  ;; product I of its codes (at $mat) with the int16 query (at $q), computed as dotsI8 does, and the
+  ;; interval that holds its exact score: A = I * t * scale[r], e = codeNorm[r] * fa + codeErr[r] * eb
+  ;; (f32 arrays at $scales, $cn, $ce), lo[r] = A - e and hi[r] = A + e (f64 arrays at $lo, $hi).
+  (func (export "boundsI8") (param $mat i32) (param $q i32) (param $rows i32) (param $dims i32)
+    (param $scales i32) (param $cn i32) (param $ce i32) (param $t f64) (param $fa f64) (param $eb f64) (param $lo i32) (param $hi i32)
+    (local $r i32) (local $j i32) (local $p i32) (local $qp i32) (local $x v128) (local $a v128) (local $b v128)
+    (local $s i32) (local $d i32) (local $A f64) (local $e f64)
+    (local.set $p (local.get $mat))
+    (block $done
+      (loop $rowLoop
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $a (v128.const i32x4 0 0 0 0))
+        (local.set $b (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (local.set $qp (local.get $q))
+        (block $innerDone
+          (loop $inner
+            (br_if $innerDone (i32.ge_u (local.get $j) (local.get $dims)))
+            (local.set $x (v128.load (i32.add (local.get $p) (local.get $j))))
+            (local.set $a (i32x4.add (local.get $a)
+              (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $x)) (v128.load (local.get $qp)))))
+            (local.set $b (i32x4.add (local.get $b)
+              (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $x)) (v128.load offset=16 (local.get $qp)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (local.set $qp (i32.add (local.get $qp) (i32.const 32)))
+            (br $inner)))
+        (local.set $a (i32x4.add (local.get $a) (local.get $b)))
+        (local.set $s (i32.shl (local.get $r) (i32.const 2)))
+        (local.set $d (i32.shl (local.get $r) (i32.const 3)))
+        (local.set $A (f64.mul
+          (f64.mul
+            (f64.convert_i32_s (i32.add
+              (i32.add (i32x4.extract_lane 0 (local.get $a)) (i32x4.extract_lane 1 (local.get $a)))
+              (i32.add (i32x4.extract_lane 2 (local.get $a)) (i32x4.extract_lane 3 (local.get $a)))))
+            (local.get $t))
+          (f64.promote_f32 (f32.load (i32.add (local.get $scales) (local.get $s))))))
+        (local.set $e (f64.add
+          (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $cn) (local.get $s)))) (local.get $fa))
+          (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $ce) (local.get $s)))) (local.get $eb))))
+        (f64.store (i32.add (local.get $lo) (local.get $d)) (f64.sub (local.get $A) (local.get $e)))
+        (f64.store (i32.add (local.get $hi) (local.get $d)) (f64.add (local.get $A) (local.get $e)))
+        (local.set $p (i32.add (local.get $p) (local.get $dims)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop))))
+  ;; Row quantisation while opening: for each of `rows` float32 rows at $src, scale = max|v| / 127
   ;; (computed in f64, stored as f32) at $scales, codes round(v × 127 / max) (in f64, halves rounded
   ;; up like JavaScript's Math.round) at $dst. Bit-identical to quantizeRow in dotKernel.ts, which
   ;; the store uses without SIMD. dims must be a multiple of 16.
