@@ -117,7 +117,7 @@ async function benchClustered(items: number, centroids: number, runs: number): P
   const point = (c: number) => unit(Float32Array.from(cents[c]!, (x) => x + 0.05 * g()));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-prefilter-'));
   try {
-    const writer = await VectorStore.open(path.join(tmp, 'v'), { dimensions: DIMS });
+    const writer = await VectorStore.open(path.join(tmp, 'v'), { dimensions: DIMS, prefilterMinRows: 0 });
     const perFile = 20;
     const changes: FileChange[] = [];
     const samples: Float32Array[] = [];
@@ -127,7 +127,11 @@ async function benchClustered(items: number, centroids: number, runs: number): P
       for (let i = 0; i < perFile && f * perFile + i < items; i++) {
         const v = point(Math.floor(rand() * centroids));
         if (samples.length < 200 && rand() < 0.01) samples.push(v);
-        list.push({ id: `${p}#L${i * 10 + 1}-L${i * 10 + 10}#${(f * perFile + i).toString(16).padStart(8, '0')}`, hash: (f * perFile + i).toString(16).padStart(16, '0'), vector: v });
+        list.push({
+          id: `${p}#L${i * 10 + 1}-L${i * 10 + 10}#${(f * perFile + i).toString(16).padStart(8, '0')}`,
+          hash: (f * perFile + i).toString(16).padStart(16, '0'),
+          vector: v,
+        });
       }
       changes.push({ path: p, items: list });
     }
@@ -137,7 +141,8 @@ async function benchClustered(items: number, centroids: number, runs: number): P
     const queries = samples.map((v) => unit(Float32Array.from(v, (x) => x + 0.02 * g())));
     const full = await VectorStore.open(path.join(tmp, 'v'), { dimensions: DIMS, readOnly: true, precision: 'float32', prefilter: false });
     try {
-      for (const k of [300, 10]) compare(`clustered synthetic (${writer.count} × ${DIMS}, ${centroids} centroids, σ 0.05, tombstones in the writer)`, full, writer, queries, k, runs);
+      for (const k of [300, 10])
+        compare(`clustered synthetic (${writer.count} × ${DIMS}, ${centroids} centroids, σ 0.05, tombstones in the writer)`, full, writer, queries, k, runs);
     } finally {
       await full.close();
       await writer.close();
@@ -149,10 +154,15 @@ async function benchClustered(items: number, centroids: number, runs: number): P
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { dir: { type: 'string', default: '/tmp/gw-query-profile' }, items: { type: 'string', default: '100000' }, centroids: { type: 'string', default: '2000' }, runs: { type: 'string', default: '5' } },
+    options: {
+      dir: { type: 'string', default: '/tmp/gw-query-profile' },
+      items: { type: 'string', default: '100000' },
+      centroids: { type: 'string', default: '2000' },
+      runs: { type: 'string', default: '5' },
+    },
   });
   const runs = Number(values.runs);
-  await benchCorpus(values.dir!, runs);
+  await benchCorpus(values.dir, runs);
   await benchClustered(Number(values.items), Number(values.centroids), runs);
 }
 

@@ -91,10 +91,14 @@ async function breakdown(index: WorkspaceIndex, store: VectorStore, embedder: Ha
   const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
   console.log('part (one more pass over the queries)      short mean / p95     long mean / p95');
   for (const [name, { short, long }] of Object.entries(parts)) {
-    console.log(`  ${name.padEnd(40)} ${mean(short).toFixed(2).padStart(6)} / ${pct(short, 95).toFixed(2).padStart(6)} ms   ${mean(long).toFixed(2).padStart(6)} / ${pct(long, 95).toFixed(2).padStart(6)} ms`);
+    console.log(
+      `  ${name.padEnd(40)} ${mean(short).toFixed(2).padStart(6)} / ${pct(short, 95).toFixed(2).padStart(6)} ms   ${mean(long).toFixed(2).padStart(6)} / ${pct(long, 95).toFixed(2).padStart(6)} ms`,
+    );
   }
   const st = store.queryStats();
-  console.log(`  vector queries so far: ${st.fullScans} full scans, ${st.prefiltered} pre-filtered (${st.prefilterFallbacks} fell back), ${(st.prefilterCandidates / Math.max(1, st.prefiltered - st.prefilterFallbacks)).toFixed(0)} rows re-scored per pre-filtered query`);
+  console.log(
+    `  vector queries so far: ${st.fullScans} full scans, ${st.prefiltered} pre-filtered (${st.prefilterFallbacks} fell back), ${(st.prefilterCandidates / Math.max(1, st.prefiltered - st.prefilterFallbacks)).toFixed(0)} rows re-scored per pre-filtered query`,
+  );
 }
 
 main().catch((err: unknown) => {

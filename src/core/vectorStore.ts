@@ -415,7 +415,17 @@ export class VectorStore {
     const precision = want === 'auto' ? (total >= (opts.int8AutoRows ?? INT8_AUTO_ROWS) ? 'int8' : 'float32') : want;
     let store: VectorStore;
     try {
-      store = new VectorStore(dir, dims, shards, logger, total, opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET, opts.readOnly ?? false, precision, opts.prefilter ?? true);
+      store = new VectorStore(
+        dir,
+        dims,
+        shards,
+        logger,
+        total,
+        opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET,
+        opts.readOnly ?? false,
+        precision,
+        opts.prefilter ?? true,
+      );
     } catch (err) {
       for (const h of heads) closeFd(h.fd);
       throw err;

@@ -140,7 +140,10 @@ describe('vector store: exact int8 pre-filter of float32 queries', function () {
       store.query(q1, 1);
       const after = store.queryStats();
       assert.equal(after.prefiltered, stats.prefiltered + 1);
-      assert.ok(after.prefilterCandidates - stats.prefilterCandidates < store.count / 2, `the pre-filter ruled rows out (${after.prefilterCandidates - stats.prefilterCandidates} of ${store.count} re-scored for k = 1)`);
+      assert.ok(
+        after.prefilterCandidates - stats.prefilterCandidates < store.count / 2,
+        `the pre-filter ruled rows out (${after.prefilterCandidates - stats.prefilterCandidates} of ${store.count} re-scored for k = 1)`,
+      );
       await store.close();
       // Reopened (codes computed from the shard files at open), as a writer and as a read-only reader.
       const again = await VectorStore.open(dir, { dimensions: dims, shards: 3, prefilterMinRows: 0 });
@@ -164,7 +167,12 @@ describe('vector store: exact int8 pre-filter of float32 queries', function () {
     // order unrelated to their ids.
     for (let k = 0; k < 40; k++) {
       const p = `t/${(k * 17) % 40}.ts`;
-      changes.push(set(p, items(p, 6, (i) => shared[i % 4]!, 'x', k * 6)));
+      changes.push(
+        set(
+          p,
+          items(p, 6, (i) => shared[i % 4]!, 'x', k * 6),
+        ),
+      );
     }
     const pre = await VectorStore.open(path.join(tmp, 'a'), { dimensions: dims, shards: 4, prefilterMinRows: 0 });
     const full = await VectorStore.open(path.join(tmp, 'b'), { dimensions: dims, shards: 4, prefilter: false });
@@ -191,7 +199,16 @@ describe('vector store: exact int8 pre-filter of float32 queries', function () {
     assert.deepEqual(store.query(q, 10), [], 'empty store');
     const ref: Ref = new Map();
     const set = setter(ref);
-    await store.applyFileChanges([set('a.ts', items('a.ts', 5, () => unit(Float32Array.from({ length: dims }, () => rand() * 2 - 1)), 'a', 0)), set('b.ts', items('b.ts', 3, () => unit(Float32Array.from({ length: dims }, () => rand() * 2 - 1)), 'b', 0))]);
+    await store.applyFileChanges([
+      set(
+        'a.ts',
+        items('a.ts', 5, () => unit(Float32Array.from({ length: dims }, () => rand() * 2 - 1)), 'a', 0),
+      ),
+      set(
+        'b.ts',
+        items('b.ts', 3, () => unit(Float32Array.from({ length: dims }, () => rand() * 2 - 1)), 'b', 0),
+      ),
+    ]);
     assert.deepEqual(store.query(q, 0), []);
     assert.deepEqual(store.query(q, 100), bruteForce(ref, q, 100), 'k > count: every row, in order');
     assert.equal(store.query(q, 100).length, 8);
