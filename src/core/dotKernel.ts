@@ -5,7 +5,8 @@
  * Measured on this machine kind (docs/benchmarks.md): the plain-JS loop with four accumulators took
  * ~27 ms at 100k × 384; the shared notes measured a SIMD kernel of this shape at ~7.6 ms.
  * When the .wasm file is missing or the runtime lacks SIMD, {@link DotKernel.tryLoad} returns
- * undefined and the store keeps its JavaScript loop.
+ * undefined and the store keeps its JavaScript loop. With `codes`, the float kernel also holds the
+ * int8 codes and per-row bound terms of the store's exact pre-filter (`bounds`, `scoreRows`).
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';

@@ -7,7 +7,8 @@
  * instead of the whole index. In memory the store keeps ONE contiguous Float32Array (row = item) plus
  * parallel id/path/hash arrays, and scores queries with the SIMD kernels of dotKernel.ts (plain-JS
  * fallback) and the top-k heap of topK.ts; vectra's own per-item query loop and its copy of the items are not kept
- * around.
+ * around. With the SIMD kernel, int8 codes of the rows sit next to the float matrix for an exact
+ * pre-filter that skips most float rows per query (see {@link VectorStore.query}).
  *
  * The store does not lock: writers must hold `acquireLock` (indexLock.ts) on the index folder.
  */
