@@ -86,6 +86,7 @@ async function benchCorpus(dir: string, runs: number): Promise<void> {
   }
   const full = await VectorStore.open(path.join(indexDir, 'vectors'), { dimensions: DIMS, readOnly: true, precision: 'float32', prefilter: false });
   const pre = await VectorStore.open(path.join(indexDir, 'vectors'), { dimensions: DIMS, readOnly: true, precision: 'float32', prefilterMinRows: 0 });
+  pre.completePrefilterCodes();
   try {
     for (const k of [300, 10]) compare(`bench corpus (${pre.count} test-embedder vectors)`, full, pre, queries, k, runs);
   } finally {

@@ -18,6 +18,7 @@ interface Exports {
   memory: WebAssembly.Memory;
   dots16: (mat: number, q: number, rows: number, dims: number, out: number) => void;
   dotsAt: (mat: number, q: number, idx: number, n: number, dims: number, out: number) => void;
+  quantF32: (src: number, rows: number, dims: number, dst: number, scales: number, norms: number, errs: number) => void;
   boundsI8: (mat: number, q: number, rows: number, dims: number, scales: number, cn: number, ce: number, t: number, fa: number, eb: number, lo: number, hi: number) => void;
   dotsI8: (mat: number, q: number, rows: number, dims: number, out: number) => void;
   quantI8: (src: number, rows: number, dims: number, dst: number, scales: number) => void;
@@ -66,7 +67,7 @@ export class DotKernel {
     try {
       const instance = new WebAssembly.Instance(mod, {});
       const exports = instance.exports as unknown as Exports;
-      const codes = Boolean(opts.codes) && typeof exports.dotsAt === 'function' && typeof exports.boundsI8 === 'function' && typeof exports.quantI8 === 'function';
+      const codes = Boolean(opts.codes) && typeof exports.dotsAt === 'function' && typeof exports.boundsI8 === 'function' && typeof exports.quantF32 === 'function';
       return new DotKernel(exports, dimensions, codes);
     } catch {
       return undefined;
@@ -154,8 +155,10 @@ export class DotKernel {
   }
 
   /**
-   * Quantises rows [first, first + n) of the matrix into their int8 codes and scales ({@link rowValues}),
-   * the codes and scales of {@link quantizeRow} bit for bit.
+   * Quantises rows [first, first + n) of the matrix into int8 codes with their scales and bound terms
+   * ({@link rowValues}): `norm` ≥ scale × ‖codes‖ and `err` ≥ ‖row − scale × codes‖ (`quantF32` in
+   * dot.wat, in float32 lanes with the rounding accounted for; ~6× faster than `quantI8`, whose codes
+   * must match the JavaScript `quantizeRow` bit for bit, which these need not).
    */
   quantizeRows(first: number, n: number): void {
     if (!this.hasCodes) throw new Error('this kernel keeps no int8 codes');
@@ -163,7 +166,7 @@ export class DotKernel {
     if (n <= 0) return;
     const dims = this.dimensions;
     const at = this.regions(this.cap);
-    this.exports.quantI8(first * dims * 4, n, dims, at.codes + first * dims, at.scale + first * 4);
+    this.exports.quantF32(first * dims * 4, n, dims, at.codes + first * dims, at.scale + first * 4, at.norm + first * 4, at.err + first * 4);
   }
 
   /**

@@ -111,6 +111,15 @@ export const INT8_RESCORE_MIN = 100;
 export const PREFILTER_MIN_ROWS = 20_000;
 
 /**
+ * Rows whose pre-filter codes a query computes, while the codes are incomplete, before it scores every
+ * row. Default 16,384 (~15-25 ms at 384-d), range ≥ 1. Opening does not compute codes (it would add
+ * ~0.1 s of CPU at 95k × 384 to every open, and a one-query process such as `groundwork search` would
+ * never use them): the first ⌈rows / 16,384⌉ queries after an open compute them a slice each (6 at
+ * 95k rows), then the pre-filter takes over. Rows added while the codes are complete get theirs at once.
+ */
+export const PREFILTER_CODE_SLICE_ROWS = 16_384;
+
+/**
  * The pre-filter gives up and scores every row when more than this share of the live rows cannot be
  * ruled out (a query whose bounds do not separate: all-equal scores, a zero query). Default 0.25,
  * range (0, 1]. Either way the result is exact; this only bounds the pre-filter's wasted work.
@@ -286,6 +295,8 @@ export class VectorStore {
    */
   private rowScale = new Float32Array(0);
   private prefilterMinRows = PREFILTER_MIN_ROWS;
+  /** float32 pre-filter: rows [0, coded) have their codes (see {@link PREFILTER_CODE_SLICE_ROWS}). */
+  private coded = 0;
   private q16 = new Int16Array(0);
   private lowHeap = new Float64Array(0);
   private readonly stats: VectorQueryStats = { fullScans: 0, prefiltered: 0, prefilterCandidates: 0, prefilterFallbacks: 0 };
@@ -495,7 +506,6 @@ export class VectorStore {
     if (failure !== undefined) throw failure;
     this.rows = total;
     this.alive.fill(1, 0, total);
-    this.codeRows(0, total);
     for (let i = 0; i < heads.length; i++) {
       this.shardLive[i] = heads[i]!.layout.count;
       if (this.precision === 'int8') {
@@ -795,7 +805,14 @@ export class VectorStore {
     const want = Math.min(Math.floor(k), this.count);
     if (!(want > 0)) return [];
     if (this.precision === 'int8') return this.queryInt8(q, want);
-    let rows = this.kernel?.hasCodes && this.count >= this.prefilterMinRows ? this.topRowsPrefiltered(q, want) : undefined;
+    let rows: Array<[number, number]> | undefined;
+    if (this.kernel?.hasCodes && this.count >= this.prefilterMinRows) {
+      if (this.coded < this.rows) {
+        const n = Math.min(PREFILTER_CODE_SLICE_ROWS, this.rows - this.coded);
+        this.codeRows(this.coded, n);
+        this.coded += n;
+      } else rows = this.topRowsPrefiltered(q, want);
+    }
     if (!rows) {
       this.stats.fullScans++;
       rows = this.topRows(want, this.kernel ? this.kernel.score(q, this.rows) : undefined, q);
@@ -857,6 +874,17 @@ export class VectorStore {
     }
     hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return hits.slice(0, want);
+  }
+
+  /**
+   * Computes the pre-filter codes of every row now (benchmarks and tests; queries otherwise do it a
+   * slice at a time, see {@link PREFILTER_CODE_SLICE_ROWS}). Nothing without codes.
+   */
+  completePrefilterCodes(): void {
+    this.assertOpen();
+    if (!this.kernel?.hasCodes || this.coded >= this.rows) return;
+    this.codeRows(this.coded, this.rows - this.coded);
+    this.coded = this.rows;
   }
 
   /** Counts of how queries were answered since open (a copy). */
@@ -953,31 +981,11 @@ export class VectorStore {
 
   /**
    * float32 pre-filter: the int8 codes, scales and bound terms of rows [first, first + n), from their
-   * float rows (nothing without codes).
+   * float rows, in WebAssembly (nothing without codes).
    */
   private codeRows(first: number, n: number): void {
-    const kernel = this.kernel;
-    if (!kernel?.hasCodes || n <= 0) return;
-    kernel.quantizeRows(first, n);
-    const m = kernel.matrix;
-    const codes = kernel.codes;
-    const { scale, norm, err } = kernel.rowValues;
-    const dims = this.dimensions;
-    // Rounded up: fround of x·(1 + 2⁻²⁰) is ≥ x (fround moves a value by at most 2⁻²⁴ of it).
-    const up = 1 + 2 ** -20;
-    for (let r = first; r < first + n; r++) {
-      const s = scale[r]!;
-      let cc = 0;
-      let ee = 0;
-      for (let o = r * dims, end = o + dims; o < end; o++) {
-        const c = codes[o]!;
-        cc += c * c;
-        const e = m[o]! - c * s;
-        ee += e * e;
-      }
-      norm[r] = Math.fround(s * Math.sqrt(cc) * up);
-      err[r] = Math.fround(Math.sqrt(ee) * up);
-    }
+    if (!this.kernel?.hasCodes || n <= 0) return;
+    this.kernel.quantizeRows(first, n);
   }
 
   /** The hit of row `r`: its strings are built here, for returned rows only. */
@@ -1163,7 +1171,11 @@ export class VectorStore {
       this.alive[r] = 1;
       this.keys.setRow(r, slot, item.id, md.hash);
     }
-    if (!int8) this.codeRows(first, items.length);
+    // Codes complete so far: keep them complete (the pre-filter stays usable); else the queries' slices catch up.
+    if (!int8 && this.coded === first) {
+      this.codeRows(first, items.length);
+      this.coded = this.rows;
+    }
     this.shardLive[shard]! += items.length;
   }
 
@@ -1209,8 +1221,11 @@ export class VectorStore {
   private compact(): void {
     const dims = this.dimensions;
     let w = 0;
+    // Rows keep their order, so the live rows that had codes are again the first ones.
+    let coded = 0;
     for (let r = 0; r < this.rows; r++) {
       if (this.alive[r] === 0) continue;
+      if (r < this.coded) coded++;
       this.keys.move(r, w);
       if (w !== r) {
         if (this.precision === 'int8') {
@@ -1234,6 +1249,7 @@ export class VectorStore {
     this.alive.fill(1, 0, w);
     this.alive.fill(0, w, this.rows);
     this.rows = w;
+    this.coded = coded;
     this.dead = 0;
   }
 

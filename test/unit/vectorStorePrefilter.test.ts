@@ -145,16 +145,54 @@ describe('vector store: exact int8 pre-filter of float32 queries', function () {
         `the pre-filter ruled rows out (${after.prefilterCandidates - stats.prefilterCandidates} of ${store.count} re-scored for k = 1)`,
       );
       await store.close();
-      // Reopened (codes computed from the shard files at open), as a writer and as a read-only reader.
+      // Reopened, as a writer and as a read-only reader: the first query computes the codes (one slice
+      // covers these rows) and scores every row; the next ones are pre-filtered.
       const again = await VectorStore.open(dir, { dimensions: dims, shards: 3, prefilterMinRows: 0 });
+      const probe = unit(Float32Array.from({ length: dims }, () => rand() * 2 - 1));
+      assert.deepEqual(again.query(probe, 9), bruteForce(ref, probe, 9));
+      assert.deepEqual(again.queryStats(), { fullScans: 1, prefiltered: 0, prefilterCandidates: 0, prefilterFallbacks: 0 });
+      assert.deepEqual(again.query(probe, 9), bruteForce(ref, probe, 9));
+      assert.equal(again.queryStats().prefiltered, 1);
       check(again);
       const reader = await VectorStore.open(dir, { dimensions: dims, shards: 3, prefilterMinRows: 0, readOnly: true });
+      reader.completePrefilterCodes();
       check(reader);
+      assert.equal(reader.queryStats().fullScans, reader.queryStats().prefilterFallbacks, 'codes completed up front: no query scored every row but fallbacks');
       assert.ok(reader.queryStats().prefiltered > 0);
       await reader.close();
       await again.close();
     });
   }
+
+  it('codes computed a slice per query after an open stay right through writes and compaction meanwhile', async () => {
+    const dims = 16;
+    const rand = seededRandom(12);
+    const make = vectorMaker(dims, rand);
+    const dir = path.join(tmp, 'idx');
+    const ref: Ref = new Map();
+    const set = setter(ref);
+    const first = await VectorStore.open(dir, { dimensions: dims, shards: 2 });
+    const changes: FileChange[] = [];
+    // 36,000 rows: three slices of PREFILTER_CODE_SLICE_ROWS (16,384).
+    for (let k = 0; k < 1200; k++) changes.push(set(`s/${k}.ts`, items(`s/${k}.ts`, 30, make, 'a', k * 30)));
+    await first.applyFileChanges(changes);
+    await first.close();
+    const store = await VectorStore.open(dir, { dimensions: dims, shards: 2 });
+    const q = () => unit(Float32Array.from({ length: dims }, () => rand() * 2 - 1));
+    let v = q();
+    assert.deepEqual(store.query(v, 12), bruteForce(ref, v, 12), 'slice 1 + full scan');
+    // A write while the codes are incomplete: deletions (tombstones) and new rows, then compaction.
+    const doomed: FileChange[] = [];
+    for (let k = 0; k < 1200; k += 3) doomed.push(set(`s/${k}.ts`, k % 2 ? null : items(`s/${k}.ts`, 5, make, 'b', 50_000 + k)));
+    await store.applyFileChanges(doomed);
+    for (let i = 0; i < 5; i++) {
+      v = q();
+      assert.deepEqual(store.query(v, 12), bruteForce(ref, v, 12), `query ${i}`);
+    }
+    const st = store.queryStats();
+    assert.ok(st.fullScans >= 2 && st.prefiltered >= 1, JSON.stringify(st));
+    await store.close();
+  });
 
   it('ties: equal scores are broken by id as in the full scan, however the equal rows were added', async () => {
     const dims = 32;
