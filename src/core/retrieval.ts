@@ -530,15 +530,51 @@ function titlePhrases(index: SearchableIndex, files: Map<string, FileCandidate>,
     .toLowerCase()
     .split(/[^a-z0-9_]+/)
     .filter((w) => w.length > 2 && !isStopword(w));
-  const pairs: RegExp[] = [];
-  for (let i = 0; i + 1 < words.length; i++) pairs.push(new RegExp(`\\b${words[i]}[^a-z0-9_\\n]{1,4}${words[i + 1]}`, 'i'));
+  const pairs = titlePairs(words);
   if (!pairs.length) return;
   for (const f of titlePhraseFiles(files)) {
     const chunks = index.getFile(f.path)?.chunks;
     if (!chunks) continue;
-    const found = pairs.filter((re) => chunks.some((c) => re.test(c.text))).length;
-    f.score *= 1 + weight * (found / pairs.length);
+    f.score *=
+      1 +
+      weight *
+        (titlePairsFound(
+          pairs,
+          chunks.map((c) => c.text),
+        ) /
+          pairs.length);
   }
+}
+
+/** One pair of consecutive title words (lower case, [a-z0-9_] only) and its pattern. */
+export interface TitlePair {
+  first: string;
+  second: string;
+  re: RegExp;
+}
+
+/** The consecutive word pairs of `words` (see {@link titlePhrases}). */
+export function titlePairs(words: readonly string[]): TitlePair[] {
+  const pairs: TitlePair[] = [];
+  for (let i = 0; i + 1 < words.length; i++) pairs.push({ first: words[i]!, second: words[i + 1]!, re: new RegExp(`\\b${words[i]}[^a-z0-9_\\n]{1,4}${words[i + 1]}`, 'i') });
+  return pairs;
+}
+
+/**
+ * How many of `pairs` match in one of `texts` (a file's chunks). The same count as testing every
+ * pattern on every chunk, with less work (10 KB issue reports spent ~20% of their time here):
+ * - the chunks are tested as one text joined by newlines: a match cannot cross a newline (words and
+ *   the gap exclude it) and a newline is a word boundary, so a match in the joined text is a match
+ *   in one chunk and the reverse;
+ * - a pattern runs only when the lower-cased text contains both its words, which every match
+ *   needs (the pattern's case-insensitive letters are ASCII, which lower-casing maps in place).
+ */
+export function titlePairsFound(pairs: readonly TitlePair[], texts: readonly string[]): number {
+  const text = texts.join('\n');
+  const lower = text.toLowerCase();
+  let found = 0;
+  for (const p of pairs) if (lower.includes(p.first) && lower.includes(p.second) && p.re.test(text)) found++;
+  return found;
 }
 
 /** The files {@link titlePhrases} checks: the best {@link TITLE_PHRASE_FILES}. */

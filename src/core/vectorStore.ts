@@ -7,7 +7,8 @@
  * instead of the whole index. In memory the store keeps ONE contiguous Float32Array (row = item) plus
  * parallel id/path/hash arrays, and scores queries with the SIMD kernels of dotKernel.ts (plain-JS
  * fallback) and the top-k heap of topK.ts; vectra's own per-item query loop and its copy of the items are not kept
- * around.
+ * around. With the SIMD kernel, int8 codes of the rows sit next to the float matrix for an exact
+ * pre-filter that skips most float rows per query (see {@link VectorStore.query}).
  *
  * The store does not lock: writers must hold `acquireLock` (indexLock.ts) on the index folder.
  */
@@ -100,6 +101,41 @@ export const INT8_RESCORE_FACTOR = 4;
 export const INT8_RESCORE_MIN = 100;
 
 /**
+ * float32 precision with the SIMD kernel: live rows from which a query goes through the int8
+ * pre-filter (exact; see {@link VectorStore.query}) instead of scoring every float row. Default
+ * 20,000, range ≥ 0. The store keeps int8 codes of every row next to the float matrix (+25% memory:
+ * 37 MB at 95k × 384) whatever the row count, so the pre-filter is there as soon as the store grows;
+ * below this many rows the full scan takes ~2 ms or less and the pre-filter's fixed costs (quantising
+ * the query, two passes over the bounds) would not pay. Measured effect in docs/benchmarks.md.
+ */
+export const PREFILTER_MIN_ROWS = 20_000;
+
+/**
+ * Rows whose pre-filter codes a query computes, while the codes are incomplete, before it scores every
+ * row. Default 16,384 (~15-25 ms at 384-d), range ≥ 1. Opening does not compute codes (it would add
+ * ~0.1 s of CPU at 95k × 384 to every open, and a one-query process such as `groundwork search` would
+ * never use them): the first ⌈rows / 16,384⌉ queries after an open compute them a slice each (6 at
+ * 95k rows), then the pre-filter takes over. Rows added while the codes are complete get theirs at once.
+ */
+export const PREFILTER_CODE_SLICE_ROWS = 16_384;
+
+/**
+ * The pre-filter gives up and scores every row when more than this share of the live rows cannot be
+ * ruled out (a query whose bounds do not separate: all-equal scores, a zero query). Default 0.25,
+ * range (0, 1]. Either way the result is exact; this only bounds the pre-filter's wasted work.
+ */
+export const PREFILTER_MAX_SHARE = 0.25;
+
+/**
+ * Relative slack added to the pre-filter's bounds for floating-point rounding: the float32 kernel's
+ * sum of 384 products in 16 lanes of 24 carries a relative error below 29 × 2⁻²⁴ ≈ 1.7e-6 of
+ * ‖v‖·‖q‖ (and 1e-5 also covers up to ~2,700 dimensions; beyond, it is scaled with the dimensions).
+ */
+function prefilterSlack(dims: number): number {
+  return Math.max(1e-5, (dims / 16 + 8) * 2 ** -23);
+}
+
+/**
  * Shard files read at once while opening. Default 4, range ≥ 1. Reads run in Node's thread pool (4
  * threads by default) while the main thread checks and unpacks the shards already read, so a few in
  * flight keep the disk and the CPU busy together; more only hold more read buffers (int8: one
@@ -179,6 +215,25 @@ export interface VectorStoreOptions {
   int8Rescore?: { factor: number; min: number };
   /** Overrides {@link SHARD_READ_CONCURRENCY} and {@link OPEN_PIECE_BYTES} (benchmarks measure them). */
   openReads?: { concurrency?: number; pieceBytes?: number };
+  /**
+   * float32 precision: keep int8 codes of the rows for the exact pre-filter of {@link VectorStore.query}
+   * (+1 byte per dimension per row). Default true; false scores every float row (and saves the memory).
+   */
+  prefilter?: boolean;
+  /** Overrides {@link PREFILTER_MIN_ROWS} (tests and benchmarks: 0 = every query pre-filtered). */
+  prefilterMinRows?: number;
+}
+
+/** How the queries of a store were answered so far, for benchmarks and profiles. */
+export interface VectorQueryStats {
+  /** Queries answered by scoring every float32 row. */
+  fullScans: number;
+  /** Queries answered through the int8 pre-filter. */
+  prefiltered: number;
+  /** Rows re-scored in float32 by those queries (sum). */
+  prefilterCandidates: number;
+  /** Pre-filtered queries that fell back to the full scan ({@link PREFILTER_MAX_SHARE}). */
+  prefilterFallbacks: number;
 }
 
 function shardName(i: number): string {
@@ -234,8 +289,18 @@ export class VectorStore {
   /** int8 precision only: codes (in WebAssembly memory when SIMD is available, else jsCodes). */
   private kernel8: Int8Kernel | undefined;
   private jsCodes = new Int8Array(0);
-  /** int8 precision only: per-row scale (code × scale ≈ value), shard and position in its shard file. */
+  /**
+   * int8 precision only: per-row scale (code × scale ≈ value). (With the float32 pre-filter the
+   * codes, scales and bound terms live in the float kernel's memory: `DotKernel.rowValues`.)
+   */
   private rowScale = new Float32Array(0);
+  private prefilterMinRows = PREFILTER_MIN_ROWS;
+  /** float32 pre-filter: rows [0, coded) have their codes (see {@link PREFILTER_CODE_SLICE_ROWS}). */
+  private coded = 0;
+  private q16 = new Int16Array(0);
+  private lowHeap = new Float64Array(0);
+  private readonly stats: VectorQueryStats = { fullScans: 0, prefiltered: 0, prefilterCandidates: 0, prefilterFallbacks: 0 };
+  /** int8 precision only: shard and position in its shard file of each row. */
   private rowShard = new Uint16Array(0);
   private rowPos = new Uint32Array(0);
   /**
@@ -276,6 +341,7 @@ export class VectorStore {
     readonly readOnly: boolean,
     /** In-memory precision (`auto` resolved at open). */
     readonly precision: 'float32' | 'int8',
+    prefilter = true,
   ) {
     this.codec = new BinaryVectorCodec(dimensions);
     this.capacity = Math.max(16, initialCapacity);
@@ -295,10 +361,11 @@ export class VectorStore {
       this.shardVecOff = new Array<number>(shardCount).fill(0);
       return;
     }
-    this.kernel = DotKernel.tryLoad(dimensions);
+    this.kernel = DotKernel.tryLoad(dimensions, { codes: prefilter });
     if (this.kernel) {
       this.kernel.reserve(this.capacity);
       this.jsMatrix = new Float32Array(0);
+      if (this.kernel.hasCodes) this.q16 = new Int16Array(dimensions);
     } else {
       this.jsMatrix = new Float32Array(this.capacity * dimensions);
     }
@@ -360,7 +427,17 @@ export class VectorStore {
     const precision = want === 'auto' ? (total >= (opts.int8AutoRows ?? INT8_AUTO_ROWS) ? 'int8' : 'float32') : want;
     let store: VectorStore;
     try {
-      store = new VectorStore(dir, dims, shards, logger, total, opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET, opts.readOnly ?? false, precision);
+      store = new VectorStore(
+        dir,
+        dims,
+        shards,
+        logger,
+        total,
+        opts.vectraInsertScanBudget ?? VECTRA_INSERT_SCAN_BUDGET,
+        opts.readOnly ?? false,
+        precision,
+        opts.prefilter ?? true,
+      );
     } catch (err) {
       for (const h of heads) closeFd(h.fd);
       throw err;
@@ -369,6 +446,7 @@ export class VectorStore {
       store.rescoreFactor = Math.max(0, opts.int8Rescore.factor);
       store.rescoreMin = Math.max(1, Math.floor(opts.int8Rescore.min));
     }
+    if (opts.prefilterMinRows !== undefined) store.prefilterMinRows = Math.max(0, Math.floor(opts.prefilterMinRows));
     if (opts.openReads?.concurrency !== undefined) store.readConcurrency = Math.max(1, Math.floor(opts.openReads.concurrency));
     if (opts.openReads?.pieceBytes !== undefined) store.pieceBytes = Math.max(1, Math.floor(opts.openReads.pieceBytes));
     try {
@@ -705,7 +783,19 @@ export class VectorStore {
 
   /**
    * Top-k by dot product (cosine for normalised vectors), best first; ties broken by id so results do
-   * not depend on row order. Synchronous: scoring 100k × 384 takes ~30 ms in plain JS.
+   * not depend on row order. Synchronous: scoring 100k × 384 takes ~30 ms in plain JS, ~7-10 ms with
+   * the SIMD kernel, ~3-4 ms through the pre-filter.
+   *
+   * float32 precision with the SIMD kernel, from {@link PREFILTER_MIN_ROWS} live rows: an exact int8
+   * pre-filter. Each row r also has int8 codes c (scale s, so v ≈ s·c) and the query is quantised
+   * likewise (q ≈ t·d); with e = v − s·c and f = q − t·d,
+   *   v·q = s·t·(c·d) + s·(c·f) + e·q,   |s·(c·f)| ≤ s‖c‖·‖f‖,   |e·q| ≤ ‖e‖·‖q‖
+   * (Cauchy-Schwarz), so the integer dot product c·d gives every row an interval that holds its
+   * exact score (widened by {@link prefilterSlack} for the float32 kernel's rounding). Any row whose
+   * upper end is below the k-th largest lower end is beaten by k rows; the others are re-scored with
+   * the float32 kernel's own arithmetic (bit-identical scores), so the result is exactly the full
+   * scan's, ties included. The codes are a quarter of the float matrix's bytes, and the scan is
+   * memory-bound.
    * @throws DimensionMismatchError / InvalidVectorError for a bad query vector.
    */
   query(vector: Float32Array, k: number): VectorHit[] {
@@ -715,7 +805,18 @@ export class VectorStore {
     const want = Math.min(Math.floor(k), this.count);
     if (!(want > 0)) return [];
     if (this.precision === 'int8') return this.queryInt8(q, want);
-    const rows = this.topRows(want, this.kernel ? this.kernel.score(q, this.rows) : undefined, q);
+    let rows: Array<[number, number]> | undefined;
+    if (this.kernel?.hasCodes && this.count >= this.prefilterMinRows) {
+      if (this.coded < this.rows) {
+        const n = Math.min(PREFILTER_CODE_SLICE_ROWS, this.rows - this.coded);
+        this.codeRows(this.coded, n);
+        this.coded += n;
+      } else rows = this.topRowsPrefiltered(q, want);
+    }
+    if (!rows) {
+      this.stats.fullScans++;
+      rows = this.topRows(want, this.kernel ? this.kernel.score(q, this.rows) : undefined, q);
+    }
     const hits: VectorHit[] = rows.map(([r, score]) => this.hit(r, score));
     hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return hits;
@@ -773,6 +874,118 @@ export class VectorStore {
     }
     hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return hits.slice(0, want);
+  }
+
+  /**
+   * Computes the pre-filter codes of every row now (benchmarks and tests; queries otherwise do it a
+   * slice at a time, see {@link PREFILTER_CODE_SLICE_ROWS}). Nothing without codes.
+   */
+  completePrefilterCodes(): void {
+    this.assertOpen();
+    if (!this.kernel?.hasCodes || this.coded >= this.rows) return;
+    this.codeRows(this.coded, this.rows - this.coded);
+    this.coded = this.rows;
+  }
+
+  /** Counts of how queries were answered since open (a copy). */
+  queryStats(): VectorQueryStats {
+    return { ...this.stats };
+  }
+
+  /**
+   * The exact `want` best live rows as [row, score] (unordered) through the int8 pre-filter (see
+   * {@link query}), or undefined when the bounds rule out too few rows ({@link PREFILTER_MAX_SHARE})
+   * and every row should be scored instead.
+   */
+  private topRowsPrefiltered(q: Float32Array, want: number): Array<[number, number]> | undefined {
+    const kernel = this.kernel!;
+    const dims = this.dimensions;
+    this.stats.prefiltered++;
+    let qmax = 0;
+    let qq = 0;
+    for (let j = 0; j < dims; j++) {
+      const x = q[j]!;
+      qq += x * x;
+      if (Math.abs(x) > qmax) qmax = Math.abs(x);
+    }
+    if (qmax === 0) {
+      this.stats.prefilterFallbacks++;
+      return undefined;
+    }
+    const q16 = this.q16;
+    const inv = 127 / qmax;
+    const t = qmax / 127;
+    let ff = 0;
+    for (let j = 0; j < dims; j++) {
+      const d = Math.round(q[j]! * inv);
+      q16[j] = d;
+      const f = q[j]! - d * t;
+      ff += f * f;
+    }
+    // Row r's exact score lies in [lo[r], hi[r]] = ints[r]·t·scale[r] ± (codeNorm[r]·fa + codeErr[r]·eb).
+    const slack = prefilterSlack(dims);
+    const qNorm = Math.sqrt(qq) * (1 + 1e-9);
+    const fa = Math.sqrt(ff) * (1 + 1e-9) + slack * qNorm;
+    const eb = qNorm * (1 + slack);
+    const rows = this.rows;
+    const { lo, hi, list } = kernel.bounds(q16, rows, t, fa, eb);
+    const alive = this.alive;
+    // Pass 1: the want-th largest lower end (a min-heap of the want largest).
+    if (this.lowHeap.length < want) this.lowHeap = new Float64Array(want);
+    const h = this.lowHeap;
+    let n = 0;
+    for (let r = 0; r < rows; r++) {
+      if (alive[r] === 0) continue;
+      const x = lo[r]!;
+      if (n < want) {
+        let i = n++;
+        while (i > 0) {
+          const p = (i - 1) >> 1;
+          if (h[p]! <= x) break;
+          h[i] = h[p]!;
+          i = p;
+        }
+        h[i] = x;
+      } else if (x > h[0]!) {
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          if (l >= want) break;
+          const c = l + 1 < want && h[l + 1]! < h[l]! ? l + 1 : l;
+          if (h[c]! >= x) break;
+          h[i] = h[c]!;
+          i = c;
+        }
+        h[i] = x;
+      }
+    }
+    const bar = h[0]!;
+    // Pass 2: every row whose upper end reaches the bar (the bar's own row among them: lo ≤ hi).
+    const limit = Math.max(want, Math.floor(this.count * PREFILTER_MAX_SHARE));
+    let m = 0;
+    for (let r = 0; r < rows; r++) {
+      if (alive[r] !== 0 && hi[r]! >= bar) {
+        if (m >= limit) {
+          this.stats.prefilterFallbacks++;
+          return undefined;
+        }
+        list[m++] = r;
+      }
+    }
+    this.stats.prefilterCandidates += m;
+    const exact = kernel.scoreRows(q, rows, m);
+    const top = new TopK(want, (a, b) => this.keys.idAfter(a, b));
+    for (let i = 0; i < m; i++) top.push(exact[i]!, list[i]!);
+    return top.entries();
+  }
+
+  /**
+   * float32 pre-filter: the int8 codes, scales and bound terms of rows [first, first + n), from their
+   * float rows, in WebAssembly (nothing without codes).
+   */
+  private codeRows(first: number, n: number): void {
+    if (!this.kernel?.hasCodes || n <= 0) return;
+    this.kernel.quantizeRows(first, n);
   }
 
   /** The hit of row `r`: its strings are built here, for returned rows only. */
@@ -937,6 +1150,7 @@ export class VectorStore {
     const m = int8 ? undefined : this.matrix;
     let slot = -1;
     let lastPath: string | undefined;
+    const first = this.rows;
     for (let k = 0; k < items.length; k++) {
       const item = items[k]!;
       const md = item.metadata as unknown as ChunkVectorMetadata;
@@ -956,6 +1170,11 @@ export class VectorStore {
       } else m!.set(item.vector, r * dims);
       this.alive[r] = 1;
       this.keys.setRow(r, slot, item.id, md.hash);
+    }
+    // Codes complete so far: keep them complete (the pre-filter stays usable); else the queries' slices catch up.
+    if (!int8 && this.coded === first) {
+      this.codeRows(first, items.length);
+      this.coded = this.rows;
     }
     this.shardLive[shard]! += items.length;
   }
@@ -1002,8 +1221,11 @@ export class VectorStore {
   private compact(): void {
     const dims = this.dimensions;
     let w = 0;
+    // Rows keep their order, so the live rows that had codes are again the first ones.
+    let coded = 0;
     for (let r = 0; r < this.rows; r++) {
       if (this.alive[r] === 0) continue;
+      if (r < this.coded) coded++;
       this.keys.move(r, w);
       if (w !== r) {
         if (this.precision === 'int8') {
@@ -1011,13 +1233,23 @@ export class VectorStore {
           this.rowScale[w] = this.rowScale[r]!;
           this.rowShard[w] = this.rowShard[r]!;
           this.rowPos[w] = this.rowPos[r]!;
-        } else this.matrix.copyWithin(w * dims, r * dims, (r + 1) * dims);
+        } else {
+          this.matrix.copyWithin(w * dims, r * dims, (r + 1) * dims);
+          if (this.kernel?.hasCodes) {
+            this.kernel.codes.copyWithin(w * dims, r * dims, (r + 1) * dims);
+            const { scale, norm, err } = this.kernel.rowValues;
+            scale[w] = scale[r]!;
+            norm[w] = norm[r]!;
+            err[w] = err[r]!;
+          }
+        }
       }
       w++;
     }
     this.alive.fill(1, 0, w);
     this.alive.fill(0, w, this.rows);
     this.rows = w;
+    this.coded = coded;
     this.dead = 0;
   }
 
