@@ -180,12 +180,9 @@ export function analyzeFile(path: string, chunks: readonly LexicalDoc[]): { chun
   let fileLen = 0;
   const out: AnalyzedDoc[] = [];
   const addFile = (t: string) => fileTf.set(t, (fileTf.get(t) ?? 0) + FIELD_BOOSTS.text);
-  const pathTermsOf = new Map<string, string[]>();
-  const termsOfPath = (p: string) => {
-    let terms = pathTermsOf.get(p);
-    if (!terms) pathTermsOf.set(p, (terms = pathTerms(p)));
-    return terms;
-  };
+  // A file's chunks carry its path; pathTerms is computed once for it.
+  const ownPathTerms = pathTerms(path);
+  const termsOfPath = (p: string) => (p === path ? ownPathTerms : pathTerms(p));
   for (const doc of chunks) {
     const tf = new Map<string, number>();
     const addText = (t: string) => tf.set(t, (tf.get(t) ?? 0) + FIELD_BOOSTS.text);

@@ -93,6 +93,17 @@ export async function waitForGroundworkView(page: Page, timeout = 30_000): Promi
   return view;
 }
 
+/** Opens a workspace file by name with Quick Open (Ctrl+P) and waits until it is the active editor. */
+export async function openFileByName(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+p');
+  const quick = page.locator('.quick-input-widget input.input');
+  await quick.waitFor({ state: 'visible' });
+  await quick.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor();
+  await quick.press('Enter');
+  await poll(`${name} in the editor`, async () => (await activeEditorTitle(page)) === name);
+}
+
 /** Types a question into the chat composer and sends it with Enter. */
 export async function ask(view: FrameLocator, question: string): Promise<void> {
   const input = view.locator('textarea.input');

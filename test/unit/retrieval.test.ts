@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileRole, queryIntent, rolePrior, vendoredFolders, DEFAULT_ROLE_PRIORS } from '../../src/core/fileRoles';
+import { fileRole, queryIntent, rolePrior, vendoredFolders, DEFAULT_ROLE_PRIORS, type QueryIntent } from '../../src/core/fileRoles';
 import { analyzeQuery, stripBoilerplate } from '../../src/core/queryAnalysis';
 import { fusionWeights, search, type SearchHit } from '../../src/core/retrieval';
 import { symbolKeys } from '../../src/core/symbolTable';
@@ -113,33 +113,38 @@ describe('retrieval', () => {
       assert.ok(rolePrior('test', tests) > rolePrior('source', tests));
       assert.equal(rolePrior('test', queryIntent('how does the token bucket refill?', false)), DEFAULT_ROLE_PRIORS.test);
       assert.equal(queryIntent('where is the docs page for rate limiting?', false).docs, true);
-      // Asking for tests, in several phrasings; "test" naming a feature of the code is not.
-      for (const q of [
-        'where are the tests for the router?',
-        'is there a test for this?',
-        'which test case covers retries?',
-        'show me the unit tests of the parser',
-        'how is it tested',
-        'where is the test?',
-      ])
-        assert.equal(queryIntent(q, false).tests, true, q);
-      for (const q of ['how does the test client keep cookies between requests?', 'what does the test runner do with a timeout', 'how do I enable test mode in the config'])
-        assert.equal(queryIntent(q, false).tests, false, q);
-      for (const q of [
-        'where is the docs page for hooks?',
-        'is this documented anywhere',
-        'what does the README say about plugins',
-        'is there a tutorial',
-        'where is the getting started guide',
-        'what does the user manual say about ranges',
-      ])
-        assert.equal(queryIntent(q, false).docs, true, q);
-      for (const q of ['how are doc comments attached to declarations?', 'how do manual retries work', 'how does the router guide a request to its handler'])
-        assert.equal(queryIntent(q, false).docs, false, q);
-      for (const q of ['is there an example of a custom reporter?', 'where are the examples', 'show me sample code for plugins', 'is there a demo app'])
-        assert.equal(queryIntent(q, false).examples, true, q);
-      for (const q of ['how are routes matched, for example with a trailing slash?', 'how is the sample rate converted', 'why are audio samples dropped'])
-        assert.equal(queryIntent(q, false).examples, false, q);
+      // Asking for tests, docs or examples, in several phrasings; the words naming a feature of the code ("test client", "manual retries", "for example") do not.
+      const cases: Array<[keyof QueryIntent, boolean, string[]]> = [
+        [
+          'tests',
+          true,
+          [
+            'where are the tests for the router?',
+            'is there a test for this?',
+            'which test case covers retries?',
+            'show me the unit tests of the parser',
+            'how is it tested',
+            'where is the test?',
+          ],
+        ],
+        ['tests', false, ['how does the test client keep cookies between requests?', 'what does the test runner do with a timeout', 'how do I enable test mode in the config']],
+        [
+          'docs',
+          true,
+          [
+            'where is the docs page for hooks?',
+            'is this documented anywhere',
+            'what does the README say about plugins',
+            'is there a tutorial',
+            'where is the getting started guide',
+            'what does the user manual say about ranges',
+          ],
+        ],
+        ['docs', false, ['how are doc comments attached to declarations?', 'how do manual retries work', 'how does the router guide a request to its handler']],
+        ['examples', true, ['is there an example of a custom reporter?', 'where are the examples', 'show me sample code for plugins', 'is there a demo app']],
+        ['examples', false, ['how are routes matched, for example with a trailing slash?', 'how is the sample rate converted', 'why are audio samples dropped']],
+      ];
+      for (const [intent, expected, questions] of cases) for (const q of questions) assert.equal(queryIntent(q, false)[intent], expected, `${intent}: ${q}`);
       assert.deepEqual(Object.values(queryIntent('my unit test fails, the docs say otherwise', true)), [false, false, false, false, false]);
       // The reader's own language first, even when docs are asked for.
       const docs = queryIntent('where is the documentation?', false);

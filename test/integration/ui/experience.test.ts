@@ -7,7 +7,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { startOpenAIStandIn, type OpenAIStandIn, type ChatScript } from '../../openaiStandIn';
-import { activeEditorTitle, ask, hoverEditorLine, openGroundworkSidebar, parseLabel, poll, runCommand, screenshot, uiContext, waitForAnswer, waitForGroundworkView } from '../ui';
+import {
+  activeEditorTitle,
+  ask,
+  hoverEditorLine,
+  openFileByName,
+  openGroundworkSidebar,
+  parseLabel,
+  poll,
+  runCommand,
+  screenshot,
+  uiContext,
+  waitForAnswer,
+  waitForGroundworkView,
+} from '../ui';
 
 /** The workspace's .vscode/settings.json, merged with `patch` (a key set to undefined is removed). */
 function writeWorkspaceSettings(patch: Record<string, unknown>): void {
@@ -429,13 +442,7 @@ describe('UI: the chat experience (issue 9)', function () {
   it('asks about a selection with the question in the bubble and the selection as a file:Lx-Ly attachment', async () => {
     const { page } = uiContext();
     await newChat(view);
-    await page.keyboard.press('Control+p');
-    const quick = page.locator('.quick-input-widget input.input');
-    await quick.waitFor({ state: 'visible' });
-    await quick.fill('rateLimit.ts');
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'rateLimit.ts' }).first().waitFor();
-    await quick.press('Enter');
-    await poll('rateLimit.ts in the editor', async () => (await activeEditorTitle(page)) === 'rateLimit.ts');
+    await openFileByName(page, 'rateLimit.ts');
     await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+Home');
     for (let i = 0; i < 8; i++) await page.keyboard.press('Shift+ArrowDown');

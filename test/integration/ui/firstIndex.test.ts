@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { activeEditorTitle, ask, openGroundworkSidebar, poll, screenshot, uiContext, waitForAnswer } from '../ui';
+import { ask, openFileByName, openGroundworkSidebar, poll, screenshot, uiContext, waitForAnswer } from '../ui';
 
 /** Real code in bulk: .js files of this project's node_modules (small ones, path order), copied. */
 function copyBulk(to: string, max: number): number {
@@ -58,13 +58,7 @@ describe('UI: a first index', function () {
     const view = await openGroundworkSidebar(page);
     // The first index starts with the window; the user opens the file they work on meanwhile.
     await view.locator('.status-state', { hasText: /Scanning|Indexing/ }).waitFor({ timeout: 60_000 });
-    await page.keyboard.press('Control+p');
-    const quick = page.locator('.quick-input-widget input.input');
-    await quick.waitFor({ state: 'visible' });
-    await quick.fill('rateLimit.ts');
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'rateLimit.ts' }).first().waitFor();
-    await quick.press('Enter');
-    await poll('rateLimit.ts in the editor', async () => (await activeEditorTitle(page)) === 'rateLimit.ts');
+    await openFileByName(page, 'rateLimit.ts');
 
     await ask(view, 'how fast does the rate limiter refill its tokens?');
     const turn = await waitForAnswer(view, 120_000);
