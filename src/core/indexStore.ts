@@ -15,7 +15,7 @@ import type { FileEntry } from './catalog';
 import { IndexError } from './indexError';
 import type { WorkspaceRoot } from './discovery';
 import type { LexicalIndex, LexicalPostings } from './lexicalIndex';
-import type { SymbolLookup, SymbolTable } from './symbolTable';
+import type { EditableSymbols, SymbolLookup } from './symbolTable';
 import type { Chunk, Embedder } from './types';
 
 /** The server cannot be reached, refused us, or failed mid-way: the message says which and what to do. */
@@ -155,8 +155,8 @@ export interface StoreStatus {
 
 /** A snapshot opened for reading; close it when done. */
 export interface StoredIndex extends SearchableIndex {
-  /** A snapshot's table is in memory, and an overlay edits it (overlayIndex.ts). */
-  readonly symbols: SymbolTable;
+  /** An overlay edits a snapshot's table (overlayIndex.ts). */
+  readonly symbols: EditableSymbols;
   readonly snapshot: SnapshotInfo;
   readonly fileCount: number;
   readonly chunkCount: number;

@@ -21,7 +21,7 @@
 import type { FileEntry } from './catalog';
 import type { PreparedSearch, SearchableIndex, VectorNeighbour, VectorSearch } from './indexStore';
 import { analyzeFile, fileLexicalDoc } from './lexicalIndex';
-import type { SymbolTable } from './symbolTable';
+import type { EditableSymbols } from './symbolTable';
 import type { Chunk, Embedder } from './types';
 
 /** One path of the working tree that differs from the snapshot. */
@@ -39,7 +39,7 @@ const MAX_SHADOW_OVERFETCH = 10_000;
 export class OverlayIndex implements SearchableIndex {
   readonly lexical: SearchableIndex['lexical'];
   readonly fileLexical: SearchableIndex['fileLexical'];
-  readonly symbols: SymbolTable;
+  readonly symbols: EditableSymbols;
   readonly embedder?: Embedder;
   readonly vectors?: VectorSearch;
   /** The base's per-search fetches (a shared snapshot's postings and texts), when it has them. */
@@ -53,7 +53,7 @@ export class OverlayIndex implements SearchableIndex {
   /** Snapshot chunks hidden by the overlay (for the vector over-fetch). */
   private shadowed = 0;
 
-  constructor(readonly base: SearchableIndex & { readonly symbols: SymbolTable }) {
+  constructor(readonly base: SearchableIndex & { readonly symbols: EditableSymbols }) {
     this.lexical = base.lexical;
     this.fileLexical = base.fileLexical;
     this.symbols = base.symbols;

@@ -56,10 +56,10 @@ export interface SymbolLookup {
   definers(identifier: string): ReadonlyMap<string, number> | undefined;
 }
 
-export class SymbolTable implements SymbolLookup {
+export class SymbolTable implements EditableSymbols {
   private readonly byKey = new Map<string, Map<string, number>>();
 
-  add(path: string, chunks: readonly Chunk[]): void {
+  add(path: string, chunks: readonly Pick<Chunk, 'symbols'>[]): void {
     for (const c of chunks) {
       for (const s of c.symbols) {
         const key = symbolKey(s);
@@ -71,7 +71,7 @@ export class SymbolTable implements SymbolLookup {
     }
   }
 
-  remove(path: string, chunks: readonly Chunk[]): void {
+  remove(path: string, chunks: readonly Pick<Chunk, 'symbols'>[]): void {
     for (const c of chunks) {
       for (const s of c.symbols) {
         const key = symbolKey(s);
@@ -202,5 +202,59 @@ export class StoredSymbolTable implements SymbolLookup {
     if (this.cache.size >= 4096) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, found);
     return found;
+  }
+}
+
+/** A symbol table that files can be added to and removed from (what an overlay edits). */
+export interface EditableSymbols extends SymbolLookup {
+  add(path: string, chunks: readonly Pick<Chunk, 'symbols'>[]): void;
+  remove(path: string, chunks: readonly Pick<Chunk, 'symbols'>[]): void;
+}
+
+/**
+ * Edits over a read-only table (a stored one): per key, the change in each file's declaration
+ * count. `definers` answers as a {@link SymbolTable} holding the base's entries plus the edits
+ * would, so an overlay over a stored table ranks as over one built in memory.
+ */
+export class LayeredSymbolTable implements EditableSymbols {
+  private readonly delta = new Map<string, Map<string, number>>();
+
+  constructor(private readonly base: SymbolLookup) {}
+
+  add(path: string, chunks: readonly Pick<Chunk, 'symbols'>[]): void {
+    this.change(path, chunks, 1);
+  }
+
+  remove(path: string, chunks: readonly Pick<Chunk, 'symbols'>[]): void {
+    this.change(path, chunks, -1);
+  }
+
+  definers(identifier: string): ReadonlyMap<string, number> | undefined {
+    const key = identifier.toLowerCase();
+    const base = this.base.definers(key);
+    const d = this.delta.get(key);
+    if (!d) return base;
+    const out = new Map(base ?? []);
+    for (const [p, n] of d) {
+      const count = (out.get(p) ?? 0) + n;
+      if (count > 0) out.set(p, count);
+      else out.delete(p);
+    }
+    return out.size ? out : undefined;
+  }
+
+  private change(path: string, chunks: readonly Pick<Chunk, 'symbols'>[], by: number): void {
+    for (const c of chunks) {
+      for (const s of c.symbols) {
+        const key = symbolKey(s);
+        if (!key) continue;
+        let files = this.delta.get(key);
+        if (!files) this.delta.set(key, (files = new Map()));
+        const n = (files.get(path) ?? 0) + by;
+        if (n === 0) files.delete(path);
+        else files.set(path, n);
+        if (!files.size) this.delta.delete(key);
+      }
+    }
   }
 }

@@ -8,6 +8,8 @@
  *   gw_chunks    one row per chunk (lines, symbols, header, text, chunk-level BM25 number + length)
  *   gw_snapshot_docs one row per snapshot: the chunks' ids, lengths, files, lines, languages and
  *                symbols as packed byteas, what a reader loads at open
+ *   gw_snapshot_symbols one row per snapshot: its symbol table (symbol key → defining files), packed
+ *                as the local index packs it in files.bin, so a reader does not build it at open
  *   gw_postings  BM25 postings, one row per (level, term): document numbers and field-weighted tfs
  *                packed in one bytea
  *   gw_vectors_<d> one `vector(d)` row per chunk with an HNSW index (cosine), per dimension
@@ -43,7 +45,8 @@ import {
   type VectorSearch,
 } from '../core/indexStore';
 import { LexicalIndex, type LexicalPostings } from '../core/lexicalIndex';
-import { SymbolTable } from '../core/symbolTable';
+import { LayeredSymbolTable, StoredSymbolTable, SymbolTable, symbolSections, SYMBOL_SECTIONS, type EditableSymbols } from '../core/symbolTable';
+import * as os from 'node:os';
 import type { Chunk, ChunkMethod, Embedder, Logger } from '../core/types';
 import { silentLogger } from '../core/types';
 import { parsePgConnection, type PgConnectionSettings } from './pgConnection';
@@ -182,6 +185,20 @@ export const MIGRATIONS: readonly Migration[] = [
          symbol_counts bytea NOT NULL,
          symbols bytea NOT NULL)`,
       snapshotDocsSql('TRUE'),
+    ],
+  },
+  {
+    version: 4,
+    description: 'each snapshot’s symbol table packed for opening (snapshots published before keep building it at open)',
+    statements: [
+      // The sections of symbolSections() (src/core/symbolTable.ts), offsets and numbers little-endian.
+      `CREATE TABLE gw_snapshot_symbols (
+         snapshot_id bigint PRIMARY KEY REFERENCES gw_snapshots(id) ON DELETE CASCADE,
+         keys bytea NOT NULL,
+         key_offsets bytea NOT NULL,
+         list_offsets bytea NOT NULL,
+         files bytea NOT NULL,
+         counts bytea NOT NULL)`,
     ],
   },
 ];
@@ -448,6 +465,19 @@ export class PostgresStore implements SharedIndexStore {
           await c.query('UPDATE gw_snapshots SET heartbeat_at = now() WHERE id = $1', [snapshotId]);
         });
       }
+      if (version >= 4) {
+        const sections = Object.fromEntries(snapshotSymbolSections(files, source.filePostings.ids).map(([name, bytes]) => [name, littleEndian(name, bytes)]));
+        await this.transaction(async (c) => {
+          await c.query('INSERT INTO gw_snapshot_symbols (snapshot_id, keys, key_offsets, list_offsets, files, counts) VALUES ($1, $2, $3, $4, $5, $6)', [
+            snapshotId,
+            sections.symKeys,
+            sections.symKeyOffsets,
+            sections.symListOffsets,
+            sections.symFiles,
+            sections.symCounts,
+          ]);
+        });
+      }
 
       // Postings of both levels.
       const levels: Array<[number, LexicalPostings]> = [
@@ -601,7 +631,7 @@ export class PostgresStore implements SharedIndexStore {
         if (info.vectors > 0 && opts.embedder) {
           if (opts.embedder.id === info.embedder && opts.embedder.dimensions === info.dimensions) {
             embedder = opts.embedder;
-            vectors = new PgVectorSearch(this, info, docs.chunkIds);
+            vectors = new PgVectorSearch(this, info, (d) => (d >= 0 && d < docs.count ? chunkIdOf(docs, d) : undefined));
           } else {
             this.logger.warn(
               `The shared snapshot's vectors come from ${info.embedder} (${info.dimensions}-d), not ${opts.embedder.id} (${opts.embedder.dimensions}-d): searching by keywords only.`,
@@ -695,22 +725,119 @@ interface SnapshotDocuments {
   files: Array<Omit<FileEntry, 'chunks'>>;
   fileNumbers: Map<string, number>;
   fileLengths: Float32Array;
-  /** Chunk ids and BM25 lengths by chunk document number. */
-  chunkIds: string[];
+  /** Chunks in the snapshot. */
+  count: number;
+  /** Chunk BM25 lengths by chunk document number. */
   chunkLengths: Float32Array;
-  /** Per chunk: its file, lines, language ('' = the file's) and symbols (`symbolList[symbolStart[d]…symbolStart[d+1]]`). */
+  /**
+   * What follows `<path>#L<start>-L<end>#` in each chunk's id (the chunker's form), packed; ids of
+   * another form are in `irregularIds` (by document number) and `irregular` (by id). Ids are built
+   * one at a time ({@link chunkIdOf}), not held: at a million chunks they were most of the open.
+   */
+  tails: NulStrings;
+  irregularIds: Map<number, string>;
+  irregular: Map<string, number>;
+  /** Per chunk: its file, lines, language ('' = the file's, packed) and symbols (`symbols[symbolStart[d]…symbolStart[d+1]]`, packed). */
   chunkFile: Int32Array;
   starts: Int32Array;
   ends: Int32Array;
-  languages: string[];
+  languages: NulStrings;
   symbolStart: Uint32Array;
-  symbolList: string[];
+  symbols: NulStrings;
   /** The chunks of file f, in file order: `fileChunks[fileChunkStart[f]…fileChunkStart[f+1]]`. */
   fileChunkStart: Uint32Array;
   fileChunks: Int32Array;
-  /** Ids that are not of the chunker's `<path>#L<a>-L<b>#…` form, by id. */
-  irregular: Map<string, number>;
+  /** The snapshot's stored symbol table (schema 4), when it was published with one. */
+  symbolTable: Record<(typeof SYMBOL_SECTIONS)[number], Buffer> | undefined;
   timings: { filesMs: number; documentsMs: number; decodeMs: number; documentBytes: number };
+}
+
+/** UTF-8 strings joined by NUL, decoded one at a time (PostgreSQL text never holds a NUL). */
+class NulStrings {
+  private constructor(
+    private readonly bytes: Buffer,
+    /** Start of string i; `starts[count]` is one past the end (where a next separator would be). */
+    private readonly starts: Uint32Array,
+  ) {}
+
+  /** Splits `bytes` into `count` strings; undefined when it holds another number of them. */
+  static of(bytes: Buffer, count: number): NulStrings | undefined {
+    const starts = new Uint32Array(count + 1);
+    if (!count) return bytes.length ? undefined : new NulStrings(bytes, starts);
+    let n = 1;
+    for (let at = bytes.indexOf(0); at >= 0; at = bytes.indexOf(0, at + 1)) {
+      if (n >= count) return undefined;
+      starts[n++] = at + 1;
+    }
+    if (n !== count) return undefined;
+    starts[count] = bytes.length + 1;
+    return new NulStrings(bytes, starts);
+  }
+
+  get count(): number {
+    return this.starts.length - 1;
+  }
+
+  at(i: number): string {
+    return this.bytes.toString('utf8', this.starts[i], this.starts[i + 1]! - 1);
+  }
+
+  /** True when string i is empty (no decoding). */
+  empty(i: number): boolean {
+    return this.starts[i + 1]! - 1 === this.starts[i];
+  }
+
+  /** The first byte of string i (-1 when it is empty). */
+  firstByte(i: number): number {
+    return this.empty(i) ? -1 : this.bytes[this.starts[i]!]!;
+  }
+}
+
+/** A chunk's id from the document table. */
+function chunkIdOf(docs: SnapshotDocuments, d: number): string {
+  return docs.irregularIds.get(d) ?? `${docs.files[docs.chunkFile[d]!]!.path}#L${docs.starts[d]}-L${docs.ends[d]}#${docs.tails.at(d)}`;
+}
+
+/**
+ * The symbol table of a snapshot as {@link symbolSections} packs it, files by their file-level
+ * document numbers (`fileIds`, the file-level BM25 ids the snapshot's gw_files rows are numbered by).
+ */
+function snapshotSymbolSections(files: readonly FileEntry[], fileIds: readonly string[]): Array<[string, Uint8Array]> {
+  const table = new SymbolTable();
+  for (const f of files) table.add(f.path, f.chunks);
+  return symbolSections(table, fileIds);
+}
+
+/** A section's bytes little-endian (typed arrays are in the machine's order; the table stores LE). */
+function littleEndian(name: string, bytes: Uint8Array): Buffer {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return name === 'symKeys' || os.endianness() === 'LE' ? b : Buffer.from(b).swap32();
+}
+
+/** A stored section as an aligned buffer in the machine's order (see {@link littleEndian}). */
+function machineOrder(name: string, stored: Buffer): Buffer {
+  // A 4-byte aligned copy: a Buffer from pg may start anywhere in its pool.
+  const b = Buffer.alloc(stored.length);
+  stored.copy(b);
+  return name === 'symKeys' || os.endianness() === 'LE' || b.length % 4 ? b : b.swap32();
+}
+
+/** Big-endian int4s (int4send) as an Int32Array in the machine's order. */
+function int32sFromBigEndian(buf: Buffer, n: number): Int32Array {
+  const out = new Int32Array(n);
+  const bytes = Buffer.from(out.buffer);
+  buf.copy(bytes, 0, 0, n * 4);
+  if (os.endianness() === 'LE') bytes.swap32();
+  return out;
+}
+
+/** Big-endian float4s (float4send) as a Float32Array in the machine's order. */
+function float32sFromBigEndian(buf: Buffer, n: number): Float32Array {
+  const out = new Float32Array(n);
+  const bytes = Buffer.from(out.buffer);
+  buf.copy(bytes, 0, 0, n * 4);
+  if (os.endianness() === 'LE') bytes.swap32();
+  return out;
 }
 
 interface DocumentsRow {
@@ -755,27 +882,26 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
   const d = await c.query<DocumentsRow>('SELECT chunks, ids, lengths, files, ords, starts, ends, languages, symbol_counts, symbols FROM gw_snapshot_docs WHERE snapshot_id = $1', [
     info.id,
   ]);
+  const sym = await c.query<{ keys: Buffer; key_offsets: Buffer; list_offsets: Buffer; files: Buffer; counts: Buffer }>(
+    'SELECT keys, key_offsets, list_offsets, files, counts FROM gw_snapshot_symbols WHERE snapshot_id = $1',
+    [info.id],
+  );
   const t2 = performance.now();
   const row = d.rows[0];
   const n = row?.chunks ?? 0;
   if (!row && info.chunks > 0) throw bad('no document table');
   if (n !== info.chunks) throw bad(`${n} chunks in its document table, ${info.chunks} recorded`);
   const ints = (buf: Buffer | undefined, what: string): Int32Array => {
-    const out = new Int32Array(n);
-    if (!n) return out;
-    if (!buf || buf.length !== n * 4) throw bad(`${what} has ${buf?.length ?? 0} bytes for ${n} chunks`);
-    for (let i = 0; i < n; i++) out[i] = buf.readInt32BE(i * 4);
-    return out;
+    if (n && (!buf || buf.length !== n * 4)) throw bad(`${what} has ${buf?.length ?? 0} bytes for ${n} chunks`);
+    return int32sFromBigEndian(buf ?? Buffer.alloc(0), n);
   };
-  const strings = (buf: Buffer | undefined, count: number, what: string): string[] => {
-    if (!count) return [];
-    const parts = (buf ?? Buffer.alloc(0)).toString('utf8').split('\u0000');
-    if (parts.length !== count) throw bad(`${what} has ${parts.length} entries for ${count}`);
-    return parts;
+  const strings = (buf: Buffer | undefined, count: number, what: string): NulStrings => {
+    const packed = NulStrings.of(buf ?? Buffer.alloc(0), count);
+    if (!packed) throw bad(`${what} do not hold ${count} entries`);
+    return packed;
   };
-  const chunkLengths = new Float32Array(n);
   if (n && row!.lengths.length !== n * 4) throw bad('chunk lengths');
-  for (let i = 0; i < n; i++) chunkLengths[i] = row!.lengths.readFloatBE(i * 4);
+  const chunkLengths = float32sFromBigEndian(row?.lengths ?? Buffer.alloc(0), n);
   const chunkFile = ints(row?.files, 'the file column');
   const ords = ints(row?.ords, 'the order column');
   const starts = ints(row?.starts, 'the start lines');
@@ -784,18 +910,18 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
   const counts = ints(row?.symbol_counts, 'the symbol counts');
   const symbolStart = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) symbolStart[i + 1] = symbolStart[i]! + counts[i]!;
-  const symbolList = strings(row?.symbols, symbolStart[n]!, 'the symbols');
+  const symbols = strings(row?.symbols, symbolStart[n]!, 'the symbols');
   const tails = strings(row?.ids, n, 'the chunk ids');
-  const chunkIds = new Array<string>(n);
+  const irregularIds = new Map<number, string>();
   const irregular = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const f = files[chunkFile[i]!];
-    if (!f) throw bad(`chunk ${i} names file ${chunkFile[i]}`);
-    const tail = tails[i]!;
-    if (tail.startsWith('\u0001')) {
-      chunkIds[i] = tail.slice(1);
-      irregular.set(chunkIds[i]!, i);
-    } else chunkIds[i] = `${f.path}#L${starts[i]}-L${ends[i]}#${tail}`;
+    if (chunkFile[i]! < 0 || chunkFile[i]! >= files.length) throw bad(`chunk ${i} names file ${chunkFile[i]}`);
+    // \x01 marks an id of another form than the chunker's, stored whole.
+    if (tails.firstByte(i) === 1) {
+      const id = tails.at(i).slice(1);
+      irregularIds.set(i, id);
+      irregular.set(id, i);
+    }
   }
   // Each file's chunks in order: counting sort by file, then by ord within a file.
   const fileChunkStart = new Uint32Array(files.length + 1);
@@ -815,23 +941,36 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
         a,
       );
   }
+  const s = sym.rows[0];
+  const symbolTable = s
+    ? {
+        symKeys: machineOrder('symKeys', s.keys),
+        symKeyOffsets: machineOrder('symKeyOffsets', s.key_offsets),
+        symListOffsets: machineOrder('symListOffsets', s.list_offsets),
+        symFiles: machineOrder('symFiles', s.files),
+        symCounts: machineOrder('symCounts', s.counts),
+      }
+    : undefined;
   const t3 = performance.now();
-  const documentBytes = row ? Object.values(row).reduce((sum: number, v: unknown) => sum + (Buffer.isBuffer(v) ? v.length : 0), 0) : 0;
+  const documentBytes = [...(row ? Object.values(row) : []), ...(s ? Object.values(s) : [])].reduce((sum: number, v: unknown) => sum + (Buffer.isBuffer(v) ? v.length : 0), 0);
   return {
     files,
     fileNumbers,
     fileLengths,
-    chunkIds,
+    count: n,
     chunkLengths,
+    tails,
+    irregularIds,
+    irregular,
     chunkFile,
     starts,
     ends,
     languages,
     symbolStart,
-    symbolList,
+    symbols,
     fileChunkStart,
     fileChunks,
-    irregular,
+    symbolTable,
     timings: { filesMs: Math.round(t1 - t0), documentsMs: Math.round(t2 - t1), decodeMs: Math.round(t3 - t2), documentBytes },
   };
 }
@@ -851,12 +990,13 @@ class SnapshotChunk implements Chunk {
     docs: SnapshotDocuments,
   ) {
     const file = docs.files[docs.chunkFile[doc]!]!;
-    this.id = docs.chunkIds[doc]!;
+    this.id = chunkIdOf(docs, doc);
     this.path = file.path;
-    this.language = docs.languages[doc] || file.language;
+    this.language = docs.languages.empty(doc) ? file.language : docs.languages.at(doc);
     this.startLine = docs.starts[doc]!;
     this.endLine = docs.ends[doc]!;
-    this.symbols = docs.symbolList.slice(docs.symbolStart[doc], docs.symbolStart[doc + 1]);
+    this.symbols = [];
+    for (let i = docs.symbolStart[doc]!; i < docs.symbolStart[doc + 1]!; i++) this.symbols.push(docs.symbols.at(i));
   }
 
   get text(): string {
@@ -878,6 +1018,31 @@ interface ChunkText {
   hash: string;
 }
 
+/** The snapshot's stored symbol table (schema 4), checked against its file list. */
+function storedSymbols(docs: SnapshotDocuments, snapshot: SnapshotInfo): EditableSymbols {
+  try {
+    return new LayeredSymbolTable(StoredSymbolTable.from(docs.symbolTable!, docs.files.length, (f) => docs.files[f]!.path));
+  } catch (err) {
+    throw new IndexError(`the shared snapshot ${snapshot.repository}@${snapshot.commit.slice(0, 12)} is inconsistent (its symbol table: ${errMessage(err)}); publish it again`);
+  }
+}
+
+/** The symbol table of a snapshot published without one (before schema 4), from every chunk's symbols. */
+function builtSymbols(docs: SnapshotDocuments): SymbolTable {
+  const table = new SymbolTable();
+  for (let f = 0; f < docs.files.length; f++) {
+    const list: Array<Pick<Chunk, 'symbols'>> = [];
+    for (let j = docs.fileChunkStart[f]!; j < docs.fileChunkStart[f + 1]!; j++) {
+      const d = docs.fileChunks[j]!;
+      const symbols: string[] = [];
+      for (let i = docs.symbolStart[d]!; i < docs.symbolStart[d + 1]!; i++) symbols.push(docs.symbols.at(i));
+      if (symbols.length) list.push({ symbols });
+    }
+    if (list.length) table.add(docs.files[f]!.path, list);
+  }
+  return table;
+}
+
 /**
  * A ready snapshot as retrieval reads it. Held from the open on: the file list and each chunk's
  * id, lines, symbols and BM25 length (proportional to the files and chunks, not to the postings or
@@ -891,7 +1056,7 @@ class PgSnapshotIndex implements StoredIndex {
   readonly generation = 0;
   readonly lexical: LexicalIndex;
   readonly fileLexical: LexicalIndex;
-  readonly symbols: SymbolTable;
+  readonly symbols: EditableSymbols;
   /** Where the open spent its time (the benchmark prints it). */
   readonly openTimings: SnapshotDocuments['timings'];
   private readonly texts = new Map<number, ChunkText>();
@@ -907,22 +1072,13 @@ class PgSnapshotIndex implements StoredIndex {
     private readonly limits: { postings: number; textChars: number },
   ) {
     this.openTimings = docs.timings;
-    this.lexical = LexicalIndex.partial(docs.chunkIds, docs.chunkLengths, (id) => this.chunkNumber(id));
+    this.lexical = LexicalIndex.partial({ count: docs.count, idOf: (d) => chunkIdOf(docs, d) }, docs.chunkLengths, (id) => this.chunkNumber(id));
     this.fileLexical = LexicalIndex.partial(
       docs.files.map((f) => f.path),
       docs.fileLengths,
       (p) => docs.fileNumbers.get(p),
     );
-    this.symbols = new SymbolTable();
-    for (let f = 0; f < docs.files.length; f++) {
-      const list: Array<Pick<Chunk, 'symbols'>> = [];
-      for (let j = docs.fileChunkStart[f]!; j < docs.fileChunkStart[f + 1]!; j++) {
-        const d = docs.fileChunks[j]!;
-        if (docs.symbolStart[d + 1]! > docs.symbolStart[d]!) list.push({ symbols: docs.symbolList.slice(docs.symbolStart[d], docs.symbolStart[d + 1]) });
-      }
-      // The symbol table reads only the chunks' symbols.
-      if (list.length) this.symbols.add(docs.files[f]!.path, list as Chunk[]);
-    }
+    this.symbols = docs.symbolTable ? storedSymbols(docs, snapshot) : builtSymbols(docs);
   }
 
   get fileCount(): number {
@@ -930,7 +1086,7 @@ class PgSnapshotIndex implements StoredIndex {
   }
 
   get chunkCount(): number {
-    return this.docs.chunkIds.length;
+    return this.docs.count;
   }
 
   /** A chunk's document number from its id: through its file for the chunker's ids (no map over all chunks). */
@@ -942,7 +1098,7 @@ class PgSnapshotIndex implements StoredIndex {
         const start = Number(m[1]);
         for (let j = this.docs.fileChunkStart[f]!; j < this.docs.fileChunkStart[f + 1]!; j++) {
           const d = this.docs.fileChunks[j]!;
-          if (this.docs.starts[d] === start && this.docs.chunkIds[d] === id) return d;
+          if (this.docs.starts[d] === start && chunkIdOf(this.docs, d) === id) return d;
         }
       }
     }
@@ -1064,7 +1220,7 @@ class PgVectorSearch implements VectorSearch {
   constructor(
     private readonly store: PostgresStore,
     private readonly info: SnapshotInfo,
-    private readonly chunkIds: readonly string[],
+    private readonly idOf: (doc: number) => string | undefined,
   ) {}
 
   get count(): number {
@@ -1075,7 +1231,7 @@ class PgVectorSearch implements VectorSearch {
     const rows = await this.store.nearest(this.info, vector, k);
     const out: VectorNeighbour[] = [];
     for (const r of rows) {
-      const id = this.chunkIds[r.doc];
+      const id = this.idOf(r.doc);
       if (id !== undefined) out.push({ id, score: r.score });
     }
     // Same order as the local store: score, then id on ties.

@@ -81,14 +81,14 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
     assert.equal(await first.migrate(), 1);
     const current = await newStore();
     // A reader does not migrate: it says what to do.
-    await assert.rejects(() => current.open({ repository: 'x' }), /schema 1, this Groundwork needs 3/);
+    await assert.rejects(() => current.open({ repository: 'x' }), /schema 1, this Groundwork needs 4/);
     assert.equal(await current.migrate(), PG_SCHEMA_VERSION);
     assert.equal(await current.migrate(), PG_SCHEMA_VERSION);
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
       const rows = (await c.query('SELECT version FROM gw_schema ORDER BY version')).rows.map((r) => r.version);
-      assert.deepEqual(rows, [1, 2, 3]);
+      assert.deepEqual(rows, [1, 2, 3, 4]);
       await c.query(`INSERT INTO gw_schema (version, description) VALUES (99, 'from the future')`);
       try {
         await assert.rejects(() => (async () => (await newStore()).migrate())(), /newer than this Groundwork understands/);
@@ -256,9 +256,9 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       // A reader never migrates: it refuses and says what to do.
       await assert.rejects(
         () => current.open({ repository: 'acme/old' }, { expected }),
-        /has schema 2, this Groundwork needs 3; run `groundwork index --store …` once to migrate it/,
+        /has schema 2, this Groundwork needs 4; run `groundwork index --store …` once to migrate it/,
       );
-      assert.equal(await current.migrate(), 3);
+      assert.equal(await current.migrate(), PG_SCHEMA_VERSION);
       const stored = await current.open({ repository: 'acme/old' }, { embedder, roots: index.roots, expected });
       assert.equal(stored.snapshot.id, old.id);
       for (const q of QUERIES) {
@@ -292,6 +292,25 @@ describe('PostgreSQL shared index (PGlite over the wire protocol)', function () 
       assert.equal(postings.rows[0].differ, 0);
       const total = await admin.query('SELECT count(*)::int AS n FROM gw_postings WHERE snapshot_id = $1', [fresh.id]);
       assert.equal(total.rows[0].n, postings.rows[0].n);
+      // Schema 4: a fresh publish stores its symbol table; the migrated snapshot has none, and its
+      // reader builds the table from the chunks' symbols. Both answer every key the same.
+      const symbolRows = await admin.query('SELECT snapshot_id::int AS id FROM gw_snapshot_symbols WHERE snapshot_id = ANY($1)', [[old.id, fresh.id]]);
+      assert.deepEqual(
+        symbolRows.rows.map((r) => r.id),
+        [fresh.id],
+      );
+      const freshStored = await current.open({ repository: 'acme/new' }, { roots: index.roots, expected });
+      const keys = new Set(index.indexedPaths().flatMap((p) => index.getFile(p)!.chunks.flatMap((c) => c.symbols)));
+      assert.ok(keys.size > 10);
+      for (const key of [...keys, 'no-such-symbol']) {
+        const want = [...(index.symbols.definers(key)?.entries() ?? [])].sort();
+        assert.deepEqual([...(freshStored.symbols.definers(key)?.entries() ?? [])].sort(), want, key);
+        assert.deepEqual([...(stored.symbols.definers(key)?.entries() ?? [])].sort(), want, key);
+      }
+      for (const q of QUERIES) assert.deepEqual(brief(await search(freshStored, q, { mode: 'lexical' })), brief(await search(index, q, { mode: 'lexical' })), q);
+      // A damaged stored table is refused with what to do, not read.
+      await admin.query(`UPDATE gw_snapshot_symbols SET counts = '\\x0100'::bytea WHERE snapshot_id = $1`, [fresh.id]);
+      await assert.rejects(() => current.open({ repository: 'acme/new' }, { roots: index.roots, expected }), /is inconsistent \(its symbol table: .*\); publish it again/);
     } finally {
       await admin.end().catch(() => undefined);
       await index.close();
