@@ -747,18 +747,31 @@ interface SnapshotDocuments {
   /** The chunks of file f, in file order: `fileChunks[fileChunkStart[f]…fileChunkStart[f+1]]`. */
   fileChunkStart: Uint32Array;
   fileChunks: Int32Array;
+  /** True when every file's chunks, in that order, have non-decreasing start lines. */
+  startsSorted: boolean;
   /** The snapshot's stored symbol table (schema 4), when it was published with one. */
   symbolTable: Record<(typeof SYMBOL_SECTIONS)[number], Buffer> | undefined;
   timings: { filesMs: number; documentsMs: number; decodeMs: number; documentBytes: number };
 }
 
-/** UTF-8 strings joined by NUL, decoded one at a time (PostgreSQL text never holds a NUL). */
+/**
+ * UTF-8 strings joined by NUL (PostgreSQL text never holds one), read one at a time. When every byte
+ * is ASCII (ids' hash suffixes, most symbols), the whole block is decoded once into one flat string
+ * and each string is a slice of it (byte offsets are character offsets); otherwise each string is
+ * decoded from its bytes when read.
+ */
 class NulStrings {
+  private readonly ascii: string | undefined;
+
   private constructor(
     private readonly bytes: Buffer,
     /** Start of string i; `starts[count]` is one past the end (where a next separator would be). */
     private readonly starts: Uint32Array,
-  ) {}
+  ) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i]! < 0x80;
+    this.ascii = ascii ? bytes.toString('latin1') : undefined;
+  }
 
   /** Splits `bytes` into `count` strings; undefined when it holds another number of them. */
   static of(bytes: Buffer, count: number): NulStrings | undefined {
@@ -779,7 +792,9 @@ class NulStrings {
   }
 
   at(i: number): string {
-    return this.bytes.toString('utf8', this.starts[i], this.starts[i + 1]! - 1);
+    const a = this.starts[i]!;
+    const b = this.starts[i + 1]! - 1;
+    return this.ascii !== undefined ? this.ascii.slice(a, b) : this.bytes.toString('utf8', a, b);
   }
 
   /** True when string i is empty (no decoding). */
@@ -796,6 +811,20 @@ class NulStrings {
 /** A chunk's id from the document table. */
 function chunkIdOf(docs: SnapshotDocuments, d: number): string {
   return docs.irregularIds.get(d) ?? `${docs.files[docs.chunkFile[d]!]!.path}#L${docs.starts[d]}-L${docs.ends[d]}#${docs.tails.at(d)}`;
+}
+
+/**
+ * True when chunk a's id sorts after chunk b's (JavaScript order), building neither id when their
+ * paths decide it: ids are `<path>#…`, so two paths of which neither starts with the other differ
+ * at a position both ids share, and compare there as the ids do. (BM25 ties are broken by id.)
+ */
+function chunkIdAfter(docs: SnapshotDocuments, a: number, b: number): boolean {
+  if (!docs.irregularIds.has(a) && !docs.irregularIds.has(b)) {
+    const pa = docs.files[docs.chunkFile[a]!]!.path;
+    const pb = docs.files[docs.chunkFile[b]!]!.path;
+    if (pa !== pb && !pa.startsWith(pb) && !pb.startsWith(pa)) return pa > pb;
+  }
+  return chunkIdOf(docs, a) > chunkIdOf(docs, b);
 }
 
 /**
@@ -941,6 +970,12 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
         a,
       );
   }
+  // Chunks are in line order within their files (the chunker's order): then a chunk is found by
+  // its start line with a binary search. Checked, not assumed.
+  let startsSorted = true;
+  for (let f = 0; f < files.length && startsSorted; f++) {
+    for (let j = fileChunkStart[f]! + 1; j < fileChunkStart[f + 1]! && startsSorted; j++) startsSorted = starts[fileChunks[j - 1]!]! <= starts[fileChunks[j]!]!;
+  }
   const s = sym.rows[0];
   const symbolTable = s
     ? {
@@ -970,6 +1005,7 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
     symbols,
     fileChunkStart,
     fileChunks,
+    startsSorted,
     symbolTable,
     timings: { filesMs: Math.round(t1 - t0), documentsMs: Math.round(t2 - t1), decodeMs: Math.round(t3 - t2), documentBytes },
   };
@@ -979,24 +1015,34 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
 class SnapshotChunk implements Chunk {
   readonly id: string;
   readonly path: string;
-  readonly language: string;
   readonly startLine: number;
   readonly endLine: number;
-  readonly symbols: string[];
+  private lang: string | undefined;
+  private syms: string[] | undefined;
 
   constructor(
     readonly owner: PgSnapshotIndex,
     readonly doc: number,
-    docs: SnapshotDocuments,
+    private readonly docs: SnapshotDocuments,
   ) {
-    const file = docs.files[docs.chunkFile[doc]!]!;
     this.id = chunkIdOf(docs, doc);
-    this.path = file.path;
-    this.language = docs.languages.empty(doc) ? file.language : docs.languages.at(doc);
+    this.path = docs.files[docs.chunkFile[doc]!]!.path;
     this.startLine = docs.starts[doc]!;
     this.endLine = docs.ends[doc]!;
-    this.symbols = [];
-    for (let i = docs.symbolStart[doc]!; i < docs.symbolStart[doc + 1]!; i++) this.symbols.push(docs.symbols.at(i));
+  }
+
+  /** Decoded when first read (most chunks a search touches are never shown). */
+  get language(): string {
+    this.lang ??= this.docs.languages.empty(this.doc) ? this.docs.files[this.docs.chunkFile[this.doc]!]!.language : this.docs.languages.at(this.doc);
+    return this.lang;
+  }
+
+  get symbols(): string[] {
+    if (!this.syms) {
+      this.syms = [];
+      for (let i = this.docs.symbolStart[this.doc]!; i < this.docs.symbolStart[this.doc + 1]!; i++) this.syms.push(this.docs.symbols.at(i));
+    }
+    return this.syms;
   }
 
   get text(): string {
@@ -1072,7 +1118,7 @@ class PgSnapshotIndex implements StoredIndex {
     private readonly limits: { postings: number; textChars: number },
   ) {
     this.openTimings = docs.timings;
-    this.lexical = LexicalIndex.partial({ count: docs.count, idOf: (d) => chunkIdOf(docs, d) }, docs.chunkLengths, (id) => this.chunkNumber(id));
+    this.lexical = LexicalIndex.partial({ count: docs.count, idOf: (d) => chunkIdOf(docs, d), after: (a, b) => chunkIdAfter(docs, a, b) }, docs.chunkLengths, (id) => this.chunkNumber(id));
     this.fileLexical = LexicalIndex.partial(
       docs.files.map((f) => f.path),
       docs.fileLengths,
@@ -1091,31 +1137,60 @@ class PgSnapshotIndex implements StoredIndex {
 
   /** A chunk's document number from its id: through its file for the chunker's ids (no map over all chunks). */
   private chunkNumber(id: string): number | undefined {
-    const m = /#L(\d+)-L(\d+)#[^#]*$/.exec(id);
+    const m = /#L(\d+)-L(\d+)#([^#]*)$/.exec(id);
     if (m) {
       const f = this.docs.fileNumbers.get(id.slice(0, m.index));
       if (f !== undefined) {
         const start = Number(m[1]);
-        for (let j = this.docs.fileChunkStart[f]!; j < this.docs.fileChunkStart[f + 1]!; j++) {
-          const d = this.docs.fileChunks[j]!;
-          if (this.docs.starts[d] === start && chunkIdOf(this.docs, d) === id) return d;
+        const end = Number(m[2]);
+        const { fileChunks, starts, ends } = this.docs;
+        let j = this.docs.fileChunkStart[f]!;
+        const stop = this.docs.fileChunkStart[f + 1]!;
+        if (this.docs.startsSorted) {
+          // The first of the file's chunks (in line order) that starts on `start` or later.
+          let hi = stop;
+          while (j < hi) {
+            const mid = (j + hi) >>> 1;
+            if (starts[fileChunks[mid]!]! < start) j = mid + 1;
+            else hi = mid;
+          }
+        }
+        // Lines first; the id's tail is decoded only for the chunk (usually one) on those lines.
+        for (; j < stop; j++) {
+          const d = fileChunks[j]!;
+          if (this.docs.startsSorted && starts[d]! > start) break;
+          if (starts[d] === start && ends[d] === end && !this.docs.irregularIds.has(d) && this.docs.tails.at(d) === m[3]) return d;
         }
       }
     }
     return this.docs.irregular.get(id);
   }
 
+  private chunkAt(d: number): SnapshotChunk {
+    return new SnapshotChunk(this, d, this.docs);
+  }
+
   getChunk(id: string): Chunk | undefined {
     const d = this.chunkNumber(id);
-    return d === undefined ? undefined : new SnapshotChunk(this, d, this.docs);
+    return d === undefined ? undefined : this.chunkAt(d);
   }
 
   getFile(indexPath: string): FileEntry | undefined {
     const f = this.docs.fileNumbers.get(indexPath);
     if (f === undefined) return undefined;
-    const chunks: Chunk[] = [];
-    for (let j = this.docs.fileChunkStart[f]!; j < this.docs.fileChunkStart[f + 1]!; j++) chunks.push(new SnapshotChunk(this, this.docs.fileChunks[j]!, this.docs));
-    return { ...this.docs.files[f]!, chunks };
+    const docs = this.docs;
+    let chunks: Chunk[] | undefined;
+    // The chunks are built when first read: retrieval looks most files up only to know they are here.
+    return Object.defineProperty({ ...docs.files[f]! }, 'chunks', {
+      enumerable: true,
+      get: () => {
+        if (!chunks) {
+          chunks = [];
+          for (let j = docs.fileChunkStart[f]!; j < docs.fileChunkStart[f + 1]!; j++) chunks.push(this.chunkAt(docs.fileChunks[j]!));
+        }
+        return chunks;
+      },
+    }) as FileEntry;
   }
 
   indexedPaths(): string[] {
