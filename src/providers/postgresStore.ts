@@ -1118,7 +1118,9 @@ class PgSnapshotIndex implements StoredIndex {
     private readonly limits: { postings: number; textChars: number },
   ) {
     this.openTimings = docs.timings;
-    this.lexical = LexicalIndex.partial({ count: docs.count, idOf: (d) => chunkIdOf(docs, d), after: (a, b) => chunkIdAfter(docs, a, b) }, docs.chunkLengths, (id) => this.chunkNumber(id));
+    this.lexical = LexicalIndex.partial({ count: docs.count, idOf: (d) => chunkIdOf(docs, d), after: (a, b) => chunkIdAfter(docs, a, b) }, docs.chunkLengths, (id) =>
+      this.chunkNumber(id),
+    );
     this.fileLexical = LexicalIndex.partial(
       docs.files.map((f) => f.path),
       docs.fileLengths,
