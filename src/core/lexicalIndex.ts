@@ -216,11 +216,27 @@ export function docTerms(doc: LexicalDoc): AnalyzedDoc {
   return { tf, len: Math.max(1, len) };
 }
 
+/** Entries per arena page (4 MiB of document numbers and 4 MiB of frequencies). */
+const PAGE_BITS = 20;
+const PAGE_SIZE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_SIZE - 1;
+/** Largest block of one list's chain (entries); a new block holds half the list so far, at least {@link MIN_BLOCK}. */
+const MAX_BLOCK = 1 << 16;
+const MIN_BLOCK = 2;
+/** Contiguous copies of chained lists kept for searches until the list changes. */
+const MATERIALISED_KEPT = 256;
+
 /**
  * Posting lists by term. After a load, every list is a range of two shared typed arrays (`base*`),
- * so opening a 100k-chunk index creates one Map entry per term and no per-term objects; a list is
- * copied into its own growable arrays the first time it changes. Document frequencies are kept per
- * term id in a typed array.
+ * so opening a 100k-chunk index creates one Map entry per term and no per-term objects. Entries
+ * added since (a cold index adds every entry) go to a chain of blocks per term in one arena of
+ * fixed-size pages shared by all terms: a block is a slot for the next block's address (in the
+ * document page; its capacity in the frequency page) and its entries. A list is its base range
+ * followed by its chain; nothing is copied when a list grows, and there is no typed array per term
+ * (two per term were ~600k small ArrayBuffers at 10k files, each with doubling slack and a few
+ * hundred bytes of overhead). A chained list is made contiguous only when a search reads it
+ * ({@link get}); {@link rebuild} makes everything base again and drops the arena. Document
+ * frequencies are kept per term id in a typed array.
  */
 class PostingStore {
   private terms: string[] = [];
@@ -234,9 +250,19 @@ class PostingStore {
   /** Start of each loaded term's range in the base arrays; `baseOff[t + 1]` is its end. */
   private baseOff: Uint32Array<ArrayBufferLike> = new Uint32Array(1);
   private baseTerms = 0;
-  /** Lists changed since the load (or created after it), by term id. */
-  private own: Array<Posting | undefined> = [];
   private df = new Int32Array(1024);
+  /** The arena: document numbers (a block's first slot: the next block's address) and frequencies (first slot: the block's capacity). */
+  private docPages: Int32Array[] = [];
+  private tfPages: Float32Array[] = [];
+  /** Next free slot of the last page (PAGE_SIZE: no page yet). */
+  private pageFill = PAGE_SIZE;
+  /** Per term id: address of the first and of the last block of its chain (-1: no chain), entries in the last block, entries in the chain. */
+  private head = new Int32Array(1024).fill(-1);
+  private tail = new Int32Array(1024).fill(-1);
+  private tailFill = new Int32Array(1024);
+  private chained = new Int32Array(1024);
+  /** Contiguous copies of chained lists read by searches (dropped when the list changes), oldest first. */
+  private readonly materialised = new Map<number, Posting>();
 
   get termCount(): number {
     return this.terms.length;
@@ -259,14 +285,77 @@ class PostingStore {
     return undefined;
   }
 
-  /** The list of a term id (a view for loaded lists; valid until the next change). */
+  private baseCount(tid: number): number {
+    return tid < this.baseTerms ? this.baseOff[tid + 1]! - this.baseOff[tid]! : 0;
+  }
+
+  /** The list of a term id (views of the base arrays or of a single block, else a copy; valid until the next change). */
   get(tid: number): Posting | undefined {
-    const own = this.own[tid];
-    if (own) return own;
-    if (tid >= this.baseTerms) return undefined;
-    const a = this.baseOff[tid]!;
-    const b = this.baseOff[tid + 1]!;
-    return { docs: this.baseDocs.subarray(a, b), tfs: this.baseTfs.subarray(a, b), n: b - a };
+    const chained = tid < this.terms.length ? this.chained[tid]! : 0;
+    const baseN = this.baseCount(tid);
+    if (chained === 0) {
+      if (tid >= this.baseTerms) return undefined;
+      const a = this.baseOff[tid]!;
+      return { docs: this.baseDocs.subarray(a, a + baseN), tfs: this.baseTfs.subarray(a, a + baseN), n: baseN };
+    }
+    const h = this.head[tid]!;
+    if (baseN === 0 && h === this.tail[tid]) {
+      const page = h >>> PAGE_BITS;
+      const o = (h & PAGE_MASK) + 1;
+      return { docs: this.docPages[page]!.subarray(o, o + chained), tfs: this.tfPages[page]!.subarray(o, o + chained), n: chained };
+    }
+    const kept = this.materialised.get(tid);
+    if (kept) return kept;
+    const n = baseN + chained;
+    const p: Posting = { docs: new Int32Array(n), tfs: new Float32Array(n), n };
+    this.copyList(tid, null, p.docs, p.tfs, 0);
+    if (this.materialised.size >= MATERIALISED_KEPT) this.materialised.delete(this.materialised.keys().next().value!);
+    this.materialised.set(tid, p);
+    return p;
+  }
+
+  /** Copies a term's list (base range, then chain) into `docs`/`tfs` from `w`, through `remap` (-1: dropped) when given; returns the new end. */
+  private copyList(tid: number, remap: Int32Array | null, docs: Int32Array, tfs: Float32Array, w: number): number {
+    if (tid < this.baseTerms) {
+      const a = this.baseOff[tid]!;
+      const b = this.baseOff[tid + 1]!;
+      if (!remap) {
+        docs.set(this.baseDocs.subarray(a, b), w);
+        tfs.set(this.baseTfs.subarray(a, b), w);
+        w += b - a;
+      } else {
+        for (let r = a; r < b; r++) {
+          const to = remap[this.baseDocs[r]!]!;
+          if (to < 0) continue;
+          docs[w] = to;
+          tfs[w] = this.baseTfs[r]!;
+          w++;
+        }
+      }
+    }
+    if (this.chained[tid] === 0) return w;
+    const last = this.tail[tid]!;
+    for (let blk = this.head[tid]!; ;) {
+      const dp = this.docPages[blk >>> PAGE_BITS]!;
+      const tp = this.tfPages[blk >>> PAGE_BITS]!;
+      const o = blk & PAGE_MASK;
+      const count = blk === last ? this.tailFill[tid]! : tp[o]!;
+      if (!remap) {
+        docs.set(dp.subarray(o + 1, o + 1 + count), w);
+        tfs.set(tp.subarray(o + 1, o + 1 + count), w);
+        w += count;
+      } else {
+        for (let r = o + 1; r <= o + count; r++) {
+          const to = remap[dp[r]!]!;
+          if (to < 0) continue;
+          docs[w] = to;
+          tfs[w] = tp[r]!;
+          w++;
+        }
+      }
+      if (blk === last) return w;
+      blk = dp[o]!;
+    }
   }
 
   documentFrequency(term: string): number {
@@ -280,39 +369,58 @@ class PostingStore {
     tid = this.terms.length;
     this.terms.push(term);
     this.ids.set(term, tid);
-    if (tid >= this.df.length) {
-      const next = new Int32Array(this.df.length * 2);
-      next.set(this.df);
-      this.df = next;
-    }
+    if (tid >= this.df.length) this.growTerms(this.df.length * 2);
     return tid;
+  }
+
+  private growTerms(size: number): void {
+    const grown = (a: Int32Array, fill: number): Int32Array<ArrayBuffer> => {
+      const next = new Int32Array(size);
+      if (fill !== 0) next.fill(fill, a.length);
+      next.set(a);
+      return next;
+    };
+    this.df = grown(this.df, 0);
+    this.head = grown(this.head, -1);
+    this.tail = grown(this.tail, -1);
+    this.tailFill = grown(this.tailFill, 0);
+    this.chained = grown(this.chained, 0);
+  }
+
+  /** A new block of about `want` entries (fewer at a page's end), its address. */
+  private allocBlock(want: number): number {
+    if (PAGE_SIZE - this.pageFill < MIN_BLOCK + 1) {
+      this.docPages.push(new Int32Array(PAGE_SIZE));
+      this.tfPages.push(new Float32Array(PAGE_SIZE));
+      this.pageFill = 0;
+    }
+    const page = this.docPages.length - 1;
+    const o = this.pageFill;
+    const cap = Math.min(want, PAGE_SIZE - o - 1);
+    this.pageFill = o + 1 + cap;
+    this.docPages[page]![o] = -1;
+    this.tfPages[page]![o] = cap;
+    return (page << PAGE_BITS) | o;
   }
 
   append(term: string, doc: number, tf: number): void {
     const tid = this.intern(term);
-    let p = this.own[tid];
-    if (!p) {
-      // First change of a loaded list: copy it out of the shared base arrays.
-      const base = this.get(tid);
-      const cap = Math.max(4, (base?.n ?? 0) * 2);
-      p = { docs: new Int32Array(cap), tfs: new Float32Array(cap), n: base?.n ?? 0 };
-      if (base) {
-        p.docs.set(base.docs.subarray(0, base.n));
-        p.tfs.set(base.tfs.subarray(0, base.n));
-      }
-      this.own[tid] = p;
-    } else if (p.n === p.docs.length) {
-      const docs = new Int32Array(p.n * 2);
-      docs.set(p.docs);
-      const tfs = new Float32Array(p.n * 2);
-      tfs.set(p.tfs);
-      p.docs = docs;
-      p.tfs = tfs;
+    const n = this.baseCount(tid) + this.chained[tid]!;
+    let blk = this.tail[tid]!;
+    if (blk < 0 || this.tailFill[tid] === this.tfPages[blk >>> PAGE_BITS]![blk & PAGE_MASK]) {
+      const next = this.allocBlock(Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, n >>> 1)));
+      if (blk < 0) this.head[tid] = next;
+      else this.docPages[blk >>> PAGE_BITS]![blk & PAGE_MASK] = next;
+      this.tail[tid] = blk = next;
+      this.tailFill[tid] = 0;
     }
-    p.docs[p.n] = doc;
-    p.tfs[p.n] = tf;
-    p.n++;
+    const slot = (blk & PAGE_MASK) + 1 + this.tailFill[tid]!;
+    this.docPages[blk >>> PAGE_BITS]![slot] = doc;
+    this.tfPages[blk >>> PAGE_BITS]![slot] = tf;
+    this.tailFill[tid]!++;
+    this.chained[tid]!++;
     this.df[tid]!++;
+    if (this.materialised.size) this.materialised.delete(tid);
   }
 
   decrementDf(term: string): void {
@@ -322,34 +430,26 @@ class PostingStore {
 
   /**
    * Rewrites every list through `remap` (old document number → new, or -1 to drop) into fresh base
-   * arrays, dropping terms left with no documents.
+   * arrays, dropping terms left with no documents, and drops the arena.
    */
   rebuild(remap: Int32Array): void {
     let total = 0;
-    for (let t = 0; t < this.terms.length; t++) total += this.get(t)?.n ?? 0;
+    for (let t = 0; t < this.terms.length; t++) total += this.baseCount(t) + this.chained[t]!;
     const docs = new Int32Array(total);
     const tfs = new Float32Array(total);
     const terms: string[] = [];
-    const offsets: number[] = [0];
+    const offsets = new Uint32Array(this.terms.length + 1);
     let w = 0;
     // Sorted, so a load can find terms by binary search without building a Map.
     const order = this.terms.map((_, i) => i).sort((a, b) => (this.terms[a]! < this.terms[b]! ? -1 : this.terms[a]! > this.terms[b]! ? 1 : 0));
     for (const t of order) {
-      const p = this.get(t);
-      if (!p) continue;
       const start = w;
-      for (let r = 0; r < p.n; r++) {
-        const to = remap[p.docs[r]!]!;
-        if (to < 0) continue;
-        docs[w] = to;
-        tfs[w] = p.tfs[r]!;
-        w++;
-      }
+      w = this.copyList(t, remap, docs, tfs, w);
       if (w === start) continue;
       terms.push(this.terms[t]!);
-      offsets.push(w);
+      offsets[terms.length] = w;
     }
-    this.load(terms, Uint32Array.from(offsets), docs.subarray(0, w), tfs.subarray(0, w));
+    this.load(terms, offsets.subarray(0, terms.length + 1), docs.subarray(0, w), tfs.subarray(0, w));
   }
 
   /** Replaces everything with loaded lists (terms sorted; every stored entry is live: df = list size). */
@@ -360,8 +460,16 @@ class PostingStore {
     this.baseTfs = tfs;
     this.baseOff = offsets;
     this.baseTerms = terms.length;
-    this.own = [];
-    this.df = new Int32Array(Math.max(1024, terms.length * 2));
+    this.docPages = [];
+    this.tfPages = [];
+    this.pageFill = PAGE_SIZE;
+    this.materialised.clear();
+    const size = Math.max(1024, terms.length * 2);
+    this.df = new Int32Array(size);
+    this.head = new Int32Array(size).fill(-1);
+    this.tail = new Int32Array(size).fill(-1);
+    this.tailFill = new Int32Array(size);
+    this.chained = new Int32Array(size);
     for (let i = 0; i < terms.length; i++) this.df[i] = offsets[i + 1]! - offsets[i]!;
   }
 

@@ -170,6 +170,61 @@ describe('lexical index (BM25)', () => {
     assert.ok(!loaded.search(analyzeQuery('TodoStore').terms, 10).length);
   });
 
+  it('scores lists grown in the shared arena (block chains over several pages, after a load too) exactly as their compacted copies', () => {
+    // Each document's terms given directly (no tokenising): a term in every document (a chain past
+    // the largest block), terms in every 7th and 1000th, one per document; > 2^20 entries in all (two pages).
+    const analysed = (d: number) => ({
+      doc: doc(`d${d}`, `p/${d % 97}.ts`, ''),
+      terms: {
+        tf: new Map<string, number>([
+          ['all', 1 + (d % 3)],
+          [`m${d % 7}`, 2],
+          [`r${d % 1000}`, 1],
+          [`u${d}`, 3],
+          [`s${d % 5}`, 1],
+          [`h${(d * 7919) % 30011}`, 1],
+          [`k${d % 13}`, 5],
+          [`q${d % 101}`, 1],
+        ]),
+        len: 4 + (d % 11),
+      },
+    });
+    const addRange = (index: LexicalIndex, from: number, to: number) => {
+      const batch = Array.from({ length: to - from }, (_, i) => analysed(from + i));
+      index.add(
+        batch.map((b) => b.doc),
+        batch.map((b) => b.terms),
+      );
+    };
+    const queries = [['all'], ['m3', 'r17'], ['all', 'u5', 'k4'], ['h12', 'q7', 's2'], ['r999', 'u140000']].map((ts) => ts.map((term) => ({ term, weight: 1 })));
+    const probe = ['d0', 'd5', 'd70000', 'd139999', 'd140005', 'nope'];
+    const same = (a: LexicalIndex, b: LexicalIndex) => {
+      for (const q of queries) {
+        assert.deepEqual(a.search(q, 40), b.search(q, 40));
+        assert.deepEqual(a.scoreIds(q, probe), b.scoreIds(q, probe));
+      }
+    };
+    const grown = new LexicalIndex();
+    addRange(grown, 0, 140_000);
+    const reference = new LexicalIndex();
+    addRange(reference, 0, 140_000);
+    const { index: loaded } = LexicalIndex.deserialize(reference.serialize());
+    same(grown, loaded);
+    same(grown, loaded); // a second time: chained lists read from their kept contiguous copies
+    // More documents: the kept copies are stale; a loaded list gets a chain after its stored range.
+    addRange(grown, 140_000, 150_000);
+    addRange(loaded, 140_000, 150_000);
+    same(grown, loaded);
+    grown.remove([analysed(5).doc, analysed(140_005).doc]);
+    loaded.remove([analysed(5).doc, analysed(140_005).doc]);
+    same(grown, loaded);
+    // Compaction (the removed documents' entries dropped through the remap, from chains and stored ranges alike).
+    const { index: reloaded } = LexicalIndex.deserialize(grown.serialize());
+    same(reloaded, LexicalIndex.deserialize(loaded.serialize()).index);
+    assert.equal(reloaded.documentFrequency('all'), 149_998);
+    assert.equal(grown.documentFrequency('all'), 149_998);
+  });
+
   it('cuts long queries down to their informative terms', () => {
     const index = new LexicalIndex();
     const many: LexicalDoc[] = [];
