@@ -8,7 +8,14 @@
  * `groundwork bench` builds its hybrid index), in this process, before the timed open in a fresh one.
  * With --vectors the index is opened with the 384-d hashing test embedder (as `groundwork bench`
  * builds its hybrid index). `--write` opens it as the writer instead (lock, embedding cache), as the
- * extension's index worker and `groundwork bench`'s re-open do. Prints one JSON line (`rssOpenMb`/`peakOpenMb`: RSS and peak RSS right
+ * extension's index worker does: searchable from a read-only view while it loads in memory
+ * (`serveWhileLoading`); `--full-load` (with --write) loads first, as `groundwork index` and the
+ * worker before issue 10 did. A writer open also prints, on a second JSON line, when the load ended
+ * (`loadedMs`, from the start of the open; RSS then), the bench queries answered on the view
+ * during the load (latency p50/max, and `mismatches`: how many of them ranked differently once
+ * loaded, which must be 0), the longest the event loop was blocked meanwhile; with `--edit` instead
+ * of those queries, the change→searchable time of a file written right after the open (`updateFiles`
+ * waits for the load), which is then removed again. Prints one JSON line (`rssOpenMb`/`peakOpenMb`: RSS and peak RSS right
  * after the open; `rssMb`/`peakRssMb`: after the two queries); `openCpuMs` is the CPU time of the open (user +
  * system, all threads), which a machine shared with other jobs inflates far less than the wall time. `--dump FILE` also runs the `groundwork bench` queries
  * and writes every hit (path, lines, score) to FILE, one JSON line per query, so two builds can be
@@ -17,6 +24,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { buildCorpus, makeQueries } from '../src/cli/bench';
 import { rootsFromDirs, WorkspaceIndex } from '../src/core/workspaceIndex';
@@ -33,6 +41,8 @@ async function main(): Promise<void> {
       dump: { type: 'string' },
       build: { type: 'boolean' },
       write: { type: 'boolean' },
+      'full-load': { type: 'boolean' },
+      edit: { type: 'boolean' },
     },
   });
   if (!values.workspace || !values['index-dir']) throw new Error('usage: benchOpen.ts --workspace DIR --index-dir DIR [--vectors] [--build] [--dump FILE]');
@@ -50,8 +60,30 @@ async function main(): Promise<void> {
     indexDir: values['index-dir'],
     embedder: values.vectors ? new HashingTestEmbedder(384) : undefined,
     write: Boolean(values.write),
+    serveWhileLoading: Boolean(values.write) && !values['full-load'],
   });
   const opened = performance.now();
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
+  let loadedAt = 0;
+  let rssLoaded = 0;
+  const loaded = index.whenLoaded().then(() => {
+    loadedAt = performance.now();
+    rssLoaded = Math.round(process.memoryUsage().rss / 2 ** 20);
+    lag.disable();
+  });
+  // An edit made during the load: a new file with a word nothing else has, then updateFiles (as the watcher would).
+  const editFile = path.join(values.workspace, `gw-bench-edit-${process.pid}.ts`);
+  let edited: Promise<number> | undefined;
+  if (values.edit) {
+    const t = performance.now();
+    await fsp.writeFile(editFile, 'export function zyxwvutBenchMarker(): number {\n  return 42;\n}\n');
+    edited = index.updateFiles([editFile]).then(async () => {
+      const found = await search(index, 'zyxwvutBenchMarker', { k: 1 });
+      if (found[0]?.path !== path.basename(editFile)) throw new Error('benchOpen: the edit is not searchable after updateFiles');
+      return performance.now() - t;
+    });
+  }
   const openCpu = process.cpuUsage(c0);
   const rssOpen = Math.round(process.memoryUsage().rss / 2 ** 20);
   const peakOpen = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -64,6 +96,43 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ files: index.fileCount, chunks: index.chunkCount, vectors: index.vectors?.count ?? 0, openMs: Math.round(opened - t0), openCpuMs: Math.round((openCpu.user + openCpu.system) / 1000), firstQueryMs: Math.round(first - opened), secondQueryMs: Math.round(second - first), hits: hits.length, rssOpenMb: rssOpen, peakOpenMb: peakOpen, rssMb: rss, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
   );
+  if (values.write) {
+    // The bench queries on the view while the load runs, one every 50 ms (as a user's requests would
+    // arrive), latency counted from when each was due, so time spent waiting for a step of the load is
+    // in it; each is compared with the same query once loaded.
+    const queries = makeQueries(index);
+    const during: Array<{ q: string; hits: string; ms: number }> = [];
+    // With --edit nothing else runs: the edit changes the statistics every ranking depends on.
+    for (let i = 0; !values.edit && index.isLoading; i = (i + 1) % queries.length) {
+      const due = performance.now() + 50;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (!index.isLoading) break;
+      const found = await search(index, queries[i]!, { k: 10 });
+      during.push({ q: queries[i]!, hits: JSON.stringify(found.map((h) => [h.path, h.startLine, h.endLine, h.score])), ms: performance.now() - due });
+    }
+    await loaded;
+    let mismatches = 0;
+    for (const d of during) if (JSON.stringify((await search(index, d.q, { k: 10 })).map((h) => [h.path, h.startLine, h.endLine, h.score])) !== d.hits) mismatches++;
+    const times = during.map((d) => d.ms).sort((a, b) => a - b);
+    const changeToSearchableMs = edited ? Math.round(await edited) : undefined;
+    if (values.edit) {
+      await fsp.rm(editFile, { force: true });
+      await index.updateFiles([editFile]);
+    }
+    process.stdout.write(
+      `${JSON.stringify({
+        loadedMs: Math.round(loadedAt - t0),
+        rssLoadedMb: rssLoaded,
+        peakLoadMb: Math.round(process.resourceUsage().maxRSS / 1024),
+        searchesDuringLoad: times.length,
+        duringLoadP50Ms: times.length ? Math.round(times[Math.floor(times.length / 2)]!) : undefined,
+        duringLoadMaxMs: times.length ? Math.round(times[times.length - 1]!) : undefined,
+        mismatches,
+        maxLoopBlockMs: lag.count ? Math.round(lag.max / 1e6) : 0,
+        changeToSearchableMs,
+      })}\n`,
+    );
+  }
   if (values.dump) {
     const lines: string[] = [];
     const times: number[] = [];

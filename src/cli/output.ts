@@ -65,6 +65,7 @@ export class ProgressBar {
       const eta = embedEta(p);
       label = `embedding ${done}/${total} chunks${eta ? ` · ${eta}` : ''}`;
     } else if (p.phase === 'write') label = 'writing index…';
+    else if (p.phase === 'load') label = 'loading the index…';
     else label = 'done';
     const width = 24;
     const filled = total ? Math.round((done / total) * width) : 0;

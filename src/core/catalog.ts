@@ -238,25 +238,34 @@ export class Catalog {
 
   /**
    * Loads every shard; throws {@link CatalogCorruptError} on a truncated, garbled, wrong-shape or
-   * foreign file. With `readOnly` nothing is created or removed (a writer may be mid-flush).
+   * foreign file. With `readOnly` nothing is created or removed (a writer may be mid-flush). `pace`
+   * is awaited before each shard's entries are built (it may yield, or throw to stop the open).
    */
-  static async open(dir: string, opts: { readOnly?: boolean; lazy?: boolean } = {}): Promise<Catalog> {
+  static async open(dir: string, opts: { readOnly?: boolean; lazy?: boolean; pace?: () => Promise<void> } = {}): Promise<Catalog> {
     if (opts.lazy) return Catalog.openLazy(dir);
     const catalog = new Catalog(dir);
     if (!opts.readOnly) await fsp.mkdir(dir, { recursive: true });
     const referenced = new Set<string>();
+    const read = (i: number) =>
+      catalog.readShard(i).then(
+        (shard) => ({ shard, err: undefined }),
+        (err: unknown) => ({ shard: undefined, err: err instanceof Error ? err : new Error(String(err)) }),
+      );
     // All shards are read concurrently (the reads overlap the parsing); errors are then reported
-    // in shard order, as a sequential open would.
-    const loaded = await Promise.all(
-      Array.from({ length: CATALOG_SHARDS }, (_, i) =>
-        catalog.readShard(i).then(
-          (shard) => ({ shard, err: undefined }),
-          (err: unknown) => ({ shard: undefined, err: err instanceof Error ? err : new Error(String(err)) }),
-        ),
-      ),
-    );
+    // in shard order, as a sequential open would. Paced (a writer loading behind a read-only view,
+    // workspaceIndex.ts), one shard is read while the previous one is built, with a pause between
+    // the two, so a search waits for one shard's work at most.
+    const pace = opts.pace;
+    const loaded = pace ? undefined : await Promise.all(Array.from({ length: CATALOG_SHARDS }, (_, i) => read(i)));
+    let next = pace ? read(0) : undefined;
     for (let i = 0; i < CATALOG_SHARDS; i++) {
-      const { shard, err } = loaded[i]!;
+      let outcome = loaded?.[i];
+      if (pace) {
+        outcome = await next!;
+        next = i + 1 < CATALOG_SHARDS ? read(i + 1) : undefined;
+        await pace();
+      }
+      const { shard, err } = outcome!;
       if (err !== undefined) throw err;
       if (!shard) continue;
       const { file, header, files, texts } = shard;

@@ -1015,6 +1015,39 @@ export class LexicalIndex {
    * on any inconsistency. `extra` receives the file's sections reader (for sections added by the caller).
    */
   static deserialize(buf: Buffer, extra?: (section: (name: string) => Buffer) => void): { index: LexicalIndex; meta: Record<string, unknown> } {
+    const steps = LexicalIndex.deserializeSteps(buf, extra);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * {@link deserialize}, awaiting `pace` between its steps (checksums, unpacking the ids and terms a
+   * slice at a time), so a writer loading behind a read-only view keeps the event loop responsive.
+   * The same checks, the same index.
+   */
+  static async deserializePaced(
+    buf: Buffer,
+    pace: () => Promise<void>,
+    extra?: (section: (name: string) => Buffer) => void,
+  ): Promise<{ index: LexicalIndex; meta: Record<string, unknown> }> {
+    const steps = LexicalIndex.deserializeSteps(buf, extra);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      await pace();
+    }
+  }
+
+  /**
+   * {@link LexicalIndex.deserialize} as steps: each `yield` is a point where a paced caller may let
+   * other work run (between section checksums, and every {@link UNPACK_SLICE} strings unpacked).
+   */
+  private static *deserializeSteps(
+    buf: Buffer,
+    extra?: (section: (name: string) => Buffer) => void,
+  ): Generator<void, { index: LexicalIndex; meta: Record<string, unknown> }, void> {
     let file: ReturnType<typeof parseSectionFile>;
     try {
       file = parseSectionFile(buf, MAGIC, LEXICAL_VERSION, 'lexical index');
@@ -1023,14 +1056,19 @@ export class LexicalIndex {
     }
     try {
       const h = checkLexicalHeader(file.header);
-      const ids = unpackStrings(file.section('ids'), u32(file.section('idOffsets')), h.docs);
-      const terms = unpackStrings(file.section('terms'), u32(file.section('termOffsets')), h.terms);
+      const ids = yield* unpackStringSteps(file.section('ids'), u32(file.section('idOffsets')), h.docs);
+      yield;
+      const terms = yield* unpackStringSteps(file.section('terms'), u32(file.section('termOffsets')), h.terms);
+      yield;
       const lengths = f32(file.section('lengths'));
       const offsets = u32(file.section('listOffsets'));
+      yield;
       const docs = i32(file.section('docs'));
+      yield;
       const tfs = f32(file.section('tfs'));
       file.section('listCrcs');
       file.section('idHash');
+      yield;
       if (lengths.length !== h.docs || offsets.length !== h.terms + 1 || docs.length !== h.postings || tfs.length !== h.postings || offsets[h.terms] !== h.postings) {
         throw new LexicalCorruptError('counts do not match');
       }
@@ -1054,6 +1092,9 @@ export class LexicalIndex {
     }
   }
 }
+
+/** Strings unpacked per step of {@link deserializeSteps}. */
+const UNPACK_SLICE = 100_000;
 
 /** Sections a caller adds to a snapshot (see {@link LexicalIndex.serializeParts}). */
 export type ExtraSections = ReadonlyArray<[string, Uint8Array | Uint8Array[]]> | ((ids: readonly string[]) => ReadonlyArray<[string, Uint8Array | Uint8Array[]]>);
@@ -1090,6 +1131,15 @@ export function packStrings(list: readonly string[]): { bytes: Buffer; offsets: 
 
 /** The strings of {@link packStrings}' output; throws {@link LexicalCorruptError} when the offsets do not fit. */
 export function unpackStrings(bytes: Buffer, offsets: Uint32Array, count: number): string[] {
+  const steps = unpackStringSteps(bytes, offsets, count);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** {@link unpackStrings}, yielding every {@link UNPACK_SLICE} strings. */
+function* unpackStringSteps(bytes: Buffer, offsets: Uint32Array, count: number): Generator<void, string[], void> {
   if (offsets.length !== count + 1 || offsets[0] !== 0 || offsets[count] !== bytes.length) throw new LexicalCorruptError('string offsets do not match');
   const out = new Array<string>(count);
   const all = bytes.toString('utf8');
@@ -1099,6 +1149,7 @@ export function unpackStrings(bytes: Buffer, offsets: Uint32Array, count: number
     const b = offsets[i + 1]!;
     if (b < a) throw new LexicalCorruptError('string offsets do not match');
     out[i] = ascii ? all.slice(a, b) : bytes.toString('utf8', a, b);
+    if ((i + 1) % UNPACK_SLICE === 0) yield;
   }
   return out;
 }

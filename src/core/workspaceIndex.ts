@@ -103,7 +103,8 @@ export interface Manifest {
   createdAt: string;
 }
 
-export type IndexPhase = 'scan' | 'chunk' | 'embed' | 'write' | 'done';
+/** `load`: a writer opened with `serveWhileLoading` is still loading the index in memory (searches are answered meanwhile). */
+export type IndexPhase = 'load' | 'scan' | 'chunk' | 'embed' | 'write' | 'done';
 
 export interface IndexProgress {
   phase: IndexPhase;
@@ -208,6 +209,14 @@ export interface OpenOptions {
    * the stored vectors and the manifest's embedder instead of dropping them as for a model change.
    */
   embedderUnavailable?: boolean;
+  /**
+   * A writer (the extension's index worker) that opens an existing index answers searches as soon as
+   * a read-only view of it is up — the lazy catalog and snapshot readers of a read-only open, and the
+   * vector store — and loads its in-memory structures in the background, then switches over in one
+   * step ({@link WorkspaceIndex.whenLoaded}). Updates wait for the load. Default false: `groundwork
+   * index` updates at once, so it loads as before.
+   */
+  serveWhileLoading?: boolean;
 }
 
 export class WorkspaceIndex implements SearchableIndex {
@@ -241,12 +250,7 @@ export class WorkspaceIndex implements SearchableIndex {
   }
 
   private fullSymbols(): SymbolTable {
-    if (!this.symbolTable) {
-      const table = new SymbolTable();
-      for (const f of this.catalog.files.values()) table.add(f.path, f.chunks);
-      this.symbolTable = table;
-    }
-    return this.symbolTable;
+    return (this.symbolTable ??= symbolTableOf(this.catalog));
   }
   /** Increases whenever a file is indexed or forgotten (for caches derived from the file list). */
   generation = 0;
@@ -279,6 +283,20 @@ export class WorkspaceIndex implements SearchableIndex {
   private closing = false;
   /** Serializes writers within this process (watcher events, a full scan, a rebuild). */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly serveWhileLoading: boolean;
+  /**
+   * False while a writer opened with `serveWhileLoading` answers from its read-only view and loads in
+   * the background ({@link loading}); nothing is written (or persisted) before the switch.
+   */
+  private loaded = true;
+  /** The background load: resolves once switched over (or stopped by close), rejects with its error. */
+  private loading?: Promise<void>;
+  /** Why the background load failed: every writing call throws it, as the open would have. */
+  private loadError?: Error;
+  /** Searches between their prepare and release (on a read-only view). */
+  private viewSearches = 0;
+  /** Views switched away from, closed once no search holds them ({@link viewSearches}). */
+  private retired: Array<() => void> = [];
 
   private constructor(opts: OpenOptions) {
     this.roots = opts.roots;
@@ -294,6 +312,7 @@ export class WorkspaceIndex implements SearchableIndex {
     this.chunker = new Chunker({ maxChars: this.options.chunkChars });
     this.embedQueue = new EmbedQueue(this.options.embedThrottle);
     this.embedderUnavailable = Boolean(opts.embedderUnavailable) && !opts.embedder;
+    this.serveWhileLoading = Boolean(opts.serveWhileLoading) && opts.write !== false;
   }
 
   private readonly embedderUnavailable: boolean;
@@ -397,27 +416,35 @@ export class WorkspaceIndex implements SearchableIndex {
     if (wipeAll) await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json', 'manifest.json']);
     if (wipeVectors) await this.wipe(['vectors']);
 
-    // A reader opens both BM25 snapshots for on-demand reads, a writer reads them whole, while the
-    // catalog is read; they are checked against it after.
-    const readers = writable
-      ? undefined
-      : Promise.all([
-          LexicalSnapshotReader.open(this.file('lexical.bin')).catch((err: unknown) => err),
-          LexicalSnapshotReader.open(this.file('files.bin')).catch((err: unknown) => err),
-        ]);
-    const snapshots = writable
-      ? { lexical: readWholeFile(this.file('lexical.bin')).catch(() => undefined), files: readWholeFile(this.file('files.bin')).catch(() => undefined) }
-      : undefined;
+    // A reader opens both BM25 snapshots for on-demand reads (so does a writer that serves searches
+    // while it loads, for its view), a writer reads them whole, while the catalog is read; they are
+    // checked against it after.
+    const background = writable && this.serveWhileLoading && !wipeAll;
+    const readers =
+      writable && !background
+        ? undefined
+        : Promise.all([
+            LexicalSnapshotReader.open(this.file('lexical.bin')).catch((err: unknown) => err),
+            LexicalSnapshotReader.open(this.file('files.bin')).catch((err: unknown) => err),
+          ]);
+    const snapshots =
+      writable && !background
+        ? { lexical: readWholeFile(this.file('lexical.bin')).catch(() => undefined), files: readWholeFile(this.file('files.bin')).catch(() => undefined) }
+        : undefined;
     // The vector store opens alongside: its shard reads run in the thread pool while the catalog parses.
     const openVectors = (): Promise<Settled<VectorStore | undefined>> | undefined => (this.embedder ? settle(this.openVectors(this.embedder.dimensions, writable)) : undefined);
     let vectorsOpening = openVectors();
     const catalogWiped = { value: false };
+    let view = false;
     try {
-      // A corrupt catalog makes a writer wipe the vectors too: the opening under way settles first.
-      this.catalog = await this.openCatalog(writable, catalogWiped, async () => void (await (await vectorsOpening)?.value?.close()));
-      if (catalogWiped.value) vectorsOpening = openVectors();
-      this.chunkTotal = this.catalog.chunkCount;
-      if (!(readers && (await this.useReaders(await readers)))) await this.loadLexical(catalogWiped.value ? undefined : snapshots);
+      if (background) view = await this.openView(await readers!);
+      if (!view) {
+        // A corrupt catalog makes a writer wipe the vectors too: the opening under way settles first.
+        this.catalog = await this.openCatalog(writable, catalogWiped, async () => void (await (await vectorsOpening)?.value?.close()));
+        if (catalogWiped.value) vectorsOpening = openVectors();
+        this.chunkTotal = this.catalog.chunkCount;
+        if (!(readers && !writable && (await this.useReaders(await readers)))) await this.loadLexical(this.catalog, catalogWiped.value ? undefined : snapshots);
+      }
     } catch (err) {
       await (await vectorsOpening)?.value?.close();
       for (const r of (await readers?.catch(() => [])) ?? []) if (r instanceof LexicalSnapshotReader) r.close();
@@ -436,6 +463,150 @@ export class WorkspaceIndex implements SearchableIndex {
         this.file('manifest.json'),
         JSON.stringify({ ...expected, embedder: keptEmbedder ?? expected.embedder, createdAt: manifest && !wipeAll ? manifest.createdAt : expected.createdAt }, null, 2),
       );
+    if (view) this.startLoading();
+  }
+
+  /**
+   * A writer's read-only view (`serveWhileLoading`): the lazily opened catalog and the snapshot
+   * readers, as a read-only open uses them, when they match. False (all closed) when they do not —
+   * an interrupted run, a corrupt or missing file: the caller loads as a writer always did, which
+   * rebuilds what needs it.
+   */
+  private async openView(opened: unknown[]): Promise<boolean> {
+    const catalog = await Catalog.open(this.file('catalog'), { readOnly: true, lazy: true }).catch((err: unknown) => {
+      this.logger.debug?.(`Loading the index before answering (the catalog cannot be read on demand: ${errMessage(err)}).`);
+      return undefined;
+    });
+    if (!catalog) {
+      for (const r of opened) if (r instanceof LexicalSnapshotReader) r.close();
+      return false;
+    }
+    this.catalog = catalog;
+    this.chunkTotal = catalog.chunkCount;
+    if (await this.useReaders(opened)) return true;
+    catalog.close();
+    return false;
+  }
+
+  /** Starts the background load of a writer that answers from its view meanwhile; writers queue behind it. */
+  private startLoading(): void {
+    this.loaded = false;
+    const loading = this.loadInMemory().catch((err: unknown) => {
+      // close() began: nothing was switched or written; the next open loads again.
+      if (err instanceof LoadStopped) return;
+      this.loadError = err instanceof Error ? err : new Error(String(err));
+      this.logger.error(`Could not load the index: ${errMessage(err)}`);
+      throw this.loadError;
+    });
+    this.loading = loading;
+    this.queue = loading.catch(() => undefined);
+  }
+
+  /**
+   * Resolves once a writer's in-memory structures are loaded and searches use them (at once unless
+   * opened with `serveWhileLoading`); rejects with the error that made the background load fail,
+   * which every writing call throws too. A close() during the load resolves it.
+   */
+  whenLoaded(): Promise<void> {
+    return this.loading ?? Promise.resolve();
+  }
+
+  /** True while a writer answers from its read-only view and loads in the background. */
+  get isLoading(): boolean {
+    return !this.loaded && this.loadError === undefined && !this.closed;
+  }
+
+  /**
+   * The background load: what a writer's open reads (every catalog shard checked whole, both
+   * snapshots whole, the symbol table), yielding between steps so searches on the view keep being
+   * answered, then one synchronous switch-over. A corrupt catalog takes the open's rebuild path: the
+   * view is replaced by the empty index the rebuild starts from (nothing of a corrupt catalog is
+   * searched after it was found), the folder wiped; a corrupt snapshot is rebuilt from the stored chunks.
+   */
+  private async loadInMemory(): Promise<void> {
+    const stop = () => {
+      if (this.closing) throw new LoadStopped();
+    };
+    const pace = async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      stop();
+    };
+    const dir = this.file('catalog');
+    let catalog: Catalog;
+    try {
+      catalog = await Catalog.open(dir, { pace });
+    } catch (err) {
+      if (!(err instanceof CatalogCorruptError)) throw err;
+      stop();
+      this.logger.warn(`Rebuilding the index: ${err.message}.`);
+      this.switchTo({ catalog: Catalog.empty(dir), lexical: new LexicalIndex(), fileLexical: new LexicalIndex(), symbols: new SymbolTable() });
+      const vectors = this.vectors;
+      this.vectors = undefined;
+      await vectors?.close();
+      await this.wipe(['catalog', 'lexical.bin', 'files.bin', 'vectors', 'stats.json']);
+      this.scanStats = { skipped: {}, samples: {}, at: '' };
+      catalog = await Catalog.open(dir);
+      if (this.embedder) this.vectors = await this.openVectors(this.embedder.dimensions, true);
+    }
+    await pace();
+    const lexical = await this.loadSnapshot(
+      catalog,
+      'lexical.bin',
+      'lexical index',
+      catalog.chunkCount,
+      () => [...catalog.files.values()].flatMap((f) => f.chunks),
+      undefined,
+      pace,
+    );
+    await pace();
+    const fileLexical = await this.loadSnapshot(
+      catalog,
+      'files.bin',
+      'file-level lexical index',
+      catalog.files.size,
+      () => [...catalog.files.values()].map((f) => fileLexicalDoc(f.path, f.chunks)),
+      undefined,
+      pace,
+    );
+    await pace();
+    // Built now rather than by the first search after the switch (as a writer's open leaves it).
+    const symbols = new SymbolTable();
+    let n = 0;
+    for (const f of catalog.files.values()) {
+      symbols.add(f.path, f.chunks);
+      if (++n % SYMBOL_SLICE === 0) await pace();
+    }
+    stop();
+    this.switchTo({ catalog, lexical, fileLexical, symbols });
+    this.loaded = true;
+  }
+
+  /**
+   * Replaces what searches read, in one synchronous step: a search that began on the view before
+   * finishes on it (its files stay open until the last such search releases them), every later one
+   * sees only the new state.
+   */
+  private switchTo(next: { catalog: Catalog; lexical: LexicalIndex; fileLexical: LexicalIndex; symbols: SymbolTable }): void {
+    const old = { catalog: this.catalog, readers: this.readers };
+    this.catalog = next.catalog;
+    this.lexical = next.lexical;
+    this.fileLexical = next.fileLexical;
+    this.symbolTable = next.symbols;
+    this.storedSymbols = undefined;
+    this.readers = undefined;
+    this.prepare = undefined;
+    this.chunkTotal = next.catalog.chunkCount;
+    this.generation++;
+    if (old.catalog === next.catalog) return;
+    this.retired.push(() => {
+      for (const r of old.readers ?? []) r.close();
+      old.catalog.close();
+    });
+    if (!this.viewSearches) this.closeRetired();
+  }
+
+  private closeRetired(): void {
+    for (const close of this.retired.splice(0)) close();
   }
 
   /**
@@ -508,29 +679,48 @@ export class WorkspaceIndex implements SearchableIndex {
       lex.index.evictPostings(READER_HELD_POSTINGS);
       files.index.evictPostings(READER_HELD_POSTINGS);
       const releases = [lex.index.pinPostings(terms), files.index.pinPostings(terms)];
-      return Promise.resolve({ release: () => releases.forEach((r) => r()) });
+      this.viewSearches++;
+      let released = false;
+      return Promise.resolve({
+        release: () => {
+          if (released) return;
+          released = true;
+          releases.forEach((r) => r());
+          // A view switched away from (a writer's load ended meanwhile) closes after its last search.
+          if (--this.viewSearches === 0) this.closeRetired();
+        },
+      });
     };
     return true;
   }
 
-  private async loadLexical(read?: { lexical: Promise<Buffer | undefined>; files: Promise<Buffer | undefined> }): Promise<void> {
-    this.lexical = await this.loadSnapshot('lexical.bin', 'lexical index', this.chunkTotal, () => [...this.catalog.files.values()].flatMap((f) => f.chunks), read?.lexical);
+  private async loadLexical(catalog: Catalog, read?: { lexical: Promise<Buffer | undefined>; files: Promise<Buffer | undefined> }): Promise<void> {
+    this.lexical = await this.loadSnapshot(catalog, 'lexical.bin', 'lexical index', this.chunkTotal, () => [...catalog.files.values()].flatMap((f) => f.chunks), read?.lexical);
     this.fileLexical = await this.loadSnapshot(
+      catalog,
       'files.bin',
       'file-level lexical index',
-      this.catalog.files.size,
-      () => [...this.catalog.files.values()].map((f) => fileLexicalDoc(f.path, f.chunks)),
+      catalog.files.size,
+      () => [...catalog.files.values()].map((f) => fileLexicalDoc(f.path, f.chunks)),
       read?.files,
     );
   }
 
-  /** Loads one BM25 snapshot (already being read, or read now) if it matches the catalog, else rebuilds it from the stored chunks. */
-  private async loadSnapshot(name: string, what: string, expectedDocs: number, docs: () => LexicalDoc[], read?: Promise<Buffer | undefined>): Promise<LexicalIndex> {
-    const gens = this.catalog.generations();
+  /** Loads one BM25 snapshot (already being read, or read now) if it matches `catalog`, else rebuilds it from the stored chunks. */
+  private async loadSnapshot(
+    catalog: Catalog,
+    name: string,
+    what: string,
+    expectedDocs: number,
+    docs: () => LexicalDoc[],
+    read?: Promise<Buffer | undefined>,
+    pace?: () => Promise<void>,
+  ): Promise<LexicalIndex> {
+    const gens = catalog.generations();
     const raw = await (read ?? readWholeFile(this.file(name)).catch(() => undefined));
     if (raw) {
       try {
-        const { index, meta } = LexicalIndex.deserialize(raw);
+        const { index, meta } = pace ? await LexicalIndex.deserializePaced(raw, pace) : LexicalIndex.deserialize(raw);
         if (JSON.stringify(meta.gens) !== JSON.stringify(gens)) {
           this.logger.info(`The ${what} is older than the catalog (interrupted run); rebuilding it from stored chunks.`);
         } else if (index.documentCount !== expectedDocs) {
@@ -632,6 +822,7 @@ export class WorkspaceIndex implements SearchableIndex {
    * indexes' statistics and postings in this index's own document numbering, and the vectors.
    */
   async snapshotSource(): Promise<SnapshotSource> {
+    await this.whenLoaded();
     const cache = this.vectors ? await this.embeddingCache() : undefined;
     const withVectors = Boolean(this.vectors && this.embedder && cache);
     // A reader holds its snapshots' postings on disk: publishing needs them whole.
@@ -685,6 +876,8 @@ export class WorkspaceIndex implements SearchableIndex {
   async update(opts: { signal?: AbortSignal; onProgress?: (p: IndexProgress) => void } = {}): Promise<IndexRunSummary> {
     const { signal, onProgress } = opts;
     const started = Date.now();
+    // Searches are answered meanwhile; the scan compares against the loaded catalog.
+    if (this.isLoading) onProgress?.({ phase: 'load', filesTotal: 0, filesDone: 0, chunks: this.chunkTotal, embedTotal: 0, embedDone: 0, filesIndexed: this.catalog.fileCount });
     const { summary, progress } = await this.runExclusive(() => this.updateLexical(signal, onProgress));
     const emit = () => onProgress?.({ ...progress });
     // Phase 3: vectors for chunks that lack them (cache first, then the embedder). Keyword search is
@@ -1166,7 +1359,8 @@ export class WorkspaceIndex implements SearchableIndex {
 
   /** Writes catalog shards, the lexical snapshot and scan stats. */
   async persist(): Promise<void> {
-    if (!this.release) return;
+    // Before a background load switched over there is nothing new to write (the view is read-only).
+    if (!this.release || !this.loaded) return;
     await this.flushVectorDeletes();
     await this.catalog.flush();
     if (this.lexicalDirty) {
@@ -1182,6 +1376,8 @@ export class WorkspaceIndex implements SearchableIndex {
   }
 
   async status(): Promise<IndexStatus> {
+    // From the loaded catalog (a view would decode every file to count them); a failed load is reported by the writing calls.
+    await this.whenLoaded().catch(() => undefined);
     const languages: Record<string, number> = {};
     const methods: Record<string, number> = {};
     const fallbackFiles: Array<{ path: string; reason: string }> = [];
@@ -1214,12 +1410,14 @@ export class WorkspaceIndex implements SearchableIndex {
   private assertWritable(): void {
     if (this.closed) throw new IndexError('the index is closed');
     if (!this.release) throw new IndexError('the index was opened read-only');
+    if (this.loadError) throw this.loadError;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closing = true;
     try {
+      // A background load stops at its next step (nothing switched, nothing written).
       await this.queue;
       if (this.release && this.catalog && this.lexical) await this.persist();
       await this.vectors?.close();
@@ -1231,6 +1429,7 @@ export class WorkspaceIndex implements SearchableIndex {
       this.closed = true;
       for (const r of this.readers ?? []) r.close();
       this.catalog?.close();
+      this.closeRetired();
       this.chunker.dispose();
       await this.release?.();
       this.release = undefined;
@@ -1296,6 +1495,9 @@ async function dirSize(dir: string): Promise<number> {
  */
 const FLUSH_INTERVAL_MS = 5000;
 const FLUSH_COST_FACTOR = 10;
+
+/** Files whose symbols a background load adds between two pauses (see loadInMemory). */
+const SYMBOL_SLICE = 2048;
 
 /** A reader retries opening the catalog this many times when a writer replaced a shard under it. */
 const READER_RETRIES = 5;
@@ -1386,6 +1588,21 @@ function distinctRoots(roots: readonly WorkspaceRoot[], realRoots: readonly stri
     else kept.push(r);
   });
   return kept;
+}
+
+/** The symbol table of a loaded catalog's files. */
+function symbolTableOf(catalog: Catalog): SymbolTable {
+  const table = new SymbolTable();
+  for (const f of catalog.files.values()) table.add(f.path, f.chunks);
+  return table;
+}
+
+/** A background load stopped because close() began. */
+class LoadStopped extends Error {
+  constructor() {
+    super('the index was closed while it loaded');
+    this.name = 'LoadStopped';
+  }
 }
 
 type Settled<T> = { value: T } | { error: unknown; value?: undefined };

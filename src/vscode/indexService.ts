@@ -89,9 +89,10 @@ export class IndexService implements vscode.Disposable {
   }
 
   /**
-   * Resolves once questions can be answered, which can be before {@link whenReady}: at once when the
-   * index opened with files (the last session's index, brought up to date while questions are
-   * answered from it); on a first index, once the open editors' files and their folders are indexed
+   * Resolves once questions can be answered, which can be before {@link whenReady}: as soon as the
+   * worker's open returns when the index opened with files (the last session's index: the worker
+   * answers from its read-only view while it loads in memory, then brings it up to date, questions
+   * answered throughout); on a first index, once the open editors' files and their folders are indexed
    * (they come first, see embedQueue.ts), and {@link indexingNote} says what is not indexed yet;
    * with no editor open, when the keyword index is complete.
    */
@@ -182,6 +183,7 @@ export class IndexService implements vscode.Disposable {
     this.coldStart = opened.files === 0;
     this.openedCounts = { files: opened.files, chunks: opened.chunks };
     if (!this.coldStart) this.resolveSearchable();
+    if (opened.loading) this.log.info(`Answering from the index on disk (${opened.files} files) while it loads; changes are indexed once it has.`);
     if (this.vectorsReason) this.log.info(`Vectors are off: ${this.vectorsReason}`);
     this.trackEditors();
     // Open editors are embedded first (the active one ahead), then what questions retrieve.
@@ -286,6 +288,13 @@ export class IndexService implements vscode.Disposable {
         );
         return;
       }
+      if (p.phase === 'load') {
+        this.showState(
+          '$(sync~spin) Groundwork: loading the index',
+          'Questions are answered from the index on disk while it loads; changes are indexed once it has.\nClick for details',
+        );
+        return;
+      }
       const label = p.phase === 'scan' ? `scanning (${p.filesTotal} files)` : p.phase === 'write' ? 'saving' : `${p.filesDone}/${p.filesTotal} files`;
       this.showState(`$(sync~spin) Groundwork: ${label}`);
       return;
@@ -309,6 +318,7 @@ export class IndexService implements vscode.Disposable {
         return `Embedding ${p.embedDone}/${p.embedTotal} chunks${left} (keyword search meanwhile)`;
       }
       if (p.phase === 'write') return 'Saving the index';
+      if (p.phase === 'load') return 'Loading the index (answering from disk meanwhile)';
       // Before the scan has counted anything there is no "n of m" to show.
       if (p.phase === 'scan' || !p.filesTotal) return 'Scanning the workspace';
       return `Indexing ${p.filesDone}/${p.filesTotal} files`;

@@ -49,8 +49,12 @@ type NoParams = Record<string, never>;
  * map: the handlers below must return each method's result type, and IndexClient's calls get it.
  */
 export interface WorkerMethods {
-  /** `files`, `chunks`: what the index already holds (0 files: a first index). */
-  open: { params: OpenParams; result: { vectorsReason?: string; files: number; chunks: number } };
+  /**
+   * `files`, `chunks`: what the index already holds (0 files: a first index). Answers once the index
+   * is searchable: an existing one from its read-only view while the worker loads it in memory
+   * (`loading`; the next `update` waits for that load, `retrieve` does not).
+   */
+  open: { params: OpenParams; result: { vectorsReason?: string; files: number; chunks: number; loading: boolean } };
   update: { params: NoParams; result: IndexRunSummary };
   updateFiles: { params: { paths: string[] }; result: string[] };
   retrieve: { params: { query: string; k: number; fusion?: FusionWeights }; result: { hits: SearchHit[]; coverage: number; vectors: VectorCoverage; answeredBy: AnsweredBy } };
@@ -104,8 +108,10 @@ function need(): WorkspaceIndex {
 async function open(params: OpenParams): Promise<ResultOf<'open'>> {
   openParams = params;
   embed = await createEmbedder(params.embed, logger, 'run "Groundwork: Download Embedding Model" where huggingface.co is reachable', params.autoDownload);
-  index = await WorkspaceIndex.open({ roots: params.roots, indexDir: params.indexDir, embedder: embed.embedder, options: params.options, logger });
-  return { vectorsReason: embed.reason, files: index.fileCount, chunks: index.chunkCount };
+  // An existing index answers as soon as its read-only view is up; the update that follows waits for
+  // the in-memory load (workspaceIndex.ts, `serveWhileLoading`).
+  index = await WorkspaceIndex.open({ roots: params.roots, indexDir: params.indexDir, embedder: embed.embedder, options: params.options, logger, serveWhileLoading: true });
+  return { vectorsReason: embed.reason, files: index.fileCount, chunks: index.chunkCount, loading: index.isLoading };
 }
 
 /** Progress reaches the host at most this often (the engine reports every file), plus every phase change. */
