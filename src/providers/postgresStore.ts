@@ -851,20 +851,10 @@ function machineOrder(name: string, stored: Buffer): Buffer {
   return name === 'symKeys' || os.endianness() === 'LE' || b.length % 4 ? b : b.swap32();
 }
 
-/** Big-endian int4s (int4send) as an Int32Array in the machine's order. */
-function int32sFromBigEndian(buf: Buffer, n: number): Int32Array {
-  const out = new Int32Array(n);
-  const bytes = Buffer.from(out.buffer);
-  buf.copy(bytes, 0, 0, n * 4);
-  if (os.endianness() === 'LE') bytes.swap32();
-  return out;
-}
-
-/** Big-endian float4s (float4send) as a Float32Array in the machine's order. */
-function float32sFromBigEndian(buf: Buffer, n: number): Float32Array {
-  const out = new Float32Array(n);
-  const bytes = Buffer.from(out.buffer);
-  buf.copy(bytes, 0, 0, n * 4);
+/** n big-endian 4-byte values (int4send, float4send) into `out`, in the machine's order; returns `out`. */
+function fromBigEndian<T extends Int32Array | Float32Array>(buf: Buffer, out: T): T {
+  const bytes = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  buf.copy(bytes, 0, 0, out.byteLength);
   if (os.endianness() === 'LE') bytes.swap32();
   return out;
 }
@@ -922,7 +912,7 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
   if (n !== info.chunks) throw bad(`${n} chunks in its document table, ${info.chunks} recorded`);
   const ints = (buf: Buffer | undefined, what: string): Int32Array => {
     if (n && (!buf || buf.length !== n * 4)) throw bad(`${what} has ${buf?.length ?? 0} bytes for ${n} chunks`);
-    return int32sFromBigEndian(buf ?? Buffer.alloc(0), n);
+    return fromBigEndian(buf ?? Buffer.alloc(0), new Int32Array(n));
   };
   const strings = (buf: Buffer | undefined, count: number, what: string): NulStrings => {
     const packed = NulStrings.of(buf ?? Buffer.alloc(0), count);
@@ -930,7 +920,7 @@ async function loadDocuments(c: pg.PoolClient, info: SnapshotInfo): Promise<Snap
     return packed;
   };
   if (n && row!.lengths.length !== n * 4) throw bad('chunk lengths');
-  const chunkLengths = float32sFromBigEndian(row?.lengths ?? Buffer.alloc(0), n);
+  const chunkLengths = fromBigEndian(row?.lengths ?? Buffer.alloc(0), new Float32Array(n));
   const chunkFile = ints(row?.files, 'the file column');
   const ords = ints(row?.ords, 'the order column');
   const starts = ints(row?.starts, 'the start lines');
