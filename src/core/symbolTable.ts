@@ -59,6 +59,13 @@ export interface SymbolLookup {
 export class SymbolTable implements EditableSymbols {
   private readonly byKey = new Map<string, Map<string, number>>();
 
+  /** The table of these files' chunks. */
+  static of(files: Iterable<{ path: string; chunks: readonly Pick<Chunk, 'symbols'>[] }>): SymbolTable {
+    const table = new SymbolTable();
+    for (const f of files) table.add(f.path, f.chunks);
+    return table;
+  }
+
   add(path: string, chunks: readonly Pick<Chunk, 'symbols'>[]): void {
     for (const c of chunks) {
       for (const s of c.symbols) {

@@ -250,7 +250,7 @@ export class WorkspaceIndex implements SearchableIndex {
   }
 
   private fullSymbols(): SymbolTable {
-    return (this.symbolTable ??= symbolTableOf(this.catalog));
+    return (this.symbolTable ??= SymbolTable.of(this.catalog.files.values()));
   }
   /** Increases whenever a file is indexed or forgotten (for caches derived from the file list). */
   generation = 0;
@@ -443,7 +443,8 @@ export class WorkspaceIndex implements SearchableIndex {
         this.catalog = await this.openCatalog(writable, catalogWiped, async () => void (await (await vectorsOpening)?.value?.close()));
         if (catalogWiped.value) vectorsOpening = openVectors();
         this.chunkTotal = this.catalog.chunkCount;
-        if (!(readers && !writable && (await this.useReaders(await readers)))) await this.loadLexical(this.catalog, catalogWiped.value ? undefined : snapshots);
+        if (!(readers && !writable && (await this.useReaders(await readers))))
+          ({ lexical: this.lexical, fileLexical: this.fileLexical } = await this.loadLexical(this.catalog, catalogWiped.value ? undefined : snapshots));
       }
     } catch (err) {
       await (await vectorsOpening)?.value?.close();
@@ -549,25 +550,7 @@ export class WorkspaceIndex implements SearchableIndex {
       if (this.embedder) this.vectors = await this.openVectors(this.embedder.dimensions, true);
     }
     await pace();
-    const lexical = await this.loadSnapshot(
-      catalog,
-      'lexical.bin',
-      'lexical index',
-      catalog.chunkCount,
-      () => [...catalog.files.values()].flatMap((f) => f.chunks),
-      undefined,
-      pace,
-    );
-    await pace();
-    const fileLexical = await this.loadSnapshot(
-      catalog,
-      'files.bin',
-      'file-level lexical index',
-      catalog.files.size,
-      () => [...catalog.files.values()].map((f) => fileLexicalDoc(f.path, f.chunks)),
-      undefined,
-      pace,
-    );
+    const { lexical, fileLexical } = await this.loadLexical(catalog, undefined, pace);
     await pace();
     // Built now rather than by the first search after the switch (as a writer's open leaves it).
     const symbols = new SymbolTable();
@@ -694,16 +677,32 @@ export class WorkspaceIndex implements SearchableIndex {
     return true;
   }
 
-  private async loadLexical(catalog: Catalog, read?: { lexical: Promise<Buffer | undefined>; files: Promise<Buffer | undefined> }): Promise<void> {
-    this.lexical = await this.loadSnapshot(catalog, 'lexical.bin', 'lexical index', this.chunkTotal, () => [...catalog.files.values()].flatMap((f) => f.chunks), read?.lexical);
-    this.fileLexical = await this.loadSnapshot(
+  /** Both BM25 snapshots of `catalog` (see {@link loadSnapshot}); `pace` between the steps of a background load. */
+  private async loadLexical(
+    catalog: Catalog,
+    read?: { lexical: Promise<Buffer | undefined>; files: Promise<Buffer | undefined> },
+    pace?: () => Promise<void>,
+  ): Promise<{ lexical: LexicalIndex; fileLexical: LexicalIndex }> {
+    const lexical = await this.loadSnapshot(
+      catalog,
+      'lexical.bin',
+      'lexical index',
+      catalog.chunkCount,
+      () => [...catalog.files.values()].flatMap((f) => f.chunks),
+      read?.lexical,
+      pace,
+    );
+    await pace?.();
+    const fileLexical = await this.loadSnapshot(
       catalog,
       'files.bin',
       'file-level lexical index',
       catalog.files.size,
       () => [...catalog.files.values()].map((f) => fileLexicalDoc(f.path, f.chunks)),
       read?.files,
+      pace,
     );
+    return { lexical, fileLexical };
   }
 
   /** Loads one BM25 snapshot (already being read, or read now) if it matches `catalog`, else rebuilds it from the stored chunks. */
@@ -1588,13 +1587,6 @@ function distinctRoots(roots: readonly WorkspaceRoot[], realRoots: readonly stri
     else kept.push(r);
   });
   return kept;
-}
-
-/** The symbol table of a loaded catalog's files. */
-function symbolTableOf(catalog: Catalog): SymbolTable {
-  const table = new SymbolTable();
-  for (const f of catalog.files.values()) table.add(f.path, f.chunks);
-  return table;
 }
 
 /** A background load stopped because close() began. */

@@ -466,7 +466,7 @@ export class PostgresStore implements SharedIndexStore {
         });
       }
       if (version >= 4) {
-        const sections = Object.fromEntries(snapshotSymbolSections(files, source.filePostings.ids).map(([name, bytes]) => [name, littleEndian(name, bytes)]));
+        const sections = Object.fromEntries(symbolSections(SymbolTable.of(files), source.filePostings.ids).map(([name, bytes]) => [name, littleEndian(name, bytes)]));
         await this.transaction(async (c) => {
           await c.query('INSERT INTO gw_snapshot_symbols (snapshot_id, keys, key_offsets, list_offsets, files, counts) VALUES ($1, $2, $3, $4, $5, $6)', [
             snapshotId,
@@ -827,16 +827,6 @@ function chunkIdAfter(docs: SnapshotDocuments, a: number, b: number): boolean {
   return chunkIdOf(docs, a) > chunkIdOf(docs, b);
 }
 
-/**
- * The symbol table of a snapshot as {@link symbolSections} packs it, files by their file-level
- * document numbers (`fileIds`, the file-level BM25 ids the snapshot's gw_files rows are numbered by).
- */
-function snapshotSymbolSections(files: readonly FileEntry[], fileIds: readonly string[]): Array<[string, Uint8Array]> {
-  const table = new SymbolTable();
-  for (const f of files) table.add(f.path, f.chunks);
-  return symbolSections(table, fileIds);
-}
-
 /** A section's bytes little-endian (typed arrays are in the machine's order; the table stores LE). */
 function littleEndian(name: string, bytes: Uint8Array): Buffer {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -1065,18 +1055,18 @@ function storedSymbols(docs: SnapshotDocuments, snapshot: SnapshotInfo): Editabl
 
 /** The symbol table of a snapshot published without one (before schema 4), from every chunk's symbols. */
 function builtSymbols(docs: SnapshotDocuments): SymbolTable {
-  const table = new SymbolTable();
-  for (let f = 0; f < docs.files.length; f++) {
-    const list: Array<Pick<Chunk, 'symbols'>> = [];
-    for (let j = docs.fileChunkStart[f]!; j < docs.fileChunkStart[f + 1]!; j++) {
-      const d = docs.fileChunks[j]!;
-      const symbols: string[] = [];
-      for (let i = docs.symbolStart[d]!; i < docs.symbolStart[d + 1]!; i++) symbols.push(docs.symbols.at(i));
-      if (symbols.length) list.push({ symbols });
-    }
-    if (list.length) table.add(docs.files[f]!.path, list);
-  }
-  return table;
+  return SymbolTable.of(
+    docs.files.map((file, f) => {
+      const chunks: Array<Pick<Chunk, 'symbols'>> = [];
+      for (let j = docs.fileChunkStart[f]!; j < docs.fileChunkStart[f + 1]!; j++) {
+        const d = docs.fileChunks[j]!;
+        const symbols: string[] = [];
+        for (let i = docs.symbolStart[d]!; i < docs.symbolStart[d + 1]!; i++) symbols.push(docs.symbols.at(i));
+        chunks.push({ symbols });
+      }
+      return { path: file.path, chunks };
+    }),
+  );
 }
 
 /**
